@@ -1,0 +1,123 @@
+//! model-verify: verifying a synthetic 2 GiB model from the page cache.
+//!
+//! Groups (each pairs ours with its baseline on the same files, same run):
+//! - `model_verify_multi_file`: 4 safetensors files of 512 MiB, verified
+//!   with a `files` manifest (files hashed in parallel, one per core) vs
+//!   `openssl dgst -sha256` over the same 4 files.
+//! - `model_verify_single_file`: one 2 GiB safetensors file, verified with a
+//!   sharded manifest (256 MiB shards hashed in parallel) vs
+//!   `openssl dgst -sha256` over that file.
+//!
+//! Each iteration takes about a second, so the groups use criterion's flat
+//! sampling with the minimum of 10 samples; the files live in a temporary
+//! directory under /tmp that is deleted when the bench ends. Set
+//! `MODEL_VERIFY_BENCH_MIB` to change the model size (default 2048).
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use criterion::{BenchmarkId, Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
+use model_verify::{HashMethod, Manifest, ManifestBuilder, Verifier};
+
+const MIB: u64 = 1 << 20;
+
+fn model_mib() -> u64 {
+    std::env::var("MODEL_VERIFY_BENCH_MIB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2048)
+}
+
+/// Writes a safetensors file of exactly `total` bytes holding one U8 tensor
+/// filled with pseudo-random bytes (xorshift; content does not change
+/// SHA-256's speed, but zero pages could be special-cased by the kernel).
+fn write_safetensors(path: &Path, total: u64, seed: u64) {
+    let mut header = String::new();
+    let mut data_len = total;
+    for _ in 0..3 {
+        // The header length depends on the data length's digits; iterate.
+        header = format!(r#"{{"w":{{"dtype":"U8","shape":[{data_len}],"data_offsets":[0,{data_len}]}}}}"#);
+        let pad = (8 - header.len() % 8) % 8;
+        header.push_str(&" ".repeat(pad));
+        data_len = total - 8 - header.len() as u64;
+    }
+    let mut f = std::io::BufWriter::with_capacity(8 << 20, std::fs::File::create(path).unwrap());
+    f.write_all(&(header.len() as u64).to_le_bytes()).unwrap();
+    f.write_all(header.as_bytes()).unwrap();
+    let mut state = seed | 1;
+    let mut buf = vec![0u8; 8 << 20];
+    let mut left = data_len;
+    while left > 0 {
+        for chunk in buf.chunks_exact_mut(8) {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            chunk.copy_from_slice(&state.to_le_bytes());
+        }
+        let n = left.min(buf.len() as u64) as usize;
+        f.write_all(&buf[..n]).unwrap();
+        left -= n as u64;
+    }
+    f.flush().unwrap();
+}
+
+fn openssl(files: &[PathBuf]) {
+    let out = Command::new("openssl").arg("dgst").arg("-sha256").args(files).output().unwrap();
+    assert!(out.status.success(), "openssl failed");
+    assert_eq!(out.stdout.iter().filter(|&&b| b == b'\n').count(), files.len());
+}
+
+fn bench_group(c: &mut Criterion, group: &str, dir: &Path, manifest: &Manifest, files: &[PathBuf], total: u64) {
+    let mut g = c.benchmark_group(group);
+    g.sampling_mode(SamplingMode::Flat);
+    g.sample_size(10);
+    g.warm_up_time(Duration::from_secs(1));
+    g.measurement_time(Duration::from_secs(10));
+    g.throughput(Throughput::Bytes(total));
+    let param = format!("{}MiB", total / MIB);
+    g.bench_with_input(BenchmarkId::new("model-verify", &param), &(), |b, ()| {
+        b.iter(|| Verifier::new(manifest).verify(dir).unwrap());
+    });
+    g.bench_with_input(BenchmarkId::new("baseline-openssl-dgst-sha256", &param), &(), |b, ()| {
+        b.iter(|| openssl(files));
+    });
+    g.finish();
+}
+
+fn benches(c: &mut Criterion) {
+    let total = model_mib() * MIB;
+    let root = tempfile::Builder::new().prefix("model-verify-bench-").tempdir_in("/tmp").unwrap();
+
+    // 4 files of a quarter each.
+    let multi = root.path().join("multi");
+    std::fs::create_dir(&multi).unwrap();
+    std::fs::write(multi.join("config.json"), br#"{"model_type":"llama"}"#).unwrap();
+    let mut files = Vec::new();
+    for i in 0..4u64 {
+        let p = multi.join(format!("model-{:05}-of-00004.safetensors", i + 1));
+        write_safetensors(&p, total / 4, 0x9E37_79B9_7F4A_7C15 ^ i);
+        files.push(p);
+    }
+    files.push(multi.join("config.json"));
+    let m = ManifestBuilder::new("bench").build(&multi).unwrap();
+    bench_group(c, "model_verify_multi_file", &multi, &m, &files, total + 22);
+    std::fs::remove_dir_all(&multi).unwrap();
+
+    // One file, sharded manifest.
+    let single = root.path().join("single");
+    std::fs::create_dir(&single).unwrap();
+    let p = single.join("model.safetensors");
+    write_safetensors(&p, total, 42);
+    let m = ManifestBuilder::new("bench")
+        .method(HashMethod::Shards { shard_size: 256 * MIB })
+        .build(&single)
+        .unwrap();
+    bench_group(c, "model_verify_single_file", &single, &m, &[p], total);
+    // `root` is deleted on drop.
+}
+
+criterion_group!(model_verify, benches);
+criterion_main!(model_verify);

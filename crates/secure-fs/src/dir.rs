@@ -1,0 +1,434 @@
+//! [`PrivateDir`]: a directory handle that only ever touches its own
+//! entries, never follows symlinks, and keeps everything 0700/0600.
+
+use std::ffi::OsString;
+use std::fs::File;
+use std::io::Read;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Component, Path, PathBuf};
+
+use rustix::fs::{AtFlags, FileType, Mode, OFlags};
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::sys;
+
+/// Permission bits of every directory secure-fs creates.
+pub const DIR_MODE: u32 = 0o700;
+/// Permission bits of every file secure-fs creates.
+pub const FILE_MODE: u32 = 0o600;
+
+/// Prefix of the temporary files of atomic writes. Entries with this
+/// prefix are never listed by [`PrivateDir::entries`].
+pub(crate) const TEMP_PREFIX: &str = ".secure-fs-tmp.";
+
+/// How a file is opened by [`PrivateDir::open_file`] and
+/// [`PrivateDir::create_file`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Access {
+    /// Read only.
+    Read,
+    /// Read and write, positioned at the start; existing content is kept.
+    ReadWrite,
+    /// Read, and every write goes to the end (`O_APPEND`).
+    Append,
+}
+
+impl Access {
+    fn flags(self) -> OFlags {
+        match self {
+            Access::Read => OFlags::RDONLY,
+            Access::ReadWrite => OFlags::RDWR,
+            Access::Append => OFlags::RDWR | OFlags::APPEND,
+        }
+    }
+}
+
+/// A private directory: mode 0700, owned by us, not a symlink.
+///
+/// The handle holds an open descriptor; every operation on an entry is
+/// relative to it (`openat`, `renameat`, `unlinkat`), takes a single plain
+/// file name, and refuses symlinks. Renaming or replacing the directory's
+/// path after opening it does not redirect later operations.
+///
+/// Files it creates are 0600 and directories 0700, set explicitly after
+/// creation, so the process umask does not matter.
+#[derive(Debug)]
+pub struct PrivateDir {
+    fd: OwnedFd,
+    path: PathBuf,
+}
+
+impl PrivateDir {
+    /// Opens an existing private directory.
+    ///
+    /// Refuses a symlink, something that is not a directory, a directory
+    /// owned by another user, and one writable by group or others. A
+    /// directory that is merely readable or searchable by others (0755,
+    /// say) is tightened to 0700.
+    ///
+    /// # Errors
+    /// [`ErrorKind::NotFound`], [`ErrorKind::Symlink`],
+    /// [`ErrorKind::NotADirectory`], [`ErrorKind::NotOwned`],
+    /// [`ErrorKind::InsecureMode`], or [`ErrorKind::Io`].
+    pub fn open(path: impl AsRef<Path>) -> Result<PrivateDir> {
+        let path = path.as_ref();
+        let fd = match sys::open_dir_at(rustix::fs::CWD, path) {
+            Ok(fd) => fd,
+            Err(e) => return Err(classify_open_dir_error(rustix::fs::CWD, path, path, e)),
+        };
+        Self::verify(fd, path.to_path_buf())
+    }
+
+    /// Opens the private directory at `path`, creating it (and any missing
+    /// parents) if needed. The directory itself is created 0700; parents get
+    /// the platform's usual mode. An existing directory is checked and
+    /// tightened exactly as by [`PrivateDir::open`].
+    ///
+    /// # Errors
+    /// As [`PrivateDir::open`], plus errors creating the directories.
+    pub fn create(path: impl AsRef<Path>) -> Result<PrivateDir> {
+        let path = path.as_ref();
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+        }
+        match rustix::fs::mkdirat(rustix::fs::CWD, path, Mode::from_raw_mode(DIR_MODE)) {
+            Ok(()) | Err(rustix::io::Errno::EXIST) => {}
+            Err(e) => return Err(Error::io(path, e)),
+        }
+        Self::open(path)
+    }
+
+    fn verify(fd: OwnedFd, path: PathBuf) -> Result<PrivateDir> {
+        let meta = sys::fstat(&fd).map_err(|e| Error::io(&path, e))?;
+        if meta.file_type != FileType::Directory {
+            return Err(Error::new(path, ErrorKind::NotADirectory));
+        }
+        let me = sys::euid();
+        if meta.uid != me {
+            return Err(Error::new(path, ErrorKind::NotOwned { owner: meta.uid, expected: me }));
+        }
+        if meta.perm & 0o022 != 0 {
+            return Err(Error::new(path, ErrorKind::InsecureMode { mode: meta.perm }));
+        }
+        if meta.perm != DIR_MODE {
+            rustix::fs::fchmod(&fd, Mode::from_raw_mode(DIR_MODE)).map_err(|e| Error::io(&path, e))?;
+        }
+        Ok(PrivateDir { fd, path })
+    }
+
+    /// The path this directory was opened by (for messages; operations use
+    /// the descriptor, not this path).
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub(crate) fn fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+
+    /// The full path of an entry, for messages.
+    pub(crate) fn child_path(&self, name: &Path) -> PathBuf {
+        self.path.join(name)
+    }
+
+    /// Checks that `name` is a single plain file name.
+    pub(crate) fn check_name<'a>(&self, name: &'a Path) -> Result<&'a Path> {
+        let bytes = name.as_os_str().as_bytes();
+        let mut components = name.components();
+        let single = matches!(components.next(), Some(Component::Normal(_)))
+            && components.next().is_none();
+        if !single || bytes.contains(&b'/') || bytes.contains(&0) {
+            return Err(Error::new(self.child_path(name), ErrorKind::InvalidName));
+        }
+        Ok(name)
+    }
+
+    /// Opens or creates the private subdirectory `name` (0700).
+    ///
+    /// # Errors
+    /// As [`PrivateDir::open_dir`], plus errors creating it.
+    pub fn create_dir(&self, name: impl AsRef<Path>) -> Result<PrivateDir> {
+        let name = self.check_name(name.as_ref())?;
+        match rustix::fs::mkdirat(&self.fd, name, Mode::from_raw_mode(DIR_MODE)) {
+            Ok(()) => {
+                sys::full_sync(&self.fd).map_err(|e| Error::io(&self.path, e))?;
+            }
+            Err(rustix::io::Errno::EXIST) => {}
+            Err(e) => return Err(Error::io(self.child_path(name), e)),
+        }
+        self.open_dir(name)
+    }
+
+    /// Opens the existing private subdirectory `name`, with the checks of
+    /// [`PrivateDir::open`].
+    ///
+    /// # Errors
+    /// [`ErrorKind::NotFound`], [`ErrorKind::Symlink`],
+    /// [`ErrorKind::NotADirectory`], [`ErrorKind::NotOwned`],
+    /// [`ErrorKind::InsecureMode`], [`ErrorKind::InvalidName`] or
+    /// [`ErrorKind::Io`].
+    pub fn open_dir(&self, name: impl AsRef<Path>) -> Result<PrivateDir> {
+        let name = self.check_name(name.as_ref())?;
+        let path = self.child_path(name);
+        match sys::open_dir_at(&self.fd, name) {
+            Ok(fd) => Self::verify(fd, path),
+            Err(e) => Err(classify_open_dir_error(&self.fd, name, &path, e)),
+        }
+    }
+
+    /// Opens the existing regular file `name`.
+    ///
+    /// Refuses a symlink (the final component is opened with
+    /// `O_NOFOLLOW`), anything but a regular file, and a file owned by
+    /// another user. A file readable or writable by others is tightened to
+    /// 0600.
+    ///
+    /// # Errors
+    /// [`ErrorKind::NotFound`], [`ErrorKind::Symlink`], [`ErrorKind::NotAFile`],
+    /// [`ErrorKind::NotOwned`], [`ErrorKind::InvalidName`] or [`ErrorKind::Io`].
+    pub fn open_file(&self, name: impl AsRef<Path>, access: Access) -> Result<File> {
+        self.open_file_with(name.as_ref(), access.flags())
+    }
+
+    /// Opens the regular file `name`, creating it 0600 if it does not exist.
+    /// Existing content is kept. The checks of [`PrivateDir::open_file`]
+    /// apply to an existing file.
+    ///
+    /// # Errors
+    /// As [`PrivateDir::open_file`] (except `NotFound`).
+    pub fn create_file(&self, name: impl AsRef<Path>, access: Access) -> Result<File> {
+        let name = name.as_ref();
+        let access = if access == Access::Read { Access::ReadWrite } else { access };
+        // Two attempts: the entry may vanish between the exclusive create
+        // failing and the plain open.
+        for _ in 0..2 {
+            match self.open_file_with(name, access.flags() | OFlags::CREATE | OFlags::EXCL) {
+                Err(e) if *e.kind() == ErrorKind::AlreadyExists => {}
+                other => return other,
+            }
+            match self.open_file_with(name, access.flags()) {
+                Err(e) if *e.kind() == ErrorKind::NotFound => {}
+                other => return other,
+            }
+        }
+        self.open_file_with(name, access.flags())
+    }
+
+    /// Creates the regular file `name` (0600), failing if any entry of that
+    /// name exists, a dangling symlink included. Opened for reading and
+    /// writing.
+    ///
+    /// # Errors
+    /// [`ErrorKind::AlreadyExists`], [`ErrorKind::InvalidName`] or
+    /// [`ErrorKind::Io`].
+    pub fn create_new_file(&self, name: impl AsRef<Path>) -> Result<File> {
+        self.open_file_with(name.as_ref(), OFlags::RDWR | OFlags::CREATE | OFlags::EXCL)
+    }
+
+    /// The one place files are opened. With `O_CREAT | O_EXCL` the file is
+    /// new and gets exactly 0600 whatever the umask; an existing file is
+    /// checked (regular, ours) and loses group/other and special bits.
+    pub(crate) fn open_file_with(&self, name: &Path, flags: OFlags) -> Result<File> {
+        let name = self.check_name(name)?;
+        let path = self.child_path(name);
+        // O_NONBLOCK so that a FIFO planted under this name cannot make the
+        // open hang; it is cleared again below once we know it is a file.
+        let fd = rustix::fs::openat(
+            &self.fd,
+            name,
+            sys::base_flags() | OFlags::NONBLOCK | flags,
+            Mode::from_raw_mode(FILE_MODE),
+        )
+        .map_err(|e| {
+            if sys::is_symlink_errno(e) {
+                Error::new(&path, ErrorKind::Symlink)
+            } else if e == rustix::io::Errno::ISDIR {
+                Error::new(&path, ErrorKind::NotAFile)
+            } else {
+                Error::io(&path, e)
+            }
+        })?;
+        let created = flags.contains(OFlags::CREATE | OFlags::EXCL);
+        let meta = sys::fstat(&fd).map_err(|e| Error::io(&path, e))?;
+        if meta.file_type != FileType::RegularFile {
+            return Err(Error::new(&path, ErrorKind::NotAFile));
+        }
+        let me = sys::euid();
+        if meta.uid != me {
+            return Err(Error::new(&path, ErrorKind::NotOwned { owner: meta.uid, expected: me }));
+        }
+        let want = if created { FILE_MODE } else { meta.perm & 0o700 };
+        if meta.perm != want {
+            rustix::fs::fchmod(&fd, Mode::from_raw_mode(want)).map_err(|e| Error::io(&path, e))?;
+        }
+        let now = rustix::fs::fcntl_getfl(&fd).map_err(|e| Error::io(&path, e))?;
+        rustix::fs::fcntl_setfl(&fd, now - OFlags::NONBLOCK).map_err(|e| Error::io(&path, e))?;
+        Ok(File::from(fd))
+    }
+
+    /// Reads the whole regular file `name`.
+    ///
+    /// # Errors
+    /// As [`PrivateDir::open_file`], plus read errors.
+    pub fn read(&self, name: impl AsRef<Path>) -> Result<Vec<u8>> {
+        let name = name.as_ref();
+        let mut file = self.open_file(name, Access::Read)?;
+        let mut buf = Vec::new();
+        file.read_to_end(&mut buf).map_err(|e| Error::io(self.child_path(name), e))?;
+        Ok(buf)
+    }
+
+    /// Whether an entry named `name` exists (of any type; a symlink counts
+    /// and is not followed).
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidName`] or [`ErrorKind::Io`].
+    pub fn exists(&self, name: impl AsRef<Path>) -> Result<bool> {
+        let name = self.check_name(name.as_ref())?;
+        match sys::lstat_at(&self.fd, name) {
+            Ok(_) => Ok(true),
+            Err(rustix::io::Errno::NOENT) => Ok(false),
+            Err(e) => Err(Error::io(self.child_path(name), e)),
+        }
+    }
+
+    /// Checks that `name` is absent or a regular file, never a symlink or
+    /// anything else. Returns whether it exists.
+    pub(crate) fn check_replaceable(&self, name: &Path) -> Result<Option<sys::Meta>> {
+        match sys::lstat_at(&self.fd, name) {
+            Ok(meta) if meta.file_type == FileType::Symlink => {
+                Err(Error::new(self.child_path(name), ErrorKind::Symlink))
+            }
+            Ok(meta) if meta.file_type != FileType::RegularFile => {
+                Err(Error::new(self.child_path(name), ErrorKind::NotAFile))
+            }
+            Ok(meta) => Ok(Some(meta)),
+            Err(rustix::io::Errno::NOENT) => Ok(None),
+            Err(e) => Err(Error::io(self.child_path(name), e)),
+        }
+    }
+
+    /// Removes the regular file `name` (a plain unlink, not a secure
+    /// delete) and makes the removal durable. Refuses a symlink.
+    ///
+    /// # Errors
+    /// [`ErrorKind::NotFound`], [`ErrorKind::Symlink`],
+    /// [`ErrorKind::NotAFile`], [`ErrorKind::InvalidName`] or
+    /// [`ErrorKind::Io`].
+    pub fn remove_file(&self, name: impl AsRef<Path>) -> Result<()> {
+        let name = self.check_name(name.as_ref())?;
+        if self.check_replaceable(name)?.is_none() {
+            return Err(Error::new(self.child_path(name), ErrorKind::NotFound));
+        }
+        rustix::fs::unlinkat(&self.fd, name, AtFlags::empty())
+            .map_err(|e| Error::io(self.child_path(name), e))?;
+        self.sync()
+    }
+
+    /// Renames the regular file `from` to `to` within this directory,
+    /// atomically replacing any regular file named `to`, and makes the
+    /// rename durable. Refuses symlinks on either side.
+    ///
+    /// # Errors
+    /// [`ErrorKind::NotFound`], [`ErrorKind::Symlink`],
+    /// [`ErrorKind::NotAFile`], [`ErrorKind::InvalidName`] or
+    /// [`ErrorKind::Io`].
+    pub fn rename_file(&self, from: impl AsRef<Path>, to: impl AsRef<Path>) -> Result<()> {
+        let from = self.check_name(from.as_ref())?;
+        let to = self.check_name(to.as_ref())?;
+        if self.check_replaceable(from)?.is_none() {
+            return Err(Error::new(self.child_path(from), ErrorKind::NotFound));
+        }
+        self.check_replaceable(to)?;
+        rustix::fs::renameat(&self.fd, from, &self.fd, to)
+            .map_err(|e| Error::io(self.child_path(from), e))?;
+        self.sync()
+    }
+
+    /// The names in this directory (not `.`/`..`, not the temporary files of
+    /// atomic writes in progress, not the lock file), sorted.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Io`] if the directory cannot be read.
+    pub fn entries(&self) -> Result<Vec<OsString>> {
+        let mut dir = rustix::fs::Dir::read_from(&self.fd).map_err(|e| Error::io(&self.path, e))?;
+        let mut names = Vec::new();
+        while let Some(entry) = dir.read() {
+            let entry = entry.map_err(|e| Error::io(&self.path, e))?;
+            let name = entry.file_name().to_bytes();
+            if name == b"." || name == b".." || name.starts_with(TEMP_PREFIX.as_bytes()) {
+                continue;
+            }
+            if name == crate::lock::LOCK_FILE.as_bytes() {
+                continue;
+            }
+            names.push(OsString::from(std::ffi::OsStr::from_bytes(name)));
+        }
+        names.sort();
+        Ok(names)
+    }
+
+    /// Removes the temporary files that atomic writes leave behind when the
+    /// process dies between creating and renaming them. Returns how many
+    /// were removed. Call it only while holding the directory's writer
+    /// lock ([`PrivateDir::lock`]), or it may remove another writer's
+    /// file in flight.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Io`] if the directory cannot be read or an entry cannot
+    /// be removed.
+    pub fn remove_stale_temp_files(&self) -> Result<usize> {
+        let mut dir = rustix::fs::Dir::read_from(&self.fd).map_err(|e| Error::io(&self.path, e))?;
+        let mut removed = 0;
+        while let Some(entry) = dir.read() {
+            let entry = entry.map_err(|e| Error::io(&self.path, e))?;
+            let name = entry.file_name();
+            if !name.to_bytes().starts_with(TEMP_PREFIX.as_bytes()) {
+                continue;
+            }
+            match rustix::fs::unlinkat(&self.fd, name, AtFlags::empty()) {
+                Ok(()) => removed += 1,
+                Err(rustix::io::Errno::NOENT) => {}
+                Err(e) => {
+                    let shown = std::ffi::OsStr::from_bytes(name.to_bytes());
+                    return Err(Error::io(self.path.join(shown), e));
+                }
+            }
+        }
+        if removed > 0 {
+            self.sync()?;
+        }
+        Ok(removed)
+    }
+
+    /// Flushes the directory itself (its list of entries) to stable storage.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Io`].
+    pub fn sync(&self) -> Result<()> {
+        sys::full_sync(&self.fd).map_err(|e| Error::io(&self.path, e))
+    }
+}
+
+/// Turns a failed `O_DIRECTORY | O_NOFOLLOW` open into the most useful
+/// error: a symlink, not a directory, or the errno.
+fn classify_open_dir_error(
+    at: impl AsFd,
+    name: &Path,
+    shown: &Path,
+    err: rustix::io::Errno,
+) -> Error {
+    if (sys::is_symlink_errno(err) || err == rustix::io::Errno::NOTDIR)
+        && let Ok(meta) = sys::lstat_at(at, name)
+    {
+        if meta.file_type == FileType::Symlink {
+            return Error::new(shown, ErrorKind::Symlink);
+        }
+        if meta.file_type != FileType::Directory {
+            return Error::new(shown, ErrorKind::NotADirectory);
+        }
+    }
+    Error::io(shown, err)
+}

@@ -1,0 +1,98 @@
+//! Thin, portable helpers over rustix: the few facts we read from `stat`,
+//! flags for no-follow opens, and full syncs.
+
+use std::os::fd::{AsFd, OwnedFd};
+
+use rustix::fs::{AtFlags, FileType, Mode, OFlags};
+use rustix::io::Errno;
+
+/// The facts secure-fs needs from a `stat` result, in fixed-width types on
+/// every platform.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Meta {
+    pub(crate) file_type: FileType,
+    /// Permission bits including setuid/setgid/sticky (`mode & 0o7777`).
+    pub(crate) perm: u32,
+    pub(crate) uid: u32,
+    pub(crate) nlink: u64,
+    pub(crate) size: u64,
+}
+
+// `From` conversions are identities on some platforms and widenings on
+// others (st_mode is u16 on macOS, st_nlink u16 there and u32/u64 on Linux).
+#[allow(clippy::useless_conversion, clippy::cast_sign_loss)]
+fn meta_from(st: &rustix::fs::Stat) -> Meta {
+    let raw_mode = u32::from(st.st_mode);
+    Meta {
+        file_type: FileType::from_raw_mode(st.st_mode),
+        perm: raw_mode & 0o7777,
+        uid: st.st_uid,
+        nlink: u64::from(st.st_nlink),
+        // A negative size never comes from a real file system.
+        size: st.st_size.max(0) as u64,
+    }
+}
+
+/// `fstat` of an open descriptor.
+pub(crate) fn fstat(fd: impl AsFd) -> rustix::io::Result<Meta> {
+    rustix::fs::fstat(fd).map(|st| meta_from(&st))
+}
+
+/// `fstatat(dir, name, AT_SYMLINK_NOFOLLOW)`: the entry itself, never what a
+/// symlink points to.
+pub(crate) fn lstat_at(dir: impl AsFd, name: &std::path::Path) -> rustix::io::Result<Meta> {
+    rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW).map(|st| meta_from(&st))
+}
+
+/// Our effective user id.
+pub(crate) fn euid() -> u32 {
+    rustix::process::geteuid().as_raw()
+}
+
+/// Flags every open uses: close-on-exec, and never follow a symlink in the
+/// last component.
+pub(crate) fn base_flags() -> OFlags {
+    OFlags::CLOEXEC | OFlags::NOFOLLOW
+}
+
+/// Opens a directory relative to `dir` (or by absolute path with
+/// `rustix::fs::CWD`) without following a final symlink.
+pub(crate) fn open_dir_at(dir: impl AsFd, name: &std::path::Path) -> rustix::io::Result<OwnedFd> {
+    rustix::fs::openat(
+        dir,
+        name,
+        base_flags() | OFlags::DIRECTORY | OFlags::RDONLY,
+        Mode::empty(),
+    )
+}
+
+/// Flushes a descriptor to stable storage. On macOS, plain `fsync` only
+/// reaches the drive's cache, so `F_FULLFSYNC` is used.
+pub(crate) fn full_sync(fd: impl AsFd) -> rustix::io::Result<()> {
+    #[cfg(target_vendor = "apple")]
+    {
+        rustix::fs::fcntl_fullfsync(fd)
+    }
+    #[cfg(not(target_vendor = "apple"))]
+    {
+        rustix::fs::fsync(fd)
+    }
+}
+
+/// Flushes file data (and the metadata needed to read it back).
+pub(crate) fn data_sync(fd: impl AsFd) -> rustix::io::Result<()> {
+    #[cfg(target_vendor = "apple")]
+    {
+        rustix::fs::fcntl_fullfsync(fd)
+    }
+    #[cfg(not(target_vendor = "apple"))]
+    {
+        rustix::fs::fdatasync(fd)
+    }
+}
+
+/// Whether an errno says "this was a symlink" for an `O_NOFOLLOW` open.
+/// Linux returns `ELOOP`; FreeBSD returns `EMLINK`; macOS `ELOOP`.
+pub(crate) fn is_symlink_errno(e: Errno) -> bool {
+    e == Errno::LOOP || e == Errno::MLINK
+}

@@ -1,0 +1,122 @@
+use std::io::Write;
+use std::time::Duration;
+
+use rand::RngExt;
+use secure_fs::PrivateDir;
+
+use crate::common::{self, mode};
+
+/// The content of generation `n`: a header naming it, a body whose length
+/// and bytes depend on `n` (so a mix of two generations cannot pass), and a
+/// trailer.
+fn generation(n: u64) -> Vec<u8> {
+    let len = 64 * 1024 + usize::try_from(n % 7).unwrap() * 24 * 1024;
+    let mut v = format!("gen {n}\n").into_bytes();
+    v.extend((0..len).map(|i| u8::try_from((i as u64 * 31 + n * 17) % 251).unwrap()));
+    v.extend_from_slice(format!("\nend {n}\n").as_bytes());
+    v
+}
+
+fn parse_generation(bytes: &[u8]) -> Option<u64> {
+    let line = bytes.split(|&b| b == b'\n').next()?;
+    std::str::from_utf8(line).ok()?.strip_prefix("gen ")?.parse().ok()
+}
+
+#[test]
+fn write_atomic_replaces_content_and_leaves_no_temporary_file() {
+    let tmp = common::dir();
+    let dir = PrivateDir::open(tmp.path()).unwrap();
+    dir.write_atomic("f", b"old").unwrap();
+    dir.write_atomic("f", b"new content").unwrap();
+    assert_eq!(std::fs::read(tmp.path().join("f")).unwrap(), b"new content");
+    assert_eq!(mode(&tmp.path().join("f")), 0o600);
+    let all: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(all, vec!["f"]);
+}
+
+#[test]
+fn an_abandoned_atomic_file_leaves_the_target_untouched_and_cleans_up() {
+    let tmp = common::dir();
+    let dir = PrivateDir::open(tmp.path()).unwrap();
+    dir.write_atomic("f", b"old").unwrap();
+    {
+        let mut w = dir.atomic_file("f").unwrap();
+        w.write_all(b"half of the new").unwrap();
+        assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 2, "temp file exists while writing");
+    }
+    assert_eq!(dir.read("f").unwrap(), b"old");
+    assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 1);
+}
+
+#[test]
+fn stale_temporary_files_are_hidden_and_removable() {
+    let tmp = common::dir();
+    let dir = PrivateDir::open(tmp.path()).unwrap();
+    std::fs::write(tmp.path().join(".secure-fs-tmp.deadbeef"), b"left by a crash").unwrap();
+    dir.write_atomic("kept", b"k").unwrap();
+    assert_eq!(dir.entries().unwrap(), vec!["kept"]);
+    assert_eq!(dir.remove_stale_temp_files().unwrap(), 1);
+    assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 1);
+    assert_eq!(dir.remove_stale_temp_files().unwrap(), 0);
+}
+
+/// Item 2's kill test: a child rewrites a file in a loop, the parent kills
+/// it with SIGKILL at random moments, 200 times; after every kill the file
+/// holds one complete generation, never anything else, and generations
+/// never go backwards.
+#[test]
+fn sigkill_during_rewrites_leaves_old_or_new_content() {
+    if common::child_role().as_deref() == Some("rewriter") {
+        let dir = PrivateDir::open(common::child_arg()).unwrap();
+        let mut n = parse_generation(&dir.read("target").unwrap()).unwrap();
+        let parent = rustix::process::getppid();
+        println!("ready");
+        std::io::stdout().flush().unwrap();
+        // Rewrite until killed; stop if the parent test is gone.
+        while rustix::process::getppid() == parent {
+            n += 1;
+            dir.write_atomic("target", &generation(n)).unwrap();
+        }
+        return;
+    }
+
+    let tmp = common::dir();
+    let dir = PrivateDir::open(tmp.path()).unwrap();
+    dir.write_atomic("target", &generation(0)).unwrap();
+    let mut rng = rand::rng();
+    let mut last = 0;
+    let mut advanced = 0;
+    for kill in 0..200 {
+        let mut guard = common::KillOnDrop(
+            common::child(
+                "atomic::sigkill_during_rewrites_leaves_old_or_new_content",
+                "rewriter",
+                tmp.path(),
+            )
+            .spawn()
+            .unwrap(),
+        );
+        let child = &mut guard.0;
+        // Wait until the child is in its loop, then let it run a random
+        // while (up to a few dozen rewrites) before killing it.
+        common::wait_for_line(child, "ready");
+        std::thread::sleep(Duration::from_micros(rng.random_range(0..20_000)));
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+
+        let bytes = std::fs::read(tmp.path().join("target")).unwrap();
+        let n = parse_generation(&bytes).unwrap_or_else(|| panic!("kill {kill}: unreadable header"));
+        assert!(bytes == generation(n), "kill {kill}: file is not a complete generation {n}");
+        assert!(n >= last, "kill {kill}: went back from generation {last} to {n}");
+        if n > last {
+            advanced += 1;
+        }
+        last = n;
+        assert_eq!(mode(&tmp.path().join("target")), 0o600);
+    }
+    // The kills did land while writes were happening, not only before.
+    assert!(advanced > 100, "only {advanced} of 200 runs got to write");
+    // Temporary files of killed writers are cleaned up on request.
+    dir.remove_stale_temp_files().unwrap();
+    assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 1);
+}

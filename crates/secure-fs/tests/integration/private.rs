@@ -1,0 +1,210 @@
+use std::io::{Read, Write};
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+
+use secure_fs::{Access, ErrorKind, PrivateDir};
+
+use crate::common::{self, mode, set_mode};
+
+#[test]
+fn created_dirs_are_0700_and_files_0600_under_umask_000() {
+    let tmp = common::dir();
+    let path = tmp.path().join("a/b/private");
+    let dir = PrivateDir::create(&path).unwrap();
+    assert_eq!(mode(&path), 0o700);
+
+    let sub = dir.create_dir("sub").unwrap();
+    assert_eq!(mode(&path.join("sub")), 0o700);
+
+    dir.create_file("created", Access::Append).unwrap();
+    dir.create_new_file("new").unwrap();
+    dir.write_atomic("atomic", b"x").unwrap();
+    sub.write_atomic("nested", b"y").unwrap();
+    let _lock = dir.lock().unwrap();
+    for name in ["created", "new", "atomic", "sub/nested", ".lock"] {
+        assert_eq!(mode(&path.join(name)), 0o600, "{name}");
+    }
+}
+
+#[test]
+fn reopening_is_idempotent_and_create_accepts_an_existing_private_dir() {
+    let tmp = common::dir();
+    let path = tmp.path().join("p");
+    PrivateDir::create(&path).unwrap().write_atomic("f", b"kept").unwrap();
+    let again = PrivateDir::create(&path).unwrap();
+    assert_eq!(again.read("f").unwrap(), b"kept");
+    assert_eq!(PrivateDir::open(&path).unwrap().path(), path);
+}
+
+#[test]
+fn readable_by_others_is_tightened_to_0700() {
+    let tmp = common::dir();
+    let path = tmp.path().join("loose");
+    std::fs::create_dir(&path).unwrap();
+    set_mode(&path, 0o755);
+    PrivateDir::open(&path).unwrap();
+    assert_eq!(mode(&path), 0o700);
+}
+
+#[test]
+fn writable_by_group_or_others_is_refused_and_left_as_is() {
+    let tmp = common::dir();
+    for m in [0o770, 0o707, 0o777, 0o1777] {
+        let path = tmp.path().join(format!("w{m:o}"));
+        std::fs::create_dir(&path).unwrap();
+        set_mode(&path, m);
+        let err = PrivateDir::open(&path).unwrap_err();
+        assert_eq!(*err.kind(), ErrorKind::InsecureMode { mode: m });
+        assert_eq!(err.path(), path);
+        assert!(err.to_string().contains(&path.display().to_string()), "{err}");
+        assert!(err.to_string().contains("group or others"), "{err}");
+        assert_eq!(mode(&path), m, "refusal must not change anything");
+        // Also through create, and as a subdirectory.
+        assert_eq!(*PrivateDir::create(&path).unwrap_err().kind(), ErrorKind::InsecureMode { mode: m });
+    }
+    let parent = PrivateDir::open(tmp.path()).unwrap();
+    assert!(matches!(parent.open_dir("w777").unwrap_err().kind(), ErrorKind::InsecureMode { .. }));
+}
+
+#[test]
+fn a_symlinked_private_dir_is_refused() {
+    let tmp = common::dir();
+    let real = tmp.path().join("real");
+    std::fs::create_dir(&real).unwrap();
+    set_mode(&real, 0o700);
+    let link = tmp.path().join("link");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    let err = PrivateDir::open(&link).unwrap_err();
+    assert_eq!(*err.kind(), ErrorKind::Symlink);
+    assert_eq!(err.path(), link);
+    assert_eq!(*PrivateDir::create(&link).unwrap_err().kind(), ErrorKind::Symlink);
+    let parent = PrivateDir::open(tmp.path()).unwrap();
+    assert_eq!(*parent.open_dir("link").unwrap_err().kind(), ErrorKind::Symlink);
+    assert_eq!(*parent.create_dir("link").unwrap_err().kind(), ErrorKind::Symlink);
+}
+
+#[test]
+fn a_dir_owned_by_another_user_is_refused() {
+    let tmp = common::dir();
+    let path = if common::is_root() {
+        // As root we can hand a directory to `nobody`.
+        let p = tmp.path().join("theirs");
+        std::fs::create_dir(&p).unwrap();
+        set_mode(&p, 0o700);
+        std::os::unix::fs::chown(&p, Some(65534), Some(65534)).unwrap();
+        p
+    } else {
+        // Otherwise the root directory is someone else's.
+        Path::new("/").to_path_buf()
+    };
+    let owner = std::fs::metadata(&path).unwrap().uid();
+    let err = PrivateDir::open(&path).unwrap_err();
+    assert_eq!(
+        *err.kind(),
+        ErrorKind::NotOwned { owner, expected: rustix::process::geteuid().as_raw() }
+    );
+    assert!(err.to_string().contains("owned by uid"), "{err}");
+}
+
+#[test]
+fn a_file_is_not_a_private_dir() {
+    let tmp = common::dir();
+    let path = tmp.path().join("file");
+    std::fs::write(&path, b"x").unwrap();
+    assert_eq!(*PrivateDir::open(&path).unwrap_err().kind(), ErrorKind::NotADirectory);
+    assert_eq!(*PrivateDir::open(tmp.path().join("missing")).unwrap_err().kind(), ErrorKind::NotFound);
+}
+
+#[test]
+fn existing_files_are_tightened_on_open_and_must_be_regular() {
+    let tmp = common::dir();
+    let dir = PrivateDir::open(tmp.path()).unwrap();
+    let path = tmp.path().join("loose");
+    std::fs::write(&path, b"data").unwrap();
+    set_mode(&path, 0o4666);
+    let mut s = String::new();
+    dir.open_file("loose", Access::Read).unwrap().read_to_string(&mut s).unwrap();
+    assert_eq!(s, "data");
+    assert_eq!(mode(&path), 0o600);
+
+    std::fs::create_dir(tmp.path().join("d")).unwrap();
+    assert_eq!(*dir.open_file("d", Access::Read).unwrap_err().kind(), ErrorKind::NotAFile);
+    assert_eq!(*dir.open_file("missing", Access::Read).unwrap_err().kind(), ErrorKind::NotFound);
+}
+
+#[test]
+fn a_planted_fifo_is_refused_without_hanging() {
+    let tmp = common::dir();
+    let dir = PrivateDir::open(tmp.path()).unwrap();
+    let std_dir = std::fs::File::open(tmp.path()).unwrap();
+    rustix::fs::mknodat(&std_dir, "fifo", rustix::fs::FileType::Fifo, rustix::fs::Mode::from_raw_mode(0o600), 0)
+        .unwrap();
+    // Opening a FIFO for reading without O_NONBLOCK would block forever.
+    assert_eq!(*dir.open_file("fifo", Access::Read).unwrap_err().kind(), ErrorKind::NotAFile);
+    assert_eq!(*dir.write_atomic("fifo", b"x").unwrap_err().kind(), ErrorKind::NotAFile);
+}
+
+#[test]
+fn names_must_be_single_plain_components() {
+    let tmp = common::dir();
+    let dir = PrivateDir::open(tmp.path()).unwrap();
+    for bad in ["", ".", "..", "a/b", "/etc/passwd", "../x", "a/"] {
+        assert_eq!(*dir.write_atomic(bad, b"x").unwrap_err().kind(), ErrorKind::InvalidName, "{bad:?}");
+        assert_eq!(*dir.open_file(bad, Access::Read).unwrap_err().kind(), ErrorKind::InvalidName, "{bad:?}");
+        assert_eq!(*dir.create_dir(bad).unwrap_err().kind(), ErrorKind::InvalidName, "{bad:?}");
+    }
+    let nul = std::ffi::OsStr::new("a\0b");
+    assert_eq!(*dir.create_file(nul, Access::ReadWrite).unwrap_err().kind(), ErrorKind::InvalidName);
+    assert!(dir.entries().unwrap().is_empty());
+}
+
+#[test]
+fn append_access_appends_and_entries_are_listed_sorted_without_internals() {
+    let tmp = common::dir();
+    let dir = PrivateDir::open(tmp.path()).unwrap();
+    for chunk in [b"one\n".as_slice(), b"two\n"] {
+        dir.create_file("log", Access::Append).unwrap().write_all(chunk).unwrap();
+    }
+    assert_eq!(dir.read("log").unwrap(), b"one\ntwo\n");
+    assert_eq!(*dir.create_new_file("log").unwrap_err().kind(), ErrorKind::AlreadyExists);
+    dir.write_atomic("b", b"").unwrap();
+    let _lock = dir.lock().unwrap();
+    let _pending = dir.atomic_file("c").unwrap();
+    assert_eq!(dir.entries().unwrap(), vec!["b", "log"]);
+    dir.rename_file("b", "a").unwrap();
+    dir.remove_file("log").unwrap();
+    assert_eq!(dir.entries().unwrap(), vec!["a"]);
+    assert_eq!(*dir.remove_file("log").unwrap_err().kind(), ErrorKind::NotFound);
+}
+
+#[test]
+fn errors_convert_to_io_errors_with_matching_kinds() {
+    let tmp = common::dir();
+    let dir = PrivateDir::open(tmp.path()).unwrap();
+    let err: std::io::Error = dir.read("missing").unwrap_err().into();
+    assert_eq!(err.kind(), std::io::ErrorKind::NotFound);
+    assert!(err.to_string().contains("missing"));
+}
+
+mod props {
+    use proptest::prelude::*;
+    use secure_fs::PrivateDir;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+        #[test]
+        fn any_name_is_accepted_or_rejected_without_panic_and_never_escapes(name in "\\PC{0,12}", data in proptest::collection::vec(any::<u8>(), 0..512)) {
+            let tmp = crate::common::dir();
+            let inner = tmp.path().join("inner");
+            let dir = PrivateDir::create(&inner).unwrap();
+            if dir.write_atomic(&name, &data).is_ok() {
+                prop_assert_eq!(dir.read(&name).unwrap(), data);
+                prop_assert!(!name.contains('/'));
+            }
+            // Nothing was ever written outside the private directory.
+            let outside: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+            prop_assert_eq!(outside, vec![std::ffi::OsString::from("inner")]);
+        }
+    }
+}

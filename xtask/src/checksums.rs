@@ -1,0 +1,275 @@
+//! `cargo xtask checksums DIR [--name NAME] [--revision REV] [--out FILE]
+//! [--sign KEYFILE] [--shard-size BYTES]`
+//!
+//! Hashes a model directory and writes its manifest (an OMS-compatible
+//! in-toto statement, see crates/model-verify/FORMAT.md), by default to
+//! `DIR/model.manifest.json`. With `--sign`, the manifest is written as an
+//! Ed25519-signed bundle; KEYFILE is a PEM PKCS#8 Ed25519 private key
+//! (`openssl genpkey -algorithm ed25519 -out KEYFILE`). With `--shard-size`,
+//! files are hashed in shards of that many bytes (OMS `shards`), which lets
+//! one large file be verified on several cores.
+//!
+//! The same rules as verification apply: a directory with symlinks, code,
+//! pickles, remote-code configs or invalid safetensors gets no manifest.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use model_verify::{HashMethod, MANIFEST_FILE_NAME, ManifestBuilder, SigningKey};
+
+const USAGE: &str = "usage: cargo xtask checksums DIR [--name NAME] [--revision REV] [--out FILE] [--sign KEYFILE] [--shard-size BYTES]";
+
+struct Args {
+    dir: PathBuf,
+    name: Option<String>,
+    revision: Option<String>,
+    out: Option<PathBuf>,
+    sign: Option<PathBuf>,
+    shard_size: Option<u64>,
+}
+
+fn parse(args: &[String]) -> Result<Args, String> {
+    let mut a = Args {
+        dir: PathBuf::new(),
+        name: None,
+        revision: None,
+        out: None,
+        sign: None,
+        shard_size: None,
+    };
+    let mut dir = None;
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        let mut value = |flag: &str| {
+            it.next()
+                .cloned()
+                .ok_or_else(|| format!("{flag} needs a value\n{USAGE}"))
+        };
+        match arg.as_str() {
+            "--name" => a.name = Some(value("--name")?),
+            "--revision" => a.revision = Some(value("--revision")?),
+            "--out" => a.out = Some(PathBuf::from(value("--out")?)),
+            "--sign" => a.sign = Some(PathBuf::from(value("--sign")?)),
+            "--shard-size" => {
+                let v = value("--shard-size")?;
+                let n = v.parse::<u64>().ok().filter(|&n| n > 0).ok_or_else(|| {
+                    format!("--shard-size {v:?}: expected a positive number of bytes")
+                })?;
+                a.shard_size = Some(n);
+            }
+            "-h" | "--help" => return Err(USAGE.to_owned()),
+            s if s.starts_with('-') => return Err(format!("unknown option {s}\n{USAGE}")),
+            s => {
+                if dir.replace(PathBuf::from(s)).is_some() {
+                    return Err(format!("only one DIR may be given\n{USAGE}"));
+                }
+            }
+        }
+    }
+    a.dir = dir.ok_or_else(|| format!("missing DIR\n{USAGE}"))?;
+    Ok(a)
+}
+
+/// Writes `contents` to `path` atomically: a temporary file in the same
+/// directory, flushed to disk, then renamed over `path`.
+fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), String> {
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    let file_name = path
+        .file_name()
+        .ok_or_else(|| format!("{}: not a file path", path.display()))?;
+    let tmp = parent.join(format!(
+        ".{}.tmp-{}",
+        file_name.to_string_lossy(),
+        std::process::id()
+    ));
+    let result = (|| {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)?;
+        f.write_all(contents)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)?;
+        std::fs::File::open(&parent)?.sync_all()
+    })();
+    if let Err(e) = result {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(format!("{}: {e}", path.display()));
+    }
+    Ok(())
+}
+
+pub(crate) fn run(args: &[String]) -> Result<(), String> {
+    let a = parse(args)?;
+    let dir_abs = a
+        .dir
+        .canonicalize()
+        .map_err(|e| format!("{}: {e}", a.dir.display()))?;
+    let name = match a.name.clone() {
+        Some(n) => n,
+        None => dir_abs
+            .file_name()
+            .and_then(|n| n.to_str())
+            .map(str::to_owned)
+            .ok_or_else(|| {
+                format!(
+                    "{}: cannot derive a model name; pass --name",
+                    a.dir.display()
+                )
+            })?,
+    };
+    let out = a
+        .out
+        .clone()
+        .unwrap_or_else(|| a.dir.join(MANIFEST_FILE_NAME));
+
+    // Read the key first: a bad key file fails before minutes of hashing.
+    let key = match &a.sign {
+        Some(path) => {
+            let pem =
+                std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            Some(SigningKey::from_pkcs8_pem(&pem).map_err(|e| format!("{}: {e}", path.display()))?)
+        }
+        None => None,
+    };
+
+    let mut builder = ManifestBuilder::new(name);
+    if let Some(r) = &a.revision {
+        builder = builder.revision(r.clone());
+    }
+    if let Some(shard_size) = a.shard_size {
+        builder = builder.method(HashMethod::Shards { shard_size });
+    }
+    // An --out inside DIR is never listed in itself.
+    let out_abs = out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+        .canonicalize()
+        .ok()
+        .and_then(|p| out.file_name().map(|f| p.join(f)));
+    if let Some(rel) = out_abs
+        .as_deref()
+        .and_then(|o| o.strip_prefix(&dir_abs).ok())
+        .and_then(Path::to_str)
+        && rel != MANIFEST_FILE_NAME
+    {
+        builder = builder.ignore(rel);
+    }
+
+    let manifest = builder.build(&a.dir).map_err(|e| e.to_string())?;
+    let text = match &key {
+        Some(k) => manifest.to_signed_json(k),
+        None => manifest.to_json(),
+    };
+    write_atomic(&out, text.as_bytes())?;
+    let total: u64 = manifest.entries().iter().filter_map(|e| e.size()).sum();
+    println!(
+        "wrote {} ({} files, {total} bytes, {}{})",
+        out.display(),
+        manifest.entries().len(),
+        match manifest.method() {
+            HashMethod::Shards { shard_size } => format!("shards of {shard_size} bytes"),
+            _ => "whole files".to_owned(),
+        },
+        if key.is_some() {
+            ", signed with Ed25519"
+        } else {
+            ", unsigned"
+        }
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// A fresh directory under the system temp dir, removed on drop.
+    struct TempDir(PathBuf);
+    impl TempDir {
+        fn new() -> Self {
+            use std::sync::atomic::{AtomicU32, Ordering};
+            static N: AtomicU32 = AtomicU32::new(0);
+            let p = std::env::temp_dir().join(format!(
+                "xtask-checksums-{}-{}",
+                std::process::id(),
+                N.fetch_add(1, Ordering::Relaxed)
+            ));
+            std::fs::create_dir_all(&p).unwrap();
+            Self(p)
+        }
+        fn path(&self) -> &Path {
+            &self.0
+        }
+    }
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    #[test]
+    fn writes_a_manifest_that_verifies_and_a_signed_one() {
+        let dir = TempDir::new();
+        std::fs::write(dir.path().join("config.json"), br#"{"model_type":"x"}"#).unwrap();
+        let d = dir.path().to_str().unwrap().to_owned();
+        run(&[
+            d.clone(),
+            "--name".into(),
+            "m".into(),
+            "--revision".into(),
+            "abc".into(),
+        ])
+        .unwrap();
+        let bytes = std::fs::read(dir.path().join(MANIFEST_FILE_NAME)).unwrap();
+        let m = model_verify::Manifest::parse(&bytes).unwrap();
+        assert_eq!((m.name(), m.revision()), (Some("m"), Some("abc")));
+        model_verify::Verifier::new(&m)
+            .expect_name("m")
+            .verify(dir.path())
+            .unwrap();
+
+        let keys = TempDir::new();
+        let key = SigningKey::generate().unwrap();
+        let key_path = keys.path().join("k.pem");
+        std::fs::write(&key_path, key.to_pkcs8_pem().unwrap().as_bytes()).unwrap();
+        let out = dir.path().join("signed.json");
+        run(&[
+            d,
+            "--out".into(),
+            out.to_str().unwrap().into(),
+            "--sign".into(),
+            key_path.to_str().unwrap().into(),
+            "--shard-size".into(),
+            "4".into(),
+        ])
+        .unwrap();
+        let signed =
+            model_verify::Manifest::parse_signed(&std::fs::read(&out).unwrap(), &key.public_key())
+                .unwrap();
+        // signed.json was not listed in itself.
+        assert!(signed.entries().iter().all(|e| e.path() != "signed.json"));
+        model_verify::Verifier::new(&signed)
+            .ignore("signed.json")
+            .verify(dir.path())
+            .unwrap();
+    }
+
+    #[test]
+    fn refuses_code_and_bad_arguments_without_writing() {
+        let dir = TempDir::new();
+        std::fs::write(dir.path().join("modeling.py"), "import os").unwrap();
+        let d = dir.path().to_str().unwrap().to_owned();
+        let e = run(std::slice::from_ref(&d)).unwrap_err();
+        assert!(e.contains("modeling.py"), "{e}");
+        assert!(!dir.path().join(MANIFEST_FILE_NAME).exists());
+        assert!(run(&[d.clone(), "--shard-size".into(), "0".into()]).is_err());
+        assert!(run(&[d, "--bogus".into()]).is_err());
+        assert!(run(&[]).is_err());
+    }
+}

@@ -1,0 +1,53 @@
+//! Repository automation, run as `cargo xtask <task>` (see matklad/cargo-xtask).
+//!
+//! Tasks:
+//! - `ci`: everything CI checks, in order, stopping at the first failure.
+//! - `bench [FILTER]`: the criterion benches, then a table of ratios against
+//!   the baselines measured in the same run.
+
+// A command-line tool: printing is its job.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+mod bench;
+mod checksums;
+mod ci;
+mod pii_eval;
+mod torch;
+mod util;
+
+use std::process::ExitCode;
+
+const USAGE: &str = "usage: cargo xtask <task>
+
+tasks:
+  ci              fmt, clippy, tests, docs, then the libtorch crates (installs libtorch on first use)
+  bench [FILTER]  criterion benches and a table of ratios against their baselines";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some((task, rest)) = args.split_first() else {
+        eprintln!("{USAGE}");
+        return ExitCode::from(2);
+    };
+    let result = match task.as_str() {
+        "ci" => ci::run(rest),
+        "bench" => bench::run(rest),
+        "checksums" => checksums::run(rest),
+        "pii-eval" => pii_eval::run(rest),
+        "-h" | "--help" | "help" => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        other => {
+            eprintln!("xtask: unknown task `{other}`\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("xtask {task}: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
