@@ -4,6 +4,8 @@
 //! - `ci`: everything CI checks, in order, stopping at the first failure.
 //! - `bench [FILTER]`: the criterion benches, then a table of ratios against
 //!   the baselines measured in the same run.
+//! - `checksums DIR ...`: writes a model manifest (model-verify).
+//! - `pii-eval`: per-entity precision/recall/F1 of pii-scan on its corpus.
 
 // A command-line tool: printing is its job.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
@@ -13,6 +15,7 @@ mod checksums;
 mod ci;
 mod pii_eval;
 mod torch;
+mod tidy;
 mod util;
 
 use std::process::ExitCode;
@@ -21,7 +24,10 @@ const USAGE: &str = "usage: cargo xtask <task>
 
 tasks:
   ci              fmt, clippy, tests, docs, then the libtorch crates (installs libtorch on first use)
-  bench [FILTER]  criterion benches and a table of ratios against their baselines";
+  bench [FILTER]  criterion benches and a table of ratios against their baselines
+  checksums DIR [--name NAME] [--revision REV] [--out FILE] [--sign KEYFILE]
+                  write (and optionally sign) a model manifest for DIR
+  pii-eval        precision, recall and F1 per entity on the labelled PII corpus";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();

@@ -153,9 +153,9 @@ impl PrivateDir {
     /// the file is deleted all the same.
     ///
     /// # Errors
-    /// [`ErrorKind::NotFound`], [`ErrorKind::Symlink`], [`ErrorKind::NotAFile`],
-    /// [`ErrorKind::NotOwned`], [`ErrorKind::InvalidName`] or
-    /// [`ErrorKind::Io`]. After an I/O error mid-way the file may be
+    /// [`crate::ErrorKind::NotFound`], [`crate::ErrorKind::Symlink`], [`crate::ErrorKind::NotAFile`],
+    /// [`crate::ErrorKind::NotOwned`], [`crate::ErrorKind::InvalidName`] or
+    /// [`crate::ErrorKind::Io`]. After an I/O error mid-way the file may be
     /// partly overwritten but still exists under its name or, after the
     /// rename step, under a temporary name that
     /// [`PrivateDir::remove_stale_temp_files`] removes.

@@ -6,6 +6,7 @@ use std::fs::File;
 use std::io::Read;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Component, Path, PathBuf};
 
 use rustix::fs::{AtFlags, FileType, Mode, OFlags};
@@ -82,16 +83,22 @@ impl PrivateDir {
     }
 
     /// Opens the private directory at `path`, creating it (and any missing
-    /// parents) if needed. The directory itself is created 0700; parents get
-    /// the platform's usual mode. An existing directory is checked and
-    /// tightened exactly as by [`PrivateDir::open`].
+    /// parents) if needed. The directory itself is created 0700; missing
+    /// parents are created 0700 minus the umask (never looser), as the XDG
+    /// base directory specification asks; existing parents are left alone.
+    /// An existing directory is checked and tightened exactly as by
+    /// [`PrivateDir::open`].
     ///
     /// # Errors
     /// As [`PrivateDir::open`], plus errors creating the directories.
     pub fn create(path: impl AsRef<Path>) -> Result<PrivateDir> {
         let path = path.as_ref();
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(DIR_MODE)
+                .create(parent)
+                .map_err(|e| Error::io(parent, e))?;
         }
         match rustix::fs::mkdirat(rustix::fs::CWD, path, Mode::from_raw_mode(DIR_MODE)) {
             Ok(()) | Err(rustix::io::Errno::EXIST) => {}

@@ -12,6 +12,8 @@ fn created_dirs_are_0700_and_files_0600_under_umask_000() {
     let path = tmp.path().join("a/b/private");
     let dir = PrivateDir::create(&path).unwrap();
     assert_eq!(mode(&path), 0o700);
+    assert_eq!(mode(&tmp.path().join("a")), 0o700, "missing parents are not world-writable");
+    assert_eq!(mode(&tmp.path().join("a/b")), 0o700);
 
     let sub = dir.create_dir("sub").unwrap();
     assert_eq!(mode(&path.join("sub")), 0o700);
