@@ -143,12 +143,14 @@ fn print_table(found: &[Estimate]) {
     let mut rows: Vec<&Estimate> = found.iter().filter(|e| !e.function.starts_with("baseline")).collect();
     rows.sort_by(|a, b| (&a.group, &a.parameter, &a.function).cmp(&(&b.group, &b.parameter, &b.function)));
 
+    let w = rows.iter().map(|e| e.group.len() + e.function.len() + 1).max().unwrap_or(9).max(9);
+    let pw = rows.iter().map(|e| e.parameter.len()).max().unwrap_or(5).max(5);
     println!();
     println!(
-        "{:<34} {:<14} {:>12} {:>12} {:<22} {:>12} {:>10} {:>10}",
+        "{:<w$} {:<pw$} {:>12} {:>12} {:<22} {:>12} {:>10} {:>10}",
         "benchmark", "param", "median", "rate", "baseline", "median", "time x", "speed x"
     );
-    println!("{}", "-".repeat(134));
+    println!("{}", "-".repeat(w + pw + 96));
     for e in rows {
         let name = format!("{}/{}", e.group, e.function);
         let (base_name, base_median, time_ratio, speed_ratio) =
@@ -162,7 +164,7 @@ fn print_table(found: &[Estimate]) {
                 None => ("(none)".into(), "-".into(), "-".into(), "-".into()),
             };
         println!(
-            "{:<34} {:<14} {:>12} {:>12} {:<22} {:>12} {:>10} {:>10}",
+            "{:<w$} {:<pw$} {:>12} {:>12} {:<22} {:>12} {:>10} {:>10}",
             name,
             e.parameter,
             human_time(e.median_ns),
