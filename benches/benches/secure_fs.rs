@@ -7,7 +7,9 @@ use std::io::Write;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use criterion::{BenchmarkId, Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
+use criterion::{
+    BenchmarkId, Criterion, SamplingMode, Throughput, criterion_group, criterion_main,
+};
 use secure_fs::{DeleteOptions, PrivateDir};
 
 const DELETE_SIZE: usize = 256 << 20;
@@ -30,7 +32,11 @@ fn secure_delete(c: &mut Criterion) {
             for _ in 0..iters {
                 benches::write_pattern_file(&path, DELETE_SIZE).unwrap();
                 let started = Instant::now();
-                let status = Command::new("shred").args(["-n", "3", "-u"]).arg(&path).status().unwrap();
+                let status = Command::new("shred")
+                    .args(["-n", "3", "-u"])
+                    .arg(&path)
+                    .status()
+                    .unwrap();
                 total += started.elapsed();
                 assert!(status.success() && !path.exists());
             }
@@ -43,7 +49,9 @@ fn secure_delete(c: &mut Criterion) {
             for _ in 0..iters {
                 benches::write_pattern_file(&path, DELETE_SIZE).unwrap();
                 let started = Instant::now();
-                let report = dir.secure_delete("victim", &DeleteOptions::default()).unwrap();
+                let report = dir
+                    .secure_delete("victim", &DeleteOptions::default())
+                    .unwrap();
                 total += started.elapsed();
                 assert_eq!(report.bytes_per_pass, DELETE_SIZE as u64);
             }
@@ -56,7 +64,9 @@ fn secure_delete(c: &mut Criterion) {
 fn atomic_write(c: &mut Criterion) {
     let tmp = tempfile::tempdir().unwrap();
     let dir = PrivateDir::create(tmp.path().join("d")).unwrap();
-    let data: Vec<u8> = (0..4096u32).map(|i| u8::try_from(i % 251).unwrap()).collect();
+    let data: Vec<u8> = (0..4096u32)
+        .map(|i| u8::try_from(i % 251).unwrap())
+        .collect();
     let plain = tmp.path().join("d").join("plain");
     let mut group = c.benchmark_group("secure-fs/atomic-write");
     group.sample_size(30);

@@ -13,7 +13,9 @@ use std::path::Path;
 /// Any I/O error from writing the file.
 pub fn write_pattern_file(path: &Path, len: usize) -> std::io::Result<()> {
     use std::io::Write;
-    let chunk: Vec<u8> = (0..1u32 << 20).map(|i| u8::try_from(i % 251).unwrap_or(0) ^ 0x5a).collect();
+    let chunk: Vec<u8> = (0..1u32 << 20)
+        .map(|i| u8::try_from(i % 251).unwrap_or(0) ^ 0x5a)
+        .collect();
     let mut file = std::fs::File::create(path)?;
     let mut left = len;
     while left > 0 {

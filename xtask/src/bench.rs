@@ -38,7 +38,10 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let mut found = Vec::new();
     collect(&dir, &dir, started, &mut found)?;
     if found.is_empty() {
-        return Err(format!("no criterion results newer than this run under {}", dir.display()));
+        return Err(format!(
+            "no criterion results newer than this run under {}",
+            dir.display()
+        ));
     }
     print_table(&found);
     Ok(())
@@ -52,7 +55,12 @@ fn target_dir() -> PathBuf {
 
 /// Walks criterion's output for `new/estimates.json` files written during
 /// this run.
-fn collect(root: &Path, dir: &Path, since: SystemTime, out: &mut Vec<Estimate>) -> Result<(), String> {
+fn collect(
+    root: &Path,
+    dir: &Path,
+    since: SystemTime,
+    out: &mut Vec<Estimate>,
+) -> Result<(), String> {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Ok(());
     };
@@ -74,7 +82,9 @@ fn collect(root: &Path, dir: &Path, since: SystemTime, out: &mut Vec<Estimate>) 
         if !fresh {
             continue;
         }
-        let Some(id_dir) = new_dir.parent() else { continue };
+        let Some(id_dir) = new_dir.parent() else {
+            continue;
+        };
         if let Some(e) = read_estimate(root, id_dir, &path)? {
             out.push(e);
         }
@@ -92,7 +102,8 @@ fn read_estimate(root: &Path, id_dir: &Path, estimates: &Path) -> Result<Option<
             return Err(format!("{}: no benchmark.json", rel.display()));
         }
     };
-    let text = std::fs::read_to_string(estimates).map_err(|e| format!("{}: {e}", estimates.display()))?;
+    let text =
+        std::fs::read_to_string(estimates).map_err(|e| format!("{}: {e}", estimates.display()))?;
     let est: serde_json::Value =
         serde_json::from_str(&text).map_err(|e| format!("{}: {e}", estimates.display()))?;
     let Some(median_ns) = est["median"]["point_estimate"].as_f64() else {
@@ -140,11 +151,26 @@ fn print_table(found: &[Estimate]) {
             baselines.insert((&e.group, &e.parameter), e);
         }
     }
-    let mut rows: Vec<&Estimate> = found.iter().filter(|e| !e.function.starts_with("baseline")).collect();
-    rows.sort_by(|a, b| (&a.group, &a.parameter, &a.function).cmp(&(&b.group, &b.parameter, &b.function)));
+    let mut rows: Vec<&Estimate> = found
+        .iter()
+        .filter(|e| !e.function.starts_with("baseline"))
+        .collect();
+    rows.sort_by(|a, b| {
+        (&a.group, &a.parameter, &a.function).cmp(&(&b.group, &b.parameter, &b.function))
+    });
 
-    let w = rows.iter().map(|e| e.group.len() + e.function.len() + 1).max().unwrap_or(9).max(9);
-    let pw = rows.iter().map(|e| e.parameter.len()).max().unwrap_or(5).max(5);
+    let w = rows
+        .iter()
+        .map(|e| e.group.len() + e.function.len() + 1)
+        .max()
+        .unwrap_or(9)
+        .max(9);
+    let pw = rows
+        .iter()
+        .map(|e| e.parameter.len())
+        .max()
+        .unwrap_or(5)
+        .max(5);
     println!();
     println!(
         "{:<w$} {:<pw$} {:>12} {:>12} {:<22} {:>12} {:>10} {:>10}",

@@ -54,25 +54,35 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     if let Some(arg) = args.first() {
         return Err(format!("unexpected argument `{arg}` (ci takes none)"));
     }
-    let mut s = Summary { started: Instant::now(), steps: 0 };
+    let mut s = Summary {
+        started: Instant::now(),
+        steps: 0,
+    };
 
-    s.step("fmt", util::run(util::cargo().args(["fmt", "--all", "--", "--check"])))?;
+    s.step(
+        "fmt",
+        util::run(util::cargo().args(["fmt", "--all", "--", "--check"])),
+    )?;
 
     s.step(
         "clippy",
-        util::run(
-            exclude_torch(util::cargo().arg("clippy"))
-                .args(["--all-targets", "--all-features", "--", "-D", "warnings"]),
-        ),
+        util::run(exclude_torch(util::cargo().arg("clippy")).args([
+            "--all-targets",
+            "--all-features",
+            "--",
+            "-D",
+            "warnings",
+        ])),
     )?;
 
     if has_nextest() {
         s.step(
             "test (nextest)",
-            util::run(
-                exclude_torch(util::cargo().args(["nextest", "run"]))
-                    .args(["--all-features", "--no-tests", "fail"]),
-            ),
+            util::run(exclude_torch(util::cargo().args(["nextest", "run"])).args([
+                "--all-features",
+                "--no-tests",
+                "fail",
+            ])),
         )?;
         // nextest does not run doctests.
         s.step(
@@ -100,7 +110,10 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         Ok(l) => l,
         Err(e) => return s.step("libtorch", Err(e)),
     };
-    s.step(&format!("libtorch ({})", libtorch.origin), Ok(started.elapsed()))?;
+    s.step(
+        &format!("libtorch ({})", libtorch.origin),
+        Ok(started.elapsed()),
+    )?;
     s.step(
         "clippy (libtorch crates)",
         util::run(
@@ -118,7 +131,10 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         c.arg("test");
         c
     };
-    s.step("test (libtorch crates)", util::run(libtorch.apply(only_torch(&mut test))))?;
+    s.step(
+        "test (libtorch crates)",
+        util::run(libtorch.apply(only_torch(&mut test))),
+    )?;
 
     println!(
         "ci: all {} steps passed in {}",

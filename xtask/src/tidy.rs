@@ -16,7 +16,9 @@ mod tests {
     fn packages() -> Vec<PathBuf> {
         let mut out = Vec::new();
         for parent in ["crates", "apps"] {
-            let Ok(entries) = std::fs::read_dir(project_root().join(parent)) else { continue };
+            let Ok(entries) = std::fs::read_dir(project_root().join(parent)) else {
+                continue;
+            };
             for entry in entries.flatten() {
                 if entry.path().join("Cargo.toml").is_file() {
                     out.push(entry.path());
@@ -31,7 +33,11 @@ mod tests {
     #[test]
     fn every_crate_has_a_readme_and_uses_the_workspace_lints() {
         for dir in packages() {
-            assert!(dir.join("README.md").is_file(), "{}: missing README.md", dir.display());
+            assert!(
+                dir.join("README.md").is_file(),
+                "{}: missing README.md",
+                dir.display()
+            );
             let manifest = read(&dir.join("Cargo.toml"));
             assert!(
                 manifest.contains("[lints]\nworkspace = true"),
@@ -68,10 +74,18 @@ mod tests {
                     } else if p.extension().is_some_and(|e| e == "rs") {
                         let src = read(&p);
                         for (i, line) in src.lines().enumerate() {
-                            if line.contains("unsafe {") || line.trim_start().starts_with("unsafe fn") {
+                            if line.contains("unsafe {")
+                                || line.trim_start().starts_with("unsafe fn")
+                            {
                                 let before: Vec<&str> = src.lines().take(i).collect();
-                                let window = before.iter().rev().take(8).any(|l| l.contains("SAFETY:"));
-                                assert!(window, "{}:{}: unsafe without a SAFETY comment", p.display(), i + 1);
+                                let window =
+                                    before.iter().rev().take(8).any(|l| l.contains("SAFETY:"));
+                                assert!(
+                                    window,
+                                    "{}:{}: unsafe without a SAFETY comment",
+                                    p.display(),
+                                    i + 1
+                                );
                             }
                         }
                     }
@@ -85,20 +99,33 @@ mod tests {
         let root = project_root();
         let ci = read(&root.join(".ci/run"));
         let readme = read(&root.join("README.md"));
-        assert!(ci.contains("cargo xtask ci"), ".ci/run must run `cargo xtask ci`");
-        assert!(readme.contains("cargo xtask ci"), "README must name `cargo xtask ci`");
+        assert!(
+            ci.contains("cargo xtask ci"),
+            ".ci/run must run `cargo xtask ci`"
+        );
+        assert!(
+            readme.contains("cargo xtask ci"),
+            "README must name `cargo xtask ci`"
+        );
         let commands: Vec<&str> = ci
             .lines()
             .map(str::trim)
             .filter(|l| !l.is_empty() && !l.starts_with('#'))
             .filter(|l| !l.starts_with("set ") && !l.starts_with("cd "))
             .collect();
-        assert_eq!(commands, vec!["cargo xtask ci"], ".ci/run must do nothing the README does not");
+        assert_eq!(
+            commands,
+            vec!["cargo xtask ci"],
+            ".ci/run must do nothing the README does not"
+        );
     }
 
     #[test]
     fn third_party_versions_are_named_only_in_the_workspace_root() {
-        for dir in packages().into_iter().chain([project_root().join("xtask"), project_root().join("benches")]) {
+        for dir in packages()
+            .into_iter()
+            .chain([project_root().join("xtask"), project_root().join("benches")])
+        {
             let manifest = read(&dir.join("Cargo.toml"));
             let mut in_deps = false;
             for line in manifest.lines() {

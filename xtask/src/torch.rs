@@ -64,7 +64,11 @@ fn prepend_path(dir: &Path, var: &str) -> String {
 }
 
 fn library_path_var() -> &'static str {
-    if cfg!(target_os = "macos") { "DYLD_LIBRARY_PATH" } else { "LD_LIBRARY_PATH" }
+    if cfg!(target_os = "macos") {
+        "DYLD_LIBRARY_PATH"
+    } else {
+        "LD_LIBRARY_PATH"
+    }
 }
 
 /// Finds or installs libtorch and returns the environment to use it.
@@ -76,12 +80,17 @@ pub(crate) fn prepare() -> Result<Libtorch, String> {
             return Err(format!("LIBTORCH={} has no lib/ directory", dir.display()));
         }
         return Ok(Libtorch {
-            env: vec![(library_path_var().into(), prepend_path(&lib, library_path_var()))],
+            env: vec![(
+                library_path_var().into(),
+                prepend_path(&lib, library_path_var()),
+            )],
             origin: format!("LIBTORCH={}", dir.display()),
         });
     }
 
-    let venv = cache_dir()?.join("journal-xtask").join(format!("torch-{TORCH_VERSION}"));
+    let venv = cache_dir()?
+        .join("journal-xtask")
+        .join(format!("torch-{TORCH_VERSION}"));
     let python = venv.join("bin").join("python");
     if !venv.join(MARKER).is_file() {
         install(&venv)?;
@@ -100,7 +109,10 @@ pub(crate) fn prepare() -> Result<Libtorch, String> {
             // torch-sys runs `python` when VIRTUAL_ENV is set, else `python3`.
             ("VIRTUAL_ENV".into(), venv.display().to_string()),
             ("PATH".into(), prepend_path(&bin, "PATH")),
-            (library_path_var().into(), prepend_path(&lib, library_path_var())),
+            (
+                library_path_var().into(),
+                prepend_path(&lib, library_path_var()),
+            ),
         ],
         origin: format!("PyPI torch=={TORCH_VERSION} in {}", venv.display()),
     })
@@ -124,7 +136,12 @@ fn install(venv: &Path) -> Result<(), String> {
     util::run(Command::new(&python3).arg("-m").arg("venv").arg(venv))?;
     util::run(
         Command::new(venv.join("bin").join("pip"))
-            .args(["install", "--disable-pip-version-check", "--no-input", "--quiet"])
+            .args([
+                "install",
+                "--disable-pip-version-check",
+                "--no-input",
+                "--quiet",
+            ])
             .arg(format!("torch=={TORCH_VERSION}")),
     )?;
     std::fs::write(venv.join(MARKER), TORCH_VERSION)

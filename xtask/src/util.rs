@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 /// The workspace root, derived from this crate's manifest directory.
 pub(crate) fn project_root() -> PathBuf {
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    manifest.parent().map_or_else(|| manifest.to_path_buf(), Path::to_path_buf)
+    manifest
+        .parent()
+        .map_or_else(|| manifest.to_path_buf(), Path::to_path_buf)
 }
 
 /// The cargo that invoked us (so the same toolchain is used throughout).

@@ -7,21 +7,30 @@
 use secure_fs::{DeleteOptions, PrivateDir, PrivateNamer};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let path = std::env::args_os().nth(1).ok_or("usage: private_store DIR")?;
+    let path = std::env::args_os()
+        .nth(1)
+        .ok_or("usage: private_store DIR")?;
     let dir = PrivateDir::create(&path)?;
     let _lock = dir.lock()?;
     dir.remove_stale_temp_files()?;
 
     // In a real program this key comes from a keystore, derived for names.
     let namer = PrivateNamer::new(&[0x5a; 32]);
-    for (id, value) in [("2026-11-22 morning", "slept well"), ("2026-11-22 evening", "long walk")] {
+    for (id, value) in [
+        ("2026-11-22 morning", "slept well"),
+        ("2026-11-22 evening", "long walk"),
+    ] {
         let name = namer.name(id.as_bytes());
         dir.write_atomic(&name, value.as_bytes())?;
         println!("{id:>20} -> {name}");
     }
 
     let audit = dir.audit()?;
-    println!("audit: {} entries, {} findings", audit.entries, audit.findings.len());
+    println!(
+        "audit: {} entries, {} findings",
+        audit.entries,
+        audit.findings.len()
+    );
     for finding in &audit.findings {
         println!("  {}: {}", finding.path.display(), finding.problem);
     }
@@ -33,7 +42,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         report.bytes_per_pass,
         report.passes,
         report.filesystem,
-        if report.overwrite_reliable() { "" } else { " (copy-on-write: overwrite not reliable)" }
+        if report.overwrite_reliable() {
+            ""
+        } else {
+            " (copy-on-write: overwrite not reliable)"
+        }
     );
     println!("left: {:?}", dir.entries()?);
     Ok(())

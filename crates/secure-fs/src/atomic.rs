@@ -63,7 +63,8 @@ impl PrivateDir {
                 Err(e) => return Err(e),
             }
         }
-        Err(last_err.unwrap_or_else(|| Error::new(self.child_path(name), crate::ErrorKind::AlreadyExists)))
+        Err(last_err
+            .unwrap_or_else(|| Error::new(self.child_path(name), crate::ErrorKind::AlreadyExists)))
     }
 
     /// Replaces the content of the regular file `name` with `data`,
@@ -75,7 +76,8 @@ impl PrivateDir {
     /// error the target is left as it was.
     pub fn write_atomic(&self, name: impl AsRef<Path>, data: &[u8]) -> Result<()> {
         let mut file = self.atomic_file(name)?;
-        file.write_all(data).map_err(|e| Error::io(file.dir.child_path(&file.target), e))?;
+        file.write_all(data)
+            .map_err(|e| Error::io(file.dir.child_path(&file.target), e))?;
         file.commit()
     }
 }
@@ -99,13 +101,21 @@ impl AtomicFile<'_> {
     pub fn commit(mut self) -> Result<()> {
         let target_path = self.dir.child_path(&self.target);
         let Some(file) = self.file.take() else {
-            return Err(Error::io(target_path, io::Error::other("atomic file already committed")));
+            return Err(Error::io(
+                target_path,
+                io::Error::other("atomic file already committed"),
+            ));
         };
         sys::data_sync(&file).map_err(|e| Error::io(&target_path, e))?;
         drop(file);
         self.dir.check_replaceable(&self.target)?;
-        rustix::fs::renameat(self.dir.fd(), self.temp.as_str(), self.dir.fd(), &self.target)
-            .map_err(|e| Error::io(&target_path, e))?;
+        rustix::fs::renameat(
+            self.dir.fd(),
+            self.temp.as_str(),
+            self.dir.fd(),
+            &self.target,
+        )
+        .map_err(|e| Error::io(&target_path, e))?;
         // The temporary name no longer exists: nothing for Drop to clean.
         self.temp.clear();
         self.dir.sync()

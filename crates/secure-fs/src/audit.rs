@@ -66,7 +66,9 @@ impl fmt::Display for Problem {
             Problem::Mode { actual, expected } => {
                 write!(f, "mode {actual:04o}, expected {expected:04o}")
             }
-            Problem::Owner { uid, expected } => write!(f, "owned by uid {uid}, expected {expected}"),
+            Problem::Owner { uid, expected } => {
+                write!(f, "owned by uid {uid}, expected {expected}")
+            }
             Problem::Type(t) => write!(f, "unexpected entry type: {t:?}"),
             Problem::Unreadable(why) => write!(f, "cannot inspect: {why}"),
         }
@@ -142,7 +144,13 @@ impl PrivateDir {
     /// deeper down are findings.
     pub fn audit(&self) -> Result<AuditReport> {
         let mut report = AuditReport::default();
-        walk(self, false, &mut |f| report.findings.push(f), &mut |_| {}, &mut report.entries)?;
+        walk(
+            self,
+            false,
+            &mut |f| report.findings.push(f),
+            &mut |_| {},
+            &mut report.entries,
+        )?;
         Ok(report)
     }
 
@@ -187,7 +195,13 @@ fn walk(
     changed: &mut dyn FnMut(ModeChange),
     entries: &mut u64,
 ) -> Result<()> {
-    let mut w = Walker { repair, me: sys::euid(), finding, changed, entries };
+    let mut w = Walker {
+        repair,
+        me: sys::euid(),
+        finding,
+        changed,
+        entries,
+    };
     let fd = sys::open_dir_at(root.fd(), Path::new(".")).map_err(|e| Error::io(root.path(), e))?;
     *w.entries += 1;
     let meta = sys::fstat(&fd).map_err(|e| Error::io(root.path(), e))?;
@@ -198,7 +212,10 @@ fn walk(
 
 impl Walker<'_> {
     fn report(&mut self, path: &Path, problem: Problem) {
-        (self.finding)(Finding { path: path.to_path_buf(), problem });
+        (self.finding)(Finding {
+            path: path.to_path_buf(),
+            problem,
+        });
     }
 
     /// Reports (or, repairing, fixes) the mode of an entry whose open
@@ -209,11 +226,21 @@ impl Walker<'_> {
             return;
         }
         if !self.repair {
-            self.report(path, Problem::Mode { actual: perm, expected });
+            self.report(
+                path,
+                Problem::Mode {
+                    actual: perm,
+                    expected,
+                },
+            );
             return;
         }
-        match rustix::fs::fchmod(fd, Mode::from_raw_mode(expected)) {
-            Ok(()) => (self.changed)(ModeChange { path: path.to_path_buf(), from: perm, to: expected }),
+        match rustix::fs::fchmod(fd, sys::mode(expected)) {
+            Ok(()) => (self.changed)(ModeChange {
+                path: path.to_path_buf(),
+                from: perm,
+                to: expected,
+            }),
             Err(e) => self.report(path, Problem::Unreadable(format!("chmod failed: {e}"))),
         }
     }
@@ -226,7 +253,9 @@ impl Walker<'_> {
         while let Some(entry) = listing.read() {
             let entry = match entry {
                 Ok(e) => e,
-                Err(e) => return self.report(path, Problem::Unreadable(format!("cannot list: {e}"))),
+                Err(e) => {
+                    return self.report(path, Problem::Unreadable(format!("cannot list: {e}")));
+                }
             };
             let name = entry.file_name();
             if name.to_bytes() == b"." || name.to_bytes() == b".." {
@@ -239,7 +268,8 @@ impl Walker<'_> {
     }
 
     fn entry(&mut self, dir: &OwnedFd, name: &std::ffi::CStr, path: &Path, depth: usize) {
-        let meta = match sys::lstat_at(dir, Path::new(std::ffi::OsStr::from_bytes(name.to_bytes()))) {
+        let meta = match sys::lstat_at(dir, Path::new(std::ffi::OsStr::from_bytes(name.to_bytes())))
+        {
             Ok(m) => m,
             Err(Errno::NOENT) => return, // removed while we walked
             Err(e) => return self.report(path, Problem::Unreadable(e.to_string())),
@@ -250,7 +280,13 @@ impl Walker<'_> {
         }
         if meta.uid != self.me {
             // Not ours: report and do not descend or touch it.
-            return self.report(path, Problem::Owner { uid: meta.uid, expected: self.me });
+            return self.report(
+                path,
+                Problem::Owner {
+                    uid: meta.uid,
+                    expected: self.me,
+                },
+            );
         }
         let needs_fix = meta.perm != private_mode(meta.perm);
         if !is_dir && !needs_fix {
@@ -260,14 +296,28 @@ impl Walker<'_> {
         // descriptor that it is still what lstat said.
         let flags = sys::base_flags()
             | OFlags::NONBLOCK
-            | if is_dir { OFlags::DIRECTORY | OFlags::RDONLY } else { OFlags::RDONLY };
+            | if is_dir {
+                OFlags::DIRECTORY | OFlags::RDONLY
+            } else {
+                OFlags::RDONLY
+            };
         let fd = match rustix::fs::openat(dir, name, flags, Mode::empty()) {
             Ok(fd) => fd,
             Err(e) => {
                 if needs_fix && !self.repair {
-                    self.report(path, Problem::Mode { actual: meta.perm, expected: private_mode(meta.perm) });
+                    self.report(
+                        path,
+                        Problem::Mode {
+                            actual: meta.perm,
+                            expected: private_mode(meta.perm),
+                        },
+                    );
                 }
-                let what = if is_dir { "cannot open directory" } else { "cannot open file" };
+                let what = if is_dir {
+                    "cannot open directory"
+                } else {
+                    "cannot open file"
+                };
                 return self.report(path, Problem::Unreadable(format!("{what}: {e}")));
             }
         };
@@ -276,14 +326,19 @@ impl Walker<'_> {
             Err(e) => return self.report(path, Problem::Unreadable(e.to_string())),
         };
         if now.file_type != meta.file_type || now.uid != self.me {
-            return self.report(path, Problem::Unreadable("changed while being inspected".into()));
+            return self.report(
+                path,
+                Problem::Unreadable("changed while being inspected".into()),
+            );
         }
         self.check_mode(&fd, path, now.perm);
         if is_dir {
             if depth + 1 >= MAX_DEPTH {
                 return self.report(
                     path,
-                    Problem::Unreadable(format!("nested deeper than {MAX_DEPTH} levels; not walked")),
+                    Problem::Unreadable(format!(
+                        "nested deeper than {MAX_DEPTH} levels; not walked"
+                    )),
                 );
             }
             self.dir(&fd, path, depth + 1);

@@ -21,7 +21,10 @@ pub struct DeleteOptions {
 impl Default for DeleteOptions {
     /// Three passes of random data, written in 1 MiB chunks.
     fn default() -> Self {
-        DeleteOptions { passes: 3, chunk_size: 1 << 20 }
+        DeleteOptions {
+            passes: 3,
+            chunk_size: 1 << 20,
+        }
     }
 }
 
@@ -159,7 +162,11 @@ impl PrivateDir {
     /// partly overwritten but still exists under its name or, after the
     /// rename step, under a temporary name that
     /// [`PrivateDir::remove_stale_temp_files`] removes.
-    pub fn secure_delete(&self, name: impl AsRef<Path>, options: &DeleteOptions) -> Result<DeleteReport> {
+    pub fn secure_delete(
+        &self,
+        name: impl AsRef<Path>,
+        options: &DeleteOptions,
+    ) -> Result<DeleteReport> {
         let name = self.check_name(name.as_ref())?;
         let path = self.child_path(name);
         let file = self.open_file_with(name, OFlags::WRONLY)?;
@@ -218,7 +225,11 @@ fn overwrite(file: &std::fs::File, size: u64, options: &DeleteOptions) -> std::i
 pub(crate) fn filesystem_of(fd: impl std::os::fd::AsFd) -> rustix::io::Result<FileSystem> {
     let st = rustix::fs::fstatfs(fd)?;
     // f_type is a signed word on some targets; magic numbers are 32-bit.
-    #[allow(clippy::cast_sign_loss, clippy::useless_conversion, clippy::cast_possible_truncation)]
+    #[allow(
+        clippy::cast_sign_loss,
+        clippy::useless_conversion,
+        clippy::cast_possible_truncation
+    )]
     let magic = (st.f_type as u64) & 0xffff_ffff;
     Ok(match magic {
         0x9123_683e => FileSystem::Btrfs,
@@ -241,7 +252,12 @@ pub(crate) fn filesystem_of(fd: impl std::os::fd::AsFd) -> rustix::io::Result<Fi
     // f_fstypename is a NUL-terminated C string of c_char (i8 on Intel,
     // u8 on Apple silicon); the casts reinterpret bytes.
     #[allow(clippy::cast_sign_loss, clippy::unnecessary_cast)]
-    let name: Vec<u8> = st.f_fstypename.iter().take_while(|&&c| c != 0).map(|&c| c as u8).collect();
+    let name: Vec<u8> = st
+        .f_fstypename
+        .iter()
+        .take_while(|&&c| c != 0)
+        .map(|&c| c as u8)
+        .collect();
     Ok(match name.as_slice() {
         b"apfs" => FileSystem::Apfs,
         b"zfs" => FileSystem::Zfs,
@@ -263,10 +279,20 @@ mod tests {
 
     #[test]
     fn cow_and_log_structured_file_systems_are_flagged() {
-        for fs in [FileSystem::Btrfs, FileSystem::Zfs, FileSystem::Apfs, FileSystem::Overlay] {
+        for fs in [
+            FileSystem::Btrfs,
+            FileSystem::Zfs,
+            FileSystem::Apfs,
+            FileSystem::Overlay,
+        ] {
             assert!(fs.overwrite_unreliable(), "{fs}");
         }
-        for fs in [FileSystem::Ext4, FileSystem::Xfs, FileSystem::Tmpfs, FileSystem::Other(1)] {
+        for fs in [
+            FileSystem::Ext4,
+            FileSystem::Xfs,
+            FileSystem::Tmpfs,
+            FileSystem::Other(1),
+        ] {
             assert!(!fs.overwrite_unreliable(), "{fs}");
         }
     }
@@ -280,8 +306,12 @@ mod tests {
         tmp.write_all_at(&original, 0).unwrap();
         let mut previous = original.clone();
         for _ in 0..2 {
-            overwrite(&tmp, size as u64, &DeleteOptions::new().passes(1).chunk_size(4096))
-                .unwrap();
+            overwrite(
+                &tmp,
+                size as u64,
+                &DeleteOptions::new().passes(1).chunk_size(4096),
+            )
+            .unwrap();
             let mut now = vec![0u8; size];
             tmp.read_exact_at(&mut now, 0).unwrap();
             for (block, (a, b)) in now.chunks(64).zip(previous.chunks(64)).enumerate() {

@@ -9,7 +9,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::DirBuilderExt;
 use std::path::{Component, Path, PathBuf};
 
-use rustix::fs::{AtFlags, FileType, Mode, OFlags};
+use rustix::fs::{AtFlags, FileType, OFlags};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::sys;
@@ -100,7 +100,7 @@ impl PrivateDir {
                 .create(parent)
                 .map_err(|e| Error::io(parent, e))?;
         }
-        match rustix::fs::mkdirat(rustix::fs::CWD, path, Mode::from_raw_mode(DIR_MODE)) {
+        match rustix::fs::mkdirat(rustix::fs::CWD, path, sys::mode(DIR_MODE)) {
             Ok(()) | Err(rustix::io::Errno::EXIST) => {}
             Err(e) => return Err(Error::io(path, e)),
         }
@@ -114,13 +114,22 @@ impl PrivateDir {
         }
         let me = sys::euid();
         if meta.uid != me {
-            return Err(Error::new(path, ErrorKind::NotOwned { owner: meta.uid, expected: me }));
+            return Err(Error::new(
+                path,
+                ErrorKind::NotOwned {
+                    owner: meta.uid,
+                    expected: me,
+                },
+            ));
         }
         if meta.perm & 0o022 != 0 {
-            return Err(Error::new(path, ErrorKind::InsecureMode { mode: meta.perm }));
+            return Err(Error::new(
+                path,
+                ErrorKind::InsecureMode { mode: meta.perm },
+            ));
         }
         if meta.perm != DIR_MODE {
-            rustix::fs::fchmod(&fd, Mode::from_raw_mode(DIR_MODE)).map_err(|e| Error::io(&path, e))?;
+            rustix::fs::fchmod(&fd, sys::mode(DIR_MODE)).map_err(|e| Error::io(&path, e))?;
         }
         Ok(PrivateDir { fd, path })
     }
@@ -144,8 +153,8 @@ impl PrivateDir {
     pub(crate) fn check_name<'a>(&self, name: &'a Path) -> Result<&'a Path> {
         let bytes = name.as_os_str().as_bytes();
         let mut components = name.components();
-        let single = matches!(components.next(), Some(Component::Normal(_)))
-            && components.next().is_none();
+        let single =
+            matches!(components.next(), Some(Component::Normal(_))) && components.next().is_none();
         if !single || bytes.contains(&b'/') || bytes.contains(&0) {
             return Err(Error::new(self.child_path(name), ErrorKind::InvalidName));
         }
@@ -158,7 +167,7 @@ impl PrivateDir {
     /// As [`PrivateDir::open_dir`], plus errors creating it.
     pub fn create_dir(&self, name: impl AsRef<Path>) -> Result<PrivateDir> {
         let name = self.check_name(name.as_ref())?;
-        match rustix::fs::mkdirat(&self.fd, name, Mode::from_raw_mode(DIR_MODE)) {
+        match rustix::fs::mkdirat(&self.fd, name, sys::mode(DIR_MODE)) {
             Ok(()) => {
                 sys::full_sync(&self.fd).map_err(|e| Error::io(&self.path, e))?;
             }
@@ -207,7 +216,11 @@ impl PrivateDir {
     /// As [`PrivateDir::open_file`] (except `NotFound`).
     pub fn create_file(&self, name: impl AsRef<Path>, access: Access) -> Result<File> {
         let name = name.as_ref();
-        let access = if access == Access::Read { Access::ReadWrite } else { access };
+        let access = if access == Access::Read {
+            Access::ReadWrite
+        } else {
+            access
+        };
         // Two attempts: the entry may vanish between the exclusive create
         // failing and the plain open.
         for _ in 0..2 {
@@ -246,7 +259,7 @@ impl PrivateDir {
             &self.fd,
             name,
             sys::base_flags() | OFlags::NONBLOCK | flags,
-            Mode::from_raw_mode(FILE_MODE),
+            sys::mode(FILE_MODE),
         )
         .map_err(|e| {
             if sys::is_symlink_errno(e) {
@@ -264,11 +277,21 @@ impl PrivateDir {
         }
         let me = sys::euid();
         if meta.uid != me {
-            return Err(Error::new(&path, ErrorKind::NotOwned { owner: meta.uid, expected: me }));
+            return Err(Error::new(
+                &path,
+                ErrorKind::NotOwned {
+                    owner: meta.uid,
+                    expected: me,
+                },
+            ));
         }
-        let want = if created { FILE_MODE } else { meta.perm & 0o700 };
+        let want = if created {
+            FILE_MODE
+        } else {
+            meta.perm & 0o700
+        };
         if meta.perm != want {
-            rustix::fs::fchmod(&fd, Mode::from_raw_mode(want)).map_err(|e| Error::io(&path, e))?;
+            rustix::fs::fchmod(&fd, sys::mode(want)).map_err(|e| Error::io(&path, e))?;
         }
         let now = rustix::fs::fcntl_getfl(&fd).map_err(|e| Error::io(&path, e))?;
         rustix::fs::fcntl_setfl(&fd, now - OFlags::NONBLOCK).map_err(|e| Error::io(&path, e))?;
@@ -283,7 +306,8 @@ impl PrivateDir {
         let name = name.as_ref();
         let mut file = self.open_file(name, Access::Read)?;
         let mut buf = Vec::new();
-        file.read_to_end(&mut buf).map_err(|e| Error::io(self.child_path(name), e))?;
+        file.read_to_end(&mut buf)
+            .map_err(|e| Error::io(self.child_path(name), e))?;
         Ok(buf)
     }
 

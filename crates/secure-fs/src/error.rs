@@ -59,7 +59,11 @@ pub enum ErrorKind {
 
 impl Error {
     pub(crate) fn new(path: impl Into<PathBuf>, kind: ErrorKind) -> Self {
-        Error { path: path.into(), kind, source: None }
+        Error {
+            path: path.into(),
+            kind,
+            source: None,
+        }
     }
 
     /// Wraps an I/O error, mapping the errno values that callers want to
@@ -78,7 +82,11 @@ impl Error {
                 _ => ErrorKind::Io,
             },
         };
-        Error { path: path.into(), kind, source: Some(err) }
+        Error {
+            path: path.into(),
+            kind,
+            source: Some(err),
+        }
     }
 
     /// The path the operation was working on.
@@ -102,14 +110,20 @@ impl fmt::Display for Error {
             ErrorKind::NotADirectory => write!(f, "{path}: is not a directory"),
             ErrorKind::NotAFile => write!(f, "{path}: is not a regular file"),
             ErrorKind::NotOwned { owner, expected } => {
-                write!(f, "{path}: owned by uid {owner}, not by us (uid {expected})")
+                write!(
+                    f,
+                    "{path}: owned by uid {owner}, not by us (uid {expected})"
+                )
             }
             ErrorKind::InsecureMode { mode } => write!(
                 f,
                 "{path}: mode {mode:04o} lets group or others write; refusing to use it as a private directory"
             ),
             ErrorKind::InvalidName => {
-                write!(f, "{path}: not a plain file name (empty, `.`, `..`, `/` or NUL)")
+                write!(
+                    f,
+                    "{path}: not a plain file name (empty, `.`, `..`, `/` or NUL)"
+                )
             }
             ErrorKind::Locked { pid: Some(pid) } => {
                 write!(f, "{path}: locked by another writer (process {pid})")
@@ -125,7 +139,9 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.source.as_ref().map(|e| e as &(dyn std::error::Error + 'static))
+        self.source
+            .as_ref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
     }
 }
 
@@ -140,9 +156,10 @@ impl From<Error> for io::Error {
                 io::ErrorKind::PermissionDenied
             }
             ErrorKind::Locked { .. } => io::ErrorKind::WouldBlock,
-            ErrorKind::NotAFile | ErrorKind::Io => {
-                err.source.as_ref().map_or(io::ErrorKind::Other, io::Error::kind)
-            }
+            ErrorKind::NotAFile | ErrorKind::Io => err
+                .source
+                .as_ref()
+                .map_or(io::ErrorKind::Other, io::Error::kind),
         };
         io::Error::new(kind, err)
     }

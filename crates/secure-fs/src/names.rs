@@ -40,7 +40,9 @@ impl PrivateNamer {
     /// A namer keyed with a 256-bit secret. The key is copied and the copy
     /// is erased when the namer is dropped.
     pub fn new(key: &[u8; 32]) -> Self {
-        PrivateNamer { key: Zeroizing::new(*key) }
+        PrivateNamer {
+            key: Zeroizing::new(*key),
+        }
     }
 
     /// The private name for `id`.

@@ -96,3 +96,11 @@ pub(crate) fn data_sync(fd: impl AsFd) -> rustix::io::Result<()> {
 pub(crate) fn is_symlink_errno(e: Errno) -> bool {
     e == Errno::LOOP || e == Errno::MLINK
 }
+
+/// Permission bits as rustix's `Mode` (`mode_t` is u16 on macOS and u32 on
+/// Linux; permission bits fit either).
+// The cast is a no-op on Linux and a lossless narrowing of 12 bits on macOS.
+#[allow(clippy::cast_possible_truncation, clippy::unnecessary_cast)]
+pub(crate) fn mode(bits: u32) -> Mode {
+    Mode::from_bits_truncate((bits & 0o7777) as rustix::fs::RawMode)
+}

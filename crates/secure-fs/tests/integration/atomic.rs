@@ -19,7 +19,11 @@ fn generation(n: u64) -> Vec<u8> {
 
 fn parse_generation(bytes: &[u8]) -> Option<u64> {
     let line = bytes.split(|&b| b == b'\n').next()?;
-    std::str::from_utf8(line).ok()?.strip_prefix("gen ")?.parse().ok()
+    std::str::from_utf8(line)
+        .ok()?
+        .strip_prefix("gen ")?
+        .parse()
+        .ok()
 }
 
 #[test]
@@ -30,7 +34,10 @@ fn write_atomic_replaces_content_and_leaves_no_temporary_file() {
     dir.write_atomic("f", b"new content").unwrap();
     assert_eq!(std::fs::read(tmp.path().join("f")).unwrap(), b"new content");
     assert_eq!(mode(&tmp.path().join("f")), 0o600);
-    let all: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let all: Vec<_> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     assert_eq!(all, vec!["f"]);
 }
 
@@ -42,7 +49,11 @@ fn an_abandoned_atomic_file_leaves_the_target_untouched_and_cleans_up() {
     {
         let mut w = dir.atomic_file("f").unwrap();
         w.write_all(b"half of the new").unwrap();
-        assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 2, "temp file exists while writing");
+        assert_eq!(
+            std::fs::read_dir(tmp.path()).unwrap().count(),
+            2,
+            "temp file exists while writing"
+        );
     }
     assert_eq!(dir.read("f").unwrap(), b"old");
     assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 1);
@@ -52,7 +63,11 @@ fn an_abandoned_atomic_file_leaves_the_target_untouched_and_cleans_up() {
 fn stale_temporary_files_are_hidden_and_removable() {
     let tmp = common::dir();
     let dir = PrivateDir::open(tmp.path()).unwrap();
-    std::fs::write(tmp.path().join(".secure-fs-tmp.deadbeef"), b"left by a crash").unwrap();
+    std::fs::write(
+        tmp.path().join(".secure-fs-tmp.deadbeef"),
+        b"left by a crash",
+    )
+    .unwrap();
     dir.write_atomic("kept", b"k").unwrap();
     assert_eq!(dir.entries().unwrap(), vec!["kept"]);
     assert_eq!(dir.remove_stale_temp_files().unwrap(), 1);
@@ -105,9 +120,16 @@ fn sigkill_during_rewrites_leaves_old_or_new_content() {
         child.wait().unwrap();
 
         let bytes = std::fs::read(tmp.path().join("target")).unwrap();
-        let n = parse_generation(&bytes).unwrap_or_else(|| panic!("kill {kill}: unreadable header"));
-        assert!(bytes == generation(n), "kill {kill}: file is not a complete generation {n}");
-        assert!(n >= last, "kill {kill}: went back from generation {last} to {n}");
+        let n =
+            parse_generation(&bytes).unwrap_or_else(|| panic!("kill {kill}: unreadable header"));
+        assert!(
+            bytes == generation(n),
+            "kill {kill}: file is not a complete generation {n}"
+        );
+        assert!(
+            n >= last,
+            "kill {kill}: went back from generation {last} to {n}"
+        );
         if n > last {
             advanced += 1;
         }

@@ -19,8 +19,14 @@ fn audit_reports_and_repair_fixes_modes_without_following_symlinks() {
     set_mode(&outside, 0o666);
     std::os::unix::fs::symlink(&outside, root.join("link")).unwrap();
     let std_dir = std::fs::File::open(&root).unwrap();
-    rustix::fs::mknodat(&std_dir, "pipe", rustix::fs::FileType::Fifo, rustix::fs::Mode::from_raw_mode(0o600), 0)
-        .unwrap();
+    rustix::fs::mknodat(
+        &std_dir,
+        "pipe",
+        rustix::fs::FileType::Fifo,
+        rustix::fs::Mode::from_raw_mode(0o600),
+        0,
+    )
+    .unwrap();
 
     set_mode(&root.join("loose"), 0o644);
     set_mode(&root.join("sub/nested"), 0o2666);
@@ -30,20 +36,46 @@ fn audit_reports_and_repair_fixes_modes_without_following_symlinks() {
     let mut found: Vec<(String, Problem)> = report
         .findings
         .iter()
-        .map(|f| (f.path.strip_prefix(&root).unwrap().display().to_string(), f.problem.clone()))
+        .map(|f| {
+            (
+                f.path.strip_prefix(&root).unwrap().display().to_string(),
+                f.problem.clone(),
+            )
+        })
         .collect();
     found.sort_by(|a, b| a.0.cmp(&b.0));
     assert_eq!(
         found,
         vec![
             ("link".into(), Problem::Type(EntryType::Symlink)),
-            ("loose".into(), Problem::Mode { actual: 0o644, expected: 0o600 }),
+            (
+                "loose".into(),
+                Problem::Mode {
+                    actual: 0o644,
+                    expected: 0o600
+                }
+            ),
             ("pipe".into(), Problem::Type(EntryType::Fifo)),
-            ("sub".into(), Problem::Mode { actual: 0o755, expected: 0o700 }),
-            ("sub/nested".into(), Problem::Mode { actual: 0o2666, expected: 0o600 }),
+            (
+                "sub".into(),
+                Problem::Mode {
+                    actual: 0o755,
+                    expected: 0o700
+                }
+            ),
+            (
+                "sub/nested".into(),
+                Problem::Mode {
+                    actual: 0o2666,
+                    expected: 0o600
+                }
+            ),
         ]
     );
-    assert_eq!(report.entries, 7, "root, ok, sub, nested, loose, link, pipe");
+    assert_eq!(
+        report.entries, 7,
+        "root, ok, sub, nested, loose, link, pipe"
+    );
     assert!(!report.is_clean());
     // Auditing changed nothing.
     assert_eq!(mode(&root.join("loose")), 0o644);
@@ -54,26 +86,53 @@ fn audit_reports_and_repair_fixes_modes_without_following_symlinks() {
     assert_eq!(
         changed,
         vec![
-            ModeChange { path: root.join("loose"), from: 0o644, to: 0o600 },
-            ModeChange { path: root.join("sub"), from: 0o755, to: 0o700 },
-            ModeChange { path: root.join("sub/nested"), from: 0o2666, to: 0o600 },
+            ModeChange {
+                path: root.join("loose"),
+                from: 0o644,
+                to: 0o600
+            },
+            ModeChange {
+                path: root.join("sub"),
+                from: 0o755,
+                to: 0o700
+            },
+            ModeChange {
+                path: root.join("sub/nested"),
+                from: 0o2666,
+                to: 0o600
+            },
         ]
     );
     assert_eq!(mode(&root.join("loose")), 0o600);
     assert_eq!(mode(&root.join("sub")), 0o700);
     assert_eq!(mode(&root.join("sub/nested")), 0o600);
-    assert_eq!(mode(&outside), 0o666, "the symlink's target was not touched");
+    assert_eq!(
+        mode(&outside),
+        0o666,
+        "the symlink's target was not touched"
+    );
     assert_eq!(repair.remaining.len(), 2, "{:?}", repair.remaining);
 
     let after = dir.audit().unwrap();
-    assert!(after.findings.iter().all(|f| matches!(f.problem, Problem::Type(_))), "{after:?}");
+    assert!(
+        after
+            .findings
+            .iter()
+            .all(|f| matches!(f.problem, Problem::Type(_))),
+        "{after:?}"
+    );
 }
 
 #[test]
 fn a_clean_tree_is_clean_and_repair_changes_nothing() {
     let tmp = common::dir();
     let dir = PrivateDir::create(tmp.path().join("r")).unwrap();
-    dir.create_dir("a").unwrap().create_dir("b").unwrap().write_atomic("c", b"").unwrap();
+    dir.create_dir("a")
+        .unwrap()
+        .create_dir("b")
+        .unwrap()
+        .write_atomic("c", b"")
+        .unwrap();
     let report = dir.audit().unwrap();
     assert!(report.is_clean(), "{report:?}");
     assert_eq!(report.entries, 4);
@@ -96,10 +155,22 @@ fn foreign_owners_are_reported_not_changed() {
         let report = dir.repair().unwrap();
         assert!(report.changed.is_empty());
         assert_eq!(report.remaining.len(), 1);
-        assert_eq!(report.remaining[0].problem, Problem::Owner { uid: 65534, expected: me });
+        assert_eq!(
+            report.remaining[0].problem,
+            Problem::Owner {
+                uid: 65534,
+                expected: me
+            }
+        );
         assert_eq!(mode(&root.join("theirs")), 0o644);
     } else {
         let report = dir.audit().unwrap();
-        assert_eq!(report.findings[0].problem, Problem::Mode { actual: 0o644, expected: 0o600 });
+        assert_eq!(
+            report.findings[0].problem,
+            Problem::Mode {
+                actual: 0o644,
+                expected: 0o600
+            }
+        );
     }
 }

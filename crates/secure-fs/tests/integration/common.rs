@@ -15,7 +15,11 @@ pub(crate) fn dir() -> tempfile::TempDir {
 
 /// Permission bits of a path, not following symlinks.
 pub(crate) fn mode(path: &Path) -> u32 {
-    std::fs::symlink_metadata(path).unwrap().permissions().mode() & 0o7777
+    std::fs::symlink_metadata(path)
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o7777
 }
 
 pub(crate) fn set_mode(path: &Path, mode: u32) {

@@ -39,7 +39,12 @@ fn secure_delete_destroys_the_data_seen_through_another_hard_link() {
     assert!(via_fd.is_empty());
     assert_eq!(std::fs::metadata(&link).unwrap().nlink(), 1);
     // Nothing left in the directory, not even the temporary name.
-    assert_eq!(std::fs::read_dir(tmp.path().join("private")).unwrap().count(), 0);
+    assert_eq!(
+        std::fs::read_dir(tmp.path().join("private"))
+            .unwrap()
+            .count(),
+        0
+    );
 }
 
 /// With zero passes the file is still renamed, truncated and unlinked.
@@ -49,7 +54,9 @@ fn zero_passes_only_unlinks_and_reports_it() {
     let tmp = common::dir();
     let dir = PrivateDir::create(tmp.path().join("private")).unwrap();
     dir.write_atomic("f", &pattern(10_000)).unwrap();
-    let report = dir.secure_delete("f", &DeleteOptions::new().passes(0)).unwrap();
+    let report = dir
+        .secure_delete("f", &DeleteOptions::new().passes(0))
+        .unwrap();
     assert_eq!(report.passes, 0);
     assert_eq!(report.bytes_per_pass, 10_000);
     assert!(!dir.exists("f").unwrap());
@@ -60,14 +67,20 @@ fn empty_files_and_missing_files() {
     let tmp = common::dir();
     let dir = PrivateDir::open(tmp.path()).unwrap();
     dir.write_atomic("empty", b"").unwrap();
-    let report = dir.secure_delete("empty", &DeleteOptions::default()).unwrap();
+    let report = dir
+        .secure_delete("empty", &DeleteOptions::default())
+        .unwrap();
     assert_eq!(report.bytes_per_pass, 0);
     assert_eq!(report.other_links, 0);
-    let err = dir.secure_delete("empty", &DeleteOptions::default()).unwrap_err();
+    let err = dir
+        .secure_delete("empty", &DeleteOptions::default())
+        .unwrap_err();
     assert_eq!(*err.kind(), ErrorKind::NotFound);
     std::fs::create_dir(tmp.path().join("d")).unwrap();
     assert_eq!(
-        *dir.secure_delete("d", &DeleteOptions::default()).unwrap_err().kind(),
+        *dir.secure_delete("d", &DeleteOptions::default())
+            .unwrap_err()
+            .kind(),
         ErrorKind::NotAFile
     );
 }
@@ -91,7 +104,13 @@ fn the_file_system_is_detected_and_reported() {
     let dir = PrivateDir::open(tmp.path()).unwrap();
     dir.write_atomic("f", b"abc").unwrap();
     let report = dir.secure_delete("f", &DeleteOptions::default()).unwrap();
-    assert_eq!(report.overwrite_reliable(), !report.filesystem.overwrite_unreliable());
-    let cow = matches!(report.filesystem, FileSystem::Btrfs | FileSystem::Zfs | FileSystem::Overlay);
+    assert_eq!(
+        report.overwrite_reliable(),
+        !report.filesystem.overwrite_unreliable()
+    );
+    let cow = matches!(
+        report.filesystem,
+        FileSystem::Btrfs | FileSystem::Zfs | FileSystem::Overlay
+    );
     assert_eq!(report.overwrite_reliable(), !cow);
 }

@@ -10,8 +10,16 @@ fn a_second_lock_in_the_same_process_is_refused_until_the_first_is_dropped() {
     let dir = PrivateDir::open(tmp.path()).unwrap();
     let lock = dir.lock().unwrap();
     let err = dir.lock().unwrap_err();
-    assert_eq!(*err.kind(), ErrorKind::Locked { pid: Some(std::process::id()) });
-    assert!(err.to_string().contains("locked by another writer"), "{err}");
+    assert_eq!(
+        *err.kind(),
+        ErrorKind::Locked {
+            pid: Some(std::process::id())
+        }
+    );
+    assert!(
+        err.to_string().contains("locked by another writer"),
+        "{err}"
+    );
     assert_eq!(err.path(), lock.path());
     drop(lock);
     dir.lock().unwrap();
@@ -47,8 +55,16 @@ fn another_process_holding_the_lock_is_reported_and_its_death_releases_it() {
     common::wait_for_line(&mut guard.0, "locked");
 
     let err = dir.lock().unwrap_err();
-    assert_eq!(*err.kind(), ErrorKind::Locked { pid: Some(child_pid) });
-    assert!(err.to_string().contains(&format!("process {child_pid}")), "{err}");
+    assert_eq!(
+        *err.kind(),
+        ErrorKind::Locked {
+            pid: Some(child_pid)
+        }
+    );
+    assert!(
+        err.to_string().contains(&format!("process {child_pid}")),
+        "{err}"
+    );
 
     guard.0.kill().unwrap();
     guard.0.wait().unwrap();

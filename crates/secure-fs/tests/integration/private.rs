@@ -12,7 +12,11 @@ fn created_dirs_are_0700_and_files_0600_under_umask_000() {
     let path = tmp.path().join("a/b/private");
     let dir = PrivateDir::create(&path).unwrap();
     assert_eq!(mode(&path), 0o700);
-    assert_eq!(mode(&tmp.path().join("a")), 0o700, "missing parents are not world-writable");
+    assert_eq!(
+        mode(&tmp.path().join("a")),
+        0o700,
+        "missing parents are not world-writable"
+    );
     assert_eq!(mode(&tmp.path().join("a/b")), 0o700);
 
     let sub = dir.create_dir("sub").unwrap();
@@ -32,7 +36,10 @@ fn created_dirs_are_0700_and_files_0600_under_umask_000() {
 fn reopening_is_idempotent_and_create_accepts_an_existing_private_dir() {
     let tmp = common::dir();
     let path = tmp.path().join("p");
-    PrivateDir::create(&path).unwrap().write_atomic("f", b"kept").unwrap();
+    PrivateDir::create(&path)
+        .unwrap()
+        .write_atomic("f", b"kept")
+        .unwrap();
     let again = PrivateDir::create(&path).unwrap();
     assert_eq!(again.read("f").unwrap(), b"kept");
     assert_eq!(PrivateDir::open(&path).unwrap().path(), path);
@@ -58,14 +65,23 @@ fn writable_by_group_or_others_is_refused_and_left_as_is() {
         let err = PrivateDir::open(&path).unwrap_err();
         assert_eq!(*err.kind(), ErrorKind::InsecureMode { mode: m });
         assert_eq!(err.path(), path);
-        assert!(err.to_string().contains(&path.display().to_string()), "{err}");
+        assert!(
+            err.to_string().contains(&path.display().to_string()),
+            "{err}"
+        );
         assert!(err.to_string().contains("group or others"), "{err}");
         assert_eq!(mode(&path), m, "refusal must not change anything");
         // Also through create, and as a subdirectory.
-        assert_eq!(*PrivateDir::create(&path).unwrap_err().kind(), ErrorKind::InsecureMode { mode: m });
+        assert_eq!(
+            *PrivateDir::create(&path).unwrap_err().kind(),
+            ErrorKind::InsecureMode { mode: m }
+        );
     }
     let parent = PrivateDir::open(tmp.path()).unwrap();
-    assert!(matches!(parent.open_dir("w777").unwrap_err().kind(), ErrorKind::InsecureMode { .. }));
+    assert!(matches!(
+        parent.open_dir("w777").unwrap_err().kind(),
+        ErrorKind::InsecureMode { .. }
+    ));
 }
 
 #[test]
@@ -79,10 +95,19 @@ fn a_symlinked_private_dir_is_refused() {
     let err = PrivateDir::open(&link).unwrap_err();
     assert_eq!(*err.kind(), ErrorKind::Symlink);
     assert_eq!(err.path(), link);
-    assert_eq!(*PrivateDir::create(&link).unwrap_err().kind(), ErrorKind::Symlink);
+    assert_eq!(
+        *PrivateDir::create(&link).unwrap_err().kind(),
+        ErrorKind::Symlink
+    );
     let parent = PrivateDir::open(tmp.path()).unwrap();
-    assert_eq!(*parent.open_dir("link").unwrap_err().kind(), ErrorKind::Symlink);
-    assert_eq!(*parent.create_dir("link").unwrap_err().kind(), ErrorKind::Symlink);
+    assert_eq!(
+        *parent.open_dir("link").unwrap_err().kind(),
+        ErrorKind::Symlink
+    );
+    assert_eq!(
+        *parent.create_dir("link").unwrap_err().kind(),
+        ErrorKind::Symlink
+    );
 }
 
 #[test]
@@ -103,7 +128,10 @@ fn a_dir_owned_by_another_user_is_refused() {
     let err = PrivateDir::open(&path).unwrap_err();
     assert_eq!(
         *err.kind(),
-        ErrorKind::NotOwned { owner, expected: rustix::process::geteuid().as_raw() }
+        ErrorKind::NotOwned {
+            owner,
+            expected: rustix::process::geteuid().as_raw()
+        }
     );
     assert!(err.to_string().contains("owned by uid"), "{err}");
 }
@@ -113,8 +141,16 @@ fn a_file_is_not_a_private_dir() {
     let tmp = common::dir();
     let path = tmp.path().join("file");
     std::fs::write(&path, b"x").unwrap();
-    assert_eq!(*PrivateDir::open(&path).unwrap_err().kind(), ErrorKind::NotADirectory);
-    assert_eq!(*PrivateDir::open(tmp.path().join("missing")).unwrap_err().kind(), ErrorKind::NotFound);
+    assert_eq!(
+        *PrivateDir::open(&path).unwrap_err().kind(),
+        ErrorKind::NotADirectory
+    );
+    assert_eq!(
+        *PrivateDir::open(tmp.path().join("missing"))
+            .unwrap_err()
+            .kind(),
+        ErrorKind::NotFound
+    );
 }
 
 #[test]
@@ -125,13 +161,22 @@ fn existing_files_are_tightened_on_open_and_must_be_regular() {
     std::fs::write(&path, b"data").unwrap();
     set_mode(&path, 0o4666);
     let mut s = String::new();
-    dir.open_file("loose", Access::Read).unwrap().read_to_string(&mut s).unwrap();
+    dir.open_file("loose", Access::Read)
+        .unwrap()
+        .read_to_string(&mut s)
+        .unwrap();
     assert_eq!(s, "data");
     assert_eq!(mode(&path), 0o600);
 
     std::fs::create_dir(tmp.path().join("d")).unwrap();
-    assert_eq!(*dir.open_file("d", Access::Read).unwrap_err().kind(), ErrorKind::NotAFile);
-    assert_eq!(*dir.open_file("missing", Access::Read).unwrap_err().kind(), ErrorKind::NotFound);
+    assert_eq!(
+        *dir.open_file("d", Access::Read).unwrap_err().kind(),
+        ErrorKind::NotAFile
+    );
+    assert_eq!(
+        *dir.open_file("missing", Access::Read).unwrap_err().kind(),
+        ErrorKind::NotFound
+    );
 }
 
 #[test]
@@ -139,11 +184,23 @@ fn a_planted_fifo_is_refused_without_hanging() {
     let tmp = common::dir();
     let dir = PrivateDir::open(tmp.path()).unwrap();
     let std_dir = std::fs::File::open(tmp.path()).unwrap();
-    rustix::fs::mknodat(&std_dir, "fifo", rustix::fs::FileType::Fifo, rustix::fs::Mode::from_raw_mode(0o600), 0)
-        .unwrap();
+    rustix::fs::mknodat(
+        &std_dir,
+        "fifo",
+        rustix::fs::FileType::Fifo,
+        rustix::fs::Mode::from_raw_mode(0o600),
+        0,
+    )
+    .unwrap();
     // Opening a FIFO for reading without O_NONBLOCK would block forever.
-    assert_eq!(*dir.open_file("fifo", Access::Read).unwrap_err().kind(), ErrorKind::NotAFile);
-    assert_eq!(*dir.write_atomic("fifo", b"x").unwrap_err().kind(), ErrorKind::NotAFile);
+    assert_eq!(
+        *dir.open_file("fifo", Access::Read).unwrap_err().kind(),
+        ErrorKind::NotAFile
+    );
+    assert_eq!(
+        *dir.write_atomic("fifo", b"x").unwrap_err().kind(),
+        ErrorKind::NotAFile
+    );
 }
 
 #[test]
@@ -151,12 +208,27 @@ fn names_must_be_single_plain_components() {
     let tmp = common::dir();
     let dir = PrivateDir::open(tmp.path()).unwrap();
     for bad in ["", ".", "..", "a/b", "/etc/passwd", "../x", "a/"] {
-        assert_eq!(*dir.write_atomic(bad, b"x").unwrap_err().kind(), ErrorKind::InvalidName, "{bad:?}");
-        assert_eq!(*dir.open_file(bad, Access::Read).unwrap_err().kind(), ErrorKind::InvalidName, "{bad:?}");
-        assert_eq!(*dir.create_dir(bad).unwrap_err().kind(), ErrorKind::InvalidName, "{bad:?}");
+        assert_eq!(
+            *dir.write_atomic(bad, b"x").unwrap_err().kind(),
+            ErrorKind::InvalidName,
+            "{bad:?}"
+        );
+        assert_eq!(
+            *dir.open_file(bad, Access::Read).unwrap_err().kind(),
+            ErrorKind::InvalidName,
+            "{bad:?}"
+        );
+        assert_eq!(
+            *dir.create_dir(bad).unwrap_err().kind(),
+            ErrorKind::InvalidName,
+            "{bad:?}"
+        );
     }
     let nul = std::ffi::OsStr::new("a\0b");
-    assert_eq!(*dir.create_file(nul, Access::ReadWrite).unwrap_err().kind(), ErrorKind::InvalidName);
+    assert_eq!(
+        *dir.create_file(nul, Access::ReadWrite).unwrap_err().kind(),
+        ErrorKind::InvalidName
+    );
     assert!(dir.entries().unwrap().is_empty());
 }
 
@@ -165,10 +237,16 @@ fn append_access_appends_and_entries_are_listed_sorted_without_internals() {
     let tmp = common::dir();
     let dir = PrivateDir::open(tmp.path()).unwrap();
     for chunk in [b"one\n".as_slice(), b"two\n"] {
-        dir.create_file("log", Access::Append).unwrap().write_all(chunk).unwrap();
+        dir.create_file("log", Access::Append)
+            .unwrap()
+            .write_all(chunk)
+            .unwrap();
     }
     assert_eq!(dir.read("log").unwrap(), b"one\ntwo\n");
-    assert_eq!(*dir.create_new_file("log").unwrap_err().kind(), ErrorKind::AlreadyExists);
+    assert_eq!(
+        *dir.create_new_file("log").unwrap_err().kind(),
+        ErrorKind::AlreadyExists
+    );
     dir.write_atomic("b", b"").unwrap();
     let _lock = dir.lock().unwrap();
     let _pending = dir.atomic_file("c").unwrap();
@@ -176,7 +254,10 @@ fn append_access_appends_and_entries_are_listed_sorted_without_internals() {
     dir.rename_file("b", "a").unwrap();
     dir.remove_file("log").unwrap();
     assert_eq!(dir.entries().unwrap(), vec!["a"]);
-    assert_eq!(*dir.remove_file("log").unwrap_err().kind(), ErrorKind::NotFound);
+    assert_eq!(
+        *dir.remove_file("log").unwrap_err().kind(),
+        ErrorKind::NotFound
+    );
 }
 
 #[test]

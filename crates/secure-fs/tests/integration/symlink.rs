@@ -17,14 +17,30 @@ fn writes_and_deletes_refuse_a_planted_symlink_and_leave_its_target_alone() {
     std::os::unix::fs::symlink(&outside, inner.join("entry")).unwrap();
 
     let refusals = [
-        ("write_atomic", dir.write_atomic("entry", b"overwritten").unwrap_err()),
+        (
+            "write_atomic",
+            dir.write_atomic("entry", b"overwritten").unwrap_err(),
+        ),
         ("atomic_file", dir.atomic_file("entry").unwrap_err()),
-        ("open_file", dir.open_file("entry", Access::ReadWrite).unwrap_err()),
-        ("create_file", dir.create_file("entry", Access::Append).unwrap_err()),
+        (
+            "open_file",
+            dir.open_file("entry", Access::ReadWrite).unwrap_err(),
+        ),
+        (
+            "create_file",
+            dir.create_file("entry", Access::Append).unwrap_err(),
+        ),
         ("read", dir.read("entry").unwrap_err()),
         ("remove_file", dir.remove_file("entry").unwrap_err()),
-        ("secure_delete", dir.secure_delete("entry", &DeleteOptions::default()).unwrap_err()),
-        ("rename_file from", dir.rename_file("entry", "other").unwrap_err()),
+        (
+            "secure_delete",
+            dir.secure_delete("entry", &DeleteOptions::default())
+                .unwrap_err(),
+        ),
+        (
+            "rename_file from",
+            dir.rename_file("entry", "other").unwrap_err(),
+        ),
     ];
     for (op, err) in refusals {
         assert_eq!(*err.kind(), ErrorKind::Symlink, "{op}: {err}");
@@ -33,15 +49,26 @@ fn writes_and_deletes_refuse_a_planted_symlink_and_leave_its_target_alone() {
     }
     // Renaming a file over the symlink is refused too.
     dir.write_atomic("real", b"r").unwrap();
-    assert_eq!(*dir.rename_file("real", "entry").unwrap_err().kind(), ErrorKind::Symlink);
+    assert_eq!(
+        *dir.rename_file("real", "entry").unwrap_err().kind(),
+        ErrorKind::Symlink
+    );
     // A dangling symlink is not replaced by an exclusive create.
     std::os::unix::fs::symlink(tmp.path().join("nowhere"), inner.join("dangling")).unwrap();
-    assert_eq!(*dir.create_new_file("dangling").unwrap_err().kind(), ErrorKind::AlreadyExists);
+    assert_eq!(
+        *dir.create_new_file("dangling").unwrap_err().kind(),
+        ErrorKind::AlreadyExists
+    );
     assert!(!tmp.path().join("nowhere").exists());
 
     assert_eq!(std::fs::read(&outside).unwrap(), b"precious");
     assert_eq!(mode(&outside), 0o644, "the target's mode was not changed");
-    assert!(std::fs::symlink_metadata(inner.join("entry")).unwrap().file_type().is_symlink());
+    assert!(
+        std::fs::symlink_metadata(inner.join("entry"))
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
 }
 
 /// A symlink swapped in for a file after an atomic write started does not
@@ -60,7 +87,11 @@ fn a_symlink_swapped_in_during_an_atomic_write_is_refused_at_commit() {
     std::os::unix::fs::symlink(&outside, inner.join("entry")).unwrap();
     assert_eq!(*w.commit().unwrap_err().kind(), ErrorKind::Symlink);
     assert_eq!(std::fs::read(&outside).unwrap(), b"precious");
-    assert_eq!(dir.entries().unwrap(), vec!["entry"], "the temporary file was cleaned up");
+    assert_eq!(
+        dir.entries().unwrap(),
+        vec!["entry"],
+        "the temporary file was cleaned up"
+    );
 }
 
 /// Operations use the directory descriptor, not its path: replacing the
