@@ -9,17 +9,24 @@
 //!   `openssl dgst -sha256` over that file.
 //!
 //! Each iteration takes about a second, so the groups use criterion's flat
-//! sampling with the minimum of 10 samples; the files live in a temporary
+//! sampling with the minimum of 10 samples. Criterion measures all samples
+//! of one function before the other, so background load that changes
+//! between the two skews the ratio; each group is therefore followed by a
+//! paired measurement (ours and openssl alternated 5 times, median of the
+//! per-pair ratios), printed on stdout. The files live in a temporary
 //! directory under /tmp that is deleted when the bench ends. Set
 //! `MODEL_VERIFY_BENCH_MIB` to change the model size (default 2048).
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::print_stdout)] // reason: the paired ratio is reported on stdout, next to criterion's output
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use criterion::{BenchmarkId, Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
+use criterion::{
+    BenchmarkId, Criterion, SamplingMode, Throughput, criterion_group, criterion_main,
+};
 use model_verify::{HashMethod, Manifest, ManifestBuilder, Verifier};
 
 const MIB: u64 = 1 << 20;
@@ -39,7 +46,9 @@ fn write_safetensors(path: &Path, total: u64, seed: u64) {
     let mut data_len = total;
     for _ in 0..3 {
         // The header length depends on the data length's digits; iterate.
-        header = format!(r#"{{"w":{{"dtype":"U8","shape":[{data_len}],"data_offsets":[0,{data_len}]}}}}"#);
+        header = format!(
+            r#"{{"w":{{"dtype":"U8","shape":[{data_len}],"data_offsets":[0,{data_len}]}}}}"#
+        );
         let pad = (8 - header.len() % 8) % 8;
         header.push_str(&" ".repeat(pad));
         data_len = total - 8 - header.len() as u64;
@@ -57,7 +66,7 @@ fn write_safetensors(path: &Path, total: u64, seed: u64) {
             state ^= state << 17;
             chunk.copy_from_slice(&state.to_le_bytes());
         }
-        let n = left.min(buf.len() as u64) as usize;
+        let n = usize::try_from(left.min(buf.len() as u64)).unwrap();
         f.write_all(&buf[..n]).unwrap();
         left -= n as u64;
     }
@@ -65,31 +74,87 @@ fn write_safetensors(path: &Path, total: u64, seed: u64) {
 }
 
 fn openssl(files: &[PathBuf]) {
-    let out = Command::new("openssl").arg("dgst").arg("-sha256").args(files).output().unwrap();
+    let out = Command::new("openssl")
+        .arg("dgst")
+        .arg("-sha256")
+        .args(files)
+        .output()
+        .unwrap();
     assert!(out.status.success(), "openssl failed");
-    assert_eq!(out.stdout.iter().filter(|&&b| b == b'\n').count(), files.len());
+    assert_eq!(
+        out.stdout.iter().filter(|&&b| b == b'\n').count(),
+        files.len()
+    );
 }
 
-fn bench_group(c: &mut Criterion, group: &str, dir: &Path, manifest: &Manifest, files: &[PathBuf], total: u64) {
+fn bench_group(
+    c: &mut Criterion,
+    group: &str,
+    dir: &Path,
+    manifest: &Manifest,
+    files: &[PathBuf],
+    total: u64,
+) {
     let mut g = c.benchmark_group(group);
     g.sampling_mode(SamplingMode::Flat);
     g.sample_size(10);
     g.warm_up_time(Duration::from_secs(1));
-    g.measurement_time(Duration::from_secs(10));
+    g.measurement_time(Duration::from_secs(5));
     g.throughput(Throughput::Bytes(total));
     let param = format!("{}MiB", total / MIB);
     g.bench_with_input(BenchmarkId::new("model-verify", &param), &(), |b, ()| {
         b.iter(|| Verifier::new(manifest).verify(dir).unwrap());
     });
-    g.bench_with_input(BenchmarkId::new("baseline-openssl-dgst-sha256", &param), &(), |b, ()| {
-        b.iter(|| openssl(files));
-    });
+    g.bench_with_input(
+        BenchmarkId::new("baseline-openssl-dgst-sha256", &param),
+        &(),
+        |b, ()| {
+            b.iter(|| openssl(files));
+        },
+    );
     g.finish();
+}
+
+/// Ours and the baseline alternated `rounds` times, so that both see the
+/// same background load (this machine is shared with compilers); prints the
+/// median and range of the per-pair ratio baseline time / our time.
+fn paired(label: &str, dir: &Path, manifest: &Manifest, files: &[PathBuf], rounds: usize) {
+    let mut ratios = Vec::with_capacity(rounds);
+    let mut ours = Vec::with_capacity(rounds);
+    let mut base = Vec::with_capacity(rounds);
+    for _ in 0..rounds {
+        let t = Instant::now();
+        Verifier::new(manifest).verify(dir).unwrap();
+        let a = t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        openssl(files);
+        let b = t.elapsed().as_secs_f64();
+        ratios.push(b / a);
+        ours.push(a);
+        base.push(b);
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let (lo, hi) = (
+        ratios.iter().copied().fold(f64::INFINITY, f64::min),
+        ratios.iter().copied().fold(0.0, f64::max),
+    );
+    println!(
+        "{label}: paired speed-up vs openssl (median of {rounds}) {:.2}x, range {lo:.2}..{hi:.2}; medians: ours {:.3} s, openssl {:.3} s",
+        median(&mut ratios),
+        median(&mut ours),
+        median(&mut base)
+    );
 }
 
 fn benches(c: &mut Criterion) {
     let total = model_mib() * MIB;
-    let root = tempfile::Builder::new().prefix("model-verify-bench-").tempdir_in("/tmp").unwrap();
+    let root = tempfile::Builder::new()
+        .prefix("model-verify-bench-")
+        .tempdir_in("/tmp")
+        .unwrap();
 
     // 4 files of a quarter each.
     let multi = root.path().join("multi");
@@ -104,6 +169,7 @@ fn benches(c: &mut Criterion) {
     files.push(multi.join("config.json"));
     let m = ManifestBuilder::new("bench").build(&multi).unwrap();
     bench_group(c, "model_verify_multi_file", &multi, &m, &files, total + 22);
+    paired("model_verify_multi_file", &multi, &m, &files, 5);
     std::fs::remove_dir_all(&multi).unwrap();
 
     // One file, sharded manifest.
@@ -112,10 +178,20 @@ fn benches(c: &mut Criterion) {
     let p = single.join("model.safetensors");
     write_safetensors(&p, total, 42);
     let m = ManifestBuilder::new("bench")
-        .method(HashMethod::Shards { shard_size: 256 * MIB })
+        .method(HashMethod::Shards {
+            shard_size: 256 * MIB,
+        })
         .build(&single)
         .unwrap();
-    bench_group(c, "model_verify_single_file", &single, &m, &[p], total);
+    bench_group(
+        c,
+        "model_verify_single_file",
+        &single,
+        &m,
+        std::slice::from_ref(&p),
+        total,
+    );
+    paired("model_verify_single_file", &single, &m, &[p], 5);
     // `root` is deleted on drop.
 }
 

@@ -128,11 +128,10 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
 
     // Read the key first: a bad key file fails before minutes of hashing.
     let key = match &a.sign {
-        Some(path) => {
-            let pem =
-                std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-            Some(SigningKey::from_pkcs8_pem(&pem).map_err(|e| format!("{}: {e}", path.display()))?)
-        }
+        Some(path) => Some(SigningKey::from_pem_file(path).map_err(|e| match e {
+            model_verify::Error::Io { .. } => e.to_string(),
+            _ => format!("{}: {e}", path.display()),
+        })?),
         None => None,
     };
 

@@ -105,6 +105,11 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         ),
     )?;
 
+    s.step(
+        "fuzz targets build",
+        util::run(&mut crate::fuzz::build_cmd(&crate::fuzz::host_triple()?)),
+    )?;
+
     let started = Instant::now();
     let libtorch = match torch::prepare() {
         Ok(l) => l,

@@ -6,6 +6,7 @@
 //!   the baselines measured in the same run.
 //! - `checksums DIR ...`: writes a model manifest (model-verify).
 //! - `pii-eval`: per-entity precision/recall/F1 of pii-scan on its corpus.
+//! - `fuzz-build`, `fuzz-run TARGET [SECONDS]`: the libFuzzer targets.
 
 // A command-line tool: printing is its job.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
@@ -13,9 +14,10 @@
 mod bench;
 mod checksums;
 mod ci;
+mod fuzz;
 mod pii_eval;
-mod torch;
 mod tidy;
+mod torch;
 mod util;
 
 use std::process::ExitCode;
@@ -27,7 +29,10 @@ tasks:
   bench [FILTER]  criterion benches and a table of ratios against their baselines
   checksums DIR [--name NAME] [--revision REV] [--out FILE] [--sign KEYFILE]
                   write (and optionally sign) a model manifest for DIR
-  pii-eval        precision, recall and F1 per entity on the labelled PII corpus";
+  pii-eval        precision, recall and F1 per entity on the labelled PII corpus
+  fuzz-build      build every libFuzzer target in fuzz/ (stable Rust, coverage-guided)
+  fuzz-run TARGET [SECONDS]
+                  build and run one fuzz target over fuzz/corpus/TARGET (default 10 s)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -40,6 +45,8 @@ fn main() -> ExitCode {
         "bench" => bench::run(rest),
         "checksums" => checksums::run(rest),
         "pii-eval" => pii_eval::run(rest),
+        "fuzz-build" => fuzz::build(rest),
+        "fuzz-run" => fuzz::run(rest),
         "-h" | "--help" | "help" => {
             println!("{USAGE}");
             Ok(())

@@ -1,0 +1,283 @@
+//! Key material given by the caller, and the per-epoch keys derived from it.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use aes_gcm::{Aes256Gcm, KeyInit};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use zeroize::Zeroizing;
+
+use crate::error::{Error, Result};
+
+pub(crate) type HmacSha256 = Hmac<Sha256>;
+
+/// The 256-bit key of a log's MAC chain (for one key version).
+///
+/// Whoever holds it can verify the log (not decrypt it), and could also
+/// forge records; signed anchors kept elsewhere ([`crate::Checkpoint`])
+/// make rewriting anything anchored detectable even by a holder. Derive it
+/// from your master key with a label of its own, distinct from the
+/// [`EncKey`]'s. Erased on drop, never printed.
+pub struct MacKey(Zeroizing<[u8; 32]>);
+
+/// The 256-bit key that encrypts a log's records (for one key version).
+/// Needed to read records, not to verify the chain. Erased on drop, never
+/// printed.
+pub struct EncKey(Zeroizing<[u8; 32]>);
+
+impl MacKey {
+    /// Wraps 32 bytes of key material. The caller's copy is not erased;
+    /// pass a temporary.
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        MacKey(Zeroizing::new(bytes))
+    }
+}
+
+impl EncKey {
+    /// Wraps 32 bytes of key material. The caller's copy is not erased;
+    /// pass a temporary.
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        EncKey(Zeroizing::new(bytes))
+    }
+}
+
+impl fmt::Debug for MacKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MacKey").finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for EncKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EncKey").finish_non_exhaustive()
+    }
+}
+
+struct VersionKeys {
+    mac: MacKey,
+    enc: Option<EncKey>,
+}
+
+/// The keys of a log, by key version.
+///
+/// A writer needs both keys of the newest version (and of the version it
+/// resumes, if older); a reader needs both keys of every version it reads;
+/// a verifier needs only the MAC keys ([`KeyRing::with_verify_only`]).
+/// Versions are chosen by the caller (for example the keystore's key ids)
+/// and must increase with each rotation.
+///
+/// ```
+/// use encrypted_audit_log::{EncKey, KeyRing, MacKey};
+/// let keys = KeyRing::new().with(1, MacKey::from_bytes([1; 32]), EncKey::from_bytes([2; 32]));
+/// assert_eq!(keys.newest_version(), Some(1));
+/// ```
+#[derive(Default)]
+pub struct KeyRing {
+    versions: BTreeMap<u32, VersionKeys>,
+}
+
+impl KeyRing {
+    /// An empty key ring.
+    pub fn new() -> Self {
+        KeyRing::default()
+    }
+
+    /// Adds (or replaces) both keys of `version`.
+    #[must_use]
+    pub fn with(mut self, version: u32, mac: MacKey, enc: EncKey) -> Self {
+        self.versions.insert(
+            version,
+            VersionKeys {
+                mac,
+                enc: Some(enc),
+            },
+        );
+        self
+    }
+
+    /// Adds (or replaces) only the MAC key of `version`: enough to verify
+    /// the chain, not to read records.
+    #[must_use]
+    pub fn with_verify_only(mut self, version: u32, mac: MacKey) -> Self {
+        self.versions
+            .insert(version, VersionKeys { mac, enc: None });
+        self
+    }
+
+    /// The highest key version in the ring.
+    pub fn newest_version(&self) -> Option<u32> {
+        self.versions.keys().next_back().copied()
+    }
+
+    /// The key versions in the ring, in increasing order.
+    pub fn versions(&self) -> impl Iterator<Item = u32> + '_ {
+        self.versions.keys().copied()
+    }
+
+    pub(crate) fn epoch0(
+        &self,
+        log_id: &[u8; 16],
+        version: u32,
+        need_enc: bool,
+    ) -> Result<EpochKeys> {
+        let keys = self.versions.get(&version).ok_or(Error::MissingKey {
+            version,
+            encryption: false,
+        })?;
+        let enc = match (&keys.enc, need_enc) {
+            (Some(enc), _) => Some(&*enc.0),
+            (None, false) => None,
+            (None, true) => {
+                return Err(Error::MissingKey {
+                    version,
+                    encryption: true,
+                });
+            }
+        };
+        Ok(EpochKeys::initial(log_id, version, &keys.mac.0, enc))
+    }
+}
+
+impl fmt::Debug for KeyRing {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeyRing")
+            .field("versions", &self.versions.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+pub(crate) const LABEL_MAC0: &[u8] = b"EAL1 mac epoch 0\0";
+pub(crate) const LABEL_ENC0: &[u8] = b"EAL1 enc epoch 0\0";
+pub(crate) const LABEL_MAC_NEXT: &[u8] = b"EAL1 mac evolve\0";
+pub(crate) const LABEL_ENC_NEXT: &[u8] = b"EAL1 enc evolve\0";
+
+/// HMAC-SHA256 of `parts` under `key`.
+pub(crate) fn hmac(key: &[u8], parts: &[&[u8]]) -> Zeroizing<[u8; 32]> {
+    let mut mac = keyed(key);
+    for p in parts {
+        mac.update(p);
+    }
+    let mut out = Zeroizing::new([0u8; 32]);
+    out.copy_from_slice(&mac.finalize().into_bytes());
+    out
+}
+
+pub(crate) fn keyed(key: &[u8]) -> HmacSha256 {
+    // HMAC accepts keys of any length: this cannot fail.
+    match <HmacSha256 as KeyInit>::new_from_slice(key) {
+        Ok(m) => m,
+        Err(_) => unreachable_key_length(),
+    }
+}
+
+#[cold]
+#[allow(clippy::panic)] // HMAC and AES-256 accept 32-byte keys; this documents it.
+fn unreachable_key_length() -> ! {
+    panic!("a 32-byte key was rejected")
+}
+
+/// The keys of one epoch of one key version: the MAC key (also kept as a
+/// keyed HMAC state, so each record MAC skips the key schedule) and, for
+/// writers and readers, the encryption key.
+pub(crate) struct EpochKeys {
+    pub(crate) version: u32,
+    pub(crate) epoch: u32,
+    mac_raw: Zeroizing<[u8; 32]>,
+    mac: HmacSha256,
+    enc_raw: Option<Zeroizing<[u8; 32]>>,
+    enc: Option<Aes256Gcm>,
+}
+
+impl EpochKeys {
+    fn initial(log_id: &[u8; 16], version: u32, mac: &[u8; 32], enc: Option<&[u8; 32]>) -> Self {
+        let v = version.to_le_bytes();
+        let mac_raw = hmac(mac, &[LABEL_MAC0, log_id, &v]);
+        let enc_raw = enc.map(|k| hmac(k, &[LABEL_ENC0, log_id, &v]));
+        Self::from_raw(version, 0, mac_raw, enc_raw)
+    }
+
+    fn from_raw(
+        version: u32,
+        epoch: u32,
+        mac_raw: Zeroizing<[u8; 32]>,
+        enc_raw: Option<Zeroizing<[u8; 32]>>,
+    ) -> Self {
+        let mac = keyed(mac_raw.as_slice());
+        let enc = enc_raw
+            .as_ref()
+            .map(|k| match Aes256Gcm::new_from_slice(k.as_slice()) {
+                Ok(c) => c,
+                Err(_) => unreachable_key_length(),
+            });
+        EpochKeys {
+            version,
+            epoch,
+            mac_raw,
+            mac,
+            enc_raw,
+            enc,
+        }
+    }
+
+    /// A placeholder holding a random MAC key and no encryption key: no
+    /// record verifies under it. Used only while keys are being replaced.
+    pub(crate) fn keyless(version: u32, epoch: u32) -> Self {
+        let raw: [u8; 32] = rand::random();
+        Self::from_raw(version, epoch, Zeroizing::new(raw), None)
+    }
+
+    /// The one-way step to the next epoch. `self` (the old keys) is consumed
+    /// and erased on drop.
+    pub(crate) fn evolve(self) -> Self {
+        let mac_raw = hmac(self.mac_raw.as_slice(), &[LABEL_MAC_NEXT]);
+        let enc_raw = self
+            .enc_raw
+            .as_ref()
+            .map(|k| hmac(k.as_slice(), &[LABEL_ENC_NEXT]));
+        Self::from_raw(self.version, self.epoch.saturating_add(1), mac_raw, enc_raw)
+    }
+
+    /// Evolves until `epoch` (which must not be earlier).
+    pub(crate) fn evolve_to(mut self, epoch: u32) -> Self {
+        while self.epoch < epoch {
+            self = self.evolve();
+        }
+        self
+    }
+
+    /// A fresh HMAC state keyed with this epoch's MAC key.
+    pub(crate) fn mac(&self) -> HmacSha256 {
+        self.mac.clone()
+    }
+
+    pub(crate) fn cipher(&self) -> Option<&Aes256Gcm> {
+        self.enc.as_ref()
+    }
+
+    /// Test hook: the raw MAC key of this epoch (what an attacker who
+    /// compromises the writer during this epoch learns).
+    #[cfg(test)]
+    pub(crate) fn mac_raw(&self) -> [u8; 32] {
+        *self.mac_raw
+    }
+
+    #[cfg(test)]
+    pub(crate) fn enc_raw(&self) -> Option<[u8; 32]> {
+        self.enc_raw.as_deref().copied()
+    }
+
+    #[cfg(test)]
+    pub(crate) fn from_mac_raw_for_test(version: u32, epoch: u32, raw: [u8; 32]) -> Self {
+        Self::from_raw(version, epoch, Zeroizing::new(raw), None)
+    }
+}
+
+impl fmt::Debug for EpochKeys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EpochKeys")
+            .field("version", &self.version)
+            .field("epoch", &self.epoch)
+            .finish_non_exhaustive()
+    }
+}

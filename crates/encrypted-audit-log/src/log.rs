@@ -1,0 +1,976 @@
+//! The writer: appends, durability, epochs, rotation, retention, recovery.
+
+use std::fs::File;
+use std::io::Write;
+use std::path::Path;
+use std::sync::{Arc, Mutex, Weak, mpsc};
+use std::time::{Duration, Instant, SystemTime};
+
+use secure_fs::{Access, DeleteOptions, DirLock, PrivateDir};
+use zeroize::Zeroizing;
+
+use crate::anchor::Checkpoint;
+use crate::error::{Error, Result};
+use crate::event::{self, Event};
+use crate::format::{
+    self, HEAD_FILE, Head, Kind, NONCE_LEN, PrunedSegment, SEGMENT_HEADER_LEN, SegmentHeader,
+};
+use crate::keys::{EpochKeys, KeyRing};
+use crate::privacy::Sanitizer;
+use crate::scan::{self, Start, TornTail, Walker};
+
+/// When appended records reach stable storage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Durability {
+    /// Every append is written and `fdatasync`ed before it returns.
+    PerRecord,
+    /// Appends are batched and written with one `fdatasync` when
+    /// `max_records` are pending, or when an append finds the oldest
+    /// pending record older than `max_delay`, on [`AuditLog::flush`], and
+    /// when the log is closed or dropped. An append's
+    /// [`Appended::durable`] says whether it is already on disk.
+    Group {
+        /// Batch size that forces a write.
+        max_records: usize,
+        /// Age of the oldest pending record that forces a write at the
+        /// next append.
+        max_delay: Duration,
+    },
+}
+
+/// How a log is written. `Options::default()`: per-record durability,
+/// epochs of 1024 records or 10 minutes, 90-day retention, the default
+/// [`Sanitizer`].
+#[derive(Debug)]
+pub struct Options {
+    durability: Durability,
+    epoch_records: u64,
+    epoch_duration: Duration,
+    retention: Duration,
+    sanitizer: Sanitizer,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            durability: Durability::PerRecord,
+            epoch_records: 1024,
+            epoch_duration: Duration::from_secs(600),
+            retention: Duration::from_secs(90 * 86_400),
+            sanitizer: Sanitizer::default(),
+        }
+    }
+}
+
+impl Options {
+    /// Sets the durability policy.
+    #[must_use]
+    pub fn durability(mut self, d: Durability) -> Self {
+        self.durability = d;
+        self
+    }
+
+    /// Keys evolve after `records` records or `duration`, whichever comes
+    /// first (the time is checked at each append).
+    #[must_use]
+    pub fn epoch(mut self, records: u64, duration: Duration) -> Self {
+        self.epoch_records = records;
+        self.epoch_duration = duration;
+        self
+    }
+
+    /// How long [`AuditLog::apply_retention`] keeps records (default 90
+    /// days).
+    #[must_use]
+    pub fn retention(mut self, d: Duration) -> Self {
+        self.retention = d;
+        self
+    }
+
+    /// The sanitizer run on every string field.
+    #[must_use]
+    pub fn sanitizer(mut self, s: Sanitizer) -> Self {
+        self.sanitizer = s;
+        self
+    }
+
+    fn check(&self) -> Result<()> {
+        if self.epoch_records == 0 {
+            return Err(Error::InvalidInput(
+                "an epoch must allow at least one record".into(),
+            ));
+        }
+        if let Durability::Group { max_records: 0, .. } = self.durability {
+            return Err(Error::InvalidInput(
+                "group commit needs a batch of at least one record".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The result of an append.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use]
+pub struct Appended {
+    /// The record's sequence number.
+    pub seq: u64,
+    /// Whether the record is already on stable storage (always true with
+    /// [`Durability::PerRecord`]).
+    pub durable: bool,
+}
+
+/// What [`AuditLog::prune_before`] removed.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PruneReport {
+    /// The pruned segments, with the chain heads the tombstone keeps.
+    pub segments: Vec<PrunedSegment>,
+    /// First sequence number removed (if any).
+    pub from_seq: Option<u64>,
+    /// Last sequence number removed (if any).
+    pub through_seq: Option<u64>,
+    /// Whether the file system let the secure delete overwrite the old
+    /// blocks (false on copy-on-write file systems and SSD-backed ones it
+    /// recognises; destroying the key versions is what makes pruning final).
+    pub overwrite_reliable: bool,
+}
+
+impl PruneReport {
+    /// Key versions used only by the pruned segments: destroy them in your
+    /// keystore, and no pruned record can ever be decrypted again.
+    pub fn destroyable_key_versions(&self) -> Vec<u32> {
+        self.segments.iter().map(|s| s.key_version).collect()
+    }
+}
+
+/// What opening a log had to repair.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Recovery {
+    /// The torn bytes that were trimmed.
+    pub torn: TornTail,
+    /// Sequence number of the `audit.recovered` record noting it.
+    pub noted_at: u64,
+}
+
+/// An encrypted, tamper-evident, forward-secure audit log, open for
+/// appending. One writer per directory: a second one, in this process or
+/// another, gets [`Error::Locked`].
+///
+/// With [`Durability::Group`], a background thread flushes a batch once its
+/// oldest record is `max_delay` old, so the delay bound holds even when
+/// appends stop. Dropping the log flushes and seals it; [`AuditLog::close`]
+/// does the same and reports errors.
+pub struct AuditLog {
+    w: Arc<Mutex<Writer>>,
+    flusher: Option<Flusher>,
+}
+
+struct Flusher {
+    stop: mpsc::Sender<()>,
+    handle: std::thread::JoinHandle<()>,
+}
+
+impl std::fmt::Debug for AuditLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut d = f.debug_struct("AuditLog");
+        if let Ok(w) = self.w.lock() {
+            d.field("dir", &w.dir.path())
+                .field("segment", &w.segment)
+                .field("key_version", &w.key_version)
+                .field("epoch", &w.ek.epoch)
+                .field("next_seq", &w.next_seq);
+        }
+        d.field("background_flush", &self.flusher.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl AuditLog {
+    /// Opens the log in `path` for appending, creating the directory (0700)
+    /// and a new log if there is none.
+    ///
+    /// A new log starts under the newest key version in `keys`. An existing
+    /// log is resumed from its sealed head: the records written after it
+    /// are verified, a torn final record (a crash in mid-append) is trimmed
+    /// to the last valid record, the trim is synced, and an
+    /// `audit.recovered` record noting offset and length is appended. If
+    /// `keys` holds a newer version than the log's current one, the log
+    /// then rotates to it. The caller's keys are not kept: the writer holds
+    /// only the current epoch's keys.
+    ///
+    /// # Errors
+    /// [`Error::Locked`] if another writer has it open;
+    /// [`Error::Tampered`] if the records after the head, or the head
+    /// itself, fail verification, or the log is shorter than its head says
+    /// (never for a torn tail); [`Error::MissingKey`] if `keys` lacks both
+    /// keys of the current or newest version; [`Error::InvalidInput`] for
+    /// bad options; file-system errors.
+    pub fn open(path: impl AsRef<Path>, keys: &KeyRing, options: Options) -> Result<AuditLog> {
+        let group_delay = match options.durability {
+            Durability::Group { max_delay, .. } => Some(max_delay),
+            Durability::PerRecord => None,
+        };
+        let w = Arc::new(Mutex::new(Writer::open(path, keys, options)?));
+        let flusher = match group_delay {
+            Some(delay) => Some(spawn_flusher(Arc::downgrade(&w), delay)?),
+            None => None,
+        };
+        Ok(AuditLog { w, flusher })
+    }
+
+    fn lock(&self) -> Result<std::sync::MutexGuard<'_, Writer>> {
+        self.w.lock().map_err(|_| Error::Poisoned)
+    }
+
+    /// What opening had to repair, if anything.
+    pub fn recovery(&self) -> Option<Recovery> {
+        self.lock().ok().and_then(|w| w.recovery())
+    }
+
+    /// The sequence number the next record will get.
+    pub fn next_seq(&self) -> u64 {
+        self.lock().map_or(0, |w| w.next_seq())
+    }
+
+    /// The current key version.
+    pub fn key_version(&self) -> u32 {
+        self.lock().map_or(0, |w| w.key_version())
+    }
+
+    /// The current epoch (of the current key version).
+    pub fn epoch(&self) -> u32 {
+        self.lock().map_or(0, |w| w.epoch())
+    }
+
+    /// This log's random 128-bit id.
+    pub fn log_id(&self) -> [u8; 16] {
+        self.lock().map_or([0; 16], |w| w.log_id())
+    }
+
+    /// Sanitizes, encrypts, MACs and appends `event`.
+    ///
+    /// With [`Durability::PerRecord`] the record is on stable storage when
+    /// this returns; with [`Durability::Group`] see [`Appended::durable`].
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for a bad event type, fields that do not
+    /// serialize, or an event over 1 MiB; [`Error::Poisoned`] after an
+    /// earlier write failure; I/O errors (after which the log is poisoned).
+    pub fn append(&self, event: &Event) -> Result<Appended> {
+        self.lock()?.append(event)
+    }
+
+    /// Writes and syncs every pending record (group commit), and the sealed
+    /// head when it is due. Returns the sequence number up to which
+    /// everything is durable.
+    ///
+    /// # Errors
+    /// I/O errors, after which the log is poisoned; [`Error::Poisoned`].
+    pub fn flush(&self) -> Result<Option<u64>> {
+        self.lock()?.flush()
+    }
+
+    /// Flushes, then seals the head, so that truncation up to here is
+    /// detected on open and by verification. (The head is also sealed at
+    /// each epoch change, rotation, prune, anchor and close.)
+    ///
+    /// # Errors
+    /// As [`AuditLog::flush`].
+    pub fn seal(&self) -> Result<()> {
+        self.lock()?.seal()
+    }
+
+    /// Starts a new segment under the newest key version in `keys` (which
+    /// must be newer than the current one). The chain continues: the new
+    /// segment's header carries the previous segment's last MAC, and the
+    /// old segment ends with a close record.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] if the newest version is not newer;
+    /// [`Error::MissingKey`]; I/O errors.
+    pub fn rotate(&self, keys: &KeyRing) -> Result<()> {
+        self.lock()?.rotate(keys)
+    }
+
+    /// Prunes whole segments whose records are all older than `cutoff`
+    /// (never the current segment). First a tombstone naming the pruned
+    /// range and keeping the pruned segments' chain heads is appended and
+    /// synced; then the segments are securely deleted. The remaining log
+    /// still verifies from its start. Destroy the key versions the report
+    /// names ([`PruneReport::destroyable_key_versions`]) so that no copy of
+    /// a pruned record (a backup, a copy-on-write block) can be decrypted.
+    ///
+    /// # Errors
+    /// I/O errors; [`Error::Tampered`] if a segment header is unreadable.
+    pub fn prune_before(&self, cutoff: SystemTime) -> Result<PruneReport> {
+        self.lock()?.prune_before(cutoff)
+    }
+
+    /// Applies the retention period of the [`Options`] (default 90 days):
+    /// [`AuditLog::prune_before`] now minus the period.
+    ///
+    /// # Errors
+    /// As [`AuditLog::prune_before`].
+    pub fn apply_retention(&self) -> Result<PruneReport> {
+        self.lock()?.apply_retention()
+    }
+
+    /// Flushes and seals the head, then returns a signed checkpoint of the
+    /// current head (C2SP signed-note text) to keep elsewhere: verifying
+    /// against it later detects the removal or rewriting of any record
+    /// written before it.
+    ///
+    /// # Errors
+    /// As [`AuditLog::flush`]; [`Error::InvalidInput`] for a bad name.
+    pub fn anchor(&self, key: &ed25519_dalek::SigningKey, name: &str) -> Result<Checkpoint> {
+        self.lock()?.anchor(key, name)
+    }
+
+    /// Stops the background flusher, flushes pending records and seals the
+    /// head, reporting errors (drop does the same but cannot report them).
+    ///
+    /// # Errors
+    /// As [`AuditLog::flush`].
+    pub fn close(mut self) -> Result<()> {
+        self.stop_flusher();
+        self.lock()?.seal()
+    }
+
+    fn stop_flusher(&mut self) {
+        if let Some(f) = self.flusher.take() {
+            drop(f.stop);
+            let _ = f.handle.join();
+        }
+    }
+}
+
+impl Drop for AuditLog {
+    fn drop(&mut self) {
+        // The writer itself flushes and seals when its last reference goes.
+        self.stop_flusher();
+    }
+}
+
+fn spawn_flusher(w: Weak<Mutex<Writer>>, delay: Duration) -> Result<Flusher> {
+    let (stop, rx) = mpsc::channel::<()>();
+    let tick = delay.max(Duration::from_millis(1));
+    let handle = std::thread::Builder::new()
+        .name("audit-log-flush".into())
+        .spawn(move || {
+            while let Err(mpsc::RecvTimeoutError::Timeout) = rx.recv_timeout(tick) {
+                let Some(w) = w.upgrade() else { return };
+                let Ok(mut w) = w.lock() else { return };
+                if w.pending_since.is_some_and(|t| t.elapsed() >= delay) {
+                    // A failure poisons the writer; the next append reports it.
+                    let _ = w.flush();
+                }
+            }
+        })
+        .map_err(|e| Error::io("audit-log-flush thread", e))?;
+    Ok(Flusher { stop, handle })
+}
+
+/// The writer's state, behind the [`AuditLog`] handle's mutex.
+pub(crate) struct Writer {
+    dir: PrivateDir,
+    _lock: DirLock,
+    log_id: [u8; 16],
+    segment: u32,
+    file: File,
+    file_len: u64,
+    key_version: u32,
+    ek: EpochKeys,
+    next_seq: u64,
+    chain: [u8; 32],
+    epoch_count: u64,
+    epoch_started: Instant,
+    first_seq: u64,
+    options: Options,
+    pending: Vec<u8>,
+    pending_records: usize,
+    pending_since: Option<Instant>,
+    head_dirty: bool,
+    poisoned: bool,
+    recovery: Option<Recovery>,
+    plain: Zeroizing<Vec<u8>>,
+}
+
+impl std::fmt::Debug for Writer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Writer")
+            .field("dir", &self.dir.path())
+            .field("segment", &self.segment)
+            .field("key_version", &self.key_version)
+            .field("epoch", &self.ek.epoch)
+            .field("next_seq", &self.next_seq)
+            .finish_non_exhaustive()
+    }
+}
+
+struct Resumed {
+    segment: u32,
+    offset: u64,
+    key_version: u32,
+    ek: EpochKeys,
+    next_seq: u64,
+    chain: [u8; 32],
+    epoch_count: u64,
+    first_seq: u64,
+    log_id: [u8; 16],
+    torn: Option<TornTail>,
+}
+
+impl Writer {
+    /// Opens the log in `path` for appending, creating the directory (0700)
+    /// and a new log if there is none.
+    ///
+    /// A new log starts under the newest key version in `keys`. An existing
+    /// log is resumed from its sealed head: the records written after it
+    /// are verified, a torn final record (a crash in mid-append) is trimmed
+    /// to the last valid record, the trim is synced, and an
+    /// `audit.recovered` record noting offset and length is appended. If
+    /// `keys` holds a newer version than the log's current one, the log
+    /// then rotates to it.
+    ///
+    /// # Errors
+    /// [`Error::Locked`] if another writer has it open;
+    /// [`Error::Tampered`] if the records after the head, or the head
+    /// itself, fail verification (never for a torn tail);
+    /// [`Error::MissingKey`] if `keys` lacks both keys of the current or
+    /// newest version; file-system errors.
+    pub(crate) fn open(path: impl AsRef<Path>, keys: &KeyRing, options: Options) -> Result<Writer> {
+        options.check()?;
+        let Some(newest) = keys.newest_version() else {
+            return Err(Error::InvalidInput("the key ring is empty".into()));
+        };
+        let dir = PrivateDir::create(path.as_ref())?;
+        let lock = dir.lock()?;
+        dir.remove_stale_temp_files()?;
+        let segments = scan::list_segments(&dir)?;
+        let head = scan::read_head(&dir)?;
+        let interrupted_creation =
+            head.is_none() && segments == [1] && segment_len(&dir, 1)? <= SEGMENT_HEADER_LEN as u64;
+        if segments.is_empty() && head.is_none() || interrupted_creation {
+            return Self::create(dir, lock, keys, newest, options);
+        }
+        // A segment whose creation was interrupted (header incomplete,
+        // after the head): nothing in it was ever acknowledged.
+        let mut removed = None;
+        if let (Some(&last), Some(h)) = (
+            segments.last(),
+            head.as_deref().and_then(|b| Head::parse_unchecked(b).ok()),
+        ) && last > h.segment
+        {
+            let len = segment_len(&dir, last)?;
+            if len < SEGMENT_HEADER_LEN as u64 {
+                dir.remove_file(format::segment_file_name(last))?;
+                removed = Some(TornTail {
+                    segment: last,
+                    offset: 0,
+                    bytes: len,
+                });
+            }
+        }
+        let r = Self::resume(&dir, keys)?;
+        let name = format::segment_file_name(r.segment);
+        if let Some(t) = r.torn {
+            let f = dir.open_file(&name, Access::ReadWrite)?;
+            let p = dir.path().join(&name);
+            f.set_len(t.offset).map_err(|e| Error::io(&p, e))?;
+            f.sync_all().map_err(|e| Error::io(&p, e))?;
+            dir.sync()?;
+        }
+        let file = dir.open_file(&name, Access::Append)?;
+        let mut log = Writer {
+            dir,
+            _lock: lock,
+            log_id: r.log_id,
+            segment: r.segment,
+            file,
+            file_len: r.offset,
+            key_version: r.key_version,
+            ek: r.ek,
+            next_seq: r.next_seq,
+            chain: r.chain,
+            epoch_count: r.epoch_count,
+            epoch_started: Instant::now(),
+            first_seq: r.first_seq,
+            options,
+            pending: Vec::with_capacity(1 << 16),
+            pending_records: 0,
+            pending_since: None,
+            head_dirty: true,
+            poisoned: false,
+            recovery: None,
+            plain: Zeroizing::new(Vec::with_capacity(4096)),
+        };
+        if let Some(torn) = r.torn.or(removed) {
+            let body = format::encode_recovered(
+                format::now_nanos(),
+                torn.segment,
+                torn.offset,
+                torn.bytes,
+            );
+            let seq = log.push_frame(Kind::Recovered, &body)?;
+            log.flush()?;
+            log.recovery = Some(Recovery {
+                torn,
+                noted_at: seq,
+            });
+        }
+        log.write_head()?;
+        if newest > log.key_version {
+            log.rotate(keys)?;
+        }
+        Ok(log)
+    }
+
+    fn resume(dir: &PrivateDir, keys: &KeyRing) -> Result<Resumed> {
+        let mut w = Walker::open(dir, keys, true, Start::Head)?;
+        while w.next()?.is_some() {}
+        let ek = std::mem::replace(&mut w.ek, EpochKeys::keyless(0, 0));
+        Ok(Resumed {
+            segment: w.segment(),
+            offset: w.torn.map_or(w.reader.len, |t| t.offset),
+            key_version: w.key_version,
+            ek,
+            next_seq: w.next_seq,
+            chain: w.chain,
+            epoch_count: w.epoch_count,
+            first_seq: w.first_seq,
+            log_id: w.log_id,
+            torn: w.torn,
+        })
+    }
+
+    fn create(
+        dir: PrivateDir,
+        lock: DirLock,
+        keys: &KeyRing,
+        version: u32,
+        options: Options,
+    ) -> Result<Writer> {
+        if dir.exists(format::segment_file_name(1))? {
+            dir.remove_file(format::segment_file_name(1))?;
+        }
+        let log_id: [u8; 16] = rand::random();
+        let k0 = keys.epoch0(&log_id, version, true)?;
+        let header = SegmentHeader {
+            log_id,
+            segment: 1,
+            key_version: version,
+            first_seq: 0,
+            created_ns: format::now_nanos(),
+            prev: [0u8; 32],
+        };
+        let file = new_segment_file(&dir, 1, &header.encode(&k0))?;
+        let mut log = Writer {
+            dir,
+            _lock: lock,
+            log_id,
+            segment: 1,
+            file,
+            file_len: SEGMENT_HEADER_LEN as u64,
+            key_version: version,
+            ek: k0,
+            next_seq: 0,
+            chain: [0u8; 32],
+            epoch_count: 0,
+            epoch_started: Instant::now(),
+            first_seq: 0,
+            options,
+            pending: Vec::with_capacity(1 << 16),
+            pending_records: 0,
+            pending_since: None,
+            head_dirty: true,
+            poisoned: false,
+            recovery: None,
+            plain: Zeroizing::new(Vec::with_capacity(4096)),
+        };
+        log.write_head()?;
+        Ok(log)
+    }
+
+    /// What opening had to repair, if anything.
+    pub(crate) fn recovery(&self) -> Option<Recovery> {
+        self.recovery
+    }
+
+    /// The sequence number the next record will get.
+    pub(crate) fn next_seq(&self) -> u64 {
+        self.next_seq
+    }
+
+    /// The current key version.
+    pub(crate) fn key_version(&self) -> u32 {
+        self.key_version
+    }
+
+    /// The current epoch (of the current key version).
+    pub(crate) fn epoch(&self) -> u32 {
+        self.ek.epoch
+    }
+
+    /// This log's random 128-bit id.
+    pub(crate) fn log_id(&self) -> [u8; 16] {
+        self.log_id
+    }
+
+    /// Sanitizes, encrypts, MACs and appends `event`.
+    ///
+    /// With [`Durability::PerRecord`] the record is on stable storage when
+    /// this returns; with [`Durability::Group`] see [`Appended::durable`].
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for a bad event type, fields that do not
+    /// serialize, or an event over 1 MiB; [`Error::Poisoned`] after an
+    /// earlier write failure; I/O errors (after which the log is poisoned).
+    pub(crate) fn append(&mut self, event: &Event) -> Result<Appended> {
+        if self.poisoned {
+            return Err(Error::Poisoned);
+        }
+        Event::check_type(event.event_type())?;
+        let time_ns = format::to_nanos(event.time().unwrap_or_else(SystemTime::now))?;
+        let mut fields = event.fields().clone();
+        for v in fields.values_mut() {
+            self.options.sanitizer.sanitize_value(v);
+        }
+        self.plain.clear();
+        event::encode_plaintext(event.event_type(), time_ns, &fields, &mut self.plain)?;
+        drop(fields);
+        self.roll_epoch_if_due()?;
+        let seq = self.push_event()?;
+        let durable = match self.options.durability {
+            Durability::PerRecord => {
+                self.flush()?;
+                true
+            }
+            Durability::Group {
+                max_records,
+                max_delay,
+            } => {
+                let old = self.pending_since.is_some_and(|t| t.elapsed() >= max_delay);
+                if self.pending_records >= max_records || old {
+                    self.flush()?;
+                    true
+                } else {
+                    false
+                }
+            }
+        };
+        Ok(Appended { seq, durable })
+    }
+
+    fn roll_epoch_if_due(&mut self) -> Result<()> {
+        if self.epoch_count >= self.options.epoch_records
+            || (self.epoch_count > 0 && self.epoch_started.elapsed() >= self.options.epoch_duration)
+        {
+            self.close_epoch()?;
+        }
+        Ok(())
+    }
+
+    /// Appends a close record and takes the one-way step to the next epoch;
+    /// the old keys are erased.
+    fn close_epoch(&mut self) -> Result<()> {
+        let body = format::encode_close(format::now_nanos(), self.epoch_count);
+        self.push_frame(Kind::Close, &body)?;
+        let old = std::mem::replace(&mut self.ek, EpochKeys::keyless(0, 0));
+        self.ek = old.evolve();
+        self.epoch_count = 0;
+        self.epoch_started = Instant::now();
+        self.head_dirty = true;
+        Ok(())
+    }
+
+    fn push_event(&mut self) -> Result<u64> {
+        let seq = self.next_seq;
+        let nonce: [u8; NONCE_LEN] = rand::random();
+        let mac = format::build_event_frame(
+            &mut self.pending,
+            &self.log_id,
+            &self.ek,
+            seq,
+            &self.chain,
+            &nonce,
+            &self.plain,
+        )?;
+        self.after_push(mac);
+        Ok(seq)
+    }
+
+    fn push_frame(&mut self, kind: Kind, body: &[u8]) -> Result<u64> {
+        let seq = self.next_seq;
+        let mac = format::build_frame(
+            &mut self.pending,
+            kind,
+            &self.log_id,
+            &self.ek,
+            seq,
+            &self.chain,
+            body,
+        );
+        self.after_push(mac);
+        Ok(seq)
+    }
+
+    fn after_push(&mut self, mac: [u8; 32]) {
+        self.chain = mac;
+        self.next_seq += 1;
+        self.epoch_count += 1;
+        self.pending_records += 1;
+        if self.pending_since.is_none() {
+            self.pending_since = Some(Instant::now());
+        }
+    }
+
+    /// Writes and syncs every pending record (group commit), and the sealed
+    /// head when it is due (after an epoch change). Returns the sequence
+    /// number up to which everything is durable.
+    ///
+    /// # Errors
+    /// I/O errors, after which the log is poisoned; [`Error::Poisoned`].
+    pub(crate) fn flush(&mut self) -> Result<Option<u64>> {
+        if self.poisoned {
+            return Err(Error::Poisoned);
+        }
+        if !self.pending.is_empty() {
+            let path = self.segment_path();
+            let res = self
+                .file
+                .write_all(&self.pending)
+                .and_then(|()| self.file.sync_data());
+            if let Err(e) = res {
+                self.poisoned = true;
+                return Err(Error::io(path, e));
+            }
+            self.file_len += self.pending.len() as u64;
+            self.pending.clear();
+            self.pending_records = 0;
+            self.pending_since = None;
+        }
+        if self.head_dirty {
+            self.write_head()?;
+        }
+        Ok(self.next_seq.checked_sub(1))
+    }
+
+    fn segment_path(&self) -> std::path::PathBuf {
+        self.dir
+            .path()
+            .join(format::segment_file_name(self.segment))
+    }
+
+    fn write_head(&mut self) -> Result<()> {
+        let head = Head {
+            log_id: self.log_id,
+            segment: self.segment,
+            key_version: self.key_version,
+            epoch: self.ek.epoch,
+            epoch_count: self.epoch_count,
+            next_seq: self.next_seq,
+            end_offset: self.file_len,
+            chain: self.chain,
+            first_seq: self.first_seq,
+        };
+        if let Err(e) = self.dir.write_atomic(HEAD_FILE, &head.encode(&self.ek)) {
+            self.poisoned = true;
+            return Err(e.into());
+        }
+        self.head_dirty = false;
+        Ok(())
+    }
+
+    /// Flushes, then seals the head (so that truncation up to here is
+    /// detected on open and by verification).
+    ///
+    /// # Errors
+    /// As [`AuditLog::flush`].
+    pub(crate) fn seal(&mut self) -> Result<()> {
+        self.flush()?;
+        self.write_head()
+    }
+
+    /// Starts a new segment under the newest key version in `keys` (which
+    /// must be newer than the current one). The chain continues: the new
+    /// segment's header carries the previous segment's last MAC, and the
+    /// old segment ends with a close record.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] if the newest version is not newer;
+    /// [`Error::MissingKey`]; I/O errors.
+    pub(crate) fn rotate(&mut self, keys: &KeyRing) -> Result<()> {
+        let Some(version) = keys.newest_version().filter(|&v| v > self.key_version) else {
+            return Err(Error::InvalidInput(format!(
+                "rotation needs a key version newer than {}",
+                self.key_version
+            )));
+        };
+        if self.poisoned {
+            return Err(Error::Poisoned);
+        }
+        let k0 = keys.epoch0(&self.log_id, version, true)?;
+        self.close_epoch()?;
+        self.flush()?;
+        let segment = self.segment + 1;
+        let header = SegmentHeader {
+            log_id: self.log_id,
+            segment,
+            key_version: version,
+            first_seq: self.next_seq,
+            created_ns: format::now_nanos(),
+            prev: self.chain,
+        };
+        let file = match new_segment_file(&self.dir, segment, &header.encode(&k0)) {
+            Ok(f) => f,
+            Err(e) => {
+                self.poisoned = true;
+                return Err(e);
+            }
+        };
+        self.file = file;
+        self.segment = segment;
+        self.file_len = SEGMENT_HEADER_LEN as u64;
+        self.key_version = version;
+        self.ek = k0;
+        self.epoch_count = 0;
+        self.epoch_started = Instant::now();
+        self.write_head()
+    }
+
+    /// Prunes whole segments whose records are all older than `cutoff`
+    /// (never the current segment). First a tombstone naming the pruned
+    /// range and keeping the pruned segments' chain heads is appended and
+    /// synced; then the segments are securely deleted. The remaining log
+    /// still verifies from its start. Destroy the key versions the report
+    /// names ([`PruneReport::destroyable_key_versions`]) so that no copy of
+    /// a pruned record (a backup, a copy-on-write block) can be decrypted.
+    ///
+    /// # Errors
+    /// I/O errors; [`Error::Tampered`] if a segment header is unreadable.
+    pub(crate) fn prune_before(&mut self, cutoff: SystemTime) -> Result<PruneReport> {
+        self.flush()?;
+        let cutoff_ns = format::to_nanos(cutoff).unwrap_or(0);
+        let segments = scan::list_segments(&self.dir)?;
+        let mut pruned = Vec::new();
+        for pair in segments.windows(2) {
+            let (s, t) = (pair[0], pair[1]);
+            if t != s + 1 || s >= self.segment {
+                break;
+            }
+            let hs = read_header_unchecked(&self.dir, s)?;
+            let ht = read_header_unchecked(&self.dir, t)?;
+            // Every record of `s` is older than the creation of `t`.
+            if ht.created_ns >= cutoff_ns || ht.first_seq == 0 {
+                break;
+            }
+            pruned.push(PrunedSegment {
+                segment: s,
+                key_version: hs.key_version,
+                first_seq: hs.first_seq,
+                last_seq: ht.first_seq - 1,
+                last_mac: ht.prev,
+            });
+        }
+        let (Some(first), Some(last)) = (pruned.first(), pruned.last()) else {
+            return Ok(PruneReport::default());
+        };
+        let (from, through) = (first.first_seq, last.last_seq);
+        let body = format::encode_pruned(format::now_nanos(), from, through, &pruned);
+        self.push_frame(Kind::Pruned, &body)?;
+        self.flush()?;
+        let mut overwrite_reliable = true;
+        for p in &pruned {
+            let r = self.dir.secure_delete(
+                format::segment_file_name(p.segment),
+                &DeleteOptions::default(),
+            )?;
+            overwrite_reliable &= r.overwrite_reliable();
+        }
+        self.first_seq = through + 1;
+        self.write_head()?;
+        Ok(PruneReport {
+            segments: pruned,
+            from_seq: Some(from),
+            through_seq: Some(through),
+            overwrite_reliable,
+        })
+    }
+
+    /// Applies the retention period of the [`Options`] (default 90 days):
+    /// [`AuditLog::prune_before`] now minus the period.
+    ///
+    /// # Errors
+    /// As [`AuditLog::prune_before`].
+    pub(crate) fn apply_retention(&mut self) -> Result<PruneReport> {
+        let cutoff = SystemTime::now()
+            .checked_sub(self.options.retention)
+            .unwrap_or(std::time::UNIX_EPOCH);
+        self.prune_before(cutoff)
+    }
+
+    /// Flushes and seals the head, then returns a signed checkpoint of the
+    /// current head (C2SP signed-note text) to keep elsewhere: verifying
+    /// against it later detects the removal or rewriting of any record
+    /// written before it.
+    ///
+    /// # Errors
+    /// As [`AuditLog::flush`]; [`Error::InvalidInput`] for a bad name.
+    pub(crate) fn anchor(
+        &mut self,
+        key: &ed25519_dalek::SigningKey,
+        name: &str,
+    ) -> Result<Checkpoint> {
+        self.seal()?;
+        Checkpoint::sign(&self.log_id, self.next_seq, &self.chain, key, name)
+    }
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        if !self.poisoned {
+            // Best effort; `close()` reports errors.
+            let _ = self.seal();
+        }
+    }
+}
+
+fn segment_len(dir: &PrivateDir, n: u32) -> Result<u64> {
+    let name = format::segment_file_name(n);
+    let f = dir.open_file(&name, Access::Read)?;
+    Ok(f.metadata()
+        .map_err(|e| Error::io(dir.path().join(&name), e))?
+        .len())
+}
+
+fn new_segment_file(dir: &PrivateDir, n: u32, header: &[u8]) -> Result<File> {
+    let name = format::segment_file_name(n);
+    let path = dir.path().join(&name);
+    let mut f = dir.create_new_file(&name)?;
+    f.write_all(header)
+        .and_then(|()| f.sync_all())
+        .map_err(|e| Error::io(&path, e))?;
+    drop(f);
+    dir.sync()?;
+    Ok(dir.open_file(&name, Access::Append)?)
+}
+
+fn read_header_unchecked(dir: &PrivateDir, n: u32) -> Result<SegmentHeader> {
+    let name = format::segment_file_name(n);
+    let mut f = dir.open_file(&name, Access::Read)?;
+    let mut b = [0u8; SEGMENT_HEADER_LEN];
+    std::io::Read::read_exact(&mut f, &mut b).map_err(|e| Error::io(dir.path().join(&name), e))?;
+    match SegmentHeader::parse_unchecked(&b) {
+        Ok((h, _)) => Ok(h),
+        Err(_) => Err(Error::tamper(
+            crate::error::TamperKind::ModifiedBytes,
+            n,
+            0,
+            None,
+        )),
+    }
+}
+
+#[cfg(test)]
+mod forward_tests;

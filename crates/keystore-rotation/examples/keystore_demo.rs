@@ -1,0 +1,84 @@
+//! A tour of keystore-rotation in a directory you name:
+//!
+//! ```text
+//! cargo run -p keystore-rotation --example keystore_demo -- /tmp/keystore-demo
+//! ```
+//!
+//! Creates (or opens) a keystore protected by a passphrase, encrypts a
+//! record, rotates, rewraps, changes the passphrase and prints what it did.
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "an example prints its tour"
+)]
+
+use std::process::ExitCode;
+
+use keystore_rotation::{Credential, Error, Keystore, Options, envelope_key_id};
+
+fn main() -> ExitCode {
+    let Some(dir) = std::env::args_os().nth(1) else {
+        eprintln!("usage: keystore_demo DIR");
+        return ExitCode::from(2);
+    };
+    match run(std::path::Path::new(&dir)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("keystore_demo: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(dir: &std::path::Path) -> Result<(), Error> {
+    // The default KDF: PBKDF2-HMAC-SHA256 with 600,000 iterations.
+    let options = Options::default();
+    let old = Credential::Passphrase(b"demo passphrase");
+    let new = Credential::Passphrase(b"demo passphrase, changed");
+    let ks = match Keystore::open(dir, old, &options) {
+        Ok(ks) => ks,
+        Err(Error::NotFound { .. }) => Keystore::create(dir, old, &options)?,
+        Err(Error::WrongCredential) => Keystore::open(dir, new, &options)?,
+        Err(e) => return Err(e),
+    };
+    println!(
+        "keystore {} (generation {}, {:?})",
+        ks.file_path().display(),
+        ks.generation(),
+        ks.kdf()
+    );
+
+    let sealed = ks.encrypt(b"record 1", b"a private note")?;
+    println!(
+        "encrypted under key {}: {} bytes",
+        envelope_key_id(&sealed)?,
+        sealed.len()
+    );
+
+    let primary = ks.rotate()?;
+    let moved = ks.rewrap(b"record 1", &sealed)?;
+    println!(
+        "rotated to key {primary}; rewrapped the record to key {}",
+        envelope_key_id(&moved)?
+    );
+
+    let names_key = ks.subkey("file-names")?;
+    println!(
+        "sub-key 'file-names' derived from key {}",
+        names_key.key_id()
+    );
+
+    ks.change_passphrase(b"demo passphrase, changed")?;
+    println!("passphrase changed; generation {}", ks.generation());
+    for k in ks.keys() {
+        println!(
+            "  key {:>3}  {:<18}  {:?}  messages <= {}",
+            k.id,
+            k.algorithm.to_string(),
+            k.state,
+            k.messages
+        );
+    }
+    assert_eq!(ks.decrypt(b"record 1", &moved)?, b"a private note");
+    Ok(())
+}

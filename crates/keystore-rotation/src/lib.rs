@@ -1,0 +1,83 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![deny(rustdoc::broken_intra_doc_links)]
+
+mod envelope;
+mod error;
+mod file;
+mod kdf;
+mod keystore;
+mod secret;
+#[cfg(test)]
+mod vectors;
+
+// The public interface is:
+pub use crate::envelope::{Algorithm, KeyId, envelope_key_id};
+pub use crate::error::{Error, Result};
+pub use crate::kdf::{
+    ARGON2_DEFAULT_M_KIB, ARGON2_DEFAULT_P, ARGON2_DEFAULT_T, Credential, Kdf,
+    PBKDF2_DEFAULT_ITERATIONS,
+};
+pub use crate::keystore::{
+    BACKUP_FILE, COUNTER_BLOCK, COUNTER_BLOCK_MAX, Clock, DEFAULT_MAX_AGE, DEFAULT_MAX_MESSAGES,
+    KEYSTORE_FILE, KeyInfo, KeyState, Keystore, MAX_MESSAGES_LIMIT, Options, RotationPolicy,
+    SystemClock,
+};
+pub use crate::secret::{MasterKey, Subkey};
+
+/// Test and benchmark support (feature `test-util`); not part of the
+/// stable API.
+#[cfg(feature = "test-util")]
+#[doc(hidden)]
+pub mod test_util {
+    /// The keystore file's MAC check, as [`crate::Keystore::open`] runs it:
+    /// HMAC-SHA256 over everything but the last 64 bytes, compared in
+    /// constant time with the 32 bytes that follow. For the dudect bench.
+    pub fn verify_file_mac(mac_key: &[u8; 32], file: &[u8]) -> bool {
+        crate::file::verify_mac(
+            &crate::secret::KeyBytes::from_slice(mac_key)
+                .unwrap_or_else(crate::secret::KeyBytes::zero),
+            file,
+        )
+    }
+
+    /// HMAC-SHA256 of `body`, the MAC `verify_file_mac` expects.
+    pub fn file_mac(mac_key: &[u8; 32], body: &[u8]) -> [u8; 32] {
+        crate::file::mac(
+            &crate::secret::KeyBytes::from_slice(mac_key)
+                .unwrap_or_else(crate::secret::KeyBytes::zero),
+            body,
+        )
+    }
+}
+
+/// Fuzzing entry points (`cfg(fuzzing)`, used by `fuzz/`): parse arbitrary
+/// bytes as an envelope and as a keystore file, and check round trips.
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod fuzz {
+    /// Envelope header parsing never panics; a parsed header re-encodes to
+    /// the same bytes.
+    pub fn envelope(data: &[u8]) {
+        if let Ok(h) = crate::envelope::parse(data) {
+            assert_eq!(&data[..h.bytes.len()], h.bytes);
+            assert_eq!(h.bytes.len(), h.algorithm.header_len());
+            assert_eq!(crate::envelope_key_id(data).ok(), Some(h.key_id));
+        }
+    }
+
+    /// Keystore file parsing never panics; a parsed file re-encodes to the
+    /// same structure (the MAC is not checked here: no key).
+    pub fn keystore_file(data: &[u8]) {
+        if let Ok(state) = crate::file::parse(data, std::path::Path::new("fuzz")) {
+            let key = crate::secret::KeyBytes::zero();
+            let again = crate::file::encode(&state, &key);
+            assert_eq!(
+                crate::file::parse(&again, std::path::Path::new("fuzz")).ok(),
+                Some(state)
+            );
+            assert_eq!(again[..again.len() - 64], data[..data.len() - 64]);
+        }
+    }
+}

@@ -1,0 +1,186 @@
+//! `model-verify DIR [--manifest FILE] [--pubkey FILE] [--json]`
+//!
+//! Exit codes: 0 verified, 3 refused (the message names the file and the
+//! reason), 1 other error (unreadable key, I/O), 2 usage.
+#![forbid(unsafe_code)]
+#![allow(clippy::print_stdout, clippy::print_stderr)] // reason: a CLI reports on stdout/stderr
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use model_verify::{
+    Authenticity, Error, HashMethod, MANIFEST_FILE_NAME, Manifest, PublicKey, Verifier,
+};
+
+const USAGE: &str = "usage: model-verify DIR [--manifest FILE] [--pubkey FILE] [--json]
+
+Verifies the model in DIR against its manifest (default DIR/model.manifest.json):
+every file listed, sized and hashed as recorded, nothing else present, no code,
+no pickles, no remote-code configs, valid safetensors headers.
+
+  --manifest FILE  the manifest: an in-toto statement, a signed bundle, or a
+                   sha256sum CHECKSUMS file
+  --pubkey FILE    require a signature by this PEM public key (Ed25519, or
+                   ECDSA P-256/P-384 for OpenSSF model_signing bundles)
+  --json           print one JSON document on stdout
+
+Exit status: 0 verified, 3 refused, 1 error, 2 usage.";
+
+struct Args {
+    dir: PathBuf,
+    manifest: Option<PathBuf>,
+    pubkey: Option<PathBuf>,
+    json: bool,
+}
+
+fn parse_args() -> Result<Option<Args>, String> {
+    let mut dir = None;
+    let mut manifest = None;
+    let mut pubkey = None;
+    let mut json = false;
+    let mut it = std::env::args_os().skip(1);
+    while let Some(arg) = it.next() {
+        match arg.to_str() {
+            Some("-h" | "--help") => return Ok(None),
+            Some("--json") => json = true,
+            Some("--manifest") => {
+                manifest = Some(PathBuf::from(it.next().ok_or("--manifest needs a FILE")?));
+            }
+            Some("--pubkey") => {
+                pubkey = Some(PathBuf::from(it.next().ok_or("--pubkey needs a FILE")?));
+            }
+            Some(s) if s.starts_with('-') && s != "-" => {
+                return Err(format!("unknown option {s}"));
+            }
+            _ => {
+                if dir.replace(PathBuf::from(arg)).is_some() {
+                    return Err("only one DIR may be given".to_owned());
+                }
+            }
+        }
+    }
+    let dir = dir.ok_or("missing DIR")?;
+    Ok(Some(Args {
+        dir,
+        manifest,
+        pubkey,
+        json,
+    }))
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, Error> {
+    std::fs::read(path).map_err(|e| Error::Io {
+        path: path.to_owned(),
+        source: e,
+    })
+}
+
+fn run(args: &Args) -> Result<(model_verify::Report, PathBuf), Error> {
+    let manifest_path = args
+        .manifest
+        .clone()
+        .unwrap_or_else(|| args.dir.join(MANIFEST_FILE_NAME));
+    let bytes = read(&manifest_path)?;
+    let manifest = match &args.pubkey {
+        Some(p) => {
+            let pem = read(p)?;
+            let pem = String::from_utf8(pem).map_err(|_| Error::Key {
+                reason: format!("{}: not a PEM text file", p.display()),
+            })?;
+            Manifest::parse_signed(&bytes, &PublicKey::from_pem(&pem)?)?
+        }
+        None => Manifest::parse(&bytes)?,
+    };
+    let mut verifier = Verifier::new(&manifest);
+    // A manifest kept inside the model directory is never listed in itself.
+    if let (Ok(m), Ok(d)) = (manifest_path.canonicalize(), args.dir.canonicalize())
+        && let Ok(rel) = m.strip_prefix(&d)
+        && let Some(rel) = rel.to_str()
+    {
+        verifier = verifier.ignore(rel);
+    }
+    let report = verifier.verify(&args.dir)?;
+    Ok((report, manifest_path))
+}
+
+fn main() -> ExitCode {
+    let args = match parse_args() {
+        Ok(Some(a)) => a,
+        Ok(None) => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("model-verify: {e}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match run(&args) {
+        Ok((report, manifest_path)) => {
+            let signed = report.authenticity() == Authenticity::Signed;
+            let method = match report.method() {
+                HashMethod::Shards { shard_size } => format!("shards({shard_size})"),
+                _ => "files".to_owned(),
+            };
+            if args.json {
+                let files: Vec<serde_json::Value> = report
+                    .files()
+                    .iter()
+                    .map(|f| {
+                        serde_json::json!({
+                            "path": f.path,
+                            "size": f.size,
+                            "sha256": f.sha256.map(|d| d.to_hex()),
+                        })
+                    })
+                    .collect();
+                let doc = serde_json::json!({
+                    "verified": true,
+                    "name": report.name(),
+                    "revision": report.revision(),
+                    "method": method,
+                    "signed": signed,
+                    "total_bytes": report.total_bytes(),
+                    "files": files,
+                });
+                println!("{doc}");
+            } else {
+                println!(
+                    "verified: {} file(s), {} bytes, model {}{}, method {method}, {}",
+                    report.files().len(),
+                    report.total_bytes(),
+                    report.name().unwrap_or("(unnamed)"),
+                    report
+                        .revision()
+                        .map(|r| format!(" @ {r}"))
+                        .unwrap_or_default(),
+                    if signed {
+                        "signature verified".to_owned()
+                    } else {
+                        format!(
+                            "NOT AUTHENTICATED: no signature checked (pass --pubkey); {} proves integrity against accidents only",
+                            manifest_path.display()
+                        )
+                    }
+                );
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            let code = if e.is_refusal() { 3 } else { 1 };
+            if args.json {
+                let doc = serde_json::json!({
+                    "verified": false,
+                    "refused": e.is_refusal(),
+                    "error": e.to_string(),
+                });
+                println!("{doc}");
+            }
+            eprintln!(
+                "model-verify: {}: {e}",
+                if code == 3 { "REFUSED" } else { "error" }
+            );
+            ExitCode::from(code)
+        }
+    }
+}

@@ -1,0 +1,821 @@
+//! Verification of a model directory against a manifest, and the verified
+//! handles loaders read from.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+use std::path::Path;
+
+use crate::digest::Sha256Digest;
+use crate::engine::{self, NoProgress, Progress, Target};
+use crate::error::Error;
+use crate::fsutil::{Found, ModelDir};
+use crate::manifest::{
+    Authenticity, EntryDigest, HashMethod, MANIFEST_FILE_NAME, Manifest, ManifestEntry,
+};
+use crate::policy::{self, ContentCheck};
+use crate::safetensors::{self, DEFAULT_MAX_HEADER_LEN, Header, SafeTensors, TensorView};
+
+/// Files that may lie in a model directory without being listed, unless the
+/// caller replaces the list with [`Verifier::ignore_only`]: the manifest
+/// itself and repository housekeeping.
+pub const DEFAULT_IGNORE: &[&str] = &[
+    MANIFEST_FILE_NAME,
+    "README.md",
+    ".gitattributes",
+    ".gitignore",
+];
+
+/// Largest `.npy` header inspected.
+const MAX_NPY_HEADER: u64 = 1 << 20;
+
+/// Checks a model directory against a [`Manifest`], then either reports
+/// ([`Verifier::verify`]) or hands out the verified bytes
+/// ([`Verifier::load`]).
+///
+/// Every check fails closed with an [`Error`] naming the file:
+/// a listed file missing, a size or digest mismatch, an unlisted file, a
+/// symlink, an unsafe path, code or a pickle, a configuration asking for
+/// remote code, an invalid safetensors header, a manifest for another model
+/// or revision.
+pub struct Verifier<'m> {
+    manifest: &'m Manifest,
+    expect_name: Option<String>,
+    expect_revision: Option<String>,
+    ignore: Vec<String>,
+    max_header_len: u64,
+    threads: usize,
+    progress: &'m dyn Progress,
+}
+
+impl std::fmt::Debug for Verifier<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Verifier")
+            .field("manifest", &self.manifest.name())
+            .field("expect_name", &self.expect_name)
+            .field("expect_revision", &self.expect_revision)
+            .field("ignore", &self.ignore)
+            .field("max_header_len", &self.max_header_len)
+            .field("threads", &self.threads)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'m> Verifier<'m> {
+    /// A verifier for `manifest` with the default ignore list
+    /// ([`DEFAULT_IGNORE`] plus the manifest's own `ignore_paths`), the
+    /// default safetensors header bound (100 MB) and one thread per core.
+    #[must_use]
+    pub fn new(manifest: &'m Manifest) -> Self {
+        Self {
+            manifest,
+            expect_name: None,
+            expect_revision: None,
+            ignore: DEFAULT_IGNORE.iter().map(|s| (*s).to_owned()).collect(),
+            max_header_len: DEFAULT_MAX_HEADER_LEN,
+            threads: std::thread::available_parallelism().map_or(1, usize::from),
+            progress: &NoProgress,
+        }
+    }
+
+    /// Refuses a manifest whose model name is not `name`.
+    #[must_use]
+    pub fn expect_name(mut self, name: impl Into<String>) -> Self {
+        self.expect_name = Some(name.into());
+        self
+    }
+
+    /// Refuses a manifest whose revision is not `revision` (or that records
+    /// none).
+    #[must_use]
+    pub fn expect_revision(mut self, revision: impl Into<String>) -> Self {
+        self.expect_revision = Some(revision.into());
+        self
+    }
+
+    /// Adds a path (file, or directory and everything below it) that may be
+    /// present without being listed. Ignored paths are not read at all.
+    /// A path that is listed in the manifest is verified regardless.
+    #[must_use]
+    pub fn ignore(mut self, path: impl Into<String>) -> Self {
+        self.ignore.push(path.into());
+        self
+    }
+
+    /// Replaces the ignore list (the manifest's `ignore_paths` still apply).
+    #[must_use]
+    pub fn ignore_only<I, S>(mut self, paths: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.ignore = paths.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Bound on a safetensors JSON header (default 100 MB).
+    #[must_use]
+    pub fn max_safetensors_header(mut self, bytes: u64) -> Self {
+        self.max_header_len = bytes;
+        self
+    }
+
+    /// Number of hashing threads (default: one per core).
+    #[must_use]
+    pub fn threads(mut self, n: usize) -> Self {
+        self.threads = n.max(1);
+        self
+    }
+
+    /// A progress hook, for example a progress bar.
+    #[must_use]
+    pub fn on_progress(mut self, progress: &'m dyn Progress) -> Self {
+        self.progress = progress;
+        self
+    }
+
+    /// Verifies `dir` and reports what was verified. Nothing is kept open.
+    ///
+    /// This answers "is this directory what the manifest says, right now".
+    /// To *use* the model, call [`Verifier::load`] instead: a report does
+    /// not stop the files being replaced afterwards.
+    ///
+    /// # Errors
+    /// The refusal named by the first failed check (see [`Error`]), or an
+    /// I/O error.
+    pub fn verify(&self, dir: impl AsRef<Path>) -> Result<Report, Error> {
+        let v = self.run(dir.as_ref(), false)?;
+        Ok(v.report)
+    }
+
+    /// Verifies `dir` and returns the verified contents: each file is opened
+    /// once, read into memory while it is hashed, and checked; loaders read
+    /// tensors from these bytes, never from the path again, so replacing or
+    /// rewriting a file after (or during) verification cannot change what is
+    /// loaded.
+    ///
+    /// Memory use is the size of the model.
+    ///
+    /// # Errors
+    /// As [`Verifier::verify`].
+    pub fn load(&self, dir: impl AsRef<Path>) -> Result<VerifiedModel, Error> {
+        let v = self.run(dir.as_ref(), true)?;
+        Ok(VerifiedModel {
+            report: v.report,
+            files: v.files,
+        })
+    }
+
+    fn is_ignored(&self, rel: &str) -> bool {
+        self.ignore
+            .iter()
+            .chain(self.manifest.ignore_paths())
+            .any(|ig| {
+                rel == ig
+                    || rel
+                        .strip_prefix(ig.as_str())
+                        .is_some_and(|r| r.starts_with('/'))
+            })
+    }
+
+    fn run(&self, dir: &Path, retain: bool) -> Result<Run, Error> {
+        let m = self.manifest;
+        if let Some(expected) = &self.expect_name
+            && m.name() != Some(expected.as_str())
+        {
+            return Err(Error::WrongModel {
+                expected: expected.clone(),
+                found: m.name().unwrap_or("").to_owned(),
+            });
+        }
+        if let Some(expected) = &self.expect_revision
+            && m.revision() != Some(expected.as_str())
+        {
+            return Err(Error::WrongRevision {
+                expected: expected.clone(),
+                found: m.revision().map(str::to_owned),
+            });
+        }
+        let listed: BTreeMap<&str, &ManifestEntry> =
+            m.entries().iter().map(|e| (e.path(), e)).collect();
+        for e in m.entries() {
+            policy::check_relative_path(e.path())?;
+            policy::refuse_code_by_name(e.path())?;
+        }
+
+        let root = ModelDir::open(dir)?;
+        // Do not skip a directory that holds listed files.
+        let skip_dir = |rel: &str| {
+            self.is_ignored(rel)
+                && !listed
+                    .keys()
+                    .any(|p| p.strip_prefix(rel).is_some_and(|r| r.starts_with('/')))
+        };
+        let mut found = root.walk(&skip_dir)?;
+        found.sort();
+        let mut present = BTreeSet::new();
+        for (rel, kind) in &found {
+            let is_listed = listed.contains_key(rel.as_str());
+            if !is_listed && self.is_ignored(rel) {
+                // Ignoring a file never lets code through: `modeling.py`
+                // is refused even if someone put it on the ignore list.
+                // (Ignored directories are not entered at all.)
+                if *kind == Found::File {
+                    policy::refuse_code_by_name(rel)?;
+                }
+                continue;
+            }
+            match kind {
+                Found::Symlink => return Err(Error::Symlink { path: rel.clone() }),
+                Found::Other => return Err(Error::NotRegularFile { path: rel.clone() }),
+                Found::File => {}
+            }
+            policy::refuse_code_by_name(rel)?;
+            if !is_listed {
+                return Err(Error::UnlistedFile { path: rel.clone() });
+            }
+            present.insert(rel.as_str());
+        }
+        if let Some(missing) = m.entries().iter().find(|e| !present.contains(e.path())) {
+            return Err(Error::MissingFile {
+                path: missing.path().to_owned(),
+            });
+        }
+
+        // Open each file once; everything below reads through these handles.
+        let mut opened: Vec<(&ManifestEntry, File, u64)> = Vec::with_capacity(m.entries().len());
+        for e in m.entries() {
+            let file = root.open_file(e.path())?;
+            let size = file
+                .metadata()
+                .map_err(|err| Error::io(dir.join(e.path()), err))?
+                .len();
+            if let Some(expected) = e.size()
+                && expected != size
+            {
+                return Err(Error::SizeMismatch {
+                    path: e.path().to_owned(),
+                    expected,
+                    actual: size,
+                });
+            }
+            opened.push((e, file, size));
+        }
+
+        let mut buffers: Vec<Vec<u8>> = Vec::new();
+        if retain {
+            for (e, _, size) in &opened {
+                let n = usize::try_from(*size).map_err(|_| {
+                    Error::io(
+                        dir.join(e.path()),
+                        std::io::Error::other("file too large for memory"),
+                    )
+                })?;
+                // Probe first so that a model larger than memory is an error,
+                // not an abort; then take zeroed memory from the allocator
+                // (fresh zero pages, no memset of the whole model).
+                let mut probe: Vec<u8> = Vec::new();
+                probe.try_reserve_exact(n).map_err(|_| {
+                    Error::io(
+                        dir.join(e.path()),
+                        std::io::Error::from(std::io::ErrorKind::OutOfMemory),
+                    )
+                })?;
+                drop(probe);
+                buffers.push(vec![0u8; n]);
+            }
+        }
+        let targets: Vec<Target<'_>> = if retain {
+            opened
+                .iter()
+                .zip(buffers.iter_mut())
+                .map(|((e, f, size), buf)| Target {
+                    path: e.path(),
+                    file: f,
+                    size: *size,
+                    dest: Some(buf.as_mut_slice()),
+                })
+                .collect()
+        } else {
+            opened
+                .iter()
+                .map(|(e, f, size)| Target {
+                    path: e.path(),
+                    file: f,
+                    size: *size,
+                    dest: None,
+                })
+                .collect()
+        };
+        let digests = engine::hash_all(targets, m.method(), self.threads, self.progress)?;
+
+        for ((e, _, _), got) in opened.iter().zip(&digests) {
+            match (&e.digest, m.method()) {
+                (EntryDigest::Whole(want), _) => {
+                    if got.len() != 1 || got[0] != *want {
+                        return Err(Error::DigestMismatch {
+                            path: e.path().to_owned(),
+                            shard: None,
+                        });
+                    }
+                }
+                (EntryDigest::Shards(want), HashMethod::Shards { shard_size }) => {
+                    for (i, w) in want.iter().enumerate() {
+                        if got.get(i) != Some(w) {
+                            let start = shard_size.saturating_mul(i as u64);
+                            let end = start.saturating_add(shard_size).min(e.size().unwrap_or(0));
+                            return Err(Error::DigestMismatch {
+                                path: e.path().to_owned(),
+                                shard: Some((start, end)),
+                            });
+                        }
+                    }
+                    if got.len() != want.len() {
+                        return Err(Error::DigestMismatch {
+                            path: e.path().to_owned(),
+                            shard: None,
+                        });
+                    }
+                }
+                (EntryDigest::Shards(_), HashMethod::Files) => {
+                    return Err(Error::manifest("sharded entry in a files manifest"));
+                }
+            }
+        }
+
+        // Content rules, on the verified bytes (or, for a report, read
+        // through the same handles).
+        let mut headers: Vec<Option<Header>> = Vec::with_capacity(opened.len());
+        for (i, (e, file, size)) in opened.iter().enumerate() {
+            let retained = buffers.get(i).map(Vec::as_slice);
+            headers.push(check_content(
+                e.path(),
+                file,
+                *size,
+                retained,
+                self.max_header_len,
+            )?);
+        }
+        check_unique_tensors(opened.iter().map(|(e, _, _)| e.path()).zip(&headers))?;
+
+        let report = Report {
+            name: m.name().map(str::to_owned),
+            revision: m.revision().map(str::to_owned),
+            method: m.method(),
+            authenticity: m.authenticity(),
+            files: opened
+                .iter()
+                .zip(&digests)
+                .map(|((e, _, size), d)| ReportEntry {
+                    path: e.path().to_owned(),
+                    size: *size,
+                    sha256: match e.digest {
+                        EntryDigest::Whole(_) => d.first().copied(),
+                        EntryDigest::Shards(_) => None,
+                    },
+                })
+                .collect(),
+        };
+        let files = if retain {
+            opened
+                .into_iter()
+                .zip(digests)
+                .zip(buffers)
+                .zip(headers)
+                .map(|((((e, _, _), d), bytes), header)| VerifiedFile {
+                    path: e.path().to_owned(),
+                    sha256: match e.digest {
+                        EntryDigest::Whole(_) => d.first().copied(),
+                        EntryDigest::Shards(_) => None,
+                    },
+                    bytes,
+                    header,
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        Ok(Run { report, files })
+    }
+}
+
+struct Run {
+    report: Report,
+    files: Vec<VerifiedFile>,
+}
+
+/// A tensor name defined in two files is ambiguous: which one a loader
+/// picks would decide the weights. Refused.
+fn check_unique_tensors<'a>(
+    files: impl Iterator<Item = (&'a str, &'a Option<Header>)>,
+) -> Result<(), Error> {
+    let mut owner: BTreeMap<&str, &str> = BTreeMap::new();
+    for (path, h) in files {
+        for name in h.iter().flat_map(|h| h.tensors.keys()) {
+            if let Some(first) = owner.insert(name, path) {
+                return Err(Error::safetensors(
+                    path,
+                    format!("tensor {name:?} is also defined in {first}"),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn read_prefix(path: &str, file: &File, size: u64, want: u64) -> Result<Vec<u8>, Error> {
+    let n = usize::try_from(want.min(size))
+        .map_err(|_| Error::safetensors(path, "header too large"))?;
+    let mut buf = vec![0u8; n];
+    file.read_exact_at(&mut buf, 0).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::UnexpectedEof {
+            Error::FileChanged {
+                path: path.to_owned(),
+            }
+        } else {
+            Error::io(path, e)
+        }
+    })?;
+    Ok(buf)
+}
+
+fn check_content(
+    path: &str,
+    file: &File,
+    size: u64,
+    retained: Option<&[u8]>,
+    max_header_len: u64,
+) -> Result<Option<Header>, Error> {
+    match policy::content_check(path) {
+        ContentCheck::None => Ok(None),
+        ContentCheck::Safetensors => {
+            let header = if let Some(bytes) = retained {
+                safetensors::validate(path, bytes, size, max_header_len)?
+            } else {
+                let head = read_prefix(path, file, size, 8)?;
+                let n = safetensors::header_len(path, &head, size, max_header_len)?;
+                let prefix = read_prefix(path, file, size, 8 + n)?;
+                safetensors::validate(path, &prefix, size, max_header_len)?
+            };
+            Ok(Some(header))
+        }
+        ContentCheck::ConfigJson => {
+            if size > policy::MAX_CONFIG_LEN {
+                return Err(Error::InvalidFile {
+                    path: path.to_owned(),
+                    reason: "configuration file larger than 16 MiB".to_owned(),
+                });
+            }
+            match retained {
+                Some(bytes) => policy::check_config_json(path, bytes)?,
+                None => policy::check_config_json(path, &read_prefix(path, file, size, size)?)?,
+            }
+            Ok(None)
+        }
+        ContentCheck::Npy => {
+            match retained {
+                Some(bytes) => policy::check_npy(path, bytes)?,
+                None => policy::check_npy(path, &read_prefix(path, file, size, MAX_NPY_HEADER)?)?,
+            }
+            Ok(None)
+        }
+    }
+}
+
+/// What [`Verifier::verify`] checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Report {
+    name: Option<String>,
+    revision: Option<String>,
+    method: HashMethod,
+    authenticity: Authenticity,
+    files: Vec<ReportEntry>,
+}
+
+/// One verified file in a [`Report`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportEntry {
+    /// Path relative to the model directory.
+    pub path: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// Whole-file SHA-256 (`None` for sharded manifests).
+    pub sha256: Option<Sha256Digest>,
+}
+
+impl Report {
+    /// The model name from the manifest.
+    #[must_use]
+    pub fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+    /// The revision from the manifest.
+    #[must_use]
+    pub fn revision(&self) -> Option<&str> {
+        self.revision.as_deref()
+    }
+    /// How the files were hashed.
+    #[must_use]
+    pub fn method(&self) -> HashMethod {
+        self.method
+    }
+    /// Whether the manifest's signature was checked.
+    #[must_use]
+    pub fn authenticity(&self) -> Authenticity {
+        self.authenticity
+    }
+    /// The verified files, in manifest order.
+    #[must_use]
+    pub fn files(&self) -> &[ReportEntry] {
+        &self.files
+    }
+    /// Total bytes verified.
+    #[must_use]
+    pub fn total_bytes(&self) -> u64 {
+        self.files.iter().map(|f| f.size).sum()
+    }
+}
+
+/// A verified model: the report and every file's verified bytes.
+#[derive(Debug)]
+pub struct VerifiedModel {
+    report: Report,
+    files: Vec<VerifiedFile>,
+}
+
+impl VerifiedModel {
+    /// What was verified.
+    #[must_use]
+    pub fn report(&self) -> &Report {
+        &self.report
+    }
+
+    /// The verified file at `path` (relative, `/`-separated).
+    #[must_use]
+    pub fn file(&self, path: &str) -> Option<&VerifiedFile> {
+        self.files.iter().find(|f| f.path == path)
+    }
+
+    /// All verified files, in manifest order.
+    #[must_use]
+    pub fn files(&self) -> &[VerifiedFile] {
+        &self.files
+    }
+
+    /// The tensor called `name`, from whichever safetensors file holds it
+    /// (tensor names are unique across the model: verification refuses a
+    /// name defined twice).
+    #[must_use]
+    pub fn tensor(&self, name: &str) -> Option<TensorView<'_>> {
+        self.files
+            .iter()
+            .find_map(|f| f.safetensors().and_then(|st| st.tensor(name)))
+    }
+
+    /// Every tensor of every safetensors file, file by file in manifest
+    /// order, by name within a file.
+    pub fn tensors(&self) -> impl Iterator<Item = TensorView<'_>> + '_ {
+        self.files
+            .iter()
+            .filter_map(VerifiedFile::safetensors)
+            .flat_map(|st| st.tensors())
+    }
+
+    /// Takes ownership of the files, so each can be dropped once loaded.
+    #[must_use]
+    pub fn into_files(self) -> Vec<VerifiedFile> {
+        self.files
+    }
+}
+
+/// One verified file: its bytes exactly as hashed, and for safetensors files
+/// the validated header.
+pub struct VerifiedFile {
+    path: String,
+    sha256: Option<Sha256Digest>,
+    bytes: Vec<u8>,
+    header: Option<Header>,
+}
+
+impl std::fmt::Debug for VerifiedFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VerifiedFile")
+            .field("path", &self.path)
+            .field("len", &self.bytes.len())
+            .field("sha256", &self.sha256)
+            .finish_non_exhaustive()
+    }
+}
+
+impl VerifiedFile {
+    /// Path relative to the model directory.
+    #[must_use]
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// The verified contents.
+    #[must_use]
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// The whole-file SHA-256 the bytes were checked against (`None` for
+    /// sharded manifests, where each shard was checked instead).
+    #[must_use]
+    pub fn sha256(&self) -> Option<Sha256Digest> {
+        self.sha256
+    }
+
+    /// The tensors, when this is a `.safetensors` file (validated during
+    /// verification).
+    #[must_use]
+    pub fn safetensors(&self) -> Option<SafeTensors<'_>> {
+        self.header.as_ref().map(|header| SafeTensors {
+            header,
+            bytes: &self.bytes,
+        })
+    }
+
+    /// Consumes the file, returning its verified bytes.
+    #[must_use]
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.bytes
+    }
+}
+
+/// Builds a [`Manifest`] by hashing a model directory (what
+/// `cargo xtask checksums` runs). The same rules as verification apply: a
+/// directory holding symlinks, code, pickles, remote-code configs or invalid
+/// safetensors files is refused, so that a manifest is only ever written for
+/// a model that will verify.
+pub struct ManifestBuilder<'p> {
+    name: String,
+    revision: Option<String>,
+    method: HashMethod,
+    ignore: Vec<String>,
+    threads: usize,
+    progress: &'p dyn Progress,
+}
+
+impl std::fmt::Debug for ManifestBuilder<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ManifestBuilder")
+            .field("name", &self.name)
+            .field("revision", &self.revision)
+            .field("method", &self.method)
+            .field("ignore", &self.ignore)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'p> ManifestBuilder<'p> {
+    /// A builder for the model called `name`, hashing whole files, with the
+    /// default ignore list ([`DEFAULT_IGNORE`]).
+    #[must_use]
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            revision: None,
+            method: HashMethod::Files,
+            ignore: DEFAULT_IGNORE.iter().map(|s| (*s).to_owned()).collect(),
+            threads: std::thread::available_parallelism().map_or(1, usize::from),
+            progress: &NoProgress,
+        }
+    }
+
+    /// Records the revision (a commit hash, a tag).
+    #[must_use]
+    pub fn revision(mut self, revision: impl Into<String>) -> Self {
+        self.revision = Some(revision.into());
+        self
+    }
+
+    /// Hashes files whole ([`HashMethod::Files`], the default) or in shards.
+    #[must_use]
+    pub fn method(mut self, method: HashMethod) -> Self {
+        self.method = method;
+        self
+    }
+
+    /// Adds a path to leave out (recorded in the manifest's `ignore_paths`).
+    #[must_use]
+    pub fn ignore(mut self, path: impl Into<String>) -> Self {
+        self.ignore.push(path.into());
+        self
+    }
+
+    /// Number of hashing threads (default: one per core).
+    #[must_use]
+    pub fn threads(mut self, n: usize) -> Self {
+        self.threads = n.max(1);
+        self
+    }
+
+    /// A progress hook.
+    #[must_use]
+    pub fn on_progress(mut self, progress: &'p dyn Progress) -> Self {
+        self.progress = progress;
+        self
+    }
+
+    /// Hashes `dir` and returns its manifest.
+    ///
+    /// # Errors
+    /// The same refusals as verification (symlinks, code, unsafe names,
+    /// invalid safetensors, remote-code configs), [`Error::Manifest`] for a
+    /// zero shard size or an empty directory, and I/O errors.
+    pub fn build(&self, dir: impl AsRef<Path>) -> Result<Manifest, Error> {
+        let dir = dir.as_ref();
+        if let HashMethod::Shards { shard_size: 0 } = self.method {
+            return Err(Error::manifest("shard size must be positive"));
+        }
+        for ig in &self.ignore {
+            policy::check_relative_path(ig)?;
+        }
+        let ignored = |rel: &str| {
+            self.ignore.iter().any(|ig| {
+                rel == ig
+                    || rel
+                        .strip_prefix(ig.as_str())
+                        .is_some_and(|r| r.starts_with('/'))
+            })
+        };
+        let root = ModelDir::open(dir)?;
+        let mut found = root.walk(&ignored)?;
+        found.sort();
+        let mut paths = Vec::new();
+        for (rel, kind) in found {
+            if ignored(&rel) {
+                if kind == Found::File {
+                    policy::refuse_code_by_name(&rel)?;
+                }
+                continue;
+            }
+            match kind {
+                Found::Symlink => return Err(Error::Symlink { path: rel }),
+                Found::Other => return Err(Error::NotRegularFile { path: rel }),
+                Found::File => {}
+            }
+            policy::check_relative_path(&rel)?;
+            policy::refuse_code_by_name(&rel)?;
+            paths.push(rel);
+        }
+        if paths.is_empty() {
+            return Err(Error::manifest(format!(
+                "{}: no files to list",
+                dir.display()
+            )));
+        }
+        let mut opened = Vec::with_capacity(paths.len());
+        for p in &paths {
+            let f = root.open_file(p)?;
+            let size = f.metadata().map_err(|e| Error::io(dir.join(p), e))?.len();
+            opened.push((p.as_str(), f, size));
+        }
+        let targets = opened
+            .iter()
+            .map(|(p, f, size)| Target {
+                path: p,
+                file: f,
+                size: *size,
+                dest: None,
+            })
+            .collect();
+        let digests = engine::hash_all(targets, self.method, self.threads, self.progress)?;
+        let mut headers = Vec::with_capacity(opened.len());
+        for (p, f, size) in &opened {
+            headers.push(check_content(p, f, *size, None, DEFAULT_MAX_HEADER_LEN)?);
+        }
+        check_unique_tensors(opened.iter().map(|(p, _, _)| *p).zip(&headers))?;
+        let mut entries: Vec<ManifestEntry> = opened
+            .iter()
+            .zip(digests)
+            .map(|((p, _, size), d)| ManifestEntry {
+                path: (*p).to_owned(),
+                size: Some(*size),
+                digest: match self.method {
+                    HashMethod::Files => EntryDigest::Whole(d[0]),
+                    HashMethod::Shards { .. } => EntryDigest::Shards(d),
+                },
+            })
+            .collect();
+        entries.sort_by(|a, b| a.path.split('/').cmp(b.path.split('/')));
+        let mut ignore_paths: Vec<String> = self
+            .ignore
+            .iter()
+            .filter(|s| !DEFAULT_IGNORE.contains(&s.as_str()))
+            .cloned()
+            .collect();
+        ignore_paths.sort();
+        ignore_paths.dedup();
+        Ok(Manifest {
+            name: Some(self.name.clone()),
+            revision: self.revision.clone(),
+            method: self.method,
+            entries,
+            ignore_paths,
+            authenticity: Authenticity::Unauthenticated,
+        })
+    }
+}

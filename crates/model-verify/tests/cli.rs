@@ -1,0 +1,137 @@
+//! The `model-verify` binary's contract: exit 0 verified, 3 refused, the
+//! message naming the reason.
+#![cfg(feature = "cli")]
+
+use std::process::Command;
+
+use model_verify::SigningKey;
+
+use crate::common;
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_model-verify"))
+}
+
+#[test]
+fn verified_exits_zero_and_refused_exits_three() {
+    let (dir, m) = common::model();
+    std::fs::write(dir.path().join("model.manifest.json"), m.to_json()).unwrap();
+    let out = bin().arg(dir.path()).output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        stdout.contains("verified: 4 file(s)") && stdout.contains("NOT AUTHENTICATED"),
+        "{stdout}"
+    );
+
+    let out = bin().arg(dir.path()).arg("--json").output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["verified"], true);
+    assert_eq!(v["name"], "tiny");
+    assert_eq!(v["files"].as_array().unwrap().len(), 4);
+
+    std::fs::write(dir.path().join("modeling.py"), "import os").unwrap();
+    let out = bin().arg(dir.path()).output().unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains("modeling.py") && stderr.contains("Python code"),
+        "{stderr}"
+    );
+
+    let out = bin().arg(dir.path()).arg("--json").output().unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["verified"], false);
+    assert!(v["error"].as_str().unwrap().contains("modeling.py"));
+}
+
+#[test]
+fn pubkey_requires_a_valid_signature() {
+    let (dir, m) = common::model();
+    let keys = tempfile::tempdir().unwrap();
+    let key = SigningKey::generate().unwrap();
+    let other = SigningKey::generate().unwrap();
+    std::fs::write(keys.path().join("good.pub"), key.public_key().to_pem()).unwrap();
+    std::fs::write(keys.path().join("other.pub"), other.public_key().to_pem()).unwrap();
+    let manifest = keys.path().join("signed.json");
+    std::fs::write(&manifest, m.to_signed_json(&key)).unwrap();
+
+    let run = |pubkey: &str, manifest: &std::path::Path| {
+        bin()
+            .arg(dir.path())
+            .arg("--manifest")
+            .arg(manifest)
+            .arg("--pubkey")
+            .arg(keys.path().join(pubkey))
+            .output()
+            .unwrap()
+    };
+    let out = run("good.pub", &manifest);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .contains("signature verified")
+    );
+    let out = run("other.pub", &manifest);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8(out.stderr).unwrap().contains("signature"));
+
+    let unsigned = keys.path().join("unsigned.json");
+    std::fs::write(&unsigned, m.to_json()).unwrap();
+    let out = run("good.pub", &unsigned);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(
+        String::from_utf8(out.stderr)
+            .unwrap()
+            .contains("not signed")
+    );
+}
+
+#[test]
+fn oms_bundle_from_model_signing_via_cli() {
+    let oms = common::data_dir().join("oms");
+    let out = bin()
+        .arg(oms.join("model"))
+        .args([
+            "--manifest".as_ref(),
+            oms.join("files-p256.sig").as_os_str(),
+        ])
+        .args(["--pubkey".as_ref(), oms.join("p256.pub").as_os_str()])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn usage_and_operational_errors() {
+    let out = bin().output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let out = bin().arg("x").arg("--bogus").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let dir = tempfile::tempdir().unwrap();
+    // No manifest: an I/O error, not a refusal.
+    let out = bin().arg(dir.path()).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8(out.stderr)
+            .unwrap()
+            .contains("model.manifest.json")
+    );
+}

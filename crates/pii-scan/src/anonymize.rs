@@ -1,0 +1,382 @@
+//! Anonymizing operators: replace each finding's text.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::Sha256;
+use zeroize::Zeroizing;
+
+use crate::{EntityType, Error, Finding};
+
+/// A secret key for [`Operator::Hash`]: zeroized on drop, never printed.
+/// Cloning shares the one copy of the key bytes (it does not duplicate them).
+#[derive(Clone)]
+pub struct HashKey(Arc<Zeroizing<Vec<u8>>>);
+
+impl HashKey {
+    /// Shortest accepted key, in bytes.
+    pub const MIN_LEN: usize = 16;
+
+    /// Wraps key bytes (at least [`HashKey::MIN_LEN`] of them).
+    ///
+    /// # Errors
+    /// [`Error::InvalidOption`] when the key is shorter.
+    pub fn new(bytes: &[u8]) -> Result<Self, Error> {
+        if bytes.len() < Self::MIN_LEN {
+            return Err(Error::InvalidOption {
+                option: "hash key",
+                reason: format!("must be at least {} bytes", Self::MIN_LEN),
+            });
+        }
+        Ok(HashKey(Arc::new(Zeroizing::new(bytes.to_vec()))))
+    }
+
+    fn token(&self, value: &str) -> String {
+        #[allow(clippy::expect_used, reason = "HMAC accepts keys of any length")]
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(self.0.as_slice())
+            .expect("HMAC takes any key length");
+        mac.update(value.as_bytes());
+        let tag = mac.finalize().into_bytes();
+        let mut out = String::with_capacity(64);
+        for b in tag {
+            out.push(char::from(b"0123456789abcdef"[usize::from(b >> 4)]));
+            out.push(char::from(b"0123456789abcdef"[usize::from(b & 0xf)]));
+        }
+        out
+    }
+}
+
+impl fmt::Debug for HashKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HashKey").finish_non_exhaustive()
+    }
+}
+
+/// A caller-supplied replacement: gets the finding and its text, returns the replacement.
+pub type CustomFn = Arc<dyn Fn(&Finding, &str) -> String + Send + Sync>;
+
+/// What to put in place of a finding.
+#[derive(Clone)]
+#[non_exhaustive]
+pub enum Operator {
+    /// Remove the text.
+    Redact,
+    /// Replace with `<ENTITY_TYPE>`.
+    Replace,
+    /// Replace with a fixed string.
+    ReplaceWith(String),
+    /// Replace every character but the last `keep_last` with `mask_char`.
+    /// At most half of the characters (rounded down) are kept, so a value
+    /// never survives whole.
+    Mask {
+        /// Characters left visible at the end.
+        keep_last: usize,
+        /// The masking character.
+        mask_char: char,
+    },
+    /// Replace with `<ENTITY_TYPE:hex>` where hex is HMAC-SHA256 of the
+    /// value under the key: equal values give equal tokens, and the value
+    /// cannot be recovered without the key (a short value can be guessed by
+    /// whoever holds the key).
+    Hash(HashKey),
+    /// Call a function.
+    Custom(CustomFn),
+}
+
+impl fmt::Debug for Operator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Operator::Redact => f.write_str("Redact"),
+            Operator::Replace => f.write_str("Replace"),
+            Operator::ReplaceWith(s) => f.debug_tuple("ReplaceWith").field(s).finish(),
+            Operator::Mask {
+                keep_last,
+                mask_char,
+            } => f
+                .debug_struct("Mask")
+                .field("keep_last", keep_last)
+                .field("mask_char", mask_char)
+                .finish(),
+            Operator::Hash(k) => f.debug_tuple("Hash").field(k).finish(),
+            Operator::Custom(_) => f.write_str("Custom(..)"),
+        }
+    }
+}
+
+impl Operator {
+    fn apply(&self, finding: &Finding, value: &str, out: &mut String) {
+        match self {
+            Operator::Redact => {}
+            Operator::Replace => {
+                out.push('<');
+                out.push_str(finding.entity_type.as_str());
+                out.push('>');
+            }
+            Operator::ReplaceWith(s) => out.push_str(s),
+            Operator::Mask {
+                keep_last,
+                mask_char,
+            } => {
+                let n = value.chars().count();
+                let keep = (*keep_last).min(n / 2);
+                for (i, c) in value.chars().enumerate() {
+                    out.push(if i + keep < n { *mask_char } else { c });
+                }
+            }
+            Operator::Hash(key) => {
+                out.push('<');
+                out.push_str(finding.entity_type.as_str());
+                out.push(':');
+                out.push_str(&key.token(value));
+                out.push('>');
+            }
+            Operator::Custom(f) => out.push_str(&f(finding, value)),
+        }
+    }
+}
+
+/// Applies operators to a text's findings.
+///
+/// ```
+/// use pii_scan::{Anonymizer, EntityType, Operator, Scanner};
+/// let text = "mail ann@example.org, card 4111-1111-1111-1111";
+/// let findings = Scanner::new().scan(text);
+/// let out = Anonymizer::new(Operator::Replace)
+///     .with(EntityType::CreditCard, Operator::Mask { keep_last: 4, mask_char: '*' })
+///     .anonymize(text, &findings)?;
+/// assert_eq!(out, "mail <EMAIL_ADDRESS>, card ***************1111");
+/// # Ok::<(), pii_scan::Error>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct Anonymizer {
+    default: Operator,
+    per_entity: HashMap<EntityType, Operator>,
+}
+
+impl Anonymizer {
+    /// Uses `default` for every entity without its own operator.
+    #[must_use]
+    pub fn new(default: Operator) -> Self {
+        Anonymizer {
+            default,
+            per_entity: HashMap::new(),
+        }
+    }
+
+    /// Uses `op` for `entity`.
+    #[must_use]
+    pub fn with(mut self, entity: EntityType, op: Operator) -> Self {
+        self.per_entity.insert(entity, op);
+        self
+    }
+
+    /// Returns `text` with every finding replaced. Findings may come in any
+    /// order; overlapping ones are merged (the earlier one's entity names the
+    /// merged span), so no part of any finding survives. Every other verbatim
+    /// occurrence of a found value is replaced too, so a copy the scanner did
+    /// not report (glued to a word, say) does not leak the value.
+    ///
+    /// # Errors
+    /// [`Error::InvalidSpan`] when a finding lies outside `text` or splits a character.
+    pub fn anonymize(&self, text: &str, findings: &[Finding]) -> Result<String, Error> {
+        for f in findings {
+            if f.start > f.end || f.text(text).is_none() {
+                return Err(Error::InvalidSpan {
+                    start: f.start,
+                    end: f.end,
+                });
+            }
+        }
+        let mut values: Vec<(&str, &EntityType)> = findings
+            .iter()
+            .filter_map(|f| Some((f.text(text)?, &f.entity_type)))
+            .filter(|(v, _)| !v.is_empty())
+            .collect();
+        values.sort_unstable_by_key(|(v, _)| *v);
+        values.dedup_by_key(|(v, _)| *v);
+        let mut out = self.replace(text, findings.to_vec(), &values);
+        // Removing a span joins its neighbours, which can spell a found value
+        // again ("5::5::16" less "5::1" is "5::6"): repeat until no found value
+        // is left. Each round of `Redact` shortens the text; the other
+        // operators insert tokens that do not spell values, so this ends.
+        for _ in 0..64 {
+            if !values
+                .iter()
+                .any(|(v, _)| memchr::memmem::find(out.as_bytes(), v.as_bytes()).is_some())
+            {
+                break;
+            }
+            out = self.replace(&out, Vec::new(), &values);
+        }
+        Ok(out)
+    }
+
+    /// Replaces `spans` and every occurrence of `values` in `text`.
+    fn replace(
+        &self,
+        text: &str,
+        mut spans: Vec<Finding>,
+        values: &[(&str, &EntityType)],
+    ) -> String {
+        // A value found once is replaced wherever else it occurs verbatim
+        // (an undetected copy would otherwise leak it).
+        for (value, entity) in values {
+            for at in memchr::memmem::find_iter(text.as_bytes(), value.as_bytes()) {
+                spans.push(Finding::new((*entity).clone(), at, at + value.len(), 1.0));
+            }
+        }
+        spans.sort_by_key(|f| (f.start, std::cmp::Reverse(f.end)));
+        spans.dedup_by_key(|f| (f.start, f.end));
+        // (span, whether several findings were merged into it)
+        let mut merged: Vec<(Finding, bool)> = Vec::with_capacity(spans.len());
+        for f in spans {
+            match merged.last_mut() {
+                Some((last, joined)) if f.start < last.end => {
+                    last.end = last.end.max(f.end);
+                    *joined = true;
+                }
+                _ => merged.push((f, false)),
+            }
+        }
+        // Right to left, so earlier offsets stay valid while we replace.
+        let mut out = text.to_owned();
+        let mut piece = String::new();
+        for (f, joined) in merged.iter().rev() {
+            piece.clear();
+            let value = &text[f.start..f.end];
+            let op = self.per_entity.get(&f.entity_type).unwrap_or(&self.default);
+            match op {
+                // The tail of a merged span may be a whole other finding:
+                // mask all of it.
+                Operator::Mask { mask_char, .. } if *joined => {
+                    Operator::Mask {
+                        keep_last: 0,
+                        mask_char: *mask_char,
+                    }
+                    .apply(f, value, &mut piece);
+                }
+                _ => op.apply(f, value, &mut piece),
+            }
+            out.replace_range(f.start..f.end, &piece);
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn f(e: EntityType, s: usize, t: usize) -> Finding {
+        Finding::new(e, s, t, 1.0)
+    }
+
+    #[test]
+    fn operators() {
+        let text = "a 4111111111111111 b";
+        let card = [f(EntityType::CreditCard, 2, 18)];
+        assert_eq!(
+            Anonymizer::new(Operator::Redact)
+                .anonymize(text, &card)
+                .unwrap(),
+            "a  b"
+        );
+        assert_eq!(
+            Anonymizer::new(Operator::Replace)
+                .anonymize(text, &card)
+                .unwrap(),
+            "a <CREDIT_CARD> b"
+        );
+        let mask = Operator::Mask {
+            keep_last: 4,
+            mask_char: '#',
+        };
+        assert_eq!(
+            Anonymizer::new(mask).anonymize(text, &card).unwrap(),
+            "a ############1111 b"
+        );
+        let mask_all = Operator::Mask {
+            keep_last: 100,
+            mask_char: '*',
+        };
+        assert_eq!(
+            Anonymizer::new(mask_all)
+                .anonymize("ab", &[f(EntityType::UsSsn, 0, 2)])
+                .unwrap(),
+            "*b"
+        );
+        let custom: CustomFn = Arc::new(|f, v| format!("[{} chars of {}]", v.len(), f.entity_type));
+        assert_eq!(
+            Anonymizer::new(Operator::Custom(custom))
+                .anonymize(text, &card)
+                .unwrap(),
+            "a [16 chars of CREDIT_CARD] b"
+        );
+    }
+
+    #[test]
+    fn redaction_that_spells_a_value_again_is_repeated() {
+        // Found by the fuzz target: removing "5::1" from "5::5::16" leaves "5::6".
+        let text = "(5::1) 5::6 5::5::16";
+        let fs = [
+            f(EntityType::IpAddress, 1, 5),
+            f(EntityType::IpAddress, 7, 11),
+        ];
+        let out = Anonymizer::new(Operator::Redact)
+            .anonymize(text, &fs)
+            .unwrap();
+        assert!(!out.contains("5::1") && !out.contains("5::6"), "{out}");
+    }
+
+    #[test]
+    fn hash_is_keyed_and_stable() {
+        let k1 = HashKey::new(&[1u8; 32]).unwrap();
+        let k2 = HashKey::new(&[2u8; 32]).unwrap();
+        let text = "x@example.com and x@example.com";
+        let fs = [
+            f(EntityType::EmailAddress, 0, 13),
+            f(EntityType::EmailAddress, 18, 31),
+        ];
+        let a = Anonymizer::new(Operator::Hash(k1))
+            .anonymize(text, &fs)
+            .unwrap();
+        let b = Anonymizer::new(Operator::Hash(k2))
+            .anonymize(text, &fs)
+            .unwrap();
+        let (l, r) = a.split_once(" and ").unwrap();
+        assert_eq!(l, r);
+        assert!(l.starts_with("<EMAIL_ADDRESS:") && l.len() == "<EMAIL_ADDRESS:>".len() + 64);
+        assert_ne!(a, b);
+        assert!(HashKey::new(b"short").is_err());
+        assert_eq!(
+            format!("{:?}", HashKey::new(&[7u8; 16]).unwrap()),
+            "HashKey { .. }"
+        );
+    }
+
+    #[test]
+    fn overlapping_and_bad_spans() {
+        let text = "0123456789";
+        let fs = [f(EntityType::UsSsn, 5, 9), f(EntityType::PhoneNumber, 2, 6)];
+        assert_eq!(
+            Anonymizer::new(Operator::Redact)
+                .anonymize(text, &fs)
+                .unwrap(),
+            "019"
+        );
+        let bad = [f(EntityType::UsSsn, 5, 11)];
+        assert!(matches!(
+            Anonymizer::new(Operator::Redact).anonymize(text, &bad),
+            Err(Error::InvalidSpan { .. })
+        ));
+        let split = [f(EntityType::UsSsn, 1, 2)];
+        assert!(
+            Anonymizer::new(Operator::Redact)
+                .anonymize("é", &split)
+                .is_err()
+        );
+    }
+}

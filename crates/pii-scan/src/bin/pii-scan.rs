@@ -1,0 +1,388 @@
+//! `pii-scan`: find or anonymize personal data in text.
+//!
+//! ```text
+//! pii-scan [--json] [--entities A,B] [--min-score S] [--config FILE] [FILE | -]
+//! pii-scan --jsonl FILE [--entities A,B] [--min-score S] [--config FILE]
+//! pii-scan --anonymize redact|replace|mask|hash [--mask-keep N] [--hash-key-file FILE] [FILE | -]
+//! ```
+//! Exit codes: 0 done, 1 error (input, config), 2 usage.
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "a command-line tool prints"
+)]
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
+use std::process::ExitCode;
+
+use pii_scan::{Anonymizer, EntityType, Finding, HashKey, Operator, Scanner};
+use serde::Serialize;
+
+const USAGE: &str = "\
+usage: pii-scan [--json] [--entities A,B] [--min-score S] [--config FILE] [FILE | -]
+       pii-scan --jsonl FILE [--entities A,B] [--min-score S] [--config FILE]
+       pii-scan --anonymize redact|replace|mask|hash [--mask-keep N] [--hash-key-file FILE] [FILE | -]
+
+Finds personal data (PII) in UTF-8 text, read from FILE or standard input.
+  --json               print a JSON array of {entity_type, start, end, text, score}
+                       (start and end are UTF-8 byte offsets)
+  --jsonl FILE         batch mode: each input line {\"id\": .., \"text\": ..} gives an
+                       output line {\"id\": .., \"findings\": [...]}
+  --anonymize OP       print the text with each finding redacted (removed), replaced
+                       by <ENTITY_TYPE>, masked, or replaced by a keyed hash token
+  --entities A,B       report only these entity types
+  --min-score S        drop findings scoring below S (0.0-1.0, default 0.5)
+  --config FILE        TOML configuration (allow/deny lists, custom recognizers)
+  --mask-keep N        characters left visible by mask (default 4)
+  --hash-key-file FILE key for hash (>= 16 bytes); without it a random key is used,
+                       so tokens are stable within one run only
+  --list-entities      print the entity types and exit
+Exit codes: 0 done, 1 error, 2 usage.";
+
+/// A usage error (exit 2) or a runtime error (exit 1).
+enum Failure {
+    Usage(String),
+    Error(String),
+}
+
+impl From<pii_scan::Error> for Failure {
+    fn from(e: pii_scan::Error) -> Self {
+        Failure::Error(e.to_string())
+    }
+}
+
+impl From<io::Error> for Failure {
+    fn from(e: io::Error) -> Self {
+        Failure::Error(e.to_string())
+    }
+}
+
+#[derive(Default)]
+struct Args {
+    json: bool,
+    jsonl: Option<String>,
+    anonymize: Option<String>,
+    entities: Option<String>,
+    min_score: Option<String>,
+    config: Option<String>,
+    mask_keep: Option<String>,
+    hash_key_file: Option<String>,
+    list: bool,
+    input: Option<String>,
+}
+
+fn parse(argv: &[String]) -> Result<Option<Args>, Failure> {
+    let mut a = Args::default();
+    let mut i = 0;
+    while i < argv.len() {
+        let arg = &argv[i];
+        let (name, inline) = match arg.split_once('=') {
+            Some((n, v)) if n.starts_with("--") => (n, Some(v.to_owned())),
+            _ => (arg.as_str(), None),
+        };
+        let mut value = |what: &str| -> Result<String, Failure> {
+            if let Some(v) = inline.clone() {
+                return Ok(v);
+            }
+            i += 1;
+            argv.get(i)
+                .cloned()
+                .ok_or_else(|| Failure::Usage(format!("{what} needs a value")))
+        };
+        match name {
+            "-h" | "--help" => return Ok(None),
+            "--json" => a.json = true,
+            "--list-entities" => a.list = true,
+            "--jsonl" => a.jsonl = Some(value("--jsonl")?),
+            "--anonymize" => a.anonymize = Some(value("--anonymize")?),
+            "--entities" => a.entities = Some(value("--entities")?),
+            "--min-score" => a.min_score = Some(value("--min-score")?),
+            "--config" => a.config = Some(value("--config")?),
+            "--mask-keep" => a.mask_keep = Some(value("--mask-keep")?),
+            "--hash-key-file" => a.hash_key_file = Some(value("--hash-key-file")?),
+            "-" => a.input = Some("-".into()),
+            s if s.starts_with('-') => return Err(Failure::Usage(format!("unknown option `{s}`"))),
+            _ => {
+                if a.input.is_some() {
+                    return Err(Failure::Usage("more than one input file".into()));
+                }
+                a.input = Some(arg.clone());
+            }
+        }
+        i += 1;
+    }
+    let modes =
+        usize::from(a.json) + usize::from(a.jsonl.is_some()) + usize::from(a.anonymize.is_some());
+    if modes > 1 {
+        return Err(Failure::Usage(
+            "--json, --jsonl and --anonymize exclude each other".into(),
+        ));
+    }
+    if a.jsonl.is_some() && a.input.is_some() {
+        return Err(Failure::Usage(
+            "--jsonl takes its file as its value; no other input".into(),
+        ));
+    }
+    if a.anonymize.is_none() && (a.mask_keep.is_some() || a.hash_key_file.is_some()) {
+        return Err(Failure::Usage(
+            "--mask-keep and --hash-key-file only go with --anonymize".into(),
+        ));
+    }
+    Ok(Some(a))
+}
+
+fn open(path: Option<&str>) -> Result<Box<dyn Read>, Failure> {
+    match path {
+        None | Some("-") => Ok(Box::new(io::stdin().lock())),
+        Some(p) => File::open(p)
+            .map(|f| Box::new(f) as Box<dyn Read>)
+            .map_err(|e| Failure::Error(format!("cannot open {p}: {e}"))),
+    }
+}
+
+fn build_scanner(a: &Args) -> Result<Scanner, Failure> {
+    let mut b = Scanner::builder();
+    if let Some(path) = &a.config {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Failure::Error(format!("cannot read {path}: {e}")))?;
+        b = b
+            .config_toml(&text)
+            .map_err(|e| Failure::Error(format!("{path}: {e}")))?;
+    }
+    if let Some(s) = &a.min_score {
+        let v: f64 = s
+            .trim()
+            .parse()
+            .ok()
+            .filter(|v| (0.0..=1.0).contains(v))
+            .ok_or_else(|| {
+                Failure::Usage(format!(
+                    "--min-score `{s}` is not a number between 0.0 and 1.0"
+                ))
+            })?;
+        b = b.min_score(v);
+    }
+    if let Some(list) = &a.entities {
+        let mut set = Vec::new();
+        for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            set.push(
+                name.parse::<EntityType>()
+                    .map_err(|e| Failure::Usage(e.to_string()))?,
+            );
+        }
+        if set.is_empty() {
+            return Err(Failure::Usage("--entities needs at least one name".into()));
+        }
+        b = b.entities(set);
+    }
+    b.build().map_err(|e| match e {
+        pii_scan::Error::UnknownEntity { .. } => Failure::Usage(e.to_string()),
+        other => Failure::Error(other.to_string()),
+    })
+}
+
+#[derive(Serialize)]
+struct JsonFinding<'a> {
+    entity_type: &'a str,
+    start: usize,
+    end: usize,
+    text: &'a str,
+    score: f64,
+}
+
+fn json_finding<'a>(f: &'a Finding, text: &'a str) -> JsonFinding<'a> {
+    JsonFinding {
+        entity_type: f.entity_type.as_str(),
+        start: f.start,
+        end: f.end,
+        text,
+        score: f.score,
+    }
+}
+
+fn to_json<T: Serialize>(v: &T) -> Result<String, Failure> {
+    serde_json::to_string(v).map_err(|e| Failure::Error(format!("JSON output: {e}")))
+}
+
+fn scan_text(a: &Args, scanner: &Scanner) -> Result<(), Failure> {
+    let input = open(a.input.as_deref())?;
+    if a.json {
+        // One JSON document, written only once the whole input has been
+        // read: an error half-way leaves stdout empty, not a broken array.
+        let mut items: Vec<String> = Vec::new();
+        let mut ser_err: Option<serde_json::Error> = None;
+        scanner.scan_reader(input, 1 << 20, |f, text| {
+            match serde_json::to_string(&json_finding(&f, text)) {
+                Ok(s) => items.push(s),
+                Err(e) => ser_err = Some(e),
+            }
+        })?;
+        if let Some(e) = ser_err {
+            return Err(Failure::Error(format!("JSON output: {e}")));
+        }
+        let mut out = BufWriter::new(io::stdout().lock());
+        writeln!(out, "[{}]", items.join(","))?;
+        out.flush()?;
+        return Ok(());
+    }
+    // Tab-separated lines, written as findings arrive (like grep).
+    let mut out = BufWriter::new(io::stdout().lock());
+    let mut write_err: Option<io::Error> = None;
+    scanner.scan_reader(input, 1 << 20, |f, text| {
+        if write_err.is_none() {
+            let line = writeln!(
+                out,
+                "{}\t{}\t{}\t{:.2}\t{}",
+                f.entity_type,
+                f.start,
+                f.end,
+                f.score,
+                text.escape_debug()
+            );
+            write_err = line.err();
+        }
+    })?;
+    if let Some(e) = write_err {
+        return Err(e.into());
+    }
+    out.flush()?;
+    Ok(())
+}
+
+fn batch(path: &str, scanner: &Scanner) -> Result<(), Failure> {
+    let input = BufReader::new(open(Some(path))?);
+    let mut out = BufWriter::new(io::stdout().lock());
+    for (n, line) in input.lines().enumerate() {
+        let line = line.map_err(|e| Failure::Error(format!("{path} line {}: {e}", n + 1)))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let v: serde_json::Value = serde_json::from_str(&line)
+            .map_err(|e| Failure::Error(format!("{path} line {}: not JSON ({e})", n + 1)))?;
+        let text = v
+            .get("text")
+            .and_then(serde_json::Value::as_str)
+            .ok_or_else(|| {
+                Failure::Error(format!("{path} line {}: no string field `text`", n + 1))
+            })?;
+        let id = v.get("id").cloned().unwrap_or(serde_json::Value::Null);
+        let findings = scanner.scan(text);
+        let list: Vec<JsonFinding<'_>> = findings
+            .iter()
+            .map(|f| json_finding(f, f.text(text).unwrap_or_default()))
+            .collect();
+        #[derive(Serialize)]
+        struct Line<'a> {
+            id: serde_json::Value,
+            findings: Vec<JsonFinding<'a>>,
+        }
+        writeln!(out, "{}", to_json(&Line { id, findings: list })?)?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+fn operator(a: &Args, name: &str) -> Result<Operator, Failure> {
+    Ok(match name {
+        "redact" => Operator::Redact,
+        "replace" => Operator::Replace,
+        "mask" => {
+            let keep = match &a.mask_keep {
+                Some(s) => s
+                    .trim()
+                    .parse()
+                    .map_err(|_| Failure::Usage(format!("--mask-keep `{s}` is not a count")))?,
+                None => 4,
+            };
+            Operator::Mask {
+                keep_last: keep,
+                mask_char: '*',
+            }
+        }
+        "hash" => {
+            let key = match &a.hash_key_file {
+                Some(p) => {
+                    let mut bytes = zeroize::Zeroizing::new(
+                        std::fs::read(p)
+                            .map_err(|e| Failure::Error(format!("cannot read {p}: {e}")))?,
+                    );
+                    while bytes.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
+                        bytes.pop();
+                    }
+                    HashKey::new(&bytes).map_err(|e| Failure::Error(format!("{p}: {e}")))?
+                }
+                None => {
+                    let mut k = zeroize::Zeroizing::new([0u8; 32]);
+                    getrandom::fill(&mut k[..])
+                        .map_err(|e| Failure::Error(format!("no randomness: {e}")))?;
+                    eprintln!(
+                        "pii-scan: no --hash-key-file: using a random key (tokens are stable within this run only)"
+                    );
+                    HashKey::new(&k[..])?
+                }
+            };
+            Operator::Hash(key)
+        }
+        other => {
+            return Err(Failure::Usage(format!(
+                "--anonymize `{other}`: use redact, replace, mask or hash"
+            )));
+        }
+    })
+}
+
+fn anonymize(a: &Args, op_name: &str, scanner: &Scanner) -> Result<(), Failure> {
+    let op = operator(a, op_name)?;
+    let mut bytes = Vec::new();
+    open(a.input.as_deref())?.read_to_end(&mut bytes)?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        Failure::Error(format!(
+            "input is not valid UTF-8 (at byte {})",
+            e.utf8_error().valid_up_to()
+        ))
+    })?;
+    let findings = scanner.scan(&text);
+    let out = Anonymizer::new(op).anonymize(&text, &findings)?;
+    let mut stdout = io::stdout().lock();
+    stdout.write_all(out.as_bytes())?;
+    stdout.flush()?;
+    Ok(())
+}
+
+fn run(argv: &[String]) -> Result<(), Failure> {
+    let Some(a) = parse(argv)? else {
+        println!("{USAGE}");
+        return Ok(());
+    };
+    let scanner = build_scanner(&a)?;
+    if a.list {
+        for e in scanner.entities() {
+            println!("{e}");
+        }
+        return Ok(());
+    }
+    match (&a.jsonl, &a.anonymize) {
+        (Some(path), _) => batch(path, &scanner),
+        (_, Some(op)) => anonymize(&a, op, &scanner),
+        _ => scan_text(&a, &scanner),
+    }
+}
+
+fn main() -> ExitCode {
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    match run(&argv) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Usage(m)) => {
+            eprintln!("pii-scan: {m}\n\n{USAGE}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Error(m)) => {
+            // A closed pipe (`pii-scan big.txt | head`) is not an error worth a message.
+            if !m.contains("Broken pipe") {
+                eprintln!("pii-scan: {m}");
+            }
+            ExitCode::from(1)
+        }
+    }
+}

@@ -1,0 +1,135 @@
+//! The crate's one error type.
+
+use std::fmt;
+use std::io;
+
+/// Everything that can go wrong building a scanner, reading input or anonymizing.
+///
+/// Messages never contain scanned text, allow-list or deny-list values.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// A recognizer's regular expression does not compile.
+    InvalidPattern {
+        /// The recognizer's name.
+        recognizer: String,
+        /// What the regex compiler said.
+        message: String,
+    },
+    /// An entity name is not `UPPER_SNAKE_CASE`.
+    InvalidEntityName {
+        /// The offending name (at most 64 characters).
+        name: String,
+    },
+    /// An entity was selected that no recognizer of this scanner produces.
+    UnknownEntity {
+        /// The entity's name.
+        name: String,
+    },
+    /// A validator name is not one of [`Validator`](crate::Validator)'s names.
+    UnknownValidator {
+        /// The name given.
+        name: String,
+    },
+    /// A score or threshold outside `0.0..=1.0` (or not a number).
+    InvalidScore {
+        /// Which setting.
+        what: String,
+    },
+    /// An option has an unusable value (an empty deny list, a too-short key, ...).
+    InvalidOption {
+        /// Which option.
+        option: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A configuration file is malformed.
+    Config {
+        /// 1-based line of the offending item (0 when unknown).
+        line: usize,
+        /// The field or table concerned (empty when unknown).
+        field: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A finding given to the anonymizer lies outside the text or splits a character.
+    InvalidSpan {
+        /// Start byte offset.
+        start: usize,
+        /// End byte offset.
+        end: usize,
+    },
+    /// The input is not UTF-8.
+    InvalidUtf8 {
+        /// Byte offset of the first invalid byte in the stream.
+        offset: u64,
+    },
+    /// Reading the input failed.
+    Io(io::Error),
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::InvalidPattern {
+                recognizer,
+                message,
+            } => {
+                write!(f, "recognizer `{recognizer}`: invalid pattern: {message}")
+            }
+            Error::InvalidEntityName { name } => {
+                write!(
+                    f,
+                    "invalid entity name `{name}`: use UPPER_SNAKE_CASE (A-Z, 0-9, _)"
+                )
+            }
+            Error::UnknownEntity { name } => {
+                write!(f, "unknown entity `{name}`: no recognizer produces it")
+            }
+            Error::UnknownValidator { name } => write!(
+                f,
+                "unknown validator `{name}` (known: {})",
+                crate::Validator::NAMES.join(", ")
+            ),
+            Error::InvalidScore { what } => {
+                write!(f, "{what} must be a number between 0.0 and 1.0")
+            }
+            Error::InvalidOption { option, reason } => write!(f, "{option}: {reason}"),
+            Error::Config {
+                line,
+                field,
+                message,
+            } => match (line, field.is_empty()) {
+                (0, true) => write!(f, "config: {message}"),
+                (0, false) => write!(f, "config: field `{field}`: {message}"),
+                (l, true) => write!(f, "config line {l}: {message}"),
+                (l, false) => write!(f, "config line {l}: field `{field}`: {message}"),
+            },
+            Error::InvalidSpan { start, end } => {
+                write!(
+                    f,
+                    "finding {start}..{end} is outside the text or not on character boundaries"
+                )
+            }
+            Error::InvalidUtf8 { offset } => {
+                write!(f, "input is not valid UTF-8 (at byte {offset})")
+            }
+            Error::Io(e) => write!(f, "read failed: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Io(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<io::Error> for Error {
+    fn from(e: io::Error) -> Self {
+        Error::Io(e)
+    }
+}

@@ -1,0 +1,75 @@
+//! Invariant checks for the fuzz target (`fuzz/fuzz_targets/scan.rs`); not
+//! part of the supported API.
+
+use std::sync::OnceLock;
+
+use crate::{Anonymizer, HashKey, Operator, Scanner};
+
+static SCANNER: OnceLock<Scanner> = OnceLock::new();
+
+/// Scans `data` (as bytes through the stream API, and as lossy UTF-8 text)
+/// and checks every invariant: offsets on character boundaries, findings
+/// sorted and disjoint, streaming equal to whole-text scanning, anonymized
+/// output free of every finding's text.
+///
+/// # Errors
+/// A description of the first violated invariant.
+pub fn check(data: &[u8]) -> Result<(), String> {
+    let scanner = SCANNER.get_or_init(Scanner::new);
+    // Bytes: the stream API accepts exactly the valid UTF-8 inputs.
+    let mut streamed = Vec::new();
+    let r = scanner.scan_reader(data, 0, |f, _| streamed.push(f));
+    let text_owned;
+    let text = match std::str::from_utf8(data) {
+        Ok(t) => {
+            if r.is_err() {
+                return Err("stream rejected valid UTF-8".into());
+            }
+            t
+        }
+        Err(_) => {
+            if r.is_ok() {
+                return Err("stream accepted invalid UTF-8".into());
+            }
+            text_owned = String::from_utf8_lossy(data).into_owned();
+            &text_owned
+        }
+    };
+    let findings = scanner.scan(text);
+    if r.is_ok() && streamed != findings {
+        return Err("stream and whole-text findings differ".into());
+    }
+    let mut prev = 0;
+    for f in &findings {
+        if f.start < prev || f.start >= f.end || f.end > text.len() {
+            return Err(format!("bad span {}..{}", f.start, f.end));
+        }
+        if !text.is_char_boundary(f.start) || !text.is_char_boundary(f.end) {
+            return Err(format!("span {}..{} splits a character", f.start, f.end));
+        }
+        prev = f.end;
+    }
+    let key = HashKey::new(&[0x42; 32]).map_err(|e| e.to_string())?;
+    for op in [
+        Operator::Redact,
+        Operator::Replace,
+        Operator::Mask {
+            keep_last: 4,
+            mask_char: '*',
+        },
+        Operator::Hash(key),
+    ] {
+        let out = Anonymizer::new(op)
+            .anonymize(text, &findings)
+            .map_err(|e| e.to_string())?;
+        for f in &findings {
+            if f.text(text).is_some_and(|v| out.contains(v)) {
+                return Err(format!(
+                    "anonymized output still holds finding {}..{}",
+                    f.start, f.end
+                ));
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,1249 @@
+//! The built-in recognizers: patterns, validators, scores and context words.
+//!
+//! Patterns are written with `\b` and `\d` for readability; before compiling,
+//! `\b` becomes the ASCII word boundary `(?-u:\b)` (the Unicode one defeats
+//! the lazy DFA as soon as the text holds a non-ASCII byte) and `\d` becomes
+//! `[0-9]` (validators work on ASCII digits).
+
+use std::net::Ipv6Addr;
+use std::str::FromStr;
+
+use crate::EntityType;
+use crate::validate as v;
+
+/// A post-match check: given the haystack, the match and the pattern's base
+/// score, it rejects the match (`None`) or returns the (possibly trimmed)
+/// span and its score.
+pub(crate) type CheckFn = fn(&str, usize, usize, f64) -> Option<(usize, usize, f64)>;
+
+/// One built-in pattern.
+pub(crate) struct Builtin {
+    pub(crate) entity: EntityType,
+    pub(crate) name: &'static str,
+    pub(crate) regex: &'static str,
+    pub(crate) score: f64,
+    pub(crate) check: CheckFn,
+    /// A cheaper regex for the locator pass that matches (at least) wherever
+    /// `regex` can start a match; empty: `regex` itself.
+    pub(crate) locate: &'static str,
+}
+
+/// Words that make an entity more likely when they appear near a match.
+pub(crate) fn context_words(e: &EntityType) -> &'static [&'static str] {
+    match e {
+        EntityType::CreditCard => &[
+            "credit",
+            "card",
+            "visa",
+            "mastercard",
+            "cc",
+            "amex",
+            "discover",
+            "jcb",
+            "diners",
+            "maestro",
+            "debit",
+            "cardholder",
+            "payment",
+        ],
+        EntityType::Crypto => &[
+            "wallet", "btc", "bitcoin", "crypto", "eth", "ethereum", "address",
+        ],
+        EntityType::DateTime => &[
+            "date", "birthday", "born", "dob", "birth", "time", "on", "at", "since", "until",
+        ],
+        EntityType::EmailAddress => &["email", "mail", "contact", "address"],
+        EntityType::IbanCode => &["iban", "bank", "transfer", "account", "swift"],
+        EntityType::IpAddress => &[
+            "ip", "ipv4", "ipv6", "address", "server", "host", "gateway", "subnet",
+        ],
+        EntityType::MacAddress => &[
+            "mac", "hardware", "ethernet", "wifi", "device", "nic", "bssid",
+        ],
+        EntityType::PhoneNumber => &[
+            "phone",
+            "telephone",
+            "cell",
+            "cellphone",
+            "mobile",
+            "call",
+            "tel",
+            "fax",
+            "whatsapp",
+            "sms",
+            "text",
+            "reach",
+            "dial",
+        ],
+        EntityType::Url => &["url", "link", "website", "site", "visit"],
+        EntityType::UsSsn => &["ssn", "ssns", "social", "security"],
+        EntityType::UsItin => &["itin", "taxpayer", "tax", "tin", "taxid"],
+        EntityType::UsPassport => &["passport", "travel", "document"],
+        EntityType::UsDriverLicense => &[
+            "driver", "drivers", "license", "licence", "permit", "dl", "dmv",
+        ],
+        EntityType::UsBankNumber => &["bank", "account", "acct", "checking", "savings", "deposit"],
+        EntityType::AbaRoutingNumber => &["aba", "routing", "rtn", "transit"],
+        EntityType::UkNhs => &["nhs", "health", "patient", "national"],
+        EntityType::UkNino => &["nino", "insurance", "ni", "national"],
+        EntityType::MedicalLicense => &[
+            "dea",
+            "medical",
+            "license",
+            "licence",
+            "prescriber",
+            "physician",
+            "registration",
+        ],
+        EntityType::EsNif => &["nif", "dni", "documento", "identidad", "fiscal"],
+        EntityType::EsNie => &["nie", "extranjero", "foreigner", "identidad"],
+        EntityType::ItFiscalCode => &["codice", "fiscale", "cf", "fiscal"],
+        EntityType::PlPesel => &["pesel"],
+        EntityType::FiPersonalIdentityCode => {
+            &["hetu", "henkilötunnus", "henkilotunnus", "sotu", "personal"]
+        }
+        EntityType::Custom(_) => &[],
+    }
+}
+
+/// Words that make a numeric match ambiguous (an order number, an ISBN, a
+/// version): they lower the score when no supporting context is present.
+pub(crate) fn negative_words(e: &EntityType) -> &'static [&'static str] {
+    const NUMERIC: &[&str] = &[
+        "isbn",
+        "issn",
+        "order",
+        "invoice",
+        "tracking",
+        "serial",
+        "sku",
+        "imei",
+        "ref",
+        "reference",
+        "ticket",
+        "version",
+        "build",
+        "release",
+        "ver",
+        "confirmation",
+        "receipt",
+        "item",
+        "part",
+        "model",
+        "doi",
+        "unix",
+        "timestamp",
+        "epoch",
+        "ts",
+        "commit",
+        "hash",
+        "uuid",
+    ];
+    const CARD: &[&str] = &[
+        "isbn",
+        "issn",
+        "order",
+        "invoice",
+        "tracking",
+        "serial",
+        "sku",
+        "imei",
+        "ref",
+        "reference",
+        "ticket",
+        "version",
+        "build",
+        "release",
+        "confirmation",
+        "receipt",
+        "unix",
+        "timestamp",
+        "commit",
+        "account",
+        "acct",
+        "savings",
+        "checking",
+        "deposit",
+        "routing",
+    ];
+    match e {
+        EntityType::EmailAddress | EntityType::Url | EntityType::Crypto | EntityType::IbanCode => {
+            &[]
+        }
+        EntityType::IpAddress => &["version", "ver", "release", "build", "firmware", "v", "oid"],
+        // A bank account number that happens to pass Luhn with a card prefix.
+        EntityType::CreditCard => CARD,
+        _ => NUMERIC,
+    }
+}
+
+// ---- boundary helpers ----
+
+fn byte_before(h: &str, i: usize) -> Option<u8> {
+    i.checked_sub(1).and_then(|j| h.as_bytes().get(j).copied())
+}
+
+fn byte_at(h: &str, i: usize) -> Option<u8> {
+    h.as_bytes().get(i).copied()
+}
+
+/// True when the match is a piece of a longer number ("1234-5678-9" around
+/// "5678", "1.2.3.4.5" around "1.2.3.4").
+fn extends_number(h: &str, s: usize, e: usize) -> bool {
+    let dig = |o: Option<u8>| o.is_some_and(|b| b.is_ascii_digit());
+    let sep = |o: Option<u8>| o.is_some_and(|b| matches!(b, b'-' | b'.' | b'/' | b','));
+    let before = byte_before(h, s);
+    let after = byte_at(h, e);
+    dig(before)
+        || (sep(before) && dig(s.checked_sub(2).and_then(|j| byte_at(h, j))))
+        || dig(after)
+        || (sep(after) && dig(byte_at(h, e + 1)) && after != Some(b','))
+}
+
+fn word_char(o: Option<u8>) -> bool {
+    o.is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+fn all_same_digit(m: &str) -> bool {
+    let mut d = m.bytes().filter(u8::is_ascii_digit);
+    let first = d.next();
+    first.is_some() && d.all(|x| Some(x) == first)
+}
+
+// ---- checks ----
+
+fn check_card(h: &str, s: usize, e: usize, _b: f64) -> Option<(usize, usize, f64)> {
+    let m = &h[s..e];
+    let n = v::digit_count(m);
+    if !(13..=19).contains(&n) || extends_number(h, s, e) || all_same_digit(m) {
+        return None;
+    }
+    let shapes: &[&[usize]] = &[
+        &[4, 4, 4, 4],
+        &[4, 4, 4, 4, 3],
+        &[4, 4, 4, 4, 1],
+        &[4, 4, 4, 1],
+        &[4, 4, 4, 2],
+        &[4, 4, 4, 3],
+        &[4, 6, 5],
+        &[4, 6, 4],
+        &[4, 4, 5],
+    ];
+    if !v::groups_ok(m, b" -", shapes) || !v::card_issuer_ok(m) || !v::luhn(m) {
+        return None;
+    }
+    let separated = m.len() != n;
+    Some((s, e, if separated { 1.0 } else { 0.9 }))
+}
+
+fn check_base58(h: &str, s: usize, e: usize, _b: f64) -> Option<(usize, usize, f64)> {
+    v::base58check_ok(&h[s..e]).then_some((s, e, 1.0))
+}
+
+fn check_bech32(h: &str, s: usize, e: usize, _b: f64) -> Option<(usize, usize, f64)> {
+    v::bech32_ok(&h[s..e]).then_some((s, e, 1.0))
+}
+
+fn check_eth(h: &str, s: usize, e: usize, _b: f64) -> Option<(usize, usize, f64)> {
+    let hex = &h[s + 2..e];
+    let lower = hex.bytes().any(|b| b.is_ascii_lowercase());
+    let upper = hex.bytes().any(|b| b.is_ascii_uppercase());
+    if lower && upper {
+        return v::eip55_ok(hex).then_some((s, e, 1.0));
+    }
+    Some((s, e, 0.8))
+}
+
+fn check_iban(h: &str, s: usize, _e: usize, _b: f64) -> Option<(usize, usize, f64)> {
+    let bytes = h.as_bytes();
+    let want = v::iban_length(&bytes[s..s + 2])?;
+    // Walk `want` alphanumerics (single spaces allowed between them) and
+    // end there: the regex may have run into a following word.
+    let mut count = 0;
+    let mut i = s;
+    let mut spaced = false;
+    while i < bytes.len() && count < want {
+        match bytes[i] {
+            b' ' if count > 0 && bytes.get(i + 1).is_some_and(u8::is_ascii_alphanumeric) => {
+                spaced = true;
+            }
+            b if b.is_ascii_alphanumeric() => count += 1,
+            _ => break,
+        }
+        i += 1;
+    }
+    if count != want || word_char(byte_at(h, i)) {
+        return None;
+    }
+    let m = &h[s..i];
+    if spaced {
+        // Printed form: groups of four separated by single spaces.
+        let mut groups = m.split(' ');
+        let last = groups.next_back()?;
+        if !groups.all(|g| g.len() == 4) || !(1..=4).contains(&last.len()) {
+            return None;
+        }
+    }
+    v::iban_mod97(m).then_some((s, i, 1.0))
+}
+
+fn check_ipv4(h: &str, s: usize, e: usize, _b: f64) -> Option<(usize, usize, f64)> {
+    let m = &h[s..e];
+    let (addr, cidr) = match m.split_once('/') {
+        Some((a, c)) => (a, Some(c)),
+        None => (m, None),
+    };
+    for octet in addr.split('.') {
+        let n: u32 = octet.parse().ok()?;
+        if n > 255 || (octet.len() > 1 && octet.starts_with('0')) {
+            return None;
+        }
+    }
+    if let Some(c) = cidr
+        && c.parse::<u32>().ok()? > 32
+    {
+        return None;
+    }
+    if extends_number(h, s, e) || word_char(byte_before(h, s)) || word_char(byte_at(h, e)) {
+        return None;
+    }
+    Some((s, e, 0.9))
+}
+
+fn check_ipv6(h: &str, s: usize, e: usize, _b: f64) -> Option<(usize, usize, f64)> {
+    let m = &h[s..e];
+    let bad_before = |o: Option<u8>| {
+        o.is_some_and(|b| b.is_ascii_alphanumeric() || matches!(b, b':' | b'.' | b'_'))
+    };
+    let bad_after =
+        |o: Option<u8>| o.is_some_and(|b| b.is_ascii_alphanumeric() || matches!(b, b':' | b'_'));
+    if bad_before(byte_before(h, s)) || bad_after(byte_at(h, e)) {
+        return None;
+    }
+    if byte_at(h, e) == Some(b'.') && byte_at(h, e + 1).is_some_and(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Ipv6Addr::from_str(m).ok()?;
+    let groups = m.split(':').filter(|g| !g.is_empty()).count();
+    if groups == 0 {
+        return None;
+    }
+    let groups = groups + usize::from(m.contains('.'));
+    let score = if !m.contains("::") || groups >= 3 {
+        0.9
+    } else {
+        0.6
+    };
+    Some((s, e, score))
+}
+
+fn check_mac(h: &str, s: usize, e: usize, _b: f64) -> Option<(usize, usize, f64)> {
+    let m = &h[s..e];
+    if word_char(byte_before(h, s)) || word_char(byte_at(h, e)) {
+        return None;
+    }
+    let shapes: &[&[usize]] = &[&[2, 2, 2, 2, 2, 2], &[4, 4, 4]];
+    if !v::groups_ok(m, b":-.", shapes) {
+        return None;
+    }
+    let hex_letter = m.bytes().any(|b| b.is_ascii_alphabetic());
+    let colon = m.contains(':');
+    let score = match (hex_letter, colon) {
+        (true, _) => 0.9,
+        (false, true) => 0.7,
+        (false, false) => 0.4,
+    };
+    Some((s, e, score))
+}
+
+/// Separators used between the digit groups of a phone number.
+fn phone_separators_ok(m: &str) -> bool {
+    let mut sep: Option<u8> = None;
+    for b in m.bytes() {
+        if matches!(b, b'-' | b'.' | b' ') {
+            match sep {
+                None => sep = Some(b),
+                Some(x) if x != b => return false,
+                _ => {}
+            }
+        }
+    }
+    true
+}
+
+fn check_nanp(h: &str, s: usize, e: usize, _b: f64) -> Option<(usize, usize, f64)> {
+    let m = &h[s..e];
+    if extends_number(h, s, e) || word_char(byte_before(h, s)) || all_same_digit(m) {
+        return None;
+    }
+    let mut d = [0u8; 11];
+    let mut n = 0;
+    for b in m.bytes().filter(u8::is_ascii_digit) {
+        *d.get_mut(n)? = b;
+        n += 1;
+    }
+    let d = match n {
+        10 => &d[..10],
+        11 if d[0] == b'1' => &d[1..11],
+        _ => return None,
+    };
+    let n11 = |x: &[u8]| x[1] == b'1' && x[2] == b'1';
+    if d[0] < b'2' || d[3] < b'2' || n11(&d[..3]) || n11(&d[3..6]) {
+        return None;
+    }
+    // "(415) 555-0132" mixes separators on purpose; elsewhere they must agree.
+    let paren = m.contains('(');
+    if paren != m.contains(')') {
+        return None;
+    }
+    let body = if paren {
+        m.rsplit(')').next().unwrap_or(m)
+    } else {
+        m
+    };
+    if !phone_separators_ok(body.trim_start()) {
+        return None;
+    }
+    let plus = m.starts_with('+');
+    let separated = m.bytes().any(|b| matches!(b, b'-' | b'.' | b' ' | b'('));
+    let score = if plus || paren {
+        0.75
+    } else if separated {
+        0.7
+    } else {
+        0.4
+    };
+    Some((s, e, score))
+}
+
+/// National significant number lengths for E.164 country calling codes.
+fn calling_code(digits: &[u8]) -> Option<(usize, std::ops::RangeInclusive<usize>)> {
+    let num = |k: usize| {
+        digits
+            .iter()
+            .take(k)
+            .fold(0u32, |a, &b| a * 10 + u32::from(b - b'0'))
+    };
+    let one = match num(1) {
+        1 => Some(10..=10),
+        7 => Some(10..=10),
+        _ => None,
+    };
+    if let Some(r) = one {
+        return Some((1, r));
+    }
+    let two = match num(2) {
+        20 => Some(9..=10),
+        27 => Some(9..=9),
+        30 => Some(10..=10),
+        31 => Some(9..=9),
+        32 => Some(8..=9),
+        33 => Some(9..=9),
+        34 => Some(9..=9),
+        36 => Some(8..=9),
+        39 => Some(6..=11),
+        40 => Some(9..=9),
+        41 => Some(9..=9),
+        43 => Some(7..=13),
+        44 => Some(9..=10),
+        45 => Some(8..=8),
+        46 => Some(7..=10),
+        47 => Some(8..=8),
+        48 => Some(9..=9),
+        49 => Some(6..=13),
+        51 => Some(8..=9),
+        52 => Some(10..=10),
+        53 => Some(8..=8),
+        54 => Some(10..=11),
+        55 => Some(10..=11),
+        56 => Some(9..=9),
+        57 => Some(10..=10),
+        58 => Some(10..=10),
+        60 => Some(8..=10),
+        61 => Some(9..=9),
+        62 => Some(8..=12),
+        63 => Some(10..=10),
+        64 => Some(8..=10),
+        65 => Some(8..=8),
+        66 => Some(8..=9),
+        81 => Some(9..=10),
+        82 => Some(8..=10),
+        84 => Some(9..=10),
+        86 => Some(10..=11),
+        90 => Some(10..=10),
+        91 => Some(10..=10),
+        92 => Some(9..=10),
+        93 => Some(9..=9),
+        94 => Some(9..=9),
+        95 => Some(8..=10),
+        98 => Some(10..=10),
+        _ => None,
+    };
+    if let Some(r) = two {
+        return Some((2, r));
+    }
+    let three = match num(3) {
+        212 | 213 | 254 | 351 | 380 | 420 | 421 | 966 => 9..=9,
+        216 | 356 | 357 | 370 | 371 | 386 | 852 | 853 | 974 => 8..=8,
+        234 => 8..=10,
+        352 => 6..=11,
+        353 => 7..=9,
+        354 => 7..=7,
+        355 | 359 | 381 | 385 | 886 | 962 | 971 | 972 => 8..=9,
+        358 => 5..=12,
+        372 | 961 => 7..=8,
+        880 | 977 => 10..=10,
+        // Other assigned three-digit codes: a generic E.164 range.
+        210..=299 | 350..=389 | 420..=429 | 500..=599 | 670..=699 | 800..=899 | 960..=999 => 6..=12,
+        _ => return None,
+    };
+    Some((3, three))
+}
+
+fn check_intl(h: &str, s: usize, e: usize, _b: f64) -> Option<(usize, usize, f64)> {
+    let m = &h[s..e];
+    if word_char(byte_before(h, s)) || extends_number(h, s, e) || !phone_separators_ok(m) {
+        return None;
+    }
+    // "+44 (0)20 ..." : the trunk prefix in parentheses is not dialled.
+    let mut d = [0u8; 16];
+    let mut n = 0;
+    let mut rest = m;
+    let mut trunk_skipped = false;
+    while !rest.is_empty() {
+        if let Some(r) = rest.strip_prefix("(0)") {
+            if trunk_skipped {
+                return None;
+            }
+            trunk_skipped = true;
+            rest = r;
+            continue;
+        }
+        let b = rest.as_bytes()[0];
+        if b.is_ascii_digit() {
+            *d.get_mut(n)? = b;
+            n += 1;
+        }
+        rest = &rest[1..];
+    }
+    let (cc, range) = calling_code(&d[..n])?;
+    if !range.contains(&(n - cc)) {
+        return None;
+    }
+    if cc == 1 && (d[1] < b'2' || d[4] < b'2') {
+        return None;
+    }
+    Some((s, e, 0.75))
+}
+
+fn check_national(h: &str, s: usize, e: usize, _b: f64) -> Option<(usize, usize, f64)> {
+    let m = &h[s..e];
+    let n = v::digit_count(m);
+    if !(10..=11).contains(&n)
+        || extends_number(h, s, e)
+        || !phone_separators_ok(m)
+        || all_same_digit(m)
+    {
+        return None;
+    }
+    // The second digit is never 0 (that would be an international prefix).
+    if m.as_bytes().get(1) == Some(&b'0') {
+        return None;
+    }
+    let separated = m.len() != n;
+    Some((s, e, if separated { 0.5 } else { 0.35 }))
+}
+
+/// Shared check for 3-2-4 numbers (SSN, ITIN).
+fn three_two_four(
+    h: &str,
+    s: usize,
+    e: usize,
+    ok: fn(&str) -> bool,
+) -> Option<(usize, usize, f64)> {
+    let m = &h[s..e];
+    if extends_number(h, s, e) || !v::groups_ok(m, b"- .", &[&[3, 2, 4]]) || !ok(m) {
+        return None;
+    }
+    let score = if m.contains('-') {
+        0.6
+    } else if m.len() == 9 {
+        0.3
+    } else {
+        0.5
+    };
+    Some((s, e, score))
+}
+
+fn check_ssn(h: &str, s: usize, e: usize, _b: f64) -> Option<(usize, usize, f64)> {
+    three_two_four(h, s, e, v::ssn_ok)
+}
+
+fn check_itin(h: &str, s: usize, e: usize, _b: f64) -> Option<(usize, usize, f64)> {
+    three_two_four(h, s, e, v::itin_ok)
+}
+
+/// Context-only numbers (passport, driver's license, bank account): keep the
+/// pattern's low base score, reject pieces of longer numbers.
+fn check_weak(h: &str, s: usize, e: usize, b: f64) -> Option<(usize, usize, f64)> {
+    if extends_number(h, s, e) || all_same_digit(&h[s..e]) {
+        return None;
+    }
+    Some((s, e, b))
+}
+
+fn check_aba(h: &str, s: usize, e: usize, _b: f64) -> Option<(usize, usize, f64)> {
+    let m = &h[s..e];
+    if extends_number(h, s, e)
+        || !v::groups_ok(m, b"-", &[&[4, 4, 1]])
+        || !v::aba_ok(m)
+        || all_same_digit(m)
+    {
+        return None;
+    }
+    Some((s, e, if m.contains('-') { 0.5 } else { 0.4 }))
+}
+
+fn check_nhs(h: &str, s: usize, e: usize, _b: f64) -> Option<(usize, usize, f64)> {
+    let m = &h[s..e];
+    if extends_number(h, s, e) || !v::groups_ok(m, b" -", &[&[3, 3, 4]]) || !v::nhs_ok(m) {
+        return None;
+    }
+    // One ten-digit number in eleven passes mod 11: unseparated ones need context.
+    Some((s, e, if m.len() == 10 { 0.4 } else { 0.5 }))
+}
+
+fn check_dea(h: &str, s: usize, e: usize, _b: f64) -> Option<(usize, usize, f64)> {
+    v::dea_ok(&h[s..e]).then_some((s, e, 0.85))
+}
+
+fn check_nino(h: &str, s: usize, e: usize, _b: f64) -> Option<(usize, usize, f64)> {
+    let m = &h[s..e];
+    let spaces = m.bytes().filter(|&b| b == b' ').count();
+    if !(spaces == 0 || spaces == 4) || !v::nino_ok(m) {
+        return None;
+    }
+    Some((s, e, 0.85))
+}
+
+fn check_nif(h: &str, s: usize, e: usize, _b: f64) -> Option<(usize, usize, f64)> {
+    v::es_nif_ok(&h[s..e]).then_some((s, e, 0.9))
+}
+
+fn check_nie(h: &str, s: usize, e: usize, _b: f64) -> Option<(usize, usize, f64)> {
+    v::es_nie_ok(&h[s..e]).then_some((s, e, 0.9))
+}
+
+fn check_it_fiscal(h: &str, s: usize, e: usize, _b: f64) -> Option<(usize, usize, f64)> {
+    v::it_fiscal_ok(&h[s..e]).then_some((s, e, 0.95))
+}
+
+fn check_pesel(h: &str, s: usize, e: usize, _b: f64) -> Option<(usize, usize, f64)> {
+    (!extends_number(h, s, e) && v::pesel_ok(&h[s..e])).then_some((s, e, 0.4))
+}
+
+fn check_hetu(h: &str, s: usize, e: usize, _b: f64) -> Option<(usize, usize, f64)> {
+    (!extends_number(h, s, e) && v::fi_hetu_ok(&h[s..e])).then_some((s, e, 0.9))
+}
+
+const TLDS: &[&str] = &[
+    "com",
+    "org",
+    "net",
+    "edu",
+    "gov",
+    "mil",
+    "int",
+    "info",
+    "biz",
+    "name",
+    "pro",
+    "aero",
+    "coop",
+    "museum",
+    "mobi",
+    "asia",
+    "tel",
+    "travel",
+    "jobs",
+    "cat",
+    "app",
+    "dev",
+    "io",
+    "ai",
+    "co",
+    "xyz",
+    "online",
+    "site",
+    "tech",
+    "store",
+    "shop",
+    "blog",
+    "cloud",
+    "email",
+    "mail",
+    "live",
+    "life",
+    "world",
+    "news",
+    "media",
+    "today",
+    "company",
+    "agency",
+    "digital",
+    "network",
+    "solutions",
+    "services",
+    "systems",
+    "group",
+    "global",
+    "center",
+    "studio",
+    "design",
+    "art",
+    "academy",
+    "school",
+    "university",
+    "health",
+    "care",
+    "clinic",
+    "bank",
+    "finance",
+    "money",
+    "legal",
+    "law",
+    "page",
+    "one",
+    "top",
+    "club",
+    "space",
+    "website",
+    "fun",
+    "icu",
+    "vip",
+    "work",
+    "link",
+    "click",
+    "help",
+    "support",
+    "team",
+    "zone",
+    "social",
+    "family",
+    "love",
+    "berlin",
+    "london",
+    "paris",
+    "nyc",
+    "tokyo",
+    "amsterdam",
+    "local",
+    "test",
+    "example",
+    "invalid",
+    "localhost",
+    "onion",
+    "arpa",
+];
+
+const FILE_EXTENSIONS: &[&str] = &[
+    "png", "jpg", "jpeg", "gif", "svg", "webp", "bmp", "ico", "tif", "tiff", "pdf", "txt", "js",
+    "ts", "css", "html", "htm", "json", "xml", "yml", "yaml", "toml", "md", "rs", "py", "go",
+    "java", "rb", "zip", "gz", "tar", "mp3", "mp4", "wav", "mov", "avi", "psd", "heic",
+];
+
+fn check_email(h: &str, s: usize, e: usize, _b: f64) -> Option<(usize, usize, f64)> {
+    let m = &h[s..e];
+    // A match starting inside a longer local part (a window began there) is
+    // the tail of an address whose local part is too long.
+    let before = h[..s].chars().next_back();
+    if before.is_some_and(|c| c.is_alphanumeric() || "!#$%&'*+/=?^_`{|}~-".contains(c)) {
+        return None;
+    }
+    let (local, domain) = m.rsplit_once('@')?;
+    if m.len() > 254
+        || local.len() > 64
+        || domain.split('.').any(|l| l.len() > 63)
+        || word_char(byte_at(h, e))
+    {
+        return None;
+    }
+    let tld = domain.rsplit('.').next()?;
+    if FILE_EXTENSIONS.iter().any(|x| x.eq_ignore_ascii_case(tld)) {
+        return None;
+    }
+    let ascii_tld = tld.is_ascii();
+    let known = !ascii_tld
+        || tld.starts_with("xn--")
+        || tld.len() == 2
+        || TLDS.iter().any(|t| t.eq_ignore_ascii_case(tld));
+    Some((s, e, if known { 1.0 } else { 0.6 }))
+}
+
+fn check_url(h: &str, s: usize, e: usize, _b: f64) -> Option<(usize, usize, f64)> {
+    let mut end = e;
+    // Trailing punctuation belongs to the sentence, unless it closes a bracket
+    // opened inside the URL.
+    loop {
+        let m = &h[s..end];
+        let last = *m.as_bytes().last()?;
+        let trim = match last {
+            b'.' | b',' | b';' | b':' | b'!' | b'?' | b'\'' | b'*' => true,
+            b')' => m.matches('(').count() < m.matches(')').count(),
+            b']' => m.matches('[').count() < m.matches(']').count(),
+            b'}' => m.matches('{').count() < m.matches('}').count(),
+            _ => false,
+        };
+        if !trim {
+            break;
+        }
+        end -= 1;
+    }
+    let m = &h[s..end];
+    if m.len() > crate::scanner::MAX_FINDING_LEN {
+        return None;
+    }
+    let after_scheme = m.split_once("://").map_or(m, |(_, r)| r);
+    let host = after_scheme.split(['/', '?', '#']).next().unwrap_or("");
+    let host = host.rsplit('@').next().unwrap_or(host);
+    let host = host.split(':').next().unwrap_or(host);
+    if !(host.contains('.') || host.eq_ignore_ascii_case("localhost"))
+        || host.ends_with('.')
+        || host.starts_with('.')
+    {
+        return None;
+    }
+    let score = if m.contains("://") { 0.9 } else { 0.85 };
+    Some((s, end, score))
+}
+
+fn month_number(word: &str) -> Option<u32> {
+    let w = word.trim_end_matches('.');
+    let lower3: [u8; 3] = match w.as_bytes() {
+        [a, b, c, ..] => [
+            a.to_ascii_lowercase(),
+            b.to_ascii_lowercase(),
+            c.to_ascii_lowercase(),
+        ],
+        _ => return None,
+    };
+    let m = match &lower3 {
+        b"jan" => 1,
+        b"feb" => 2,
+        b"mar" => 3,
+        b"apr" => 4,
+        b"may" => 5,
+        b"jun" => 6,
+        b"jul" => 7,
+        b"aug" => 8,
+        b"sep" => 9,
+        b"oct" => 10,
+        b"nov" => 11,
+        b"dec" => 12,
+        _ => return None,
+    };
+    Some(m)
+}
+
+/// Numbers (values and digit counts), how many, and the month name's
+/// position and number found in a date match.
+type DateParts = ([u32; 8], [usize; 8], usize, Option<(usize, u32)>);
+
+/// Numbers and the month found in a date match, in order of appearance.
+fn date_parts(m: &str) -> DateParts {
+    let mut nums = [0u32; 8];
+    let mut lens = [0usize; 8];
+    let mut n = 0;
+    let mut month = None;
+    let b = m.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        let j = i + b[i..].iter().take_while(|x| x.is_ascii_digit()).count();
+        if j > i {
+            if n < 8 {
+                nums[n] = m[i..j].parse().unwrap_or(u32::MAX);
+                lens[n] = j - i;
+                n += 1;
+            }
+            i = j;
+            continue;
+        }
+        let k = i + b[i..]
+            .iter()
+            .take_while(|x| x.is_ascii_alphabetic())
+            .count();
+        if k > i {
+            if month.is_none() {
+                month = month_number(&m[i..k]).map(|x| (n, x));
+            }
+            i = k;
+        } else {
+            i += 1;
+        }
+    }
+    (nums, lens, n, month)
+}
+
+fn check_date_iso(h: &str, s: usize, e: usize, _b: f64) -> Option<(usize, usize, f64)> {
+    let m = &h[s..e];
+    if extends_number(h, s, e) {
+        return None;
+    }
+    let (nums, _lens, n, _) = date_parts(m);
+    if n < 3 || !(1000..=2999).contains(&nums[0]) || !v::date_ok(nums[0], nums[1], nums[2]) {
+        return None;
+    }
+    if n >= 5
+        && (nums[3] > 23
+            || nums[4] > 59
+            || (n >= 6 && nums[5] > 60 && !m.contains('+') && !m.contains('.')))
+    {
+        return None;
+    }
+    Some((s, e, 0.85))
+}
+
+fn check_date_numeric(h: &str, s: usize, e: usize, _b: f64) -> Option<(usize, usize, f64)> {
+    let m = &h[s..e];
+    if extends_number(h, s, e) || word_char(byte_before(h, s)) {
+        return None;
+    }
+    let sep = m.bytes().find(|b| !b.is_ascii_digit())?;
+    if m.bytes().filter(|b| !b.is_ascii_digit()).any(|b| b != sep) {
+        return None;
+    }
+    let (nums, lens, n, _) = date_parts(m);
+    if n != 3 {
+        return None;
+    }
+    let year = match lens[2] {
+        4 => nums[2],
+        2 => 2000 + nums[2],
+        _ => return None,
+    };
+    if lens[2] == 4 && !(1000..=2999).contains(&nums[2]) {
+        return None;
+    }
+    if !(v::date_ok(year, nums[0], nums[1]) || v::date_ok(year, nums[1], nums[0])) {
+        return None;
+    }
+    let score = match (lens[2], sep) {
+        (4, _) => 0.6,
+        (_, b'.') => 0.4,
+        _ => 0.5,
+    };
+    Some((s, e, score))
+}
+
+fn check_date_text(h: &str, s: usize, e: usize, _b: f64) -> Option<(usize, usize, f64)> {
+    let m = &h[s..e];
+    if word_char(byte_at(h, e)) || extends_number(h, s, e) {
+        return None;
+    }
+    let (nums, lens, n, month) = date_parts(m);
+    let (_, month) = month?;
+    let (day, year) = match n {
+        1 if lens[0] == 4 => (None, Some(nums[0])),
+        1 => (Some(nums[0]), None),
+        2 if lens[1] == 4 => (Some(nums[0]), Some(nums[1])),
+        2 if lens[1] == 2 => (Some(nums[0]), Some(2000 + nums[1])),
+        _ => return None,
+    };
+    if year.is_some_and(|y| !(1000..=2999).contains(&y)) {
+        return None;
+    }
+    if day.is_some_and(|d| !v::date_ok(year.unwrap_or(2000), month, d)) {
+        return None;
+    }
+    let score = match (day, year) {
+        (Some(_), Some(_)) => 0.85,
+        (None, Some(_)) => 0.5,
+        _ => 0.45,
+    };
+    Some((s, e, score))
+}
+
+fn check_time(h: &str, s: usize, e: usize, _b: f64) -> Option<(usize, usize, f64)> {
+    let m = &h[s..e];
+    if extends_number(h, s, e) || byte_before(h, s) == Some(b':') || byte_at(h, e) == Some(b':') {
+        return None;
+    }
+    let (nums, _lens, n, _) = date_parts(m);
+    let ampm = m
+        .bytes()
+        .any(|b| matches!(b.to_ascii_lowercase(), b'a' | b'p'));
+    let max_hour = if ampm { 12 } else { 23 };
+    if n < 2 || nums[0] > max_hour || nums[1] > 59 || (n == 3 && nums[2] > 59) {
+        return None;
+    }
+    let score = if ampm || n == 3 { 0.6 } else { 0.4 };
+    // "10:30 am." ends a sentence: the dot is not part of the time.
+    let e = if m.ends_with("m.") && !m.contains(".m") {
+        e - 1
+    } else {
+        e
+    };
+    Some((s, e, score))
+}
+
+const MONTH: &str = r"(?:[Jj]an(?:uary)?|[Ff]eb(?:ruary)?|[Mm]ar(?:ch)?|[Aa]pr(?:il)?|[Mm]ay|[Jj]une?|[Jj]uly?|[Aa]ug(?:ust)?|[Ss]ep(?:t(?:ember)?)?|[Oo]ct(?:ober)?|[Nn]ov(?:ember)?|[Dd]ec(?:ember)?|JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC)";
+
+/// Patterns that use the `{MONTH}` placeholder are expanded at build time.
+pub(crate) fn expand(regex: &str) -> String {
+    regex
+        .replace("{MONTH}", MONTH)
+        .replace(r"\b", r"(?-u:\b)")
+        .replace(r"\d", "[0-9]")
+}
+
+macro_rules! b {
+    ($e:ident, $name:literal, $re:literal, $score:literal, $check:ident) => {
+        b!($e, $name, $re, $score, $check, "")
+    };
+    ($e:ident, $name:literal, $re:literal, $score:literal, $check:ident, $locate:expr) => {
+        Builtin {
+            entity: EntityType::$e,
+            name: $name,
+            regex: $re,
+            score: $score,
+            check: $check,
+            locate: $locate,
+        }
+    };
+}
+
+/// Locator for every IPv6 form: a hex group and a colon at a word start, or `::`.
+/// (A match not at an ASCII word boundary is rejected by `check_ipv6` anyway.)
+macro_rules! ipv6_locate {
+    () => {
+        r"\b[0-9A-Fa-f]{1,4}:[0-9A-Fa-f:]|::[0-9A-Fa-f]"
+    };
+}
+
+/// Every built-in pattern, in tie-break order.
+pub(crate) const BUILTINS: &[Builtin] = &[
+    b!(
+        CreditCard,
+        "credit-card",
+        r"\b\d(?:[ -]?\d){12,18}\b",
+        0.3,
+        check_card
+    ),
+    b!(
+        Crypto,
+        "btc-base58",
+        r"\b[13][1-9A-HJ-NP-Za-km-z]{25,34}\b",
+        0.5,
+        check_base58
+    ),
+    b!(
+        Crypto,
+        "btc-bech32",
+        r"\b(?:bc1|BC1|tb1|TB1)[02-9ac-hj-np-zAC-HJ-NP-Z]{11,87}\b",
+        0.5,
+        check_bech32
+    ),
+    b!(Crypto, "eth", r"\b0x[0-9a-fA-F]{40}\b", 0.5, check_eth),
+    b!(
+        IbanCode,
+        "iban",
+        r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,32}\b",
+        0.5,
+        check_iban
+    ),
+    b!(
+        UsSsn,
+        "us-ssn",
+        r"\b\d{3}[- .]?\d{2}[- .]?\d{4}\b",
+        0.5,
+        check_ssn
+    ),
+    b!(
+        UsItin,
+        "us-itin",
+        r"\b9\d{2}[- ]?(?:5\d|6[0-5]|7\d|8[0-8]|9[0-24-9])[- ]?\d{4}\b",
+        0.5,
+        check_itin
+    ),
+    b!(
+        UkNhs,
+        "uk-nhs",
+        r"\b\d{3}[- ]?\d{3}[- ]?\d{4}\b",
+        0.5,
+        check_nhs
+    ),
+    b!(
+        UkNino,
+        "uk-nino",
+        r"\b[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z] ?\d{2} ?\d{2} ?\d{2} ?[A-D]\b",
+        0.5,
+        check_nino
+    ),
+    b!(
+        MedicalLicense,
+        "dea",
+        r"\b[ABCDEFGHJKLMPRSTUX][A-Z9]\d{7}\b",
+        0.4,
+        check_dea
+    ),
+    b!(EsNif, "es-nif", r"\b\d{8}-?[A-Z]\b", 0.5, check_nif),
+    b!(EsNie, "es-nie", r"\b[XYZ]-?\d{7}-?[A-Z]\b", 0.5, check_nie),
+    b!(
+        ItFiscalCode,
+        "it-fiscal-code",
+        r"\b[A-Z]{6}\d{2}[ABCDEHLMPRST]\d{2}[A-Z]\d{3}[A-Z]\b",
+        0.5,
+        check_it_fiscal
+    ),
+    b!(PlPesel, "pl-pesel", r"\b\d{11}\b", 0.3, check_pesel),
+    b!(
+        FiPersonalIdentityCode,
+        "fi-hetu",
+        r"\b\d{6}[-+A-FU-Y]\d{3}[0-9A-Y]\b",
+        0.5,
+        check_hetu
+    ),
+    b!(
+        EmailAddress,
+        "email",
+        r"[\p{L}\p{N}!#$%&'*+/=?^_`{|}~-]+(?:\.[\p{L}\p{N}!#$%&'*+/=?^_`{|}~-]+)*@(?:[\p{L}\p{N}](?:[\p{L}\p{N}-]*[\p{L}\p{N}])?\.)+(?:\p{L}{2,}|xn--[a-z0-9-]+)",
+        0.5,
+        check_email,
+        // The locator looks for the `@` only: an unbounded local part in the
+        // locator would keep its DFA alive across long dotted runs
+        // ("1.1.1.1...") and make the scan quadratic, and Unicode classes
+        // there would slow the DFA on every word. Windows reach back
+        // `LOOKBACK` bytes, enough for the longest valid local part.
+        r"@"
+    ),
+    b!(
+        Url,
+        "url",
+        r#"(?:\b(?:[Hh][Tt][Tt][Pp][Ss]?|[Ff][Tt][Pp])://|\b[Ww][Ww][Ww]\.)[^\s<>"'`]+"#,
+        0.5,
+        check_url
+    ),
+    b!(
+        IpAddress,
+        "ipv4",
+        r"\b\d{1,3}(?:\.\d{1,3}){3}(?:/\d{1,2})?\b",
+        0.5,
+        check_ipv4
+    ),
+    b!(
+        IpAddress,
+        "ipv6-full",
+        r"(?:[0-9A-Fa-f]{1,4}:){7}[0-9A-Fa-f]{1,4}",
+        0.5,
+        check_ipv6,
+        ipv6_locate!()
+    ),
+    b!(
+        IpAddress,
+        "ipv6-compressed",
+        r"(?:[0-9A-Fa-f]{1,4}(?::[0-9A-Fa-f]{1,4}){0,6})?::(?:[0-9A-Fa-f]{1,4}(?::[0-9A-Fa-f]{1,4}){0,6})?",
+        0.5,
+        check_ipv6,
+        ipv6_locate!()
+    ),
+    b!(
+        IpAddress,
+        "ipv6-ipv4",
+        r"(?:(?:[0-9A-Fa-f]{1,4}:){6}|(?:[0-9A-Fa-f]{1,4}(?::[0-9A-Fa-f]{1,4}){0,4})?::(?:[0-9A-Fa-f]{1,4}:){0,4})\d{1,3}(?:\.\d{1,3}){3}",
+        0.5,
+        check_ipv6,
+        ipv6_locate!()
+    ),
+    b!(
+        MacAddress,
+        "mac",
+        r"[0-9A-Fa-f]{2}(?:[:-][0-9A-Fa-f]{2}){5}|[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}",
+        0.5,
+        check_mac,
+        r"\b[0-9A-Fa-f]{2}[:-][0-9A-Fa-f]{2}[:-]|\b[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}\."
+    ),
+    b!(
+        PhoneNumber,
+        "phone-nanp",
+        r"(?:\+1[ .-]?|\b1[ .-])?(?:\(\d{3}\) ?|\b\d{3}[ .-]?)\d{3}[ .-]?\d{4}\b",
+        0.4,
+        check_nanp
+    ),
+    b!(
+        PhoneNumber,
+        "phone-intl",
+        r"\+\d{1,3}(?:[ .-]?\(0\))?(?:[ .-]?\(?\d{1,5}\)?)(?:[ .-]?\d{1,5}){1,5}\b",
+        0.4,
+        check_intl
+    ),
+    b!(
+        PhoneNumber,
+        "phone-national",
+        r"\b0\d{2,4}[ .-]?\d{3,4}[ .-]?\d{3,4}\b|\b0\d(?:[ .]\d{2}){4}\b|\b0\d{3,4} ?\d{6}\b",
+        0.4,
+        check_national
+    ),
+    b!(
+        DateTime,
+        "date-iso",
+        r"\b\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z\b|[+-]\d{2}:?\d{2}\b)?)?|\b\d{4}/\d{1,2}/\d{1,2}\b",
+        0.5,
+        check_date_iso
+    ),
+    b!(
+        DateTime,
+        "date-numeric",
+        r"\b\d{1,2}[/.-]\d{1,2}[/.-](?:\d{4}|\d{2})\b",
+        0.5,
+        check_date_numeric
+    ),
+    b!(
+        DateTime,
+        "date-text",
+        r"\b{MONTH}\.? \d{1,2}(?:st|nd|rd|th)?(?:,? \d{4})?\b|\b\d{1,2}(?:st|nd|rd|th)? (?:of )?{MONTH}\.?(?:,? \d{4})?\b|\b{MONTH}\.?,? \d{4}\b|\b\d{1,2}-{MONTH}-\d{2,4}\b",
+        0.5,
+        check_date_text
+    ),
+    b!(
+        DateTime,
+        "time",
+        r"\b\d{1,2}:\d{2}(?::\d{2})?(?: ?[AaPp]\.?[Mm]\.?)?",
+        0.4,
+        check_time
+    ),
+    b!(
+        AbaRoutingNumber,
+        "aba-routing",
+        r"\b[0-36-8]\d{3}-?\d{4}-?\d\b",
+        0.3,
+        check_aba
+    ),
+    b!(
+        UsPassport,
+        "us-passport",
+        r"\b\d{9}\b|\b[A-Z]\d{8}\b",
+        0.1,
+        check_weak
+    ),
+    b!(
+        UsDriverLicense,
+        "us-driver-license",
+        r"\b(?:[A-Z]{1,2}\d{4,14}|\d{2}[A-Z]{3}\d{5,6}|\d{7,9}[A-Z]{1,2}|[A-Z]\d{3}-\d{4}-\d{4})\b",
+        0.3,
+        check_weak
+    ),
+    b!(
+        UsDriverLicense,
+        "us-driver-license-digits",
+        r"\b\d{7,12}\b",
+        0.05,
+        check_weak
+    ),
+    b!(
+        UsBankNumber,
+        "us-bank-number",
+        r"\b\d{8,17}\b",
+        0.05,
+        check_weak
+    ),
+];

@@ -1,0 +1,1105 @@
+//! The scanner: building it, scanning text, scanning streams.
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::fmt;
+use std::io::Read;
+use std::sync::Arc;
+
+use regex_automata::meta::Regex;
+use regex_automata::util::syntax;
+use regex_automata::{Anchored, Input, MatchKind, PatternSet};
+
+use crate::recognizers::{self, BUILTINS, CheckFn};
+use crate::{EntityType, Error, validate as v};
+
+/// Longest finding the scanner reports, in bytes. Longer candidates (a
+/// multi-kilobyte URL) are dropped; streaming relies on this bound.
+pub const MAX_FINDING_LEN: usize = 2048;
+
+/// Default [`ScannerBuilder::min_score`].
+pub const DEFAULT_MIN_SCORE: f64 = 0.5;
+
+/// Bytes of text before a match searched for context words.
+const CONTEXT_BEFORE: usize = 96;
+/// Bytes of text after a match searched for context words.
+const CONTEXT_AFTER: usize = 40;
+/// Words before / after a match that count as its context.
+const CONTEXT_WORDS_BEFORE: usize = 6;
+const CONTEXT_WORDS_AFTER: usize = 2;
+/// Score added by a supporting context word, and the floor it lifts to.
+const CONTEXT_BOOST: f64 = 0.35;
+const CONTEXT_FLOOR: f64 = 0.6;
+/// Score taken off a context boost per word of distance from the match.
+const CONTEXT_DISTANCE_STEP: f64 = 0.02;
+/// Score taken away by an ambiguity word ("order", "isbn") with no support.
+const NEGATIVE_PENALTY: f64 = 0.6;
+/// Bytes searched before a located candidate: the e-mail locator finds the
+/// `@`, and a local part is at most 64 bytes.
+const LOOKBACK: usize = 64;
+/// Bytes searched after a located candidate for further matches.
+const WINDOW: usize = 128;
+
+/// One piece of personal data found in a text.
+///
+/// `start` and `end` are UTF-8 byte offsets into the scanned text, always on
+/// character boundaries; use [`char_offsets`] for character offsets.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct Finding {
+    /// What kind of data this is.
+    pub entity_type: EntityType,
+    /// Byte offset of the first byte.
+    pub start: usize,
+    /// Byte offset one past the last byte.
+    pub end: usize,
+    /// Confidence in `0.0..=1.0`.
+    pub score: f64,
+}
+
+impl Finding {
+    /// Creates a finding (for callers that bring their own, for example to
+    /// anonymize with [`Anonymizer`](crate::Anonymizer)).
+    #[must_use]
+    pub fn new(entity_type: EntityType, start: usize, end: usize, score: f64) -> Self {
+        Finding {
+            entity_type,
+            start,
+            end,
+            score,
+        }
+    }
+
+    /// The found text, or `None` when the offsets do not fit `text`.
+    #[must_use]
+    pub fn text<'t>(&self, text: &'t str) -> Option<&'t str> {
+        text.get(self.start..self.end)
+    }
+}
+
+/// Character (Unicode scalar value) offsets of each finding, for callers that
+/// index text by characters. `findings` must be sorted by `start`, as
+/// [`Scanner::scan`] returns them; the work is one pass over the text.
+#[must_use]
+pub fn char_offsets(text: &str, findings: &[Finding]) -> Vec<(usize, usize)> {
+    let mut out = Vec::with_capacity(findings.len());
+    let (mut byte, mut chars) = (0usize, 0usize);
+    let mut advance = |to: usize| {
+        let to = to.min(text.len());
+        if to >= byte {
+            chars += text.get(byte..to).map_or(0, |s| s.chars().count());
+            byte = to;
+        } else {
+            // Out of order: count from the start.
+            byte = to;
+            chars = text.get(..to).map_or(0, |s| s.chars().count());
+        }
+        chars
+    };
+    for f in findings {
+        let s = advance(f.start);
+        let e = advance(f.end);
+        out.push((s, e));
+    }
+    out
+}
+
+/// A named validator for custom recognizers (the `validator` field of a TOML
+/// recognizer). A match whose validator fails is dropped; one that passes
+/// scores 1.0, as in Presidio.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Validator {
+    /// Luhn mod 10 over the digits.
+    Luhn,
+    /// IBAN country length and ISO 7064 mod 97-10.
+    Iban,
+    /// UK NHS mod 11.
+    UkNhs,
+    /// DEA registration check digit.
+    Dea,
+    /// ABA routing number 3-7-1 weights.
+    Aba,
+    /// US SSN area/group/serial rules.
+    UsSsn,
+    /// Bitcoin base58check.
+    Base58Check,
+    /// Bitcoin bech32 / bech32m.
+    Bech32,
+    /// Spanish NIF letter.
+    EsNif,
+    /// Italian codice fiscale check character.
+    ItFiscalCode,
+    /// Polish PESEL checksum and date.
+    PlPesel,
+    /// Finnish personal identity code mod 31.
+    FiPersonalIdentityCode,
+}
+
+impl Validator {
+    /// Every validator's name, as accepted by [`Validator::from_name`].
+    pub const NAMES: &'static [&'static str] = &[
+        "luhn",
+        "iban",
+        "uk_nhs",
+        "dea",
+        "aba",
+        "us_ssn",
+        "base58check",
+        "bech32",
+        "es_nif",
+        "it_fiscal_code",
+        "pl_pesel",
+        "fi_personal_identity_code",
+    ];
+
+    /// Looks a validator up by name (see [`Validator::NAMES`]).
+    ///
+    /// # Errors
+    /// [`Error::UnknownValidator`] for any other name.
+    pub fn from_name(name: &str) -> Result<Self, Error> {
+        Ok(match name {
+            "luhn" => Validator::Luhn,
+            "iban" => Validator::Iban,
+            "uk_nhs" => Validator::UkNhs,
+            "dea" => Validator::Dea,
+            "aba" => Validator::Aba,
+            "us_ssn" => Validator::UsSsn,
+            "base58check" => Validator::Base58Check,
+            "bech32" => Validator::Bech32,
+            "es_nif" => Validator::EsNif,
+            "it_fiscal_code" => Validator::ItFiscalCode,
+            "pl_pesel" => Validator::PlPesel,
+            "fi_personal_identity_code" => Validator::FiPersonalIdentityCode,
+            _ => {
+                return Err(Error::UnknownValidator {
+                    name: name.chars().take(64).collect(),
+                });
+            }
+        })
+    }
+
+    /// Whether `value` passes this validator.
+    #[must_use]
+    pub fn validate(self, value: &str) -> bool {
+        match self {
+            Validator::Luhn => v::luhn(value),
+            Validator::Iban => {
+                let len = value.bytes().filter(u8::is_ascii_alphanumeric).count();
+                value.as_bytes().get(..2).and_then(v::iban_length) == Some(len)
+                    && v::iban_mod97(value)
+            }
+            Validator::UkNhs => v::nhs_ok(value),
+            Validator::Dea => v::dea_ok(value),
+            Validator::Aba => v::aba_ok(value),
+            Validator::UsSsn => v::ssn_ok(value),
+            Validator::Base58Check => v::base58check_ok(value),
+            Validator::Bech32 => v::bech32_ok(value),
+            Validator::EsNif => v::es_nif_ok(value),
+            Validator::ItFiscalCode => v::it_fiscal_ok(value),
+            Validator::PlPesel => v::pesel_ok(value),
+            Validator::FiPersonalIdentityCode => v::fi_hetu_ok(value),
+        }
+    }
+}
+
+/// A pattern recognizer supplied by the caller (or a TOML file).
+#[derive(Clone, Debug)]
+pub struct CustomRecognizer {
+    name: String,
+    entity: EntityType,
+    pattern: String,
+    score: f64,
+    context: Vec<String>,
+    validator: Option<Validator>,
+}
+
+impl CustomRecognizer {
+    /// A recognizer reporting `entity` wherever `pattern` (regex syntax of the
+    /// `regex` crate) matches, with base `score`. `\b` in the pattern means the
+    /// ASCII word boundary.
+    #[must_use]
+    pub fn new(entity: EntityType, pattern: impl Into<String>, score: f64) -> Self {
+        CustomRecognizer {
+            name: format!("custom-{}", entity.as_str().to_ascii_lowercase()),
+            entity,
+            pattern: pattern.into(),
+            score,
+            context: Vec::new(),
+            validator: None,
+        }
+    }
+
+    /// Names the recognizer (used in error messages).
+    #[must_use]
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = name.into();
+        self
+    }
+
+    /// Context words that raise the score when found near a match.
+    #[must_use]
+    pub fn context<I, S>(mut self, words: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.context = words.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// A validator every match must pass.
+    #[must_use]
+    pub fn validator(mut self, validator: Validator) -> Self {
+        self.validator = Some(validator);
+        self
+    }
+}
+
+/// A pattern before compilation.
+struct Def {
+    name: String,
+    entity: EntityType,
+    src: String,
+    /// The regex used by the locator and the pattern set.
+    locate: String,
+    score: f64,
+    check: Check,
+    context: Arc<[String]>,
+    negative: &'static [&'static str],
+}
+
+/// How a compiled pattern checks its matches.
+enum Check {
+    Builtin(CheckFn),
+    Validator(Validator),
+    Plain,
+}
+
+struct Compiled {
+    entity: EntityType,
+    regex: Regex,
+    score: f64,
+    check: Check,
+    context: Arc<[String]>,
+    negative: &'static [&'static str],
+}
+
+/// Configures and builds a [`Scanner`].
+///
+/// ```
+/// use pii_scan::{EntityType, Scanner};
+/// let scanner = Scanner::builder()
+///     .entities([EntityType::EmailAddress, EntityType::PhoneNumber])
+///     .min_score(0.4)
+///     .allow(["support@example.com"])
+///     .build()?;
+/// let found = scanner.scan("write to support@example.com or ann@example.org");
+/// assert_eq!(found.len(), 1);
+/// # Ok::<(), pii_scan::Error>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct ScannerBuilder {
+    entities: Option<BTreeSet<EntityType>>,
+    min_score: f64,
+    allow: Vec<String>,
+    deny: Vec<(EntityType, Vec<String>)>,
+    custom: Vec<CustomRecognizer>,
+}
+
+impl Default for ScannerBuilder {
+    fn default() -> Self {
+        ScannerBuilder {
+            entities: None,
+            min_score: DEFAULT_MIN_SCORE,
+            allow: Vec::new(),
+            deny: Vec::new(),
+            custom: Vec::new(),
+        }
+    }
+}
+
+impl ScannerBuilder {
+    /// Reports only these entities (default: every built-in and custom one).
+    #[must_use]
+    pub fn entities<I: IntoIterator<Item = EntityType>>(mut self, entities: I) -> Self {
+        self.entities = Some(entities.into_iter().collect());
+        self
+    }
+
+    /// Drops findings scoring below `min_score` (default [`DEFAULT_MIN_SCORE`]).
+    #[must_use]
+    pub fn min_score(mut self, min_score: f64) -> Self {
+        self.min_score = min_score;
+        self
+    }
+
+    /// Values never reported, compared exactly with the found text.
+    #[must_use]
+    pub fn allow<I, S>(mut self, values: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.allow.extend(values.into_iter().map(Into::into));
+        self
+    }
+
+    /// Values always reported as `entity` (case-insensitive, whole words),
+    /// with score 1.0.
+    #[must_use]
+    pub fn deny<I, S>(mut self, entity: EntityType, values: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.deny
+            .push((entity, values.into_iter().map(Into::into).collect()));
+        self
+    }
+
+    /// Adds a custom pattern recognizer.
+    #[must_use]
+    pub fn recognizer(mut self, recognizer: CustomRecognizer) -> Self {
+        self.custom.push(recognizer);
+        self
+    }
+
+    /// Applies a TOML configuration (see [`crate::config`] for the format) on
+    /// top of the settings made so far.
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming the line and field of the first problem.
+    pub fn config_toml(self, toml_text: &str) -> Result<Self, Error> {
+        crate::config::apply(self, toml_text)
+    }
+
+    /// Compiles the scanner.
+    ///
+    /// # Errors
+    /// [`Error::InvalidScore`] for a score outside `0..=1`,
+    /// [`Error::InvalidPattern`] for a pattern that does not compile,
+    /// [`Error::UnknownEntity`] when a selected entity has no recognizer,
+    /// [`Error::InvalidOption`] for an empty deny-list value.
+    pub fn build(self) -> Result<Scanner, Error> {
+        if !(0.0..=1.0).contains(&self.min_score) {
+            return Err(Error::InvalidScore {
+                what: "min_score".into(),
+            });
+        }
+        let selected = |e: &EntityType| self.entities.as_ref().is_none_or(|set| set.contains(e));
+        let mut defs: Vec<Def> = Vec::new();
+        for (entity, values) in &self.deny {
+            if values.is_empty() || values.iter().any(|v| v.trim().is_empty()) {
+                return Err(Error::InvalidOption {
+                    option: "deny list",
+                    reason: format!("the list for {entity} is empty or holds an empty value"),
+                });
+            }
+            let alts: Vec<String> = values
+                .iter()
+                .map(|val| {
+                    let start = if val.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+                        r"(?-u:\b)"
+                    } else {
+                        ""
+                    };
+                    let end = if val.ends_with(|c: char| c.is_ascii_alphanumeric()) {
+                        r"(?-u:\b)"
+                    } else {
+                        ""
+                    };
+                    format!("{start}{}{end}", escape(val))
+                })
+                .collect();
+            defs.push(Def {
+                name: format!("deny-list-{}", entity.as_str().to_ascii_lowercase()),
+                entity: entity.clone(),
+                src: format!("(?i:{})", alts.join("|")),
+                locate: String::new(),
+                score: 1.0,
+                check: Check::Plain,
+                context: Arc::from(Vec::new()),
+                negative: &[],
+            });
+        }
+        for b in BUILTINS {
+            let context: Vec<String> = recognizers::context_words(&b.entity)
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect();
+            defs.push(Def {
+                name: b.name.to_owned(),
+                entity: b.entity.clone(),
+                src: recognizers::expand(b.regex),
+                locate: recognizers::expand(b.locate),
+                score: b.score,
+                check: Check::Builtin(b.check),
+                context: Arc::from(context),
+                negative: recognizers::negative_words(&b.entity),
+            });
+        }
+        for c in &self.custom {
+            if !(0.0..=1.0).contains(&c.score) {
+                return Err(Error::InvalidScore {
+                    what: format!("score of recognizer `{}`", c.name),
+                });
+            }
+            let check = c.validator.map_or(Check::Plain, Check::Validator);
+            defs.push(Def {
+                name: c.name.clone(),
+                entity: c.entity.clone(),
+                src: ascii_word_boundaries(&c.pattern),
+                locate: String::new(),
+                score: c.score,
+                check,
+                context: Arc::from(c.context.clone()),
+                negative: &[],
+            });
+        }
+        if let Some(set) = &self.entities {
+            for e in set {
+                if !defs.iter().any(|d| &d.entity == e) {
+                    return Err(Error::UnknownEntity {
+                        name: e.as_str().to_owned(),
+                    });
+                }
+            }
+        }
+        defs.retain(|d| selected(&d.entity));
+
+        let syntax = syntax::Config::new().unicode(true).utf8(true);
+        let one = |name: &str, src: &str| {
+            Regex::builder()
+                .syntax(syntax)
+                .configure(Regex::config().match_kind(MatchKind::LeftmostFirst))
+                .build(src)
+                .map_err(|e| Error::InvalidPattern {
+                    recognizer: name.to_owned(),
+                    message: e.to_string(),
+                })
+        };
+        let mut patterns = Vec::with_capacity(defs.len());
+        for Def {
+            name,
+            entity,
+            src,
+            score,
+            check,
+            context,
+            negative,
+            ..
+        } in &defs
+        {
+            patterns.push(Compiled {
+                entity: entity.clone(),
+                regex: one(name, src)?,
+                score: *score,
+                check: match check {
+                    Check::Builtin(f) => Check::Builtin(*f),
+                    Check::Validator(v) => Check::Validator(*v),
+                    Check::Plain => Check::Plain,
+                },
+                context: Arc::clone(context),
+                negative,
+            });
+        }
+        let sources: Vec<&str> = defs
+            .iter()
+            .map(|d| {
+                if d.locate.is_empty() {
+                    d.src.as_str()
+                } else {
+                    d.locate.as_str()
+                }
+            })
+            .collect();
+        let many = |kind: MatchKind| {
+            Regex::builder()
+                .syntax(syntax)
+                .configure(
+                    Regex::config()
+                        .match_kind(kind)
+                        .nfa_size_limit(Some(256 << 20))
+                        .hybrid_cache_capacity(16 << 20)
+                        .dfa_size_limit(Some(64 << 20)),
+                )
+                .build_many(&sources)
+                .map_err(|e| Error::InvalidPattern {
+                    recognizer: "(all patterns)".into(),
+                    message: e.to_string(),
+                })
+        };
+        let locator = many(MatchKind::LeftmostFirst)?;
+        let set = many(MatchKind::All)?;
+        let entities: BTreeSet<EntityType> = defs.iter().map(|d| d.entity.clone()).collect();
+        Ok(Scanner {
+            locator,
+            set,
+            patterns,
+            min_score: self.min_score,
+            allow: self.allow.into_iter().collect(),
+            entities: entities.into_iter().collect(),
+        })
+    }
+}
+
+/// Escapes regex metacharacters in a literal.
+fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if r"\.+*?()|[]{}^$#&-~".contains(c) {
+            out.push('\\');
+        }
+        if c.is_whitespace() {
+            out.push_str(r"\s+");
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Rewrites unescaped `\b` to the ASCII word boundary `(?-u:\b)`.
+fn ascii_word_boundaries(src: &str) -> String {
+    let mut out = String::with_capacity(src.len() + 16);
+    let mut chars = src.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            match chars.next() {
+                Some('b') => out.push_str(r"(?-u:\b)"),
+                Some(n) => {
+                    out.push('\\');
+                    out.push(n);
+                }
+                None => out.push('\\'),
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// A compiled, reusable PII scanner. `Send + Sync`: build it once and share it.
+///
+/// ```
+/// let scanner = pii_scan::Scanner::new();
+/// let text = "Card 4111 1111 1111 1111, mail jo@example.com";
+/// for f in scanner.scan(text) {
+///     println!("{} {:?} {:.2}", f.entity_type, f.text(text), f.score);
+/// }
+/// ```
+pub struct Scanner {
+    locator: Regex,
+    set: Regex,
+    patterns: Vec<Compiled>,
+    min_score: f64,
+    allow: HashSet<String>,
+    entities: Vec<EntityType>,
+}
+
+impl fmt::Debug for Scanner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Allow-list values are not printed: they may be personal data.
+        f.debug_struct("Scanner")
+            .field("patterns", &self.patterns.len())
+            .field("entities", &self.entities)
+            .field("min_score", &self.min_score)
+            .field("allow_list_len", &self.allow.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for Scanner {
+    fn default() -> Self {
+        Scanner::new()
+    }
+}
+
+#[derive(Clone, Copy)]
+struct Cand {
+    start: usize,
+    end: usize,
+    score: f64,
+    pat: usize,
+}
+
+impl Scanner {
+    /// A scanner with every built-in recognizer and the default minimum score.
+    ///
+    /// # Panics
+    /// Never: the built-in patterns are compiled by the tests.
+    #[must_use]
+    #[allow(
+        clippy::expect_used,
+        reason = "built-in patterns are fixed and covered by tests"
+    )]
+    pub fn new() -> Self {
+        ScannerBuilder::default()
+            .build()
+            .expect("built-in patterns compile")
+    }
+
+    /// Starts configuring a scanner.
+    #[must_use]
+    pub fn builder() -> ScannerBuilder {
+        ScannerBuilder::default()
+    }
+
+    /// The entity types this scanner can report.
+    #[must_use]
+    pub fn entities(&self) -> &[EntityType] {
+        &self.entities
+    }
+
+    /// The minimum score of reported findings.
+    #[must_use]
+    pub fn min_score(&self) -> f64 {
+        self.min_score
+    }
+
+    /// Finds personal data in `text`: non-overlapping findings sorted by start.
+    #[must_use]
+    pub fn scan(&self, text: &str) -> Vec<Finding> {
+        self.scan_range(text, 0, &[])
+    }
+
+    /// Scans `text` for candidates starting at or after `from`; `fixed` are
+    /// spans already reported (from an earlier chunk) that win every overlap.
+    fn scan_range(&self, text: &str, from: usize, fixed: &[(usize, usize)]) -> Vec<Finding> {
+        let mut cands: Vec<Cand> = Vec::new();
+        let mut window: Option<(usize, usize)> = None;
+        let mut patset = PatternSet::new(self.patterns.len());
+        for m in self.locator.find_iter(Input::new(text).range(from..)) {
+            let ws = floor_boundary(text, m.start().saturating_sub(LOOKBACK)).max(from);
+            let we = ceil_boundary(text, m.end().saturating_add(WINDOW).min(text.len()));
+            window = match window {
+                Some((s, e)) if ws <= e => Some((s.min(ws), e.max(we))),
+                Some(w) => {
+                    self.scan_window(text, w, &mut patset, &mut cands);
+                    Some((ws, we))
+                }
+                None => Some((ws, we)),
+            };
+        }
+        if let Some(w) = window {
+            self.scan_window(text, w, &mut patset, &mut cands);
+        }
+        self.resolve(cands, fixed)
+    }
+
+    fn scan_window(
+        &self,
+        text: &str,
+        (ws, we): (usize, usize),
+        patset: &mut PatternSet,
+        out: &mut Vec<Cand>,
+    ) {
+        patset.clear();
+        self.set
+            .which_overlapping_matches(&Input::new(text).span(ws..we), patset);
+        for pid in patset.iter() {
+            let pat = pid.as_usize();
+            let p = &self.patterns[pat];
+            for m in p.regex.find_iter(Input::new(text).span(ws..we)) {
+                let (mut s, mut e) = (m.start(), m.end());
+                if e == we && we < text.len() {
+                    // The window cut the match short: find its full extent.
+                    if let Some(full) = p
+                        .regex
+                        .find(Input::new(text).range(s..).anchored(Anchored::Yes))
+                    {
+                        e = full.end();
+                    }
+                }
+                if e <= s || e - s > MAX_FINDING_LEN {
+                    continue;
+                }
+                let score = match &p.check {
+                    Check::Builtin(f) => match f(text, s, e, p.score) {
+                        Some((ns, ne, sc)) => {
+                            (s, e) = (ns, ne);
+                            sc
+                        }
+                        None => continue,
+                    },
+                    Check::Validator(val) => {
+                        if !val.validate(&text[s..e]) {
+                            continue;
+                        }
+                        1.0
+                    }
+                    Check::Plain => p.score,
+                };
+                if !(text.is_char_boundary(s) && text.is_char_boundary(e)) || s >= e {
+                    continue;
+                }
+                if !self.allow.is_empty() && self.allow.contains(&text[s..e]) {
+                    continue;
+                }
+                let score = self.adjust(text, s, e, score, p);
+                if score >= self.min_score {
+                    out.push(Cand {
+                        start: s,
+                        end: e,
+                        score,
+                        pat,
+                    });
+                }
+            }
+        }
+    }
+
+    /// Applies context words: support lifts the score, ambiguity lowers it.
+    fn adjust(&self, text: &str, s: usize, e: usize, score: f64, p: &Compiled) -> f64 {
+        if p.context.is_empty() && p.negative.is_empty() {
+            return score;
+        }
+        let lo = floor_boundary(text, s.saturating_sub(CONTEXT_BEFORE));
+        let hi = ceil_boundary(text, e.saturating_add(CONTEXT_AFTER).min(text.len()));
+        // Context stays within the sentence: cut at the last sentence end
+        // before the match and the first one after it.
+        let before = &text[lo..s];
+        let before = sentence_end_rev(before).map_or(before, |i| &before[i..]);
+        let after = &text[e..hi];
+        let after = sentence_end_fwd(after).map_or(after, |i| &after[..i]);
+        // The words near the match, nearest first, without allocating.
+        let mut near_before = [""; CONTEXT_WORDS_BEFORE];
+        let mut nb = 0;
+        for w in before
+            .split(|c: char| !c.is_alphanumeric())
+            .rev()
+            .filter(|w| !w.is_empty())
+        {
+            if nb == CONTEXT_WORDS_BEFORE {
+                break;
+            }
+            near_before[nb] = w;
+            nb += 1;
+        }
+        let mut near_after = [""; CONTEXT_WORDS_AFTER];
+        let mut na = 0;
+        for w in after
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+        {
+            if na == CONTEXT_WORDS_AFTER {
+                break;
+            }
+            near_after[na] = w;
+            na += 1;
+        }
+        let (near_before, near_after) = (&near_before[..nb], &near_after[..na]);
+        // Distance (in words) of the nearest occurrence of a context word.
+        let distance = |cw: &str, after_too: bool| {
+            let b = near_before.iter().position(|w| word_matches(w, cw));
+            let a = if after_too {
+                near_after.iter().position(|w| word_matches(w, cw))
+            } else {
+                None
+            };
+            match (b, a) {
+                (Some(x), Some(y)) => Some(x.min(y)),
+                (x, y) => x.or(y),
+            }
+        };
+        // An entry of several words matches when all of them do.
+        let entry = |e: &str, after_too: bool| {
+            e.split_whitespace().try_fold(0usize, |acc, cw| {
+                distance(cw, after_too).map(|d| acc.max(d))
+            })
+        };
+        let support = p.context.iter().filter_map(|c| entry(c, true)).min();
+        // Ambiguity words count only before the match ("order 4111...").
+        let ambiguous = p.negative.iter().filter_map(|c| entry(c, false)).min();
+        // With both, the nearer word decides.
+        let (support, ambiguous) = match (support, ambiguous) {
+            (Some(s), Some(a)) if a < s => (None, true),
+            (Some(s), _) => (Some(s), false),
+            (None, a) => (None, a.is_some()),
+        };
+        match (support, ambiguous) {
+            (Some(d), _) => {
+                // Nearer context wins when two recognizers compete for a span.
+                let d = f64::from(u8::try_from(d).unwrap_or(u8::MAX));
+                ((score + CONTEXT_BOOST).clamp(CONTEXT_FLOOR, 1.0) - CONTEXT_DISTANCE_STEP * d)
+                    .max(score)
+            }
+            (None, true) => (score - NEGATIVE_PENALTY).max(0.0),
+            _ => score,
+        }
+    }
+
+    /// Picks non-overlapping findings: higher score, then longer, then
+    /// earlier, then the recognizer listed first.
+    fn resolve(&self, mut cands: Vec<Cand>, fixed: &[(usize, usize)]) -> Vec<Finding> {
+        cands.sort_by(|a, b| {
+            b.score
+                .total_cmp(&a.score)
+                .then((b.end - b.start).cmp(&(a.end - a.start)))
+                .then(a.start.cmp(&b.start))
+                .then(a.pat.cmp(&b.pat))
+        });
+        let mut taken: BTreeMap<usize, usize> = fixed.iter().copied().collect();
+        let mut chosen: Vec<Cand> = Vec::with_capacity(cands.len().min(64));
+        for c in cands {
+            let overlaps_prev = taken
+                .range(..c.end)
+                .next_back()
+                .is_some_and(|(_, &e)| e > c.start);
+            if overlaps_prev {
+                continue;
+            }
+            taken.insert(c.start, c.end);
+            chosen.push(c);
+        }
+        chosen.sort_by_key(|c| (c.start, c.end));
+        chosen
+            .into_iter()
+            .map(|c| Finding {
+                entity_type: self.patterns[c.pat].entity.clone(),
+                start: c.start,
+                end: c.end,
+                score: (c.score * 100.0).round() / 100.0,
+            })
+            .collect()
+    }
+
+    /// Scans a stream larger than memory, calling `on_finding` with each
+    /// finding (in order) and its text. Offsets count bytes from the start of
+    /// the stream. Returns the number of bytes read.
+    ///
+    /// The stream is read in chunks of about `chunk_size` bytes (at least
+    /// 16 KiB) that overlap by [`MAX_FINDING_LEN`] plus a context margin, so a
+    /// finding across a chunk boundary is reported once, exactly as
+    /// [`Scanner::scan`] would report it on the whole text.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when reading fails, [`Error::InvalidUtf8`] when the input
+    /// is not UTF-8. Findings before the error have been delivered.
+    pub fn scan_reader<R: Read, F: FnMut(Finding, &str)>(
+        &self,
+        mut reader: R,
+        chunk_size: usize,
+        mut on_finding: F,
+    ) -> Result<u64, Error> {
+        const OVERLAP: usize = 2 * MAX_FINDING_LEN;
+        const BACK: usize = 256;
+        let chunk = chunk_size.max(4 * OVERLAP);
+        let mut buf: Vec<u8> = Vec::with_capacity(chunk + 4);
+        let mut base: u64 = 0;
+        let mut from = 0usize;
+        let mut fixed: Vec<(usize, usize)> = Vec::new();
+        let mut eof = false;
+        loop {
+            while buf.len() < chunk && !eof {
+                let old = buf.len();
+                buf.resize(chunk, 0);
+                match reader.read(&mut buf[old..]) {
+                    Ok(0) => {
+                        buf.truncate(old);
+                        eof = true;
+                    }
+                    Ok(n) => buf.truncate(old + n),
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => buf.truncate(old),
+                    Err(e) => return Err(Error::Io(e)),
+                }
+            }
+            let valid = match std::str::from_utf8(&buf) {
+                Ok(_) => buf.len(),
+                Err(e) if e.error_len().is_none() && !eof => e.valid_up_to(),
+                Err(e) => {
+                    return Err(Error::InvalidUtf8 {
+                        offset: base + e.valid_up_to() as u64,
+                    });
+                }
+            };
+            let text = std::str::from_utf8(&buf[..valid]).map_err(|e| Error::InvalidUtf8 {
+                offset: base + e.valid_up_to() as u64,
+            })?;
+            let cut = if eof {
+                valid
+            } else {
+                floor_boundary(text, valid.saturating_sub(OVERLAP))
+            };
+            for f in self.scan_range(text, from, &fixed) {
+                if f.start < cut && !fixed.iter().any(|&(s, _)| s == f.start) {
+                    let (s, e) = (f.start, f.end);
+                    fixed.push((s, e));
+                    let found = Finding {
+                        start: offset(base, s),
+                        end: offset(base, e),
+                        ..f
+                    };
+                    on_finding(found, &text[s..e]);
+                }
+            }
+            if eof {
+                return Ok(base + valid as u64);
+            }
+            let keep = floor_boundary(text, cut.saturating_sub(BACK));
+            fixed.retain(|&(_, e)| e > keep);
+            for span in &mut fixed {
+                span.0 = span.0.saturating_sub(keep);
+                span.1 -= keep;
+            }
+            buf.drain(..keep);
+            base += keep as u64;
+            from = cut - keep;
+        }
+    }
+}
+
+fn offset(base: u64, i: usize) -> usize {
+    usize::try_from(base)
+        .unwrap_or(usize::MAX)
+        .saturating_add(i)
+}
+
+/// Whether a sentence ends at `b[i]`: a newline, or `.`/`!`/`?` followed by
+/// a space and a word that does not start with a lower-case letter or a
+/// digit, after a word that is not a common abbreviation ("passport no.
+/// 123", "NHS no. is", "Dr. Patel" and "e.g. the" do not end a sentence).
+fn end_at(b: &[u8], i: usize) -> bool {
+    const ABBREVIATIONS: &[&[u8]] = &[
+        b"no", b"nr", b"nos", b"num", b"dr", b"mr", b"mrs", b"ms", b"prof", b"st", b"tel", b"ph",
+        b"fax", b"acct", b"approx", b"vs", b"etc", b"e.g", b"i.e", b"ref", b"inc", b"ltd", b"jr",
+        b"sr", b"apt", b"dept", b"ext",
+    ];
+    if b[i] == b'\n' {
+        return true;
+    }
+    if !matches!(b[i], b'.' | b'!' | b'?')
+        || b.get(i + 1) != Some(&b' ')
+        || b.get(i + 2)
+            .is_some_and(|n| n.is_ascii_lowercase() || n.is_ascii_digit())
+    {
+        return false;
+    }
+    if b[i] == b'.' {
+        let word_start = b[..i]
+            .iter()
+            .rposition(|c| !(c.is_ascii_alphabetic() || *c == b'.'))
+            .map_or(0, |p| p + 1);
+        let word = &b[word_start..i];
+        if ABBREVIATIONS.iter().any(|a| a.eq_ignore_ascii_case(word)) {
+            return false;
+        }
+    }
+    true
+}
+
+/// Index just past the last sentence end (". ", "! ", "? ", a newline) in `s`.
+fn sentence_end_rev(s: &str) -> Option<usize> {
+    let b = s.as_bytes();
+    (0..b.len())
+        .rev()
+        .find_map(|i| end_at(b, i).then_some(i + 1))
+}
+
+/// Index of the first sentence end in `s`.
+fn sentence_end_fwd(s: &str) -> Option<usize> {
+    let b = s.as_bytes();
+    (0..b.len()).find(|&i| end_at(b, i) || (matches!(b[i], b'.' | b'!' | b'?') && i + 1 == b.len()))
+}
+
+/// Whether a text word matches a context word: case-insensitive, and a
+/// context word of four or more bytes also matches as a prefix ("passports").
+fn word_matches(word: &str, cw: &str) -> bool {
+    if word.len() == cw.len() {
+        return word.eq_ignore_ascii_case(cw);
+    }
+    cw.len() >= 4
+        && word.len() > cw.len()
+        && word.is_char_boundary(cw.len())
+        && word[..cw.len()].eq_ignore_ascii_case(cw)
+}
+
+pub(crate) fn floor_boundary(s: &str, mut i: usize) -> usize {
+    i = i.min(s.len());
+    while !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+pub(crate) fn ceil_boundary(s: &str, mut i: usize) -> usize {
+    i = i.min(s.len());
+    while !s.is_char_boundary(i) {
+        i += 1;
+    }
+    i
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn send_sync() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<Scanner>();
+    }
+
+    #[test]
+    fn validators_by_name() {
+        let good = [
+            "4111111111111111",
+            "GB82WEST12345698765432",
+            "9434765919",
+            "AB1234563",
+            "121000358",
+            "536-90-4399",
+            "1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2",
+            "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4",
+            "12345678Z",
+            "RSSMRA85T10A562S",
+            "44051401359",
+            "131052-308T",
+        ];
+        assert_eq!(good.len(), Validator::NAMES.len());
+        for (name, value) in Validator::NAMES.iter().zip(good) {
+            let v = Validator::from_name(name).unwrap();
+            assert!(v.validate(value), "{name} rejects {value}");
+            assert!(!v.validate("1111111111111111111111"), "{name} accepts ones");
+        }
+        assert!(matches!(
+            Validator::from_name("crc32"),
+            Err(Error::UnknownValidator { .. })
+        ));
+    }
+
+    #[test]
+    fn word_boundaries_rewritten() {
+        assert_eq!(
+            ascii_word_boundaries(r"\bEMP-\d+\b"),
+            r"(?-u:\b)EMP-\d+(?-u:\b)"
+        );
+        assert_eq!(ascii_word_boundaries(r"a\\b"), r"a\\b");
+    }
+
+    #[test]
+    fn sentence_ends() {
+        let ends = |s: &str| (0..s.len()).filter(|&i| end_at(s.as_bytes(), i)).count();
+        assert_eq!(ends("It rained. Then it stopped."), 1);
+        assert_eq!(ends("passport no. 123 and NHS no. is"), 0);
+        assert_eq!(ends("Dr. Patel, e.g. this, Mr. Smith"), 0);
+        assert_eq!(ends("Done! Next? Yes\nnew line"), 3);
+    }
+
+    #[test]
+    fn context_word_matching() {
+        assert!(word_matches("Passports", "passport"));
+        assert!(word_matches("SSN", "ssn"));
+        assert!(!word_matches("ssns2", "ssn"));
+        assert!(!word_matches("tel", "telephone"));
+    }
+
+    #[test]
+    fn char_offsets_count_scalars() {
+        let text = "é 😀 a@b.co";
+        let f = vec![Finding::new(EntityType::EmailAddress, 8, 14, 1.0)];
+        assert_eq!(char_offsets(text, &f), vec![(4, 10)]);
+    }
+}

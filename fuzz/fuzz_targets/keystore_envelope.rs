@@ -1,0 +1,3 @@
+//! keystore-rotation: envelope parsing over arbitrary bytes, with round-trip checks.
+#![no_main]
+libfuzzer_sys::fuzz_target!(|data: &[u8]| keystore_rotation::fuzz::envelope(data));
