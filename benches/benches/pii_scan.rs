@@ -146,10 +146,10 @@ fn throughput(c: &mut Criterion) {
     group.throughput(Throughput::Bytes(text.len() as u64));
     let size = "64MiB-mixed";
     group.bench_function(BenchmarkId::new("baseline-memchr", size), |b| {
-        b.iter(|| baseline(black_box(&text)))
+        b.iter(|| baseline(black_box(&text)));
     });
     group.bench_function(BenchmarkId::new("scan", size), |b| {
-        b.iter(|| scanner.scan(black_box(&text)))
+        b.iter(|| scanner.scan(black_box(&text)));
     });
     group.finish();
 }
@@ -198,8 +198,9 @@ fn latency(c: &mut Criterion) {
         })
         .collect();
     samples.sort_unstable();
-    let q = |p: f64| samples[((samples.len() - 1) as f64 * p) as usize].as_secs_f64() * 1e6;
-    let (median, p99) = (q(0.5), q(0.99));
+    // Nearest-rank percentile: index = (n - 1) * pct / 100.
+    let q = |pct: usize| samples[(samples.len() - 1) * pct / 100].as_secs_f64() * 1e6;
+    let (median, p99) = (q(50), q(99));
     println!("pii-scan 2 KiB entry latency: median {median:.1} us, p99 {p99:.1} us (20,000 scans)");
     let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(
         || std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"),

@@ -28,7 +28,8 @@ struct Args {
     shard_size: Option<u64>,
 }
 
-fn parse(args: &[String]) -> Result<Args, String> {
+/// The parsed arguments, or `None` when help was asked for.
+fn parse(args: &[String]) -> Result<Option<Args>, String> {
     let mut a = Args {
         dir: PathBuf::new(),
         name: None,
@@ -57,7 +58,7 @@ fn parse(args: &[String]) -> Result<Args, String> {
                 })?;
                 a.shard_size = Some(n);
             }
-            "-h" | "--help" => return Err(USAGE.to_owned()),
+            "-h" | "--help" => return Ok(None),
             s if s.starts_with('-') => return Err(format!("unknown option {s}\n{USAGE}")),
             s => {
                 if dir.replace(PathBuf::from(s)).is_some() {
@@ -67,7 +68,7 @@ fn parse(args: &[String]) -> Result<Args, String> {
         }
     }
     a.dir = dir.ok_or_else(|| format!("missing DIR\n{USAGE}"))?;
-    Ok(a)
+    Ok(Some(a))
 }
 
 /// Writes `contents` to `path` atomically: a temporary file in the same
@@ -103,7 +104,10 @@ fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), String> {
 }
 
 pub(crate) fn run(args: &[String]) -> Result<(), String> {
-    let a = parse(args)?;
+    let Some(a) = parse(args)? else {
+        println!("{USAGE}");
+        return Ok(());
+    };
     let dir_abs = a
         .dir
         .canonicalize()
@@ -270,5 +274,15 @@ mod tests {
         assert!(run(&[d.clone(), "--shard-size".into(), "0".into()]).is_err());
         assert!(run(&[d, "--bogus".into()]).is_err());
         assert!(run(&[]).is_err());
+    }
+
+    #[test]
+    fn help_succeeds() {
+        assert!(matches!(parse(&["-h".to_owned()]), Ok(None)));
+        assert!(matches!(
+            parse(&["d".to_owned(), "--help".to_owned()]),
+            Ok(None)
+        ));
+        run(&["--help".to_owned()]).unwrap();
     }
 }

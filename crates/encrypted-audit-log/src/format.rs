@@ -4,7 +4,6 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use aes_gcm::aead::AeadInOut;
 use hmac::Mac;
 use subtle::ConstantTimeEq;
 
@@ -19,6 +18,50 @@ pub(crate) const HEAD_MAGIC: [u8; 8] = *b"EALOGHED";
 pub(crate) const FORMAT_VERSION: u16 = 1;
 /// Algorithm suite 1: AES-256-GCM records, HMAC-SHA256 chain.
 pub(crate) const SUITE_AES256GCM_HMACSHA256: u8 = 1;
+/// Algorithm suite 2: XChaCha20-Poly1305 records, HMAC-SHA256 chain.
+pub(crate) const SUITE_XCHACHA20POLY1305_HMACSHA256: u8 = 2;
+
+/// How a log's records are encrypted; the MAC chain is HMAC-SHA256 in
+/// every suite. Chosen when the log is created ([`crate::Options::suite`]),
+/// recorded in every segment header; an existing log keeps its suite
+/// across reopening and rotation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Suite {
+    /// AES-256-GCM with random 96-bit nonces (suite byte 1). The default:
+    /// fastest where the CPU has AES instructions.
+    #[default]
+    Aes256Gcm,
+    /// XChaCha20-Poly1305 with random 192-bit nonces (suite byte 2):
+    /// constant-time in software on CPUs without AES instructions, and no
+    /// practical bound on the number of records per key from random nonces.
+    XChaCha20Poly1305,
+}
+
+impl Suite {
+    pub(crate) fn byte(self) -> u8 {
+        match self {
+            Suite::Aes256Gcm => SUITE_AES256GCM_HMACSHA256,
+            Suite::XChaCha20Poly1305 => SUITE_XCHACHA20POLY1305_HMACSHA256,
+        }
+    }
+
+    pub(crate) fn from_byte(b: u8) -> Option<Suite> {
+        match b {
+            SUITE_AES256GCM_HMACSHA256 => Some(Suite::Aes256Gcm),
+            SUITE_XCHACHA20POLY1305_HMACSHA256 => Some(Suite::XChaCha20Poly1305),
+            _ => None,
+        }
+    }
+
+    /// Bytes of an event record's nonce.
+    pub(crate) fn nonce_len(self) -> usize {
+        match self {
+            Suite::Aes256Gcm => 12,
+            Suite::XChaCha20Poly1305 => MAX_NONCE_LEN,
+        }
+    }
+}
 
 pub(crate) const SEGMENT_HEADER_LEN: usize = 116;
 const SEGMENT_MAC_AT: usize = 84;
@@ -32,7 +75,8 @@ pub(crate) const MAC_LEN: usize = 32;
 pub(crate) const MIN_FRAME_LEN: u32 = 17 + 32;
 /// Largest plaintext of an event record.
 pub(crate) const MAX_PLAINTEXT: usize = 1 << 20;
-pub(crate) const NONCE_LEN: usize = 12;
+/// The longest nonce of any suite.
+pub(crate) const MAX_NONCE_LEN: usize = 24;
 pub(crate) const TAG_LEN: usize = 16;
 /// Largest value of a frame's length field.
 pub(crate) const MAX_FRAME_LEN: u32 = MIN_FRAME_LEN + (1 << 20) + 1024;
@@ -140,6 +184,8 @@ pub(crate) struct SegmentHeader {
     /// Chain value before this segment's first record: the previous
     /// segment's last record MAC, zero for segment 1.
     pub(crate) prev: [u8; 32],
+    /// How its records are encrypted.
+    pub(crate) suite: Suite,
 }
 
 impl SegmentHeader {
@@ -147,7 +193,7 @@ impl SegmentHeader {
         let mut b = [0u8; SEGMENT_HEADER_LEN];
         b[0..8].copy_from_slice(&SEGMENT_MAGIC);
         b[8..10].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
-        b[10] = SUITE_AES256GCM_HMACSHA256;
+        b[10] = self.suite.byte();
         b[12..28].copy_from_slice(&self.log_id);
         b[28..32].copy_from_slice(&self.segment.to_le_bytes());
         b[32..36].copy_from_slice(&self.key_version.to_le_bytes());
@@ -173,9 +219,9 @@ impl SegmentHeader {
         if version != FORMAT_VERSION {
             return Err(Some(version));
         }
-        if b[10] != SUITE_AES256GCM_HMACSHA256 || b[11] != 0 {
+        let Some(suite) = Suite::from_byte(b[10]).filter(|_| b[11] == 0) else {
             return Err(None);
-        }
+        };
         let mut log_id = [0u8; 16];
         log_id.copy_from_slice(&b[12..28]);
         Ok((
@@ -186,6 +232,7 @@ impl SegmentHeader {
                 first_seq: le_u64(b, 36),
                 created_ns: le_u64(b, 44),
                 prev: arr32(b, 52),
+                suite,
             },
             arr32(b, SEGMENT_MAC_AT),
         ))
@@ -360,16 +407,17 @@ pub(crate) fn build_frame(
     mac
 }
 
-/// Builds an event frame: the plaintext encrypted with AES-256-GCM under
-/// the epoch's key with `nonce`, the frame header as associated data, then
-/// the MAC. Returns the MAC. On error `out` is left as it was.
+/// Builds an event frame: the plaintext encrypted with the keys' suite
+/// under the epoch's key with `nonce` (of the suite's length), the frame
+/// header as associated data, then the MAC. Returns the MAC. On error `out`
+/// is left as it was.
 pub(crate) fn build_event_frame(
     out: &mut Vec<u8>,
     log_id: &[u8; 16],
     keys: &EpochKeys,
     seq: u64,
     prev: &[u8; 32],
-    nonce: &[u8; NONCE_LEN],
+    nonce: &[u8],
     plaintext: &[u8],
 ) -> Result<[u8; 32]> {
     let Some(cipher) = keys.cipher() else {
@@ -381,8 +429,11 @@ pub(crate) fn build_event_frame(
     if plaintext.len() > MAX_PLAINTEXT {
         return Err(Error::InvalidInput("event too large".into()));
     }
+    if nonce.len() != keys.suite().nonce_len() {
+        return Err(Error::InvalidInput("nonce of the wrong length".into()));
+    }
     let start = out.len();
-    let body_len = NONCE_LEN + plaintext.len() + TAG_LEN;
+    let body_len = nonce.len() + plaintext.len() + TAG_LEN;
     let len = u32::try_from(body_len + FRAME_HEADER_LEN - 4 + MAC_LEN)
         .map_err(|_| Error::InvalidInput("event too large".into()))?;
     out.extend_from_slice(&len.to_le_bytes());
@@ -394,8 +445,7 @@ pub(crate) fn build_event_frame(
     let aad = event_aad(log_id, keys.version, &out[start..start + FRAME_HEADER_LEN]);
     let ct_start = out.len();
     out.extend_from_slice(plaintext);
-    let n = aes_gcm::Nonce::<aes_gcm::aead::consts::U12>::from(*nonce);
-    let Ok(tag) = cipher.encrypt_inout_detached(&n, &aad, (&mut out[ct_start..]).into()) else {
+    let Some(tag) = cipher.encrypt(nonce, &aad, &mut out[ct_start..]) else {
         out.truncate(start);
         return Err(Error::InvalidInput("event too large to encrypt".into()));
     };
@@ -533,6 +583,7 @@ mod vectors {
             first_seq: 0,
             created_ns: time,
             prev: [0; 32],
+            suite: Suite::Aes256Gcm,
         }
         .encode(&k0);
         let mut fields = serde_json::Map::new();
@@ -567,6 +618,30 @@ mod vectors {
             first_seq: 0,
         }
         .encode(&k1);
+        // Suite 2: the same segment and record 0 under XChaCha20-Poly1305,
+        // nonce 00 01 .. 17.
+        let kx = ring
+            .epoch0(&log_id, 1, true)
+            .unwrap()
+            .with_suite(Suite::XChaCha20Poly1305);
+        let header_x = SegmentHeader {
+            log_id,
+            segment: 1,
+            key_version: 1,
+            first_seq: 0,
+            created_ns: time,
+            prev: [0; 32],
+            suite: Suite::XChaCha20Poly1305,
+        }
+        .encode(&kx);
+        let nonce_x: [u8; 24] = core::array::from_fn(|i| u8::try_from(i).unwrap());
+        let mut event_x = Vec::new();
+        let _ =
+            build_event_frame(&mut event_x, &log_id, &kx, 0, &[0; 32], &nonce_x, &plain).unwrap();
+        // Round trip through the reader's decryption.
+        let pt =
+            crate::scan::decrypt_frame(kx.cipher().unwrap(), 24, &log_id, 1, &event_x).unwrap();
+        assert_eq!(pt.as_slice(), plain.as_slice());
         let k0again = ring.epoch0(&log_id, 1, true).unwrap();
         vec![
             ("mac_epoch0", hex(&k0again.mac_raw())),
@@ -578,6 +653,8 @@ mod vectors {
             ("event_frame", hex(&event)),
             ("close_frame", hex(&close)),
             ("head", hex(&head)),
+            ("xchacha_segment_header", hex(&header_x)),
+            ("xchacha_event_frame", hex(&event_x)),
         ]
     }
 
@@ -604,7 +681,7 @@ mod vectors {
             assert_eq!(want.get(name), Some(&got), "{name}");
         }
         if std::env::var_os("EAL_PRINT_VECTORS").is_none() {
-            assert_eq!(want.len(), 9, "every vector in FORMAT.md is checked");
+            assert_eq!(want.len(), 11, "every vector in FORMAT.md is checked");
         }
     }
 }

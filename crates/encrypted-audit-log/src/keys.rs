@@ -4,11 +4,14 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use aes_gcm::{Aes256Gcm, KeyInit};
+use chacha20poly1305::XChaCha20Poly1305;
+use chacha20poly1305::aead::AeadInOut;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
+use crate::format::{Suite, TAG_LEN};
 
 pub(crate) type HmacSha256 = Hmac<Sha256>;
 
@@ -186,7 +189,66 @@ pub(crate) struct EpochKeys {
     mac_raw: Zeroizing<[u8; 32]>,
     mac: HmacSha256,
     enc_raw: Option<Zeroizing<[u8; 32]>>,
-    enc: Option<Aes256Gcm>,
+    suite: Suite,
+    enc: Option<Cipher>,
+}
+
+/// A record cipher of one of the suites, keyed (its key schedule erased on
+/// drop by the cipher crates' `zeroize` feature).
+pub(crate) enum Cipher {
+    /// Boxed: its key schedule is much larger than the other variant.
+    Aes(Box<Aes256Gcm>),
+    XChaCha(XChaCha20Poly1305),
+}
+
+impl Cipher {
+    fn new(suite: Suite, key: &[u8]) -> Cipher {
+        let c = match suite {
+            Suite::Aes256Gcm => Aes256Gcm::new_from_slice(key).map(|c| Cipher::Aes(Box::new(c))),
+            Suite::XChaCha20Poly1305 => XChaCha20Poly1305::new_from_slice(key).map(Cipher::XChaCha),
+        };
+        match c {
+            Ok(c) => c,
+            Err(_) => unreachable_key_length(),
+        }
+    }
+
+    /// Encrypts `buf` in place; returns the tag. `None` if `nonce` has the
+    /// wrong length for the suite or the message is too long.
+    pub(crate) fn encrypt(
+        &self,
+        nonce: &[u8],
+        aad: &[u8],
+        buf: &mut [u8],
+    ) -> Option<[u8; TAG_LEN]> {
+        let tag = match self {
+            Cipher::Aes(c) => {
+                let n = aes_gcm::Nonce::<aes_gcm::aead::consts::U12>::try_from(nonce).ok()?;
+                c.encrypt_inout_detached(&n, aad, buf.into()).ok()?
+            }
+            Cipher::XChaCha(c) => {
+                let n = chacha20poly1305::XNonce::try_from(nonce).ok()?;
+                c.encrypt_inout_detached(&n, aad, buf.into()).ok()?
+            }
+        };
+        let mut t = [0u8; TAG_LEN];
+        t.copy_from_slice(&tag);
+        Some(t)
+    }
+
+    /// Decrypts `buf` in place if `tag` authenticates it; `false` otherwise
+    /// (`buf` then holds no plaintext worth keeping).
+    pub(crate) fn decrypt(&self, nonce: &[u8], aad: &[u8], buf: &mut [u8], tag: &[u8]) -> bool {
+        let Ok(tag) = chacha20poly1305::Tag::try_from(tag) else {
+            return false;
+        };
+        match self {
+            Cipher::Aes(c) => aes_gcm::Nonce::<aes_gcm::aead::consts::U12>::try_from(nonce)
+                .is_ok_and(|n| c.decrypt_inout_detached(&n, aad, buf.into(), &tag).is_ok()),
+            Cipher::XChaCha(c) => chacha20poly1305::XNonce::try_from(nonce)
+                .is_ok_and(|n| c.decrypt_inout_detached(&n, aad, buf.into(), &tag).is_ok()),
+        }
+    }
 }
 
 impl EpochKeys {
@@ -194,7 +256,7 @@ impl EpochKeys {
         let v = version.to_le_bytes();
         let mac_raw = hmac(mac, &[LABEL_MAC0, log_id, &v]);
         let enc_raw = enc.map(|k| hmac(k, &[LABEL_ENC0, log_id, &v]));
-        Self::from_raw(version, 0, mac_raw, enc_raw)
+        Self::from_raw(version, 0, mac_raw, enc_raw, Suite::default())
     }
 
     fn from_raw(
@@ -202,29 +264,43 @@ impl EpochKeys {
         epoch: u32,
         mac_raw: Zeroizing<[u8; 32]>,
         enc_raw: Option<Zeroizing<[u8; 32]>>,
+        suite: Suite,
     ) -> Self {
         let mac = keyed(mac_raw.as_slice());
-        let enc = enc_raw
-            .as_ref()
-            .map(|k| match Aes256Gcm::new_from_slice(k.as_slice()) {
-                Ok(c) => c,
-                Err(_) => unreachable_key_length(),
-            });
+        let enc = enc_raw.as_ref().map(|k| Cipher::new(suite, k.as_slice()));
         EpochKeys {
             version,
             epoch,
             mac_raw,
             mac,
             enc_raw,
+            suite,
             enc,
         }
+    }
+
+    /// The same keys, encrypting with `suite` (a segment's, from its
+    /// header). The MAC keys do not depend on the suite.
+    pub(crate) fn with_suite(mut self, suite: Suite) -> Self {
+        if suite != self.suite {
+            self.enc = self
+                .enc_raw
+                .as_ref()
+                .map(|k| Cipher::new(suite, k.as_slice()));
+            self.suite = suite;
+        }
+        self
+    }
+
+    pub(crate) fn suite(&self) -> Suite {
+        self.suite
     }
 
     /// A placeholder holding a random MAC key and no encryption key: no
     /// record verifies under it. Used only while keys are being replaced.
     pub(crate) fn keyless(version: u32, epoch: u32) -> Self {
         let raw: [u8; 32] = rand::random();
-        Self::from_raw(version, epoch, Zeroizing::new(raw), None)
+        Self::from_raw(version, epoch, Zeroizing::new(raw), None, Suite::default())
     }
 
     /// The one-way step to the next epoch. `self` (the old keys) is consumed
@@ -235,7 +311,13 @@ impl EpochKeys {
             .enc_raw
             .as_ref()
             .map(|k| hmac(k.as_slice(), &[LABEL_ENC_NEXT]));
-        Self::from_raw(self.version, self.epoch.saturating_add(1), mac_raw, enc_raw)
+        Self::from_raw(
+            self.version,
+            self.epoch.saturating_add(1),
+            mac_raw,
+            enc_raw,
+            self.suite,
+        )
     }
 
     /// Evolves until `epoch` (which must not be earlier).
@@ -251,7 +333,7 @@ impl EpochKeys {
         self.mac.clone()
     }
 
-    pub(crate) fn cipher(&self) -> Option<&Aes256Gcm> {
+    pub(crate) fn cipher(&self) -> Option<&Cipher> {
         self.enc.as_ref()
     }
 
@@ -269,7 +351,7 @@ impl EpochKeys {
 
     #[cfg(test)]
     pub(crate) fn from_mac_raw_for_test(version: u32, epoch: u32, raw: [u8; 32]) -> Self {
-        Self::from_raw(version, epoch, Zeroizing::new(raw), None)
+        Self::from_raw(version, epoch, Zeroizing::new(raw), None, Suite::default())
     }
 }
 

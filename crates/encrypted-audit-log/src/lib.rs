@@ -26,7 +26,7 @@ pub mod format_spec {}
 pub use crate::anchor::Checkpoint;
 pub use crate::error::{Error, Position, Result, Tamper, TamperKind};
 pub use crate::event::{Event, MAX_EVENT_TYPE_LEN, RESERVED_PREFIX, Record, rfc3339};
-pub use crate::format::PrunedSegment;
+pub use crate::format::{PrunedSegment, Suite};
 pub use crate::keys::{EncKey, KeyRing, MacKey};
 pub use crate::log::{Appended, AuditLog, Durability, Options, PruneReport, Recovery};
 pub use crate::privacy::{FINGERPRINT_PREFIX, Fingerprint, Fingerprinter, Sanitizer};

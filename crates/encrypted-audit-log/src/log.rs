@@ -1,5 +1,6 @@
 //! The writer: appends, durability, epochs, rotation, retention, recovery.
 
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::Write;
 use std::path::Path;
@@ -13,7 +14,8 @@ use crate::anchor::Checkpoint;
 use crate::error::{Error, Result};
 use crate::event::{self, Event};
 use crate::format::{
-    self, HEAD_FILE, Head, Kind, NONCE_LEN, PrunedSegment, SEGMENT_HEADER_LEN, SegmentHeader,
+    self, HEAD_FILE, Head, Kind, MAX_NONCE_LEN, PrunedSegment, SEGMENT_HEADER_LEN, SegmentHeader,
+    Suite,
 };
 use crate::keys::{EpochKeys, KeyRing};
 use crate::privacy::Sanitizer;
@@ -41,9 +43,10 @@ pub enum Durability {
 
 /// How a log is written. `Options::default()`: per-record durability,
 /// epochs of 1024 records or 10 minutes, 90-day retention, the default
-/// [`Sanitizer`].
+/// [`Sanitizer`], AES-256-GCM records ([`Suite::Aes256Gcm`]).
 #[derive(Debug)]
 pub struct Options {
+    suite: Suite,
     durability: Durability,
     epoch_records: u64,
     epoch_duration: Duration,
@@ -54,6 +57,7 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Self {
         Options {
+            suite: Suite::default(),
             durability: Durability::PerRecord,
             epoch_records: 1024,
             epoch_duration: Duration::from_secs(600),
@@ -64,6 +68,15 @@ impl Default for Options {
 }
 
 impl Options {
+    /// The record encryption of a log created with these options. An
+    /// existing log keeps the suite it was created with (its segment
+    /// headers record it), whatever this says.
+    #[must_use]
+    pub fn suite(mut self, suite: Suite) -> Self {
+        self.suite = suite;
+        self
+    }
+
     /// Sets the durability policy.
     #[must_use]
     pub fn durability(mut self, d: Durability) -> Self {
@@ -371,10 +384,58 @@ fn spawn_flusher(w: Weak<Mutex<Writer>>, delay: Duration) -> Result<Flusher> {
     Ok(Flusher { stop, handle })
 }
 
+/// What the writer learnt about a segment's header while it held the key
+/// ring (on open, or when it wrote the header). Pruning trusts a header
+/// only if its bytes on disk are still exactly the verified ones: the
+/// writer keeps no keys afterwards, and someone who can write the files
+/// but holds no key must not be able to back-date a segment into
+/// retention or relabel its key version.
+enum HeaderCheck {
+    /// The header's bytes, MAC verified, for this log and file name.
+    Verified([u8; SEGMENT_HEADER_LEN]),
+    /// Its key version (this one) was not in the ring the log was opened
+    /// with, so its MAC could not be checked.
+    MissingKey(u32),
+}
+
+/// Checks the headers of `segments` (MAC under their key version's epoch-0
+/// key, log id, segment number). A segment whose header fails is left out.
+fn check_headers(
+    dir: &PrivateDir,
+    keys: &KeyRing,
+    log_id: &[u8; 16],
+    segments: &[u32],
+) -> Result<BTreeMap<u32, HeaderCheck>> {
+    let mut out = BTreeMap::new();
+    for &n in segments {
+        let Some(b) = read_header_bytes(dir, n)? else {
+            continue;
+        };
+        let Ok((h, _)) = SegmentHeader::parse_unchecked(&b) else {
+            continue;
+        };
+        if h.segment != n || h.log_id != *log_id {
+            continue;
+        }
+        match keys.epoch0(log_id, h.key_version, false) {
+            Ok(k0) if SegmentHeader::mac_ok(&b, &k0) => {
+                let _ = out.insert(n, HeaderCheck::Verified(b));
+            }
+            Ok(_) => {}
+            Err(_) => {
+                let _ = out.insert(n, HeaderCheck::MissingKey(h.key_version));
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// The writer's state, behind the [`AuditLog`] handle's mutex.
 pub(crate) struct Writer {
     dir: PrivateDir,
     _lock: DirLock,
+    /// Segment headers checked while the key ring was at hand.
+    headers: BTreeMap<u32, HeaderCheck>,
     log_id: [u8; 16],
     segment: u32,
     file: File,
@@ -482,9 +543,11 @@ impl Writer {
             dir.sync()?;
         }
         let file = dir.open_file(&name, Access::Append)?;
+        let headers = check_headers(&dir, keys, &r.log_id, &scan::list_segments(&dir)?)?;
         let mut log = Writer {
             dir,
             _lock: lock,
+            headers,
             log_id: r.log_id,
             segment: r.segment,
             file,
@@ -555,7 +618,9 @@ impl Writer {
             dir.remove_file(format::segment_file_name(1))?;
         }
         let log_id: [u8; 16] = rand::random();
-        let k0 = keys.epoch0(&log_id, version, true)?;
+        let k0 = keys
+            .epoch0(&log_id, version, true)?
+            .with_suite(options.suite);
         let header = SegmentHeader {
             log_id,
             segment: 1,
@@ -563,11 +628,14 @@ impl Writer {
             first_seq: 0,
             created_ns: format::now_nanos(),
             prev: [0u8; 32],
+            suite: options.suite,
         };
-        let file = new_segment_file(&dir, 1, &header.encode(&k0))?;
+        let header = header.encode(&k0);
+        let file = new_segment_file(&dir, 1, &header)?;
         let mut log = Writer {
             dir,
             _lock: lock,
+            headers: BTreeMap::from([(1, HeaderCheck::Verified(header))]),
             log_id,
             segment: 1,
             file,
@@ -684,23 +752,43 @@ impl Writer {
         Ok(())
     }
 
+    /// The sequence number and epoch count after one more record. Both
+    /// come from the sealed head on open, which a MAC-key holder can forge
+    /// at the top of their range: that is reported, never an overflow.
+    fn counts_after_push(&self) -> Result<(u64, u64)> {
+        match (
+            self.next_seq.checked_add(1),
+            self.epoch_count.checked_add(1),
+        ) {
+            (Some(seq), Some(count)) => Ok((seq, count)),
+            _ => Err(Error::tamper(
+                crate::error::TamperKind::ModifiedBytes,
+                0,
+                0,
+                None,
+            )),
+        }
+    }
+
     fn push_event(&mut self) -> Result<u64> {
+        let counts = self.counts_after_push()?;
         let seq = self.next_seq;
-        let nonce: [u8; NONCE_LEN] = rand::random();
+        let nonce: [u8; MAX_NONCE_LEN] = rand::random();
         let mac = format::build_event_frame(
             &mut self.pending,
             &self.log_id,
             &self.ek,
             seq,
             &self.chain,
-            &nonce,
+            &nonce[..self.ek.suite().nonce_len()],
             &self.plain,
         )?;
-        self.after_push(mac);
+        self.after_push(mac, counts);
         Ok(seq)
     }
 
     fn push_frame(&mut self, kind: Kind, body: &[u8]) -> Result<u64> {
+        let counts = self.counts_after_push()?;
         let seq = self.next_seq;
         let mac = format::build_frame(
             &mut self.pending,
@@ -711,14 +799,14 @@ impl Writer {
             &self.chain,
             body,
         );
-        self.after_push(mac);
+        self.after_push(mac, counts);
         Ok(seq)
     }
 
-    fn after_push(&mut self, mac: [u8; 32]) {
+    fn after_push(&mut self, mac: [u8; 32], (next_seq, epoch_count): (u64, u64)) {
         self.chain = mac;
-        self.next_seq += 1;
-        self.epoch_count += 1;
+        self.next_seq = next_seq;
+        self.epoch_count = epoch_count;
         self.pending_records += 1;
         if self.pending_since.is_none() {
             self.pending_since = Some(Instant::now());
@@ -810,7 +898,9 @@ impl Writer {
         if self.poisoned {
             return Err(Error::Poisoned);
         }
-        let k0 = keys.epoch0(&self.log_id, version, true)?;
+        // The log keeps the suite it was created with.
+        let suite = self.ek.suite();
+        let k0 = keys.epoch0(&self.log_id, version, true)?.with_suite(suite);
         self.close_epoch()?;
         self.flush()?;
         let segment = self.segment + 1;
@@ -821,14 +911,17 @@ impl Writer {
             first_seq: self.next_seq,
             created_ns: format::now_nanos(),
             prev: self.chain,
+            suite,
         };
-        let file = match new_segment_file(&self.dir, segment, &header.encode(&k0)) {
+        let header = header.encode(&k0);
+        let file = match new_segment_file(&self.dir, segment, &header) {
             Ok(f) => f,
             Err(e) => {
                 self.poisoned = true;
                 return Err(e);
             }
         };
+        let _ = self.headers.insert(segment, HeaderCheck::Verified(header));
         self.file = file;
         self.segment = segment;
         self.file_len = SEGMENT_HEADER_LEN as u64;
@@ -847,8 +940,19 @@ impl Writer {
     /// names ([`PruneReport::destroyable_key_versions`]) so that no copy of
     /// a pruned record (a backup, a copy-on-write block) can be decrypted.
     ///
+    /// Each header that decides what is pruned (the creation time of the
+    /// following segment, the pruned segment's key version and first
+    /// sequence number, the chain value it ends with) must be byte for
+    /// byte the header whose MAC was verified when the log was opened or
+    /// the segment created, and the two must follow each other in the
+    /// chain; otherwise nothing is pruned.
+    ///
     /// # Errors
-    /// I/O errors; [`Error::Tampered`] if a segment header is unreadable.
+    /// I/O errors; [`Error::Tampered`] (at the segment's header) if a
+    /// header that decides the pruning is unreadable, fails its MAC, is
+    /// another segment's or another log's, or was changed since it was
+    /// verified; [`Error::MissingKey`] if the key ring the log was opened
+    /// with lacked its key version, so it could not be verified.
     pub(crate) fn prune_before(&mut self, cutoff: SystemTime) -> Result<PruneReport> {
         self.flush()?;
         let cutoff_ns = format::to_nanos(cutoff).unwrap_or(0);
@@ -859,17 +963,30 @@ impl Writer {
             if t != s + 1 || s >= self.segment {
                 break;
             }
-            let hs = read_header_unchecked(&self.dir, s)?;
-            let ht = read_header_unchecked(&self.dir, t)?;
             // Every record of `s` is older than the creation of `t`.
-            if ht.created_ns >= cutoff_ns || ht.first_seq == 0 {
+            let ht = self.verified_header(t)?;
+            if ht.created_ns >= cutoff_ns {
                 break;
             }
+            let hs = self.verified_header(s)?;
+            // `t` follows `s` in the chain: a newer key version, and `s`
+            // holds at least its close record.
+            let last_seq = ht.first_seq.checked_sub(1);
+            let Some(last_seq) =
+                last_seq.filter(|&l| ht.key_version > hs.key_version && l >= hs.first_seq)
+            else {
+                return Err(Error::tamper(
+                    crate::error::TamperKind::ModifiedBytes,
+                    t,
+                    0,
+                    None,
+                ));
+            };
             pruned.push(PrunedSegment {
                 segment: s,
                 key_version: hs.key_version,
                 first_seq: hs.first_seq,
-                last_seq: ht.first_seq - 1,
+                last_seq,
                 last_mac: ht.prev,
             });
         }
@@ -888,7 +1005,8 @@ impl Writer {
             )?;
             overwrite_reliable &= r.overwrite_reliable();
         }
-        self.first_seq = through + 1;
+        // `through` is a `first_seq - 1` above: no overflow.
+        self.first_seq = through.saturating_add(1);
         self.write_head()?;
         Ok(PruneReport {
             segments: pruned,
@@ -896,6 +1014,28 @@ impl Writer {
             through_seq: Some(through),
             overwrite_reliable,
         })
+    }
+
+    /// Segment `n`'s header, if its bytes on disk are the ones verified
+    /// while the key ring was at hand (see [`HeaderCheck`]).
+    fn verified_header(&self, n: u32) -> Result<SegmentHeader> {
+        let tampered = || Error::tamper(crate::error::TamperKind::ModifiedBytes, n, 0, None);
+        match self.headers.get(&n) {
+            Some(HeaderCheck::Verified(known)) => {
+                let on_disk = read_header_bytes(&self.dir, n)?;
+                if on_disk.as_ref() != Some(known) {
+                    return Err(tampered());
+                }
+                SegmentHeader::parse_unchecked(known)
+                    .map(|(h, _)| h)
+                    .map_err(|_| tampered())
+            }
+            Some(HeaderCheck::MissingKey(version)) => Err(Error::MissingKey {
+                version: *version,
+                encryption: false,
+            }),
+            None => Err(tampered()),
+        }
     }
 
     /// Applies the retention period of the [`Options`] (default 90 days):
@@ -956,19 +1096,16 @@ fn new_segment_file(dir: &PrivateDir, n: u32, header: &[u8]) -> Result<File> {
     Ok(dir.open_file(&name, Access::Append)?)
 }
 
-fn read_header_unchecked(dir: &PrivateDir, n: u32) -> Result<SegmentHeader> {
+/// The header bytes of segment `n`, or `None` if the file is shorter than
+/// a header.
+fn read_header_bytes(dir: &PrivateDir, n: u32) -> Result<Option<[u8; SEGMENT_HEADER_LEN]>> {
     let name = format::segment_file_name(n);
     let mut f = dir.open_file(&name, Access::Read)?;
     let mut b = [0u8; SEGMENT_HEADER_LEN];
-    std::io::Read::read_exact(&mut f, &mut b).map_err(|e| Error::io(dir.path().join(&name), e))?;
-    match SegmentHeader::parse_unchecked(&b) {
-        Ok((h, _)) => Ok(h),
-        Err(_) => Err(Error::tamper(
-            crate::error::TamperKind::ModifiedBytes,
-            n,
-            0,
-            None,
-        )),
+    match std::io::Read::read_exact(&mut f, &mut b) {
+        Ok(()) => Ok(Some(b)),
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(None),
+        Err(e) => Err(Error::io(dir.path().join(&name), e)),
     }
 }
 

@@ -7,17 +7,15 @@ use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::PathBuf;
 
-use aes_gcm::aead::AeadInOut;
-use aes_gcm::{Aes256Gcm, Nonce};
 use secure_fs::{Access, PrivateDir};
 use zeroize::Zeroizing;
 
 use crate::error::{Error, Result, TamperKind};
 use crate::format::{
     self, FRAME_HEADER_LEN, FrameView, HEAD_FILE, HEAD_LEN, Head, Kind, MAX_FRAME_LEN,
-    MIN_FRAME_LEN, NONCE_LEN, PrunedSegment, SEGMENT_HEADER_LEN, SegmentHeader, TAG_LEN,
+    MIN_FRAME_LEN, PrunedSegment, SEGMENT_HEADER_LEN, SegmentHeader, TAG_LEN,
 };
-use crate::keys::{EpochKeys, KeyRing};
+use crate::keys::{Cipher, EpochKeys, KeyRing};
 
 /// How many recent records are remembered to recognise a duplicate.
 const RECENT: usize = 1024;
@@ -190,6 +188,35 @@ pub(crate) fn list_segments(dir: &PrivateDir) -> Result<Vec<u32>> {
     Ok(v)
 }
 
+/// How many times [`snapshot`] re-reads when a concurrent prune removed
+/// the segment the head it read points at.
+const SNAPSHOT_TRIES: usize = 4;
+
+/// The sealed head, then the segment list, in that order: a writer running
+/// beside us only ever adds segments after the head's one (rotation), so a
+/// rotation between the two reads leaves the head's segment listed. If a
+/// prune in between removed it (the head was sealed before the prune),
+/// both are read again.
+fn snapshot(dir: &PrivateDir, between: &mut dyn FnMut()) -> Result<(Option<Vec<u8>>, Vec<u32>)> {
+    let mut tries = 0;
+    loop {
+        let head = read_head(dir)?;
+        between();
+        let segments = list_segments(dir)?;
+        tries += 1;
+        let head_segment = head
+            .as_deref()
+            .and_then(|b| Head::parse_unchecked(b).ok())
+            .map(|h| h.segment);
+        let missing = head_segment.is_some_and(|s| {
+            segments.last().is_some_and(|&last| s < last) && !segments.contains(&s)
+        });
+        if !missing || tries == SNAPSHOT_TRIES {
+            return Ok((head, segments));
+        }
+    }
+}
+
 pub(crate) fn read_head(dir: &PrivateDir) -> Result<Option<Vec<u8>>> {
     match dir.read(HEAD_FILE) {
         Ok(b) => Ok(Some(b)),
@@ -274,6 +301,7 @@ fn read_header(
     if !SegmentHeader::mac_ok(&b, &k0) {
         return Err(modified(seg, 0, None));
     }
+    let k0 = k0.with_suite(h.suite);
     if h.segment != seg {
         // A valid header under another file name: a renamed segment.
         return Err(Error::tamper(
@@ -294,8 +322,20 @@ impl<'a> Walker<'a> {
         need_enc: bool,
         start: Start,
     ) -> Result<Walker<'a>> {
-        let segments = list_segments(dir)?;
-        let head_bytes = read_head(dir)?;
+        Self::open_with(dir, keys, need_enc, start, &mut || {})
+    }
+
+    /// [`Walker::open`], calling `between` after reading the head and
+    /// before listing the segments (the seam where a writer running beside
+    /// a reader can rotate or prune; tests rotate there).
+    pub(crate) fn open_with(
+        dir: &'a PrivateDir,
+        keys: &'a KeyRing,
+        need_enc: bool,
+        start: Start,
+        between: &mut dyn FnMut(),
+    ) -> Result<Walker<'a>> {
+        let (head_bytes, segments) = snapshot(dir, between)?;
         let (Some(&first), Some(head_bytes)) = (segments.first(), head_bytes) else {
             if segments.is_empty() {
                 return Err(Error::NotALog {
@@ -622,10 +662,13 @@ impl<'a> Walker<'a> {
         let cur = self.reader.segment;
         let end = self.reader.len;
         let next = self.segments[self.idx + 1];
-        if next != cur + 1 {
+        // File names have 8 digits, so `cur + 1` cannot overflow; checked
+        // all the same.
+        let expected = cur.saturating_add(1);
+        if next != expected {
             return Err(Error::tamper(
-                TamperKind::MissingSegment { expected: cur + 1 },
-                cur + 1,
+                TamperKind::MissingSegment { expected },
+                expected,
                 0,
                 Some(self.next_seq),
             ));
@@ -700,13 +743,15 @@ impl<'a> Walker<'a> {
             });
         }
         if let Some((seg, first_seq, _)) = self.start_check {
-            let kind = if seg == 1 {
-                TamperKind::DeletedRecords {
+            let kind = match seg.checked_sub(1) {
+                Some(0) => TamperKind::DeletedRecords {
                     expected: 0,
                     found: first_seq,
-                }
-            } else {
-                TamperKind::MissingSegment { expected: seg - 1 }
+                },
+                Some(before) => TamperKind::MissingSegment { expected: before },
+                // Segment numbers start at 1: a (MAC-valid) segment 0 is
+                // malformed.
+                None => TamperKind::ModifiedBytes,
             };
             return Err(Error::tamper(kind, seg, 0, Some(first_seq)));
         }
@@ -781,7 +826,7 @@ impl<'a> Walker<'a> {
         // Re-derive (EpochKeys is deliberately not Clone).
         self.keys
             .epoch0(&self.log_id, self.key_version, false)
-            .map(|k| k.evolve_to(self.ek.epoch))
+            .map(|k| k.evolve_to(self.ek.epoch).with_suite(self.ek.suite()))
             .unwrap_or_else(|_| self.ek_copy_fallback())
     }
 
@@ -832,7 +877,7 @@ impl<'a> Walker<'a> {
         let body_len = self.buf.len() - FRAME_HEADER_LEN - format::MAC_LEN;
         let body = &self.buf[FRAME_HEADER_LEN..FRAME_HEADER_LEN + body_len];
         match kind {
-            Kind::Event if body_len < NONCE_LEN + TAG_LEN + 1 => {
+            Kind::Event if body_len < self.ek.suite().nonce_len() + TAG_LEN + 1 => {
                 return Err(modified(seg, offset, Some(seq)));
             }
             Kind::Close if body_len != 16 || format::le_u64(body, 8) != self.epoch_count => {
@@ -845,9 +890,10 @@ impl<'a> Walker<'a> {
                 };
                 if let Some((first_seg, first_seq, prev)) = self.start_check
                     && segs.iter().any(|p| {
-                        p.segment + 1 == first_seg
-                            && p.last_seq + 1 == first_seq
-                            && p.last_mac == prev
+                        // Checked: tombstone fields come from the file.
+                        p.segment.checked_add(1) == Some(first_seg)
+                            && p.last_seq.checked_add(1) == Some(first_seq)
+                            && format::ct_eq(&p.last_mac, &prev)
                     })
                 {
                     self.start_check = None;
@@ -859,9 +905,17 @@ impl<'a> Walker<'a> {
         if self.recent.len() == RECENT {
             self.recent.pop_front();
         }
+        // A sequence number or epoch count at the top of its range comes
+        // from a forged header or head (a MAC-key holder can make one): it
+        // is malformed, never an overflow.
+        let (Some(next_seq), Some(next_count)) =
+            (seq.checked_add(1), self.epoch_count.checked_add(1))
+        else {
+            return Err(modified(seg, offset, Some(seq)));
+        };
         self.recent.push_back((seq, mac));
         self.chain = mac;
-        self.next_seq = seq + 1;
+        self.next_seq = next_seq;
         self.records += 1;
         if kind == Kind::Close {
             let ek = std::mem::replace(&mut self.ek, EpochKeys::keyless(0, 0));
@@ -869,7 +923,7 @@ impl<'a> Walker<'a> {
             self.epoch_count = 0;
             self.last_was_close = true;
         } else {
-            self.epoch_count += 1;
+            self.epoch_count = next_count;
             self.last_was_close = false;
         }
         if let Some((aseq, achain)) = self.anchor
@@ -962,30 +1016,36 @@ impl<'a> Walker<'a> {
                 encryption: true,
             });
         };
-        decrypt_frame(cipher, &self.log_id, self.key_version, &self.buf)
+        decrypt_frame(
+            cipher,
+            self.ek.suite().nonce_len(),
+            &self.log_id,
+            self.key_version,
+            &self.buf,
+        )
     }
 }
 
 pub(crate) fn decrypt_frame(
-    cipher: &Aes256Gcm,
+    cipher: &Cipher,
+    nonce_len: usize,
     log_id: &[u8; 16],
     key_version: u32,
     frame: &[u8],
 ) -> Result<Zeroizing<Vec<u8>>> {
     let body = &frame[FRAME_HEADER_LEN..frame.len() - format::MAC_LEN];
-    if body.len() < NONCE_LEN + TAG_LEN {
+    if body.len() < nonce_len + TAG_LEN {
         return Err(Error::DecryptionFailed);
     }
-    let (nonce, rest) = body.split_at(NONCE_LEN);
+    let (nonce, rest) = body.split_at(nonce_len);
     let (ct, tag) = rest.split_at(rest.len() - TAG_LEN);
-    let nonce = Nonce::<aes_gcm::aead::consts::U12>::try_from(nonce)
-        .map_err(|_| Error::DecryptionFailed)?;
-    let tag =
-        aes_gcm::aead::Tag::<Aes256Gcm>::try_from(tag).map_err(|_| Error::DecryptionFailed)?;
     let aad = format::event_aad(log_id, key_version, &frame[..FRAME_HEADER_LEN]);
     let mut pt = Zeroizing::new(ct.to_vec());
-    cipher
-        .decrypt_inout_detached(&nonce, &aad, pt.as_mut_slice().into(), &tag)
-        .map_err(|_| Error::DecryptionFailed)?;
+    if !cipher.decrypt(nonce, &aad, pt.as_mut_slice(), tag) {
+        return Err(Error::DecryptionFailed);
+    }
     Ok(pt)
 }
+
+#[cfg(test)]
+mod tests;

@@ -70,6 +70,15 @@ fn run(dir: &std::path::Path) -> Result<(), Error> {
 
     ks.change_passphrase(b"demo passphrase, changed")?;
     println!("passphrase changed; generation {}", ks.generation());
+    // After a suspected leak of a keystore file (or together with the
+    // passphrase change above, after a leaked passphrase): a fresh
+    // key-encryption key, here keeping the current passphrase. Then rotate,
+    // rewrap and destroy the versions that were in the leaked file.
+    ks.rekey(new)?;
+    println!(
+        "key-encryption key replaced; generation {}",
+        ks.generation()
+    );
     for k in ks.keys() {
         println!(
             "  key {:>3}  {:<18}  {:?}  messages <= {}",

@@ -8,6 +8,7 @@ use hkdf::Hkdf;
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
+use zeroize::Zeroize;
 
 use crate::envelope::Algorithm;
 use crate::error::{Error, Result};
@@ -110,12 +111,17 @@ pub(crate) const WRAP_LABEL: &[u8] = b"keystore-rotation v1 wrap";
 pub(crate) const MAC_LABEL: &[u8] = b"keystore-rotation v1 file mac";
 
 /// AES-256-GCM wrap of 32 key bytes with the given nonce.
+///
+/// # Errors
+/// [`Error::InvalidArgument`] if AES-GCM refuses to encrypt (it cannot for
+/// 32 bytes and a short AD); the plaintext key is then wiped, never
+/// returned.
 pub(crate) fn wrap(
     key: &KeyBytes,
     nonce: &[u8; 12],
     ad: &[u8],
     secret: &KeyBytes,
-) -> [u8; WRAP_LEN] {
+) -> Result<[u8; WRAP_LEN]> {
     let cipher = Aes256Gcm::new(key.expose().into());
     let mut out = [0u8; WRAP_LEN];
     out[..12].copy_from_slice(nonce);
@@ -123,11 +129,24 @@ pub(crate) fn wrap(
     let tag = cipher
         .encrypt_inout_detached(nonce.into(), ad, (&mut out[12..44]).into())
         .map(|t| -> [u8; 16] { t.into() });
-    // 32 bytes and a short AD never exceed AES-GCM's limits.
-    if let Ok(tag) = tag {
-        out[44..].copy_from_slice(&tag);
+    finish_wrap(out, tag.ok())
+}
+
+/// Appends the tag, or wipes the buffer (which may still hold the key in
+/// the clear) and fails when encryption failed.
+fn finish_wrap(mut out: [u8; WRAP_LEN], tag: Option<[u8; 16]>) -> Result<[u8; WRAP_LEN]> {
+    match tag {
+        Some(tag) => {
+            out[44..].copy_from_slice(&tag);
+            Ok(out)
+        }
+        None => {
+            out.zeroize();
+            Err(Error::InvalidArgument {
+                reason: "AES-256-GCM refused to wrap a key",
+            })
+        }
     }
-    out
 }
 
 /// Unwraps; `None` if the wrap does not authenticate.
@@ -253,6 +272,17 @@ pub(crate) fn parse(bytes: &[u8], path: &Path) -> Result<FileState> {
     let sum = Sha256::digest(&bytes[..sum_at]);
     if !bool::from(sum.as_slice().ct_eq(&bytes[sum_at..])) {
         return Err(tampered("checksum"));
+    }
+    // The KDF parameters before anything else that could lead to running
+    // the KDF: they are not authenticated until the MAC (whose key comes
+    // out of the KDF) is checked, so parameters over the caps are refused
+    // here rather than run.
+    let kdf_params =
+        |at: usize| u32::from_be_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]);
+    if let Some(kdf) = KdfKind::decode(bytes[34], kdf_params(51), kdf_params(55), kdf_params(59))
+        && kdf.check().is_err()
+    {
+        return Err(tampered("KDF parameters"));
     }
     parse_structure(&bytes[..bytes.len() - TRAILER_LEN]).ok_or_else(|| tampered("structure"))
 }
@@ -403,10 +433,112 @@ mod tests {
     }
 
     #[test]
+    fn kdf_parameters_over_the_caps_are_refused_before_any_kdf_runs() {
+        let key = KeyBytes::from_slice(&[3; 32]).unwrap();
+        for (kdf, accepted) in [
+            (
+                KdfKind::Pbkdf2 {
+                    iterations: 10_000_000,
+                },
+                true,
+            ),
+            (
+                KdfKind::Pbkdf2 {
+                    iterations: 10_000_001,
+                },
+                false,
+            ),
+            (
+                KdfKind::Pbkdf2 {
+                    iterations: 100_000_000,
+                },
+                false,
+            ),
+            (
+                KdfKind::Pbkdf2 {
+                    iterations: u32::MAX,
+                },
+                false,
+            ),
+            (
+                KdfKind::Argon2id {
+                    m_kib: 1 << 20,
+                    t: 16,
+                    p: 8,
+                },
+                true,
+            ),
+            (
+                KdfKind::Argon2id {
+                    m_kib: 4 << 20,
+                    t: 64,
+                    p: 1,
+                },
+                false,
+            ),
+            (
+                KdfKind::Argon2id {
+                    m_kib: (1 << 20) + 1,
+                    t: 2,
+                    p: 1,
+                },
+                false,
+            ),
+            (
+                KdfKind::Argon2id {
+                    m_kib: 19_456,
+                    t: 17,
+                    p: 1,
+                },
+                false,
+            ),
+            (
+                KdfKind::Argon2id {
+                    m_kib: 19_456,
+                    t: 2,
+                    p: 9,
+                },
+                false,
+            ),
+        ] {
+            let mut state = sample();
+            state.kdf = kdf;
+            let r = parse(&encode(&state, &key), Path::new("k"));
+            if accepted {
+                assert_eq!(r.unwrap().kdf, kdf);
+            } else {
+                assert!(
+                    matches!(
+                        r,
+                        Err(Error::Tampered {
+                            check: "KDF parameters",
+                            ..
+                        })
+                    ),
+                    "{kdf:?}: {r:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_failed_wrap_is_an_error_and_never_returns_the_key() {
+        let mut buf = [0u8; WRAP_LEN];
+        buf[..12].copy_from_slice(&[1; 12]);
+        buf[12..44].copy_from_slice(&[0x5a; 32]); // the key in the clear
+        assert!(matches!(
+            finish_wrap(buf, None),
+            Err(Error::InvalidArgument { .. })
+        ));
+        let ok = finish_wrap(buf, Some([7; 16])).unwrap();
+        assert_eq!(ok[44..], [7; 16]);
+    }
+
+    #[test]
     fn wrap_round_trip_and_ad_binding() {
         let k = KeyBytes::from_slice(&[1; 32]).unwrap();
         let s = KeyBytes::from_slice(&[2; 32]).unwrap();
-        let w = wrap(&k, &[0; 12], b"ad", &s);
+        let w = wrap(&k, &[0; 12], b"ad", &s).unwrap();
         assert_eq!(unwrap(&k, b"ad", &w).unwrap().expose(), s.expose());
         assert!(unwrap(&k, b"other", &w).is_none());
     }
@@ -443,7 +575,7 @@ mod tests {
                                       flip in 0usize..WRAP_LEN * 8) {
                 let k = KeyBytes::from_slice(&key).unwrap();
                 let s = KeyBytes::from_slice(&secret).unwrap();
-                let w = wrap(&k, &nonce, &ad, &s);
+                let w = wrap(&k, &nonce, &ad, &s).unwrap();
                 let back = unwrap(&k, &ad, &w).unwrap();
                 prop_assert_eq!(back.expose(), &secret);
                 let mut bad = w;

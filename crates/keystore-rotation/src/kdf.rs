@@ -17,12 +17,19 @@ pub const ARGON2_DEFAULT_T: u32 = 2;
 /// Argon2id parallelism of [`Kdf::argon2id`].
 pub const ARGON2_DEFAULT_P: u32 = 1;
 
-// Caps on parameters read from a file, so that an edited file cannot make
-// an unlock run for hours or allocate the machine's memory.
-const PBKDF2_MAX_ITERATIONS: u32 = 100_000_000;
-const ARGON2_MAX_M_KIB: u32 = 4 * 1024 * 1024;
-const ARGON2_MAX_T: u32 = 64;
-const ARGON2_MAX_P: u32 = 64;
+// Caps on KDF parameters, for those read from a file too. The KDF block is
+// only covered by the checksum (anyone can recompute it) until the MAC is
+// checked, and the MAC key comes out of the KDF, so an edited file could
+// otherwise make an unlock run for hours or allocate the machine's memory.
+// A file over a cap is refused before the KDF runs.
+/// The most PBKDF2 iterations accepted (10,000,000), from a file too.
+pub const PBKDF2_MAX_ITERATIONS: u32 = 10_000_000;
+/// The largest Argon2id memory cost accepted, in KiB (1 GiB), from a file too.
+pub const ARGON2_MAX_M_KIB: u32 = 1024 * 1024;
+/// The most Argon2id passes accepted (16), from a file too.
+pub const ARGON2_MAX_T: u32 = 16;
+/// The most Argon2id lanes accepted (8), from a file too.
+pub const ARGON2_MAX_P: u32 = 8;
 
 pub(crate) const KDF_PBKDF2: u8 = 1;
 pub(crate) const KDF_ARGON2ID: u8 = 2;
@@ -63,7 +70,7 @@ impl Kdf {
     ///
     /// # Errors
     /// [`Error::InvalidArgument`] below 600,000 iterations or above
-    /// 100,000,000.
+    /// [`PBKDF2_MAX_ITERATIONS`] (10,000,000).
     pub fn pbkdf2_sha256(iterations: u32) -> Result<Kdf> {
         if iterations < PBKDF2_DEFAULT_ITERATIONS {
             return Err(Error::InvalidArgument {
@@ -89,7 +96,9 @@ impl Kdf {
     ///
     /// # Errors
     /// [`Error::InvalidArgument`] if any cost is below the recommended
-    /// minimum of [`Kdf::argon2id`] or above the sanity caps (4 GiB, 64, 64).
+    /// minimum of [`Kdf::argon2id`] or above the caps
+    /// [`ARGON2_MAX_M_KIB`] (1 GiB), [`ARGON2_MAX_T`] (16) and
+    /// [`ARGON2_MAX_P`] (8).
     pub fn argon2id_with(m_kib: u32, t: u32, p: u32) -> Result<Kdf> {
         if m_kib < ARGON2_DEFAULT_M_KIB || t < ARGON2_DEFAULT_T || p < ARGON2_DEFAULT_P {
             return Err(Error::InvalidArgument {
@@ -106,7 +115,8 @@ impl Kdf {
     /// use it for a real keystore.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] for 0 iterations.
+    /// [`Error::InvalidArgument`] for 0 iterations or more than
+    /// [`PBKDF2_MAX_ITERATIONS`].
     pub fn insecure_pbkdf2_sha256(iterations: u32) -> Result<Kdf> {
         let k = Kdf(KdfKind::Pbkdf2 { iterations });
         k.0.check()?;
@@ -117,7 +127,8 @@ impl Kdf {
     /// tests only.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] for costs Argon2 refuses.
+    /// [`Error::InvalidArgument`] for costs Argon2 refuses or above the
+    /// caps of [`Kdf::argon2id_with`].
     pub fn insecure_argon2id(m_kib: u32, t: u32, p: u32) -> Result<Kdf> {
         let k = Kdf(KdfKind::Argon2id { m_kib, t, p });
         k.0.check()?;
@@ -158,10 +169,15 @@ impl Kdf {
         Kdf(kind)
     }
 
-    /// Whether a keystore stored with `self` should be upgraded to `target`:
-    /// the same algorithm with any smaller cost, or PBKDF2 when Argon2id is
-    /// wanted. Argon2id is never "upgraded" to PBKDF2, and master keys are
-    /// never touched.
+    /// Whether a keystore stored with `self` should be upgraded to `target`.
+    ///
+    /// Only a change that lowers no cost counts: PBKDF2 to more
+    /// iterations; Argon2id to an m and a t that are both at least the
+    /// stored ones, one of them larger, and a p at least the stored one;
+    /// PBKDF2 to Argon2id. Argon2id is never "upgraded" to PBKDF2, and
+    /// master keys are never touched. This is a strict partial order, so
+    /// two option sets can never flip a keystore back and forth, and an
+    /// upgrade never lowers the memory cost, the passes or the iterations.
     pub(crate) fn weaker_than(&self, target: &Kdf) -> bool {
         match (self.0, target.0) {
             (KdfKind::Pbkdf2 { iterations: a }, KdfKind::Pbkdf2 { iterations: b }) => a < b,
@@ -177,7 +193,7 @@ impl Kdf {
                     t: t2,
                     p: p2,
                 },
-            ) => m1 < m2 || t1 < t2 || p1 < p2,
+            ) => m2 >= m1 && t2 >= t1 && p2 >= p1 && (m2 > m1 || t2 > t1),
             _ => false,
         }
     }
@@ -208,14 +224,14 @@ impl KdfKind {
             KdfKind::Pbkdf2 { iterations } => {
                 if iterations == 0 || iterations > PBKDF2_MAX_ITERATIONS {
                     return Err(Error::InvalidArgument {
-                        reason: "PBKDF2 iterations must be between 1 and 100,000,000",
+                        reason: "PBKDF2 iterations must be between 1 and 10,000,000",
                     });
                 }
             }
             KdfKind::Argon2id { m_kib, t, p } => {
                 if m_kib > ARGON2_MAX_M_KIB || t > ARGON2_MAX_T || p > ARGON2_MAX_P {
                     return Err(Error::InvalidArgument {
-                        reason: "Argon2id costs above the caps",
+                        reason: "Argon2id costs above the caps (m 1 GiB, t 16, p 8)",
                     });
                 }
                 argon2::Params::new(m_kib, t, p, Some(32)).map_err(|_| Error::InvalidArgument {
@@ -337,6 +353,22 @@ mod tests {
     }
 
     #[test]
+    fn parameters_above_the_caps_are_refused() {
+        let pbkdf2 = |iterations| KdfKind::Pbkdf2 { iterations }.check().is_ok();
+        assert!(pbkdf2(10_000_000));
+        assert!(!pbkdf2(10_000_001));
+        assert!(Kdf::pbkdf2_sha256(10_000_001).is_err());
+        let argon = |m_kib, t, p| KdfKind::Argon2id { m_kib, t, p }.check().is_ok();
+        assert!(argon(1024 * 1024, 16, 8));
+        assert!(!argon(1024 * 1024 + 1, 2, 1));
+        assert!(!argon(4 * 1024 * 1024, 64, 1));
+        assert!(!argon(19_456, 17, 1));
+        assert!(!argon(19_456, 2, 9));
+        assert!(Kdf::argon2id_with(2 * 1024 * 1024, 2, 1).is_err());
+        assert!(Kdf::insecure_argon2id(19_456, 64, 1).is_err());
+    }
+
+    #[test]
     fn weaker_than_orders_parameters() {
         let low = Kdf::insecure_pbkdf2_sha256(1000).unwrap();
         assert!(low.weaker_than(&Kdf::default()));
@@ -344,6 +376,42 @@ mod tests {
         assert!(Kdf::default().weaker_than(&Kdf::argon2id()));
         assert!(!Kdf::argon2id().weaker_than(&Kdf::default()));
         assert!(!Kdf::master_key().weaker_than(&Kdf::default()));
+    }
+
+    #[test]
+    fn an_upgrade_never_lowers_a_cost_and_never_flips_back() {
+        let argon = |m, t, p| Kdf::insecure_argon2id(m, t, p).unwrap();
+        // Stored m = 64 MiB, t = 1 is not "weaker" than the default
+        // m = 19 MiB, t = 2: the upgrade would lower the memory cost.
+        assert!(!argon(65_536, 1, 1).weaker_than(&Kdf::argon2id()));
+        assert!(!Kdf::argon2id().weaker_than(&argon(65_536, 1, 1)));
+        // More of one cost and no less of the others is an upgrade.
+        assert!(Kdf::argon2id().weaker_than(&argon(65_536, 2, 1)));
+        assert!(Kdf::argon2id().weaker_than(&argon(19_456, 3, 1)));
+        // Parallelism alone changes no cost; a lower one is no upgrade.
+        assert!(!Kdf::argon2id().weaker_than(&argon(19_456, 2, 2)));
+        assert!(!argon(19_456, 2, 2).weaker_than(&argon(65_536, 2, 1)));
+        // No pair of parameter sets upgrades both ways.
+        let all = [
+            argon(19_456, 2, 1),
+            argon(65_536, 1, 1),
+            argon(65_536, 2, 1),
+            argon(19_456, 3, 1),
+            argon(19_456, 2, 2),
+            argon(32_768, 1, 4),
+            Kdf::default(),
+            Kdf::insecure_pbkdf2_sha256(1_000).unwrap(),
+            Kdf::master_key(),
+        ];
+        for a in &all {
+            assert!(!a.weaker_than(a), "{a:?} upgrades to itself");
+            for b in &all {
+                assert!(
+                    !(a.weaker_than(b) && b.weaker_than(a)),
+                    "{a:?} and {b:?} flip back and forth"
+                );
+            }
+        }
     }
 
     #[test]

@@ -257,14 +257,22 @@ impl Inner {
     }
 }
 
+/// The keys of a new key-encryption key, swapped in by a commit.
+struct KekKeys {
+    kek: KeyBytes,
+    wrap_key: KeyBytes,
+    mac_key: KeyBytes,
+}
+
 /// Which backup a commit leaves behind.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Backup {
     /// The previous generation (rotation, counters, policy changes).
     Previous,
     /// The new generation too: after a destroy (so the erased key is not
-    /// kept in the backup) and a credential change (so the old passphrase
-    /// opens nothing on disk).
+    /// kept in the backup), a credential change (so the old passphrase
+    /// opens nothing on disk) and a rekey (so the old KEK does not
+    /// survive in the backup).
     Replace,
 }
 
@@ -348,7 +356,7 @@ impl Keystore {
             &random_array(),
             &file::kek_ad(&keystore_id, kdf, &salt),
             &kek,
-        );
+        )?;
         let wrap_key = file::kek_subkey(&kek, &keystore_id, file::WRAP_LABEL);
         let mac_key = file::kek_subkey(&kek, &keystore_id, file::MAC_LABEL);
         let data_key = KeyBytes::random();
@@ -358,7 +366,7 @@ impl Keystore {
             &random_array(),
             &file::data_key_ad(&keystore_id, 1, algorithm),
             &data_key,
-        );
+        )?;
         let state = FileState {
             keystore_id,
             generation: 1,
@@ -457,9 +465,12 @@ impl Keystore {
     ///
     /// The backup may lack the last change: a key version created by the
     /// last rotation is then missing (its envelopes fail with
-    /// [`Error::UnknownKey`]) and a destroyed one may be back. Pass
-    /// [`Options::expect_generation`] to refuse a backup older than what
-    /// you know.
+    /// [`Error::UnknownKey`]). A destroyed key version never comes back:
+    /// a destroy, a credential change and a rekey write the backup first,
+    /// with the new generation (after a crash in the middle of one, the
+    /// backup may be that new generation while the keystore file is still
+    /// the old one). Pass [`Options::expect_generation`] to refuse a backup
+    /// older than what you know.
     ///
     /// # Errors
     /// [`Error::NotFound`] if there is no backup; otherwise as
@@ -664,7 +675,7 @@ impl Keystore {
                 &random_array(),
                 &file::data_key_ad(&next.keystore_id, id, algorithm),
                 &data_key,
-            );
+            )?;
             let last = i + 1 == n.max(1);
             next.versions.push(VersionRecord {
                 id,
@@ -758,9 +769,9 @@ impl Keystore {
     /// left on disk by this keystore.
     ///
     /// The key-encryption key itself stays the same: someone who had both
-    /// an old copy of the file and the old passphrase can still unwrap it.
-    /// After a suspected compromise, [`Keystore::rotate`], [`Keystore::rewrap`]
-    /// the data and [`Keystore::destroy`] the old versions.
+    /// an old copy of the file and the old passphrase can still unwrap it,
+    /// and with it every data key. After a suspected compromise of the
+    /// passphrase or of the file, use [`Keystore::rekey`] instead.
     ///
     /// # Errors
     /// [`Error::Fs`] on write errors (the old credential stays valid).
@@ -777,8 +788,71 @@ impl Keystore {
             &random_array(),
             &file::kek_ad(&next.keystore_id, kdf, &salt),
             &g.kek,
-        );
+        )?;
         self.commit(&mut g, next, Backup::Replace)
+    }
+
+    /// Replaces the key-encryption key (KEK): a fresh random KEK, every
+    /// live data key re-wrapped under it, the KEK wrapped under `new` (a
+    /// new salt, the KDF of [`Options::kdf`] for a passphrase; pass the
+    /// current credential to keep it), written as one new generation with
+    /// the backup replaced too. The file's MAC key, derived from the KEK,
+    /// changes with it.
+    ///
+    /// Use it after the passphrase (or master key) or a copy of the
+    /// keystore file may have leaked: the old KEK, which an old file and
+    /// the old passphrase still unwrap, opens nothing written from now on
+    /// (neither a data key wrap nor the file's MAC), so key versions
+    /// created afterwards are out of reach. The data keys themselves stay
+    /// the same, so the data is not touched and still decrypts; the cost
+    /// is one KDF run and one wrap per key version, never proportional to
+    /// the data. The data keys that were in the leaked file are still
+    /// exposed: follow with [`Keystore::rotate`], [`Keystore::rewrap`] of
+    /// the data and [`Keystore::destroy`] of the old versions.
+    ///
+    /// # Errors
+    /// [`Error::Fs`] on write errors (the old KEK and credential then stay
+    /// valid).
+    pub fn rekey(&self, new: Credential<'_>) -> Result<()> {
+        let mut g = self.lock_inner();
+        let salt = random_array::<16>();
+        let kdf = kdf_for(new, &self.options).kind();
+        let unlock_key = derive_unlock_key(new, kdf, &salt)?;
+        let kek = KeyBytes::random();
+        let mut next = g.file.clone();
+        let wrap_key = file::kek_subkey(&kek, &next.keystore_id, file::WRAP_LABEL);
+        let mac_key = file::kek_subkey(&kek, &next.keystore_id, file::MAC_LABEL);
+        next.kdf = kdf;
+        next.salt = salt;
+        next.kek_wrap = file::wrap(
+            &unlock_key,
+            &random_array(),
+            &file::kek_ad(&next.keystore_id, kdf, &salt),
+            &kek,
+        )?;
+        for v in &mut next.versions {
+            if v.wrapped.is_none() {
+                continue;
+            }
+            let id = KeyId::new(v.id);
+            let material = g.keys.get(&v.id).ok_or(Error::KeyDestroyed { id })?;
+            v.wrapped = Some(file::wrap(
+                &wrap_key,
+                &random_array(),
+                &file::data_key_ad(&next.keystore_id, v.id, v.algorithm),
+                &material.data_key,
+            )?);
+        }
+        self.commit_with(
+            &mut g,
+            next,
+            Backup::Replace,
+            Some(KekKeys {
+                kek,
+                wrap_key,
+                mac_key,
+            }),
+        )
     }
 
     /// Changes the passphrase; see [`Keystore::change_credential`].
@@ -789,11 +863,23 @@ impl Keystore {
         self.change_credential(Credential::Passphrase(new))
     }
 
-    /// Writes `next` as the next generation: the current file to the
-    /// backup, then the new file, each atomically (temporary file, fsync,
-    /// rename, directory fsync). The in-memory state changes only once the
-    /// new file is in place.
-    fn commit(&self, g: &mut Inner, mut next: FileState, backup: Backup) -> Result<()> {
+    /// Writes `next` as the next generation: the backup first (the current
+    /// file, or with [`Backup::Replace`] the new one), then the new file,
+    /// each atomically (temporary file, fsync, rename, directory fsync).
+    /// The in-memory state changes only once the new file is in place.
+    fn commit(&self, g: &mut Inner, next: FileState, backup: Backup) -> Result<()> {
+        self.commit_with(g, next, backup, None)
+    }
+
+    /// [`Keystore::commit`], optionally under a new key-encryption key
+    /// (`next` then holds wraps under it, and its MAC key signs the file).
+    fn commit_with(
+        &self,
+        g: &mut Inner,
+        mut next: FileState,
+        backup: Backup,
+        new_kek: Option<KekKeys>,
+    ) -> Result<()> {
         next.generation = g
             .file
             .generation
@@ -801,15 +887,22 @@ impl Keystore {
             .ok_or(Error::InvalidArgument {
                 reason: "generation counter exhausted",
             })?;
-        let bytes = file::encode(&next, &g.mac_key);
-        if backup == Backup::Previous {
-            self.dir.write_atomic(BACKUP_FILE, &g.bytes)?;
+        let bytes = file::encode(&next, new_kek.as_ref().map_or(&g.mac_key, |k| &k.mac_key));
+        // Backup first, in both cases: a crash between the two writes then
+        // leaves the keystore file at the old generation (the change did
+        // not happen) rather than a new keystore file beside a backup that
+        // still holds a destroyed key, the old credential or the old KEK.
+        match backup {
+            Backup::Previous => self.dir.write_atomic(BACKUP_FILE, &g.bytes)?,
+            Backup::Replace => self.dir.write_atomic(BACKUP_FILE, &bytes)?,
         }
         self.dir.write_atomic(KEYSTORE_FILE, &bytes)?;
         g.file = next;
         g.bytes = bytes;
-        if backup == Backup::Replace {
-            self.dir.write_atomic(BACKUP_FILE, &g.bytes)?;
+        if let Some(k) = new_kek {
+            g.kek = k.kek;
+            g.wrap_key = k.wrap_key;
+            g.mac_key = k.mac_key;
         }
         Ok(())
     }
@@ -955,4 +1048,60 @@ fn unlock(bytes: Vec<u8>, path: &Path, credential: Credential<'_>) -> Result<Inn
         used,
         block: COUNTER_BLOCK,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn copy(k: &KeyBytes) -> KeyBytes {
+        KeyBytes::from_slice(k.expose()).unwrap()
+    }
+
+    #[test]
+    fn after_a_rekey_the_old_kek_opens_nothing() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("keys");
+        let options = Options::default().kdf(Kdf::insecure_pbkdf2_sha256(10).unwrap());
+        let pass = Credential::Passphrase(b"old");
+        let ks = Keystore::create(&dir, pass, &options).unwrap();
+        let sealed = ks.encrypt(b"c", b"kept").unwrap();
+        ks.rotate().unwrap();
+        ks.rotate().unwrap();
+        ks.destroy(KeyId::new(2)).unwrap();
+        let (old_kek, old_wrap_key, old_mac_key, id) = {
+            let g = ks.lock_inner();
+            (
+                copy(&g.kek),
+                copy(&g.wrap_key),
+                copy(&g.mac_key),
+                g.file.keystore_id,
+            )
+        };
+        ks.rekey(Credential::Passphrase(b"new")).unwrap();
+        let g = ks.lock_inner();
+        assert_ne!(g.kek.expose(), old_kek.expose());
+        let on_disk = ks.dir.read(KEYSTORE_FILE).unwrap();
+        assert_eq!(on_disk, g.bytes);
+        assert_eq!(ks.dir.read(BACKUP_FILE).unwrap(), on_disk);
+        // The old KEK's MAC key does not verify the new file; its wrap key
+        // unwraps none of the data keys; the new ones do.
+        assert!(!file::verify_mac(&old_mac_key, &on_disk));
+        assert!(file::verify_mac(&g.mac_key, &on_disk));
+        let parsed = file::parse(&on_disk, Path::new("k")).unwrap();
+        let mut live = 0;
+        for v in &parsed.versions {
+            if let Some(w) = &v.wrapped {
+                live += 1;
+                let ad = file::data_key_ad(&id, v.id, v.algorithm);
+                assert!(file::unwrap(&old_wrap_key, &ad, w).is_none());
+                let dk = file::unwrap(&g.wrap_key, &ad, w).unwrap();
+                assert_eq!(dk.expose(), g.keys[&v.id].data_key.expose());
+            }
+        }
+        assert_eq!(live, 2);
+        drop(g);
+        assert_eq!(ks.decrypt(b"c", &sealed).unwrap(), b"kept");
+    }
 }

@@ -16,8 +16,8 @@ mod vectors;
 pub use crate::envelope::{Algorithm, KeyId, envelope_key_id};
 pub use crate::error::{Error, Result};
 pub use crate::kdf::{
-    ARGON2_DEFAULT_M_KIB, ARGON2_DEFAULT_P, ARGON2_DEFAULT_T, Credential, Kdf,
-    PBKDF2_DEFAULT_ITERATIONS,
+    ARGON2_DEFAULT_M_KIB, ARGON2_DEFAULT_P, ARGON2_DEFAULT_T, ARGON2_MAX_M_KIB, ARGON2_MAX_P,
+    ARGON2_MAX_T, Credential, Kdf, PBKDF2_DEFAULT_ITERATIONS, PBKDF2_MAX_ITERATIONS,
 };
 pub use crate::keystore::{
     BACKUP_FILE, COUNTER_BLOCK, COUNTER_BLOCK_MAX, Clock, DEFAULT_MAX_AGE, DEFAULT_MAX_MESSAGES,

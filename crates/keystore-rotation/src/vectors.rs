@@ -67,7 +67,8 @@ fn keystore_file() -> Vec<u8> {
         &seq(0xd0, 12).try_into().unwrap(),
         &file::kek_ad(&keystore_id, kdf, &salt),
         &kek,
-    );
+    )
+    .unwrap();
     let wrap_key = file::kek_subkey(&kek, &keystore_id, file::WRAP_LABEL);
     let mac_key = file::kek_subkey(&kek, &keystore_id, file::MAC_LABEL);
     let w1 = file::wrap(
@@ -75,7 +76,8 @@ fn keystore_file() -> Vec<u8> {
         &seq(0xe0, 12).try_into().unwrap(),
         &file::data_key_ad(&keystore_id, 1, Algorithm::Aes256Gcm),
         &key(0x00),
-    );
+    )
+    .unwrap();
     let state = FileState {
         keystore_id,
         generation: 3,
@@ -106,12 +108,15 @@ fn keystore_file() -> Vec<u8> {
                 state: KeyState::Primary,
                 created: 1_705_184_000,
                 reserved: 0,
-                wrapped: Some(file::wrap(
-                    &wrap_key,
-                    &seq(0xf0, 12).try_into().unwrap(),
-                    &file::data_key_ad(&keystore_id, 3, Algorithm::XChaCha20Poly1305),
-                    &key(0x40),
-                )),
+                wrapped: Some(
+                    file::wrap(
+                        &wrap_key,
+                        &seq(0xf0, 12).try_into().unwrap(),
+                        &file::data_key_ad(&keystore_id, 3, Algorithm::XChaCha20Poly1305),
+                        &key(0x40),
+                    )
+                    .unwrap(),
+                ),
             },
         ],
     };

@@ -42,6 +42,17 @@ pub enum Error {
         /// The byte range of the shard, for sharded manifests.
         shard: Option<(u64, u64)>,
     },
+    /// A file the manifest gives no size for is larger than the bound set
+    /// by [`Verifier::max_unsized_file`](crate::Verifier::max_unsized_file);
+    /// it was not read.
+    TooLarge {
+        /// The file.
+        path: String,
+        /// Its size on disk.
+        size: u64,
+        /// The bound.
+        limit: u64,
+    },
     /// A file changed (grew, shrank or was replaced) while it was being
     /// verified.
     FileChanged {
@@ -205,6 +216,10 @@ impl fmt::Display for Error {
                 path,
                 shard: Some((start, end)),
             } => write!(f, "{path}: SHA-256 digest mismatch in bytes {start}..{end}"),
+            Self::TooLarge { path, size, limit } => write!(
+                f,
+                "{path}: {size} bytes, over the {limit}-byte bound for a file the manifest gives no size for"
+            ),
             Self::FileChanged { path } => write!(f, "{path}: file changed while being verified"),
             Self::Symlink { path } => write!(f, "{path}: symbolic links are refused"),
             Self::NotRegularFile { path } => write!(f, "{path}: not a regular file"),

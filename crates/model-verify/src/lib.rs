@@ -19,12 +19,14 @@ pub use crate::digest::Sha256Digest;
 pub use crate::engine::{NoProgress, Progress};
 pub use crate::error::Error;
 pub use crate::manifest::{
-    Authenticity, HashMethod, MANIFEST_FILE_NAME, MANIFEST_VERSION, Manifest, ManifestEntry,
+    Authenticity, HashMethod, MANIFEST_FILE_NAME, MANIFEST_VERSION, MAX_MANIFEST_LEN, Manifest,
+    ManifestEntry,
 };
 pub use crate::safetensors::{DEFAULT_MAX_HEADER_LEN, Dtype, SafeTensors, TensorView};
 pub use crate::signature::{PublicKey, SigningKey};
 pub use crate::verify::{
-    DEFAULT_IGNORE, ManifestBuilder, Report, ReportEntry, VerifiedFile, VerifiedModel, Verifier,
+    DEFAULT_IGNORE, DEFAULT_MAX_UNSIZED_FILE, ManifestBuilder, Report, ReportEntry, VerifiedFile,
+    VerifiedModel, Verifier,
 };
 
 #[cfg(fuzzing)]

@@ -19,8 +19,9 @@ pub(crate) const PREDICATE_TYPE: &str = "https://model_signing/signature/v1.0";
 pub const MANIFEST_VERSION: u64 = 1;
 /// The default manifest file name inside a model directory.
 pub const MANIFEST_FILE_NAME: &str = "model.manifest.json";
-/// Largest manifest accepted (bytes).
-pub(crate) const MAX_MANIFEST_LEN: usize = 64 << 20;
+/// Largest manifest accepted (64 MiB): [`Manifest::parse`] refuses longer
+/// input, and a reader should stop reading a manifest file past this bound.
+pub const MAX_MANIFEST_LEN: usize = 64 << 20;
 
 /// How file contents were hashed; recorded in the manifest.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -301,6 +302,10 @@ impl Manifest {
             }
         };
 
+        // A statement listing nothing would "verify" an empty directory.
+        if p.resources.is_empty() {
+            return Err(Error::manifest("the statement lists no files"));
+        }
         // Root digest: SHA-256 over the resource digests, in listed order.
         let mut root = Vec::with_capacity(32 * p.resources.len());
         let mut entries: BTreeMap<String, (Option<u64>, Vec<Shard>)> = BTreeMap::new();

@@ -52,6 +52,38 @@ pub(crate) fn refuse_code_by_name(path: &str) -> Result<(), Error> {
     })
 }
 
+/// Refuses code by its first bytes, whatever the file is called: a pickle
+/// stream with a protocol header (`0x80` then protocol 2 to 5, what
+/// `pickle.dump` and `torch.save`'s legacy format write), and any zip
+/// archive (`PK\x03\x04`, `PK\x05\x06`, `PK\x07\x08`: `torch.save`
+/// checkpoints are zips holding `data.pkl`, and `.npz`, `.keras` and `.nemo`
+/// files are zips too). No file of a Hugging Face model directory that this
+/// crate accepts (safetensors, JSON, text, tokenizer files) is a zip, so
+/// zips are refused without looking inside. Safetensors files are not
+/// checked here: their first 8 bytes are a length (which can begin with
+/// `0x80 0x02`), and their whole structure is validated instead.
+pub(crate) fn refuse_code_by_content(path: &str, head: &[u8]) -> Result<(), Error> {
+    let reason = match head {
+        [0x80, 2..=5, ..] => "pickle data (found by content)",
+        [b'P', b'K', 3, 4, ..] | [b'P', b'K', 5, 6, ..] | [b'P', b'K', 7, 8, ..] => {
+            "zip archive, the container of PyTorch checkpoints and other pickles (found by content)"
+        }
+        _ => return Ok(()),
+    };
+    Err(Error::CodeRefused {
+        path: path.to_owned(),
+        reason,
+    })
+}
+
+/// Bytes of a file's beginning looked at for its type: enough for
+/// [`refuse_code_by_content`] and [`NPY_MAGIC`].
+pub(crate) const MAGIC_LEN: u64 = 6;
+
+/// The first bytes of a `.npy` file. A file starting with them is checked
+/// as one whatever its name, since `numpy.load` goes by the magic.
+pub(crate) const NPY_MAGIC: &[u8] = b"\x93NUMPY";
+
 /// Whether the file needs a content check after its digest verified.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum ContentCheck {
@@ -136,15 +168,25 @@ fn is_cross_repo_reference(s: &str) -> bool {
     ident(owner) && ident(name) && code.contains('.') && ident(code)
 }
 
-/// Refuses a `.npy` file whose dtype holds Python objects (`O`), which
-/// `numpy.load` can only read with pickle, and any `.npy` whose header cannot
-/// be read.
+/// Element types accepted in a `.npy` header, after the byte-order mark:
+/// booleans, integers, floats and complex numbers, nothing else.
+const NPY_DTYPES: &[&str] = &[
+    "?", "b1", "i1", "i2", "i4", "i8", "u1", "u2", "u4", "u8", "f2", "f4", "f8", "c8", "c16",
+];
+
+/// Accepts a `.npy` file only when its header parses strictly and its dtype
+/// is a plain numeric or boolean type ([`NPY_DTYPES`], with an optional
+/// byte-order mark `<`, `>`, `|` or `=`). Refused, not scanned: a dtype of
+/// Python objects (`O`, `object`) is [`Error::ObjectArray`]; structured
+/// dtypes, strings, escapes, and any header that is not exactly
+/// `{'descr': STR, 'fortran_order': BOOL, 'shape': TUPLE}` are
+/// [`Error::InvalidFile`].
 pub(crate) fn check_npy(path: &str, bytes: &[u8]) -> Result<(), Error> {
     let bad = |why: &str| Error::InvalidFile {
         path: path.to_owned(),
-        reason: format!("not a valid .npy file ({why})"),
+        reason: format!("not an accepted .npy file ({why})"),
     };
-    if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
+    if bytes.len() < 10 || !bytes.starts_with(NPY_MAGIC) {
         return Err(bad("magic"));
     }
     let (len, start): (usize, usize) = match bytes[6] {
@@ -161,26 +203,176 @@ pub(crate) fn check_npy(path: &str, bytes: &[u8]) -> Result<(), Error> {
     let header = bytes
         .get(start..start.saturating_add(len))
         .ok_or_else(|| bad("truncated header"))?;
-    let header = std::str::from_utf8(header).map_err(|_| bad("header encoding"))?;
-    // The descr is a Python literal: either a plain dtype string such as
-    // '<f4', or a list (structured dtype) that may contain 'O' fields.
-    let descr = header
-        .split_once("'descr':")
-        .map(|(_, rest)| rest)
-        .ok_or_else(|| bad("no descr"))?;
-    let descr = descr.split("'fortran_order'").next().unwrap_or(descr);
-    let descr = descr.split("'shape'").next().unwrap_or(descr);
-    let object = descr
-        .split('\'')
-        .skip(1)
-        .step_by(2)
-        .any(|t| t.trim_start_matches(['<', '>', '|', '=']).starts_with('O'));
-    if object {
+    if !header.is_ascii() {
+        return Err(bad("header is not ASCII"));
+    }
+    let descr = NpyHeader::parse(header).map_err(&bad)?;
+    let elem = descr
+        .strip_prefix(['<', '>', '|', '='])
+        .unwrap_or(descr.as_str());
+    if NPY_DTYPES.contains(&elem) {
+        return Ok(());
+    }
+    if elem.starts_with('O') || descr.contains("object") {
         return Err(Error::ObjectArray {
             path: path.to_owned(),
         });
     }
-    Ok(())
+    let shown: String = descr.chars().take(32).collect();
+    Err(bad(&format!(
+        "dtype {shown:?} is not a plain numeric or boolean dtype"
+    )))
+}
+
+/// A strict reader for the Python dict literal of a `.npy` header.
+struct NpyHeader<'a> {
+    s: &'a [u8],
+    at: usize,
+}
+
+impl<'a> NpyHeader<'a> {
+    /// Returns the `descr` string; refuses anything but exactly the three
+    /// keys `descr` (a quoted string), `fortran_order` (`True`/`False`) and
+    /// `shape` (a tuple of integers), each once.
+    fn parse(s: &'a [u8]) -> Result<String, &'static str> {
+        let mut p = Self { s, at: 0 };
+        p.ws();
+        p.eat(b'{')?;
+        let (mut descr, mut order, mut shape) = (None, false, false);
+        loop {
+            p.ws();
+            if p.peek() == Some(b'}') {
+                p.at += 1;
+                break;
+            }
+            let key = p.string()?;
+            p.ws();
+            p.eat(b':')?;
+            p.ws();
+            match key {
+                "descr" if descr.is_none() => {
+                    if p.peek() == Some(b'[') {
+                        return Err("structured dtypes are refused");
+                    }
+                    descr = Some(p.string()?.to_owned());
+                }
+                "fortran_order" if !order => {
+                    if !(p.word("True") || p.word("False")) {
+                        return Err("fortran_order is not True or False");
+                    }
+                    order = true;
+                }
+                "shape" if !shape => {
+                    p.tuple()?;
+                    shape = true;
+                }
+                "descr" | "fortran_order" | "shape" => return Err("duplicate header key"),
+                _ => return Err("unexpected header key"),
+            }
+            p.ws();
+            match p.peek() {
+                Some(b',') => p.at += 1,
+                Some(b'}') => {}
+                _ => return Err("malformed header dictionary"),
+            }
+        }
+        p.ws();
+        if p.at != s.len() {
+            return Err("bytes after the header dictionary");
+        }
+        match (descr, order, shape) {
+            (Some(d), true, true) => Ok(d),
+            _ => Err("header lacks descr, fortran_order or shape"),
+        }
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.s.get(self.at).copied()
+    }
+
+    fn ws(&mut self) {
+        while self.peek().is_some_and(|c| matches!(c, b' ' | b'\n')) {
+            self.at += 1;
+        }
+    }
+
+    fn eat(&mut self, c: u8) -> Result<(), &'static str> {
+        if self.peek() == Some(c) {
+            self.at += 1;
+            Ok(())
+        } else {
+            Err("malformed header dictionary")
+        }
+    }
+
+    fn word(&mut self, w: &str) -> bool {
+        if self.s[self.at..].starts_with(w.as_bytes()) {
+            self.at += w.len();
+            true
+        } else {
+            false
+        }
+    }
+
+    /// A single- or double-quoted string of printable ASCII with no
+    /// backslash (no escapes) and no prefix (`b''`, `u''`, `r''`).
+    fn string(&mut self) -> Result<&'a str, &'static str> {
+        let Some(quote @ (b'\'' | b'"')) = self.peek() else {
+            return Err("expected a quoted string");
+        };
+        let begin = self.at + 1;
+        let len = self.s[begin..]
+            .iter()
+            .position(|&c| c == quote)
+            .ok_or("unterminated string")?;
+        let text = &self.s[begin..begin + len];
+        if text
+            .iter()
+            .any(|&c| c == b'\\' || !(b' '..=b'~').contains(&c))
+        {
+            return Err("escapes and control characters are refused in header strings");
+        }
+        self.at = begin + len + 1;
+        std::str::from_utf8(text).map_err(|_| "header is not ASCII")
+    }
+
+    /// `()`, `(N,)`, `(N, M)`, `(N, M,)`: non-negative decimal integers.
+    fn tuple(&mut self) -> Result<(), &'static str> {
+        self.eat(b'(').map_err(|_| "shape is not a tuple")?;
+        let mut n = 0usize;
+        let mut trailing_comma = false;
+        loop {
+            self.ws();
+            if self.peek() == Some(b')') {
+                self.at += 1;
+                break;
+            }
+            let digits = self.s[self.at..]
+                .iter()
+                .take_while(|c| c.is_ascii_digit())
+                .count();
+            if digits == 0 || digits > 19 {
+                return Err("shape is not a tuple of integers");
+            }
+            self.at += digits;
+            n += 1;
+            self.ws();
+            trailing_comma = false;
+            match self.peek() {
+                Some(b',') => {
+                    self.at += 1;
+                    trailing_comma = true;
+                }
+                Some(b')') => {}
+                _ => return Err("shape is not a tuple of integers"),
+            }
+        }
+        // `(3)` is an integer in Python, not a tuple.
+        if n == 1 && !trailing_comma {
+            return Err("shape is not a tuple of integers");
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -243,6 +435,37 @@ mod tests {
     }
 
     #[test]
+    fn code_by_content() {
+        for head in [
+            &b"\x80\x02}q\x00."[..],
+            b"\x80\x05\x95",
+            b"\x80\x04",
+            b"PK\x03\x04\x14\x00",
+            b"PK\x05\x06",
+            b"PK\x07\x08",
+        ] {
+            assert!(
+                matches!(
+                    refuse_code_by_content("weights.dat", head),
+                    Err(Error::CodeRefused { .. })
+                ),
+                "{head:?}"
+            );
+        }
+        for head in [
+            &b""[..],
+            b"\x80",
+            b"\x80\x01",
+            b"\x80\x06",
+            b"{\"a\"",
+            b"PK",
+            b"PKxx",
+        ] {
+            assert!(refuse_code_by_content("x", head).is_ok(), "{head:?}");
+        }
+    }
+
+    #[test]
     fn config_remote_code() {
         let ok = br#"{"model_type":"llama","architectures":["LlamaForCausalLM"],"note":"a--b"}"#;
         check_config_json("config.json", ok).unwrap();
@@ -281,8 +504,81 @@ mod tests {
         ));
         assert!(matches!(
             check_npy("a.npy", &npy("[('a', '<f4'), ('b', '|O')]")),
-            Err(Error::ObjectArray { .. })
+            Err(Error::InvalidFile { .. })
         ));
         assert!(check_npy("a.npy", b"\x93NUMPX\x01\x00\x00\x00").is_err());
+    }
+
+    #[test]
+    fn npy_plain_numeric_dtypes_pass() {
+        for descr in [
+            "'<f4'", "'>f8'", "'|b1'", "'|u1'", "'<i8'", "'<c16'", "\"<f2\"", "'?'",
+        ] {
+            check_npy("a.npy", &npy(descr)).unwrap();
+        }
+        let header = b"{'shape': (), 'descr': '<i4', 'fortran_order': True}     \n";
+        let mut v = b"\x93NUMPY\x02\x00".to_vec();
+        v.extend_from_slice(&u32::try_from(header.len()).unwrap().to_le_bytes());
+        v.extend_from_slice(header);
+        check_npy("a.npy", &v).unwrap();
+    }
+
+    /// Each of these got through the old scanner.
+    #[test]
+    fn npy_scanner_bypasses_are_refused() {
+        for descr in ["'object'", "\"|O\"", "\"O\"", "'=O8'"] {
+            assert!(
+                matches!(
+                    check_npy("a.npy", &npy(descr)),
+                    Err(Error::ObjectArray { .. })
+                ),
+                "{descr}"
+            );
+        }
+        for descr in [
+            "'\\x4f'",
+            "'|\\x4f'",
+            "[('a', 'object')]",
+            "[('a', '<f4')]",
+            "\"[('a', '|O')]\"",
+            "'<U10'",
+            "'|S4'",
+            "'<M8[ns]'",
+            "b'<f4'",
+            "'<f4' + 'O'",
+            "'<f4\"",
+        ] {
+            assert!(
+                matches!(
+                    check_npy("a.npy", &npy(descr)),
+                    Err(Error::InvalidFile { .. })
+                ),
+                "{descr}"
+            );
+        }
+    }
+
+    #[test]
+    fn npy_header_must_be_exactly_the_three_keys() {
+        let with = |h: &str| {
+            let mut v = b"\x93NUMPY\x01\x00".to_vec();
+            v.extend_from_slice(&u16::try_from(h.len()).unwrap().to_le_bytes());
+            v.extend_from_slice(h.as_bytes());
+            check_npy("a.npy", &v)
+        };
+        for h in [
+            "{'descr': '<f4', 'fortran_order': False}",
+            "{'descr': '<f4', 'fortran_order': False, 'shape': (3,), 'x': 1}",
+            "{'descr': '<f4', 'descr': '|O', 'fortran_order': False, 'shape': (3,)}",
+            "{'descr': '<f4', 'fortran_order': 0, 'shape': (3,)}",
+            "{'descr': '<f4', 'fortran_order': False, 'shape': (3)}",
+            "{'descr': '<f4', 'fortran_order': False, 'shape': (-3,)}",
+            "{'descr': '<f4', 'fortran_order': False, 'shape': (3,)} junk",
+            "{'descr': '<f4' 'fortran_order': False, 'shape': (3,)}",
+            "{'descr': '<f4', 'fortran_order': False, 'shape': (3,)",
+        ] {
+            assert!(matches!(with(h), Err(Error::InvalidFile { .. })), "{h}");
+        }
+        assert!(with("{'descr':'<f4','fortran_order':False,'shape':(3,4,),}").is_ok());
     }
 }

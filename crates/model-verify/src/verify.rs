@@ -26,6 +26,11 @@ pub const DEFAULT_IGNORE: &[&str] = &[
     ".gitignore",
 ];
 
+/// Default bound on one file whose size the manifest does not record
+/// (CHECKSUMS files, OMS `files` bundles): 32 GiB, above any single file of
+/// a sharded Hugging Face checkpoint. See [`Verifier::max_unsized_file`].
+pub const DEFAULT_MAX_UNSIZED_FILE: u64 = 32 << 30;
+
 /// Largest `.npy` header inspected.
 const MAX_NPY_HEADER: u64 = 1 << 20;
 
@@ -44,6 +49,7 @@ pub struct Verifier<'m> {
     expect_revision: Option<String>,
     ignore: Vec<String>,
     max_header_len: u64,
+    max_unsized_file: u64,
     threads: usize,
     progress: &'m dyn Progress,
 }
@@ -56,6 +62,7 @@ impl std::fmt::Debug for Verifier<'_> {
             .field("expect_revision", &self.expect_revision)
             .field("ignore", &self.ignore)
             .field("max_header_len", &self.max_header_len)
+            .field("max_unsized_file", &self.max_unsized_file)
             .field("threads", &self.threads)
             .finish_non_exhaustive()
     }
@@ -73,6 +80,7 @@ impl<'m> Verifier<'m> {
             expect_revision: None,
             ignore: DEFAULT_IGNORE.iter().map(|s| (*s).to_owned()).collect(),
             max_header_len: DEFAULT_MAX_HEADER_LEN,
+            max_unsized_file: DEFAULT_MAX_UNSIZED_FILE,
             threads: std::thread::available_parallelism().map_or(1, usize::from),
             progress: &NoProgress,
         }
@@ -96,20 +104,30 @@ impl<'m> Verifier<'m> {
     /// Adds a path (file, or directory and everything below it) that may be
     /// present without being listed. Ignored paths are not read at all.
     /// A path that is listed in the manifest is verified regardless.
+    ///
+    /// The path is relative to the model directory and `/`-separated; a
+    /// trailing `/` is removed. A path that manifests may not hold
+    /// (absolute, `..`, `.` or empty components, backslashes, control
+    /// characters) makes [`Verifier::verify`] and [`Verifier::load`] fail
+    /// with [`Error::UnsafePath`].
     #[must_use]
     pub fn ignore(mut self, path: impl Into<String>) -> Self {
-        self.ignore.push(path.into());
+        self.ignore.push(normalize_ignore(path.into()));
         self
     }
 
     /// Replaces the ignore list (the manifest's `ignore_paths` still apply).
+    /// Each path is treated as by [`Verifier::ignore`].
     #[must_use]
     pub fn ignore_only<I, S>(mut self, paths: I) -> Self
     where
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.ignore = paths.into_iter().map(Into::into).collect();
+        self.ignore = paths
+            .into_iter()
+            .map(|p| normalize_ignore(p.into()))
+            .collect();
         self
     }
 
@@ -117,6 +135,21 @@ impl<'m> Verifier<'m> {
     #[must_use]
     pub fn max_safetensors_header(mut self, bytes: u64) -> Self {
         self.max_header_len = bytes;
+        self
+    }
+
+    /// Bound on one file whose size the manifest does not record (CHECKSUMS
+    /// files and OMS `files` bundles carry no sizes); default
+    /// [`DEFAULT_MAX_UNSIZED_FILE`] (32 GiB). A larger file is refused with
+    /// [`Error::TooLarge`] before it is read. Files the manifest gives a
+    /// size for are bounded by that size instead.
+    ///
+    /// Whatever the bound, [`Verifier::load`] never reads such a file into
+    /// memory before its digest has matched: it is hashed streaming first,
+    /// then read and hashed again.
+    #[must_use]
+    pub fn max_unsized_file(mut self, bytes: u64) -> Self {
+        self.max_unsized_file = bytes;
         self
     }
 
@@ -196,6 +229,12 @@ impl<'m> Verifier<'m> {
                 found: m.revision().map(str::to_owned),
             });
         }
+        if m.entries().is_empty() {
+            return Err(Error::manifest("the manifest lists no files"));
+        }
+        for ig in &self.ignore {
+            policy::check_relative_path(ig)?;
+        }
         let listed: BTreeMap<&str, &ManifestEntry> =
             m.entries().iter().map(|e| (e.path(), e)).collect();
         for e in m.entries() {
@@ -259,55 +298,56 @@ impl<'m> Verifier<'m> {
                     actual: size,
                 });
             }
+            if e.size().is_none() && size > self.max_unsized_file {
+                return Err(Error::TooLarge {
+                    path: e.path().to_owned(),
+                    size,
+                    limit: self.max_unsized_file,
+                });
+            }
             opened.push((e, file, size));
         }
 
-        let mut buffers: Vec<Vec<u8>> = Vec::new();
-        if retain {
-            for (e, _, size) in &opened {
-                let n = usize::try_from(*size).map_err(|_| {
-                    Error::io(
-                        dir.join(e.path()),
-                        std::io::Error::other("file too large for memory"),
-                    )
-                })?;
-                // Probe first so that a model larger than memory is an error,
-                // not an abort; then take zeroed memory from the allocator
-                // (fresh zero pages, no memset of the whole model).
-                let mut probe: Vec<u8> = Vec::new();
-                probe.try_reserve_exact(n).map_err(|_| {
-                    Error::io(
-                        dir.join(e.path()),
-                        std::io::Error::from(std::io::ErrorKind::OutOfMemory),
-                    )
-                })?;
-                drop(probe);
-                buffers.push(vec![0u8; n]);
-            }
+        // With `load`, files of known size are read into memory while they
+        // are hashed. A file the manifest gives no size for is hashed
+        // streaming first (its size on disk is the attacker's to choose) and
+        // read into memory only once its digest has matched, below.
+        let in_memory_now = |e: &ManifestEntry| retain && e.size().is_some();
+        let mut buffers: Vec<Vec<u8>> = Vec::with_capacity(opened.len());
+        for (e, _, size) in &opened {
+            buffers.push(if in_memory_now(e) {
+                zeroed_buffer(dir, e.path(), *size)?
+            } else {
+                Vec::new()
+            });
         }
-        let targets: Vec<Target<'_>> = if retain {
-            opened
-                .iter()
-                .zip(buffers.iter_mut())
-                .map(|((e, f, size), buf)| Target {
-                    path: e.path(),
-                    file: f,
-                    size: *size,
-                    dest: Some(buf.as_mut_slice()),
-                })
-                .collect()
-        } else {
-            opened
-                .iter()
-                .map(|(e, f, size)| Target {
-                    path: e.path(),
-                    file: f,
-                    size: *size,
-                    dest: None,
-                })
-                .collect()
-        };
-        let digests = engine::hash_all(targets, m.method(), self.threads, self.progress)?;
+        let deferred_total: u64 = opened
+            .iter()
+            .filter(|(e, _, _)| retain && e.size().is_none())
+            .map(|(_, _, size)| size)
+            .sum();
+        let first_total: u64 = opened.iter().map(|(_, _, size)| size).sum();
+        let grand_total = first_total.saturating_add(deferred_total);
+        let targets: Vec<Target<'_>> = opened
+            .iter()
+            .zip(buffers.iter_mut())
+            .map(|((e, f, size), buf)| Target {
+                path: e.path(),
+                file: f,
+                size: *size,
+                dest: in_memory_now(e).then_some(buf.as_mut_slice()),
+            })
+            .collect();
+        let digests = engine::hash_all(
+            targets,
+            m.method(),
+            self.threads,
+            &Offset {
+                inner: self.progress,
+                base: 0,
+                total: grand_total,
+            },
+        )?;
 
         for ((e, _, _), got) in opened.iter().zip(&digests) {
             match (&e.digest, m.method()) {
@@ -343,11 +383,47 @@ impl<'m> Verifier<'m> {
             }
         }
 
+        // Now read the size-less files whose streamed digest matched, and
+        // check that the bytes read hash the same.
+        if deferred_total > 0 {
+            let mut targets = Vec::new();
+            let mut which = Vec::new();
+            for (i, ((e, f, size), buf)) in opened.iter().zip(buffers.iter_mut()).enumerate() {
+                if e.size().is_none() {
+                    *buf = zeroed_buffer(dir, e.path(), *size)?;
+                    targets.push(Target {
+                        path: e.path(),
+                        file: f,
+                        size: *size,
+                        dest: Some(buf.as_mut_slice()),
+                    });
+                    which.push(i);
+                }
+            }
+            let again = engine::hash_all(
+                targets,
+                m.method(),
+                self.threads,
+                &Offset {
+                    inner: self.progress,
+                    base: first_total,
+                    total: grand_total,
+                },
+            )?;
+            for (i, got) in which.into_iter().zip(again) {
+                if got != digests[i] {
+                    return Err(Error::FileChanged {
+                        path: opened[i].0.path().to_owned(),
+                    });
+                }
+            }
+        }
+
         // Content rules, on the verified bytes (or, for a report, read
         // through the same handles).
         let mut headers: Vec<Option<Header>> = Vec::with_capacity(opened.len());
         for (i, (e, file, size)) in opened.iter().enumerate() {
-            let retained = buffers.get(i).map(Vec::as_slice);
+            let retained = buffers.get(i).filter(|_| retain).map(Vec::as_slice);
             headers.push(check_content(
                 e.path(),
                 file,
@@ -399,6 +475,51 @@ impl<'m> Verifier<'m> {
     }
 }
 
+/// An ignore path as given, less any trailing `/` (a directory); checked
+/// like a manifest path before use.
+fn normalize_ignore(mut path: String) -> String {
+    let kept = path.trim_end_matches('/').len();
+    path.truncate(kept);
+    path
+}
+
+/// Reports a hashing pass's progress as part of a larger total.
+struct Offset<'p> {
+    inner: &'p dyn Progress,
+    base: u64,
+    total: u64,
+}
+
+impl Progress for Offset<'_> {
+    fn on_bytes(&self, done: u64, _total: u64) {
+        self.inner
+            .on_bytes(self.base.saturating_add(done), self.total);
+    }
+}
+
+/// A zeroed buffer of `size` bytes, or an error (not an abort) when the
+/// memory cannot be had.
+fn zeroed_buffer(dir: &Path, path: &str, size: u64) -> Result<Vec<u8>, Error> {
+    let n = usize::try_from(size).map_err(|_| {
+        Error::io(
+            dir.join(path),
+            std::io::Error::other("file too large for memory"),
+        )
+    })?;
+    // Probe first so that a model larger than memory is an error, not an
+    // abort; then take zeroed memory from the allocator (fresh zero pages,
+    // no memset of the whole model).
+    let mut probe: Vec<u8> = Vec::new();
+    probe.try_reserve_exact(n).map_err(|_| {
+        Error::io(
+            dir.join(path),
+            std::io::Error::from(std::io::ErrorKind::OutOfMemory),
+        )
+    })?;
+    drop(probe);
+    Ok(vec![0u8; n])
+}
+
 struct Run {
     report: Report,
     files: Vec<VerifiedFile>,
@@ -446,7 +567,23 @@ fn check_content(
     retained: Option<&[u8]>,
     max_header_len: u64,
 ) -> Result<Option<Header>, Error> {
-    match policy::content_check(path) {
+    let mut kind = policy::content_check(path);
+    if kind != ContentCheck::Safetensors {
+        let read;
+        let head = match retained {
+            Some(bytes) => bytes,
+            None => {
+                read = read_prefix(path, file, size, policy::MAGIC_LEN)?;
+                read.as_slice()
+            }
+        };
+        policy::refuse_code_by_content(path, head)?;
+        // `numpy.load` goes by the magic, not the name.
+        if kind == ContentCheck::None && head.starts_with(policy::NPY_MAGIC) {
+            kind = ContentCheck::Npy;
+        }
+    }
+    match kind {
         ContentCheck::None => Ok(None),
         ContentCheck::Safetensors => {
             let header = if let Some(bytes) = retained {
@@ -699,9 +836,12 @@ impl<'p> ManifestBuilder<'p> {
     }
 
     /// Adds a path to leave out (recorded in the manifest's `ignore_paths`).
+    /// As for [`Verifier::ignore`], a trailing `/` is removed and an unsafe
+    /// path makes [`ManifestBuilder::build`] fail with
+    /// [`Error::UnsafePath`].
     #[must_use]
     pub fn ignore(mut self, path: impl Into<String>) -> Self {
-        self.ignore.push(path.into());
+        self.ignore.push(normalize_ignore(path.into()));
         self
     }
 

@@ -126,12 +126,53 @@ fn usage_and_operational_errors() {
     let out = bin().arg("x").arg("--bogus").output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     let dir = tempfile::tempdir().unwrap();
-    // No manifest: an I/O error, not a refusal.
+    // No manifest: nothing vouches for the model, a refusal.
     let out = bin().arg(dir.path()).output().unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("model.manifest.json"), "{stderr}");
+    assert!(stderr.contains("no manifest"), "{stderr}");
+    let out = bin()
+        .arg(dir.path())
+        .arg("--json")
+        .arg("--manifest")
+        .arg(dir.path().join("nope.json"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["refused"], true);
+    // An unreadable key file is an operational error.
+    let (model, m) = common::model();
+    std::fs::write(model.path().join("model.manifest.json"), m.to_json()).unwrap();
+    let out = bin()
+        .arg(model.path())
+        .arg("--pubkey")
+        .arg(dir.path().join("missing.pub"))
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert!(
-        String::from_utf8(out.stderr)
-            .unwrap()
-            .contains("model.manifest.json")
-    );
+    // A manifest that is not a file (here a directory) cannot be read: 1.
+    let out = bin()
+        .arg(model.path())
+        .arg("--manifest")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+}
+
+/// The manifest is read no further than the parser's 64 MiB bound.
+#[test]
+fn oversized_manifest_is_refused_without_reading_it_whole() {
+    let (dir, _) = common::model();
+    let big = dir.path().join("model.manifest.json");
+    let f = std::fs::File::create(&big).unwrap();
+    // Sparse: 1 TiB read whole would exhaust memory; bounded, it is refused.
+    f.set_len(1 << 40).unwrap();
+    drop(f);
+    let out = bin().arg(dir.path()).output().unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("larger than"), "{stderr}");
 }

@@ -253,6 +253,51 @@ fn pickle_family_is_refused() {
     }
 }
 
+#[test]
+fn pickles_and_zips_are_refused_by_content_under_any_name() {
+    // A protocol-4 pickle, and the start of a torch.save zip (data.pkl inside).
+    let pickle: &[u8] = b"\x80\x04\x95\x05\x00\x00\x00\x00\x00\x00\x00K\x01.";
+    let mut zip = b"PK\x03\x04\x14\x00\x00\x00\x00\x00".to_vec();
+    zip.extend_from_slice(b"archive/data.pkl");
+    for (name, bytes) in [
+        ("weights.dat", pickle),
+        ("tokenizer.model", pickle),
+        ("README.txt", pickle),
+        ("model.onnx", &zip[..]),
+        ("weights", &zip[..]),
+        ("sub/vocab.txt", &zip[..]),
+    ] {
+        let (dir, _) = common::model();
+        if let Some((sub, _)) = name.split_once('/') {
+            std::fs::create_dir(dir.path().join(sub)).unwrap();
+        }
+        std::fs::write(dir.path().join(name), bytes).unwrap();
+        let listed = common::checksums(dir.path(), &["config.json", name]);
+        let v = Verifier::new(&listed).ignore_only([
+            "tokenizer.json",
+            "model-00001-of-00002.safetensors",
+            "model-00002-of-00002.safetensors",
+        ]);
+        let e = v.verify(dir.path()).unwrap_err();
+        assert!(
+            matches!(&e, Error::CodeRefused { path, .. } if path == name),
+            "{name}: {e}"
+        );
+        let e = v.load(dir.path()).unwrap_err();
+        assert!(
+            matches!(&e, Error::CodeRefused { path, .. } if path == name),
+            "{name}: {e}"
+        );
+        assert!(
+            matches!(
+                ManifestBuilder::new("x").build(dir.path()),
+                Err(Error::CodeRefused { path, .. }) if path == name
+            ),
+            "{name}"
+        );
+    }
+}
+
 fn npy(descr: &str) -> Vec<u8> {
     let header = format!("{{'descr': {descr}, 'fortran_order': False, 'shape': (2,), }}\n");
     let mut v = b"\x93NUMPY\x01\x00".to_vec();
@@ -271,6 +316,21 @@ fn npy_object_array_is_refused_numeric_is_not() {
     std::fs::write(dir.path().join("obj.npy"), npy("'|O'")).unwrap();
     let m = common::checksums(dir.path(), &["ok.npy", "obj.npy"]);
     assert!(matches!(refuse(&m, dir.path()), Error::ObjectArray { path } if path == "obj.npy"));
+}
+
+/// `numpy.load` reads by magic, so the `.npy` rules apply under any name.
+#[test]
+fn npy_under_another_name_is_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("ok.dat"), npy("'<f4'")).unwrap();
+    let m = common::checksums(dir.path(), &["ok.dat"]);
+    Verifier::new(&m).load(dir.path()).unwrap();
+    std::fs::write(dir.path().join("obj.dat"), npy("'object'")).unwrap();
+    let m = common::checksums(dir.path(), &["ok.dat", "obj.dat"]);
+    assert!(matches!(refuse(&m, dir.path()), Error::ObjectArray { path } if path == "obj.dat"));
+    std::fs::write(dir.path().join("obj.dat"), npy("[('a', '|O')]")).unwrap();
+    let m = common::checksums(dir.path(), &["ok.dat", "obj.dat"]);
+    assert!(matches!(refuse(&m, dir.path()), Error::InvalidFile { path, .. } if path == "obj.dat"));
 }
 
 #[test]
@@ -462,4 +522,25 @@ fn tensor_defined_in_two_files_is_refused() {
         matches!(&e, Error::Safetensors { path, reason } if path == "model-00003-of-00003.safetensors" && reason.contains("also defined in model-00001")),
         "{e}"
     );
+}
+
+#[test]
+fn a_statement_listing_no_files_is_refused() {
+    let (_dir, m) = common::model();
+    let mut doc: serde_json::Value = serde_json::from_str(&m.to_json()).unwrap();
+    doc["predicate"]["resources"] = serde_json::json!([]);
+    // The root digest of no resources: SHA-256 of the empty string.
+    doc["subject"][0]["digest"]["sha256"] = model_verify::Sha256Digest::of(b"").to_hex().into();
+    let bytes = serde_json::to_vec(&doc).unwrap();
+    let e = Manifest::parse(&bytes).unwrap_err();
+    assert!(
+        matches!(&e, Error::Manifest { reason } if reason.contains("no files")),
+        "{e}"
+    );
+    assert!(e.is_refusal());
+    // Empty CHECKSUMS input was already refused; it still is.
+    assert!(matches!(
+        Manifest::parse(b"\n"),
+        Err(Error::Manifest { .. })
+    ));
 }

@@ -234,3 +234,157 @@ fn file_changed_during_verification_is_refused() {
         }
     }
 }
+
+/// Manifests without sizes (CHECKSUMS, OMS `files` bundles): a file over
+/// the bound is refused before it is read, by `verify` and by `load`; files
+/// the manifest gives a size for are bounded by that size instead.
+#[test]
+fn size_less_manifest_bounds_each_file() {
+    let (dir, sized) = common::model();
+    let files = [
+        "config.json",
+        "tokenizer.json",
+        "model-00001-of-00002.safetensors",
+        "model-00002-of-00002.safetensors",
+    ];
+    let m = common::checksums(dir.path(), &files);
+    let biggest = std::fs::metadata(dir.path().join("model-00001-of-00002.safetensors"))
+        .unwrap()
+        .len();
+    let small = |m| Verifier::new(m).max_unsized_file(biggest - 1);
+    for e in [
+        small(&m).verify(dir.path()).unwrap_err(),
+        small(&m).load(dir.path()).unwrap_err(),
+    ] {
+        assert!(
+            matches!(&e, Error::TooLarge { path, size, limit }
+                if path == "model-00001-of-00002.safetensors" && *size == biggest && *limit == biggest - 1),
+            "{e}"
+        );
+        assert!(e.is_refusal());
+    }
+    Verifier::new(&m)
+        .max_unsized_file(biggest)
+        .load(dir.path())
+        .unwrap();
+    // A manifest with sizes is not subject to the bound.
+    small(&sized).load(dir.path()).unwrap();
+}
+
+/// An attacker who enlarges a file listed without a size (here to a sparse
+/// 1 TiB) gets a refusal at once, not a 1 TiB read into memory.
+#[test]
+fn enlarged_file_of_a_size_less_manifest_is_refused_unread() {
+    let (dir, _) = common::model();
+    let m = common::checksums(dir.path(), &["config.json", "tokenizer.json"]);
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(dir.path().join("config.json"))
+        .unwrap();
+    f.set_len(1 << 40).unwrap();
+    drop(f);
+    let v = Verifier::new(&m)
+        .ignore("model-00001-of-00002.safetensors")
+        .ignore("model-00002-of-00002.safetensors");
+    let e = v.load(dir.path()).unwrap_err();
+    assert!(
+        matches!(&e, Error::TooLarge { path, size, .. } if path == "config.json" && *size == 1 << 40),
+        "{e}"
+    );
+}
+
+/// Size-less files are hashed streaming, then read and hashed again: the
+/// bytes handed out are the file, and progress counts both passes.
+#[test]
+fn size_less_load_hands_out_the_verified_bytes() {
+    let (dir, _) = common::model();
+    let files = [
+        "config.json",
+        "tokenizer.json",
+        "model-00001-of-00002.safetensors",
+        "model-00002-of-00002.safetensors",
+    ];
+    let m = common::checksums(dir.path(), &files);
+    let last = AtomicU64::new(0);
+    let total = AtomicU64::new(0);
+    let hook = |d: u64, t: u64| {
+        last.fetch_max(d, Ordering::Relaxed);
+        total.store(t, Ordering::Relaxed);
+    };
+    let model = Verifier::new(&m)
+        .on_progress(&hook)
+        .load(dir.path())
+        .unwrap();
+    for f in files {
+        assert_eq!(
+            model.file(f).unwrap().bytes(),
+            std::fs::read(dir.path().join(f)).unwrap(),
+            "{f}"
+        );
+    }
+    assert!(model.tensor("embed.weight").is_some());
+    let bytes = model.report().total_bytes();
+    assert_eq!(total.load(Ordering::Relaxed), 2 * bytes);
+    assert_eq!(last.load(Ordering::Relaxed), 2 * bytes);
+    // A tampered size-less file is refused and nothing is handed out.
+    std::fs::write(dir.path().join("tokenizer.json"), br#"{"version":"2.0"}"#).unwrap();
+    assert!(matches!(
+        Verifier::new(&m).load(dir.path()),
+        Err(Error::DigestMismatch { path, .. }) if path == "tokenizer.json"
+    ));
+}
+
+/// Caller ignore paths go through the manifest path rules; a trailing `/`
+/// (a directory) is removed, as for the manifest's own `ignore_paths`.
+#[test]
+fn caller_ignore_paths_are_normalized_and_checked() {
+    let (dir, m) = common::model();
+    std::fs::create_dir_all(dir.path().join("extra/sub")).unwrap();
+    std::fs::write(dir.path().join("extra/sub/notes.txt"), "x").unwrap();
+    Verifier::new(&m)
+        .ignore("extra/")
+        .verify(dir.path())
+        .unwrap();
+    Verifier::new(&m)
+        .ignore("extra//")
+        .load(dir.path())
+        .unwrap();
+    Verifier::new(&m)
+        .ignore_only(["extra/sub/"])
+        .verify(dir.path())
+        .unwrap();
+    for bad in [
+        "../extra",
+        "/etc",
+        "/",
+        "./extra",
+        "extra/../extra",
+        "a\\b",
+        "a\nb",
+        "",
+    ] {
+        let e = Verifier::new(&m)
+            .ignore(bad)
+            .verify(dir.path())
+            .unwrap_err();
+        assert!(matches!(e, Error::UnsafePath { .. }), "{bad:?}: {e}");
+        let e = Verifier::new(&m)
+            .ignore_only(["extra", bad])
+            .load(dir.path())
+            .unwrap_err();
+        assert!(matches!(e, Error::UnsafePath { .. }), "{bad:?}: {e}");
+    }
+    // The builder normalizes the same way and records the trimmed path.
+    let built = ManifestBuilder::new("tiny")
+        .ignore("extra/")
+        .build(dir.path())
+        .unwrap();
+    assert_eq!(built.ignore_paths(), ["extra"]);
+    Verifier::new(&built).verify(dir.path()).unwrap();
+    assert!(matches!(
+        ManifestBuilder::new("tiny")
+            .ignore("../x")
+            .build(dir.path()),
+        Err(Error::UnsafePath { .. })
+    ));
+}

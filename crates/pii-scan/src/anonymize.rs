@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::ops::Range;
 use std::sync::Arc;
 
 use hmac::{Hmac, KeyInit, Mac};
@@ -178,8 +179,16 @@ impl Anonymizer {
     /// occurrence of a found value is replaced too, so a copy the scanner did
     /// not report (glued to a word, say) does not leak the value.
     ///
+    /// Text that an operator inserted is never searched again, and the
+    /// result never holds a finding's text: when an operator's replacement
+    /// contains a found value (`Replace` for a deny-list entity named like
+    /// its value, a custom function returning its input, a mask character
+    /// that spells the value), the call fails rather than leak it.
+    ///
     /// # Errors
-    /// [`Error::InvalidSpan`] when a finding lies outside `text` or splits a character.
+    /// [`Error::InvalidSpan`] when a finding lies outside `text` or splits a
+    /// character; [`Error::LeakingReplacement`] when the output would still
+    /// contain a found value.
     pub fn anonymize(&self, text: &str, findings: &[Finding]) -> Result<String, Error> {
         for f in findings {
             if f.start > f.end || f.text(text).is_none() {
@@ -196,35 +205,62 @@ impl Anonymizer {
             .collect();
         values.sort_unstable_by_key(|(v, _)| *v);
         values.dedup_by_key(|(v, _)| *v);
-        let mut out = self.replace(text, findings.to_vec(), &values);
+        // Round 0 replaces the findings and every verbatim copy of a found
+        // value. `tokens` are the byte ranges of `out` that operators inserted.
+        let (mut out, mut tokens) = self.replace(text, findings.to_vec(), &values, &[]);
         // Removing a span joins its neighbours, which can spell a found value
-        // again ("5::5::16" less "5::1" is "5::6"): repeat until no found value
-        // is left. Each round of `Redact` shortens the text; the other
-        // operators insert tokens that do not spell values, so this ends.
-        for _ in 0..64 {
-            if !values
+        // again ("5::5::16" less "5::1" is "5::6"): repeat on what is left of
+        // the original text. Inserted tokens are never rescanned, so a token
+        // that contains a value cannot feed on itself; every round removes at
+        // least one original byte, and the rounds are capped.
+        let leaked = |out: &str| {
+            values
                 .iter()
-                .any(|(v, _)| memchr::memmem::find(out.as_bytes(), v.as_bytes()).is_some())
-            {
+                .find(|(v, _)| memchr::memmem::find(out.as_bytes(), v.as_bytes()).is_some())
+                .map(|(_, entity)| Error::LeakingReplacement {
+                    entity: entity.to_string(),
+                })
+        };
+        for _ in 0..MAX_ROUNDS {
+            if leaked(&out).is_none() {
+                return Ok(out);
+            }
+            let (next, next_tokens) = self.replace(&out, Vec::new(), &values, &tokens);
+            if next == out {
+                // Only values inside or across inserted tokens are left.
                 break;
             }
-            out = self.replace(&out, Vec::new(), &values);
+            out = next;
+            tokens = next_tokens;
         }
-        Ok(out)
+        // Whatever is left (a value inside or across an inserted token, or a
+        // redaction chain longer than the cap) must not be returned.
+        match leaked(&out) {
+            Some(e) => Err(e),
+            None => Ok(out),
+        }
     }
 
-    /// Replaces `spans` and every occurrence of `values` in `text`.
+    /// Replaces `spans` and every occurrence of `values` in `text` that does
+    /// not overlap a range of `keep` (sorted, disjoint, non-empty: tokens
+    /// inserted earlier). Returns the new text and the ranges of it that are
+    /// inserted tokens (those of `keep`, shifted, and the new ones).
     fn replace(
         &self,
         text: &str,
         mut spans: Vec<Finding>,
         values: &[(&str, &EntityType)],
-    ) -> String {
+        keep: &[Range<usize>],
+    ) -> (String, Vec<Range<usize>>) {
         // A value found once is replaced wherever else it occurs verbatim
         // (an undetected copy would otherwise leak it).
         for (value, entity) in values {
             for at in memchr::memmem::find_iter(text.as_bytes(), value.as_bytes()) {
-                spans.push(Finding::new((*entity).clone(), at, at + value.len(), 1.0));
+                let end = at + value.len();
+                if keep.iter().any(|r| at < r.end && r.start < end) {
+                    continue;
+                }
+                spans.push(Finding::new((*entity).clone(), at, end, 1.0));
             }
         }
         spans.sort_by_key(|f| (f.start, std::cmp::Reverse(f.end)));
@@ -240,13 +276,21 @@ impl Anonymizer {
                 _ => merged.push((f, false)),
             }
         }
-        // Right to left, so earlier offsets stay valid while we replace.
-        let mut out = text.to_owned();
-        let mut piece = String::new();
-        for (f, joined) in merged.iter().rev() {
-            piece.clear();
+        // Left to right, carrying the kept token ranges (which lie between
+        // the replaced spans) over to their new offsets.
+        let mut out = String::with_capacity(text.len());
+        let mut tokens = Vec::with_capacity(keep.len() + merged.len());
+        let mut kept = keep.iter().peekable();
+        let mut copied = 0;
+        for (f, joined) in &merged {
+            while let Some(r) = kept.next_if(|r| r.end <= f.start) {
+                let shift = out.len() + r.start - copied;
+                tokens.push(shift..shift + r.len());
+            }
+            out.push_str(&text[copied..f.start]);
             let value = &text[f.start..f.end];
             let op = self.per_entity.get(&f.entity_type).unwrap_or(&self.default);
+            let at = out.len();
             match op {
                 // The tail of a merged span may be a whole other finding:
                 // mask all of it.
@@ -255,15 +299,26 @@ impl Anonymizer {
                         keep_last: 0,
                         mask_char: *mask_char,
                     }
-                    .apply(f, value, &mut piece);
+                    .apply(f, value, &mut out);
                 }
-                _ => op.apply(f, value, &mut piece),
+                _ => op.apply(f, value, &mut out),
             }
-            out.replace_range(f.start..f.end, &piece);
+            if out.len() > at {
+                tokens.push(at..out.len());
+            }
+            copied = f.end;
         }
-        out
+        for r in kept {
+            let shift = out.len() + r.start - copied;
+            tokens.push(shift..shift + r.len());
+        }
+        out.push_str(&text[copied..]);
+        (out, tokens)
     }
 }
+
+/// Most rounds of re-replacing values that removals joined together.
+const MAX_ROUNDS: usize = 64;
 
 #[cfg(test)]
 mod tests {
@@ -329,6 +384,55 @@ mod tests {
             .anonymize(text, &fs)
             .unwrap();
         assert!(!out.contains("5::1") && !out.contains("5::6"), "{out}");
+    }
+
+    #[test]
+    fn replacement_holding_a_value_is_an_error_not_a_loop() {
+        // A deny-list entity named like its value: `<BLUEBIRD>` holds "BLUEBIRD".
+        let scanner = crate::Scanner::builder()
+            .entities([EntityType::Custom("BLUEBIRD".into())])
+            .deny(EntityType::Custom("BLUEBIRD".into()), ["BLUEBIRD"])
+            .build()
+            .unwrap();
+        let text = "code BLUEBIRD today";
+        let found = scanner.scan(text);
+        assert_eq!(found.len(), 1);
+        let r = Anonymizer::new(Operator::Replace).anonymize(text, &found);
+        assert!(
+            matches!(&r, Err(Error::LeakingReplacement { entity }) if entity == "BLUEBIRD"),
+            "{r:?}"
+        );
+        // A token holding the value twice must not grow (2^64 copies before).
+        let twice: CustomFn = Arc::new(|_, v| format!("{v}{v}"));
+        let r = Anonymizer::new(Operator::Custom(twice)).anonymize(text, &found);
+        assert!(matches!(r, Err(Error::LeakingReplacement { .. })));
+        // A mask character that spells the value.
+        let r = Anonymizer::new(Operator::Mask {
+            keep_last: 0,
+            mask_char: '*',
+        })
+        .anonymize("a ** b", &[f(EntityType::UsSsn, 2, 4)]);
+        assert!(matches!(r, Err(Error::LeakingReplacement { .. })));
+        // The message names the entity, never the value.
+        let msg = Error::LeakingReplacement {
+            entity: "US_SSN".into(),
+        }
+        .to_string();
+        assert!(msg.contains("US_SSN"));
+    }
+
+    #[test]
+    fn inserted_tokens_are_not_rescanned() {
+        // Redacting "ab" from "aabb" joins "ab" again: replaced (original bytes).
+        let out = Anonymizer::new(Operator::Redact)
+            .anonymize("aabb", &[f(EntityType::UsSsn, 1, 3)])
+            .unwrap();
+        assert_eq!(out, "");
+        // Replacing "ab" in "aabb" gives "a<X>b": no value left, no rescans.
+        let out = Anonymizer::new(Operator::ReplaceWith("<X>".into()))
+            .anonymize("aabb", &[f(EntityType::UsSsn, 1, 3)])
+            .unwrap();
+        assert_eq!(out, "a<X>b");
     }
 
     #[test]

@@ -15,7 +15,7 @@
 //! [[recognizer]]                   # a custom pattern recognizer
 //! name = "employee-id"             # optional, used in messages
 //! entity = "EMPLOYEE_ID"
-//! pattern = 'EMP-\d{6}'            # regex; \b is the ASCII word boundary
+//! pattern = 'EMP-\d{6}'            # regex; \b and \B are ASCII word boundaries
 //! score = 0.7
 //! context = ["employee", "staff"]  # optional: words that raise the score
 //! validator = "luhn"               # optional: see Validator::NAMES
@@ -82,23 +82,93 @@ fn entity(text: &str, s: &Spanned<String>, field: &str) -> Result<EntityType, Er
         .map_err(|e: Error| err(text, s.span(), field, e.to_string()))
 }
 
+/// The key assigned on the line where `span` starts (`key = ...`), or ""
+/// when that line holds no assignment (a value on a continuation line).
+fn key_of(text: &str, span: Range<usize>) -> String {
+    let at = span.start.min(text.len());
+    let begin = text.as_bytes()[..at]
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1);
+    let line = text.get(begin..at).unwrap_or("");
+    line.split_once('=')
+        .map(|(key, _)| key.trim().trim_matches(['"', '\'']))
+        .filter(|key| {
+            !key.is_empty()
+                && key
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+        })
+        .unwrap_or("")
+        .to_owned()
+}
+
+/// Rewrites a TOML/serde message so it never quotes a value: serde's
+/// `invalid type: string "a@b.com", expected ...` becomes
+/// `invalid type: string, expected ...`, and anything quoted elsewhere is
+/// elided. Field names (`unknown field `x``) are kept.
+fn scrub(message: &str) -> String {
+    let message = message.lines().next().unwrap_or("").trim();
+    for prefix in ["invalid type: ", "invalid value: "] {
+        if let Some(rest) = message.strip_prefix(prefix) {
+            let (found, expected) = rest.rsplit_once(", expected ").unwrap_or((rest, ""));
+            // `string "..."`, `integer `5``, `floating point `1.5``: keep the kind.
+            let kind = found.split(['"', '`', '\'']).next().unwrap_or("").trim();
+            let mut out = format!("{prefix}{kind}");
+            if !expected.is_empty() {
+                out.push_str(", expected ");
+                out.push_str(&elide_quoted(expected));
+            }
+            return out;
+        }
+    }
+    if message.starts_with("unknown field") || message.starts_with("missing field") {
+        return message.to_owned();
+    }
+    elide_quoted(message)
+}
+
+/// Replaces the contents of every `"..."` and `'...'` in `s` with `...`.
+fn elide_quoted(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut open: Option<char> = None;
+    for c in s.chars() {
+        match open {
+            Some(q) if c == q => {
+                out.push_str("...");
+                out.push(c);
+                open = None;
+            }
+            Some(_) => {}
+            None => {
+                out.push(c);
+                if c == '"' || c == '\'' {
+                    open = Some(c);
+                }
+            }
+        }
+    }
+    if open.is_some() {
+        out.push_str("...");
+    }
+    out
+}
+
 /// Parses `text` and applies it to `builder`.
 pub(crate) fn apply(mut builder: ScannerBuilder, text: &str) -> Result<ScannerBuilder, Error> {
     let file: File = toml::from_str(text).map_err(|e| {
         let line = e.span().map_or(0, |s| line_of(text, s));
-        let message = e.message().trim().to_owned();
-        let field = message
-            .split('`')
-            .nth(1)
-            .filter(|_| {
-                message.starts_with("unknown field") || message.starts_with("missing field")
-            })
-            .unwrap_or("")
-            .to_owned();
+        let raw = e.message().trim();
+        let named = raw.starts_with("unknown field") || raw.starts_with("missing field");
+        let field = if named {
+            raw.split('`').nth(1).unwrap_or("").to_owned()
+        } else {
+            e.span().map_or_else(String::new, |s| key_of(text, s))
+        };
         Error::Config {
             line,
             field,
-            message,
+            message: scrub(raw),
         }
     })?;
     if let Some(v) = file.version.as_ref().filter(|v| *v.get_ref() != 1) {
@@ -216,6 +286,36 @@ mod tests {
         assert_eq!((line, field.as_str()), (1, "version"));
         let (line, _, _) = config_err("min_score = \n");
         assert_eq!(line, 1);
+    }
+
+    #[test]
+    fn type_errors_name_the_field_but_never_quote_the_value() {
+        let (line, field, message) = config_err("min_score = 0.5\nallow_list = \"a@b.com\"\n");
+        assert_eq!((line, field.as_str()), (2, "allow_list"));
+        assert!(!message.contains("a@b.com"), "{message}");
+        assert!(message.contains("invalid type: string"), "{message}");
+        let (line, field, message) = config_err("\n\nallow_list = 4111111111111111\n");
+        assert_eq!((line, field.as_str()), (3, "allow_list"));
+        assert!(!message.contains("4111"), "{message}");
+        let (line, _, message) =
+            config_err("[[deny_list]]\nentity = \"P\"\nvalues = [\"Bluebird\",\n  7654321]\n");
+        assert!((3..=4).contains(&line), "{line}");
+        assert!(
+            !message.contains("7654321") && !message.contains("Bluebird"),
+            "{message}"
+        );
+        let shown = Error::Config {
+            line,
+            field: String::new(),
+            message,
+        }
+        .to_string();
+        assert!(!shown.contains("7654321"), "{shown}");
+        assert_eq!(
+            scrub("invalid value: string \"x\", expected a \"y\""),
+            "invalid value: string, expected a \"...\""
+        );
+        assert_eq!(elide_quoted("bad 'secret"), "bad '...");
     }
 
     #[test]

@@ -59,6 +59,13 @@ pub enum Error {
         /// End byte offset.
         end: usize,
     },
+    /// Anonymizing would leave a found value in the output, because an
+    /// operator's replacement contains it (or spells it with its
+    /// neighbours). Choose another operator for this entity.
+    LeakingReplacement {
+        /// The entity whose value would survive.
+        entity: String,
+    },
     /// The input is not UTF-8.
     InvalidUtf8 {
         /// Byte offset of the first invalid byte in the stream.
@@ -111,6 +118,11 @@ impl fmt::Display for Error {
                     "finding {start}..{end} is outside the text or not on character boundaries"
                 )
             }
+            Error::LeakingReplacement { entity } => write!(
+                f,
+                "anonymizing would leave a found `{entity}` value in the output \
+                 (an operator's replacement contains it); use another operator"
+            ),
             Error::InvalidUtf8 { offset } => {
                 write!(f, "input is not valid UTF-8 (at byte {offset})")
             }

@@ -1,16 +1,18 @@
-//! Invariant checks for the fuzz target (`fuzz/fuzz_targets/scan.rs`); not
-//! part of the supported API.
+//! Invariant checks for the fuzz target (`fuzz/fuzz_targets/pii_scan.rs`)
+//! and the property tests; not part of the supported API.
 
 use std::sync::OnceLock;
 
-use crate::{Anonymizer, HashKey, Operator, Scanner};
+use crate::scanner::MIN_STREAM_CHUNK;
+use crate::{Anonymizer, Finding, HashKey, Operator, Scanner};
 
 static SCANNER: OnceLock<Scanner> = OnceLock::new();
 
 /// Scans `data` (as bytes through the stream API, and as lossy UTF-8 text)
 /// and checks every invariant: offsets on character boundaries, findings
-/// sorted and disjoint, streaming equal to whole-text scanning, anonymized
-/// output free of every finding's text.
+/// sorted and disjoint, streaming equal to whole-text scanning (also with the
+/// smallest chunk, and with `data` padded so that chunk boundaries sweep
+/// across it), anonymized output free of every finding's text.
 ///
 /// # Errors
 /// A description of the first violated invariant.
@@ -36,8 +38,23 @@ pub fn check(data: &[u8]) -> Result<(), String> {
         }
     };
     let findings = scanner.scan(text);
-    if r.is_ok() && streamed != findings {
-        return Err("stream and whole-text findings differ".into());
+    if r.is_ok() {
+        if streamed != findings {
+            return Err("stream and whole-text findings differ".into());
+        }
+        if small_chunks(scanner, text)? != findings {
+            return Err("stream with the smallest chunk and whole-text findings differ".into());
+        }
+        // Spaces before and after, so that the ends of chunks (and the
+        // starts of the next) fall at every 55-odd bytes of `text`.
+        let padded = format!(
+            "{}{text}{}",
+            " ".repeat(MIN_STREAM_CHUNK),
+            " ".repeat(MIN_STREAM_CHUNK)
+        );
+        if small_chunks(scanner, &padded)? != scanner.scan(&padded) {
+            return Err("stream of padded input and whole-text findings differ".into());
+        }
     }
     let mut prev = 0;
     for f in &findings {
@@ -72,4 +89,13 @@ pub fn check(data: &[u8]) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// Streams `text` in the smallest chunks the scanner allows.
+fn small_chunks(scanner: &Scanner, text: &str) -> Result<Vec<Finding>, String> {
+    let mut out = Vec::new();
+    scanner
+        .scan_stream(text.as_bytes(), MIN_STREAM_CHUNK, |f, _| out.push(f))
+        .map_err(|e| format!("stream failed: {e}"))?;
+    Ok(out)
 }

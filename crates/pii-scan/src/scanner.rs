@@ -215,8 +215,9 @@ pub struct CustomRecognizer {
 
 impl CustomRecognizer {
     /// A recognizer reporting `entity` wherever `pattern` (regex syntax of the
-    /// `regex` crate) matches, with base `score`. `\b` in the pattern means the
-    /// ASCII word boundary.
+    /// `regex` crate) matches, with base `score`. `\b`, `\B` and `\b{start}`
+    /// (and the other `\b{..}` forms) in the pattern are the ASCII word
+    /// boundaries, as in the built-in recognizers.
     #[must_use]
     pub fn new(entity: EntityType, pattern: impl Into<String>, score: f64) -> Self {
         CustomRecognizer {
@@ -297,13 +298,31 @@ struct Compiled {
 /// assert_eq!(found.len(), 1);
 /// # Ok::<(), pii_scan::Error>(())
 /// ```
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct ScannerBuilder {
     entities: Option<BTreeSet<EntityType>>,
     min_score: f64,
     allow: Vec<String>,
     deny: Vec<(EntityType, Vec<String>)>,
     custom: Vec<CustomRecognizer>,
+}
+
+/// Shows settings and counts, never allow-list or deny-list values.
+impl fmt::Debug for ScannerBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let deny: Vec<(&str, usize)> = self
+            .deny
+            .iter()
+            .map(|(e, values)| (e.as_str(), values.len()))
+            .collect();
+        f.debug_struct("ScannerBuilder")
+            .field("entities", &self.entities)
+            .field("min_score", &self.min_score)
+            .field("allow_list_len", &self.allow.len())
+            .field("deny_list_lens", &deny)
+            .field("custom", &self.custom)
+            .finish()
+    }
 }
 
 impl Default for ScannerBuilder {
@@ -559,24 +578,47 @@ fn escape(s: &str) -> String {
     out
 }
 
-/// Rewrites unescaped `\b` to the ASCII word boundary `(?-u:\b)`.
+/// Rewrites unescaped `\b`, `\B` and `\b{start}`-style boundaries to their
+/// ASCII forms (`(?-u:\b)`, ...): the Unicode ones make the lazy DFA give up
+/// on non-ASCII text.
 fn ascii_word_boundaries(src: &str) -> String {
     let mut out = String::with_capacity(src.len() + 16);
-    let mut chars = src.chars();
-    while let Some(c) = chars.next() {
-        if c == '\\' {
-            match chars.next() {
-                Some('b') => out.push_str(r"(?-u:\b)"),
-                Some(n) => {
-                    out.push('\\');
-                    out.push(n);
+    let mut rest = src;
+    while let Some(at) = rest.find('\\') {
+        out.push_str(&rest[..at]);
+        rest = &rest[at + 1..];
+        let Some(n) = rest.chars().next() else {
+            out.push('\\');
+            break;
+        };
+        rest = &rest[n.len_utf8()..];
+        match n {
+            'b' | 'B' => {
+                // `\b{start}`, `\b{end}`, `\b{start-half}`, `\b{end-half}`.
+                let special = (n == 'b')
+                    .then(|| rest.strip_prefix('{')?.split_once('}'))
+                    .flatten()
+                    .filter(|(name, _)| {
+                        !name.is_empty()
+                            && name.bytes().all(|b| b.is_ascii_lowercase() || b == b'-')
+                    });
+                out.push_str("(?-u:\\");
+                out.push(n);
+                if let Some((name, after)) = special {
+                    out.push('{');
+                    out.push_str(name);
+                    out.push('}');
+                    rest = after;
                 }
-                None => out.push('\\'),
+                out.push(')');
             }
-        } else {
-            out.push(c);
+            _ => {
+                out.push('\\');
+                out.push(n);
+            }
         }
     }
+    out.push_str(rest);
     out
 }
 
@@ -879,13 +921,25 @@ impl Scanner {
     /// is not UTF-8. Findings before the error have been delivered.
     pub fn scan_reader<R: Read, F: FnMut(Finding, &str)>(
         &self,
+        reader: R,
+        chunk_size: usize,
+        on_finding: F,
+    ) -> Result<u64, Error> {
+        self.scan_stream(reader, chunk_size.max(4 * STREAM_OVERLAP), on_finding)
+    }
+
+    /// [`Scanner::scan_reader`] without its 16 KiB floor: chunks as small as
+    /// [`MIN_STREAM_CHUNK`], so tests and the fuzz target cross chunk
+    /// boundaries with small inputs.
+    pub(crate) fn scan_stream<R: Read, F: FnMut(Finding, &str)>(
+        &self,
         mut reader: R,
         chunk_size: usize,
         mut on_finding: F,
     ) -> Result<u64, Error> {
-        const OVERLAP: usize = 2 * MAX_FINDING_LEN;
-        const BACK: usize = 256;
-        let chunk = chunk_size.max(4 * OVERLAP);
+        const OVERLAP: usize = STREAM_OVERLAP;
+        const BACK: usize = STREAM_BACK;
+        let chunk = chunk_size.max(MIN_STREAM_CHUNK);
         let mut buf: Vec<u8> = Vec::with_capacity(chunk + 4);
         let mut base: u64 = 0;
         let mut from = 0usize;
@@ -949,6 +1003,16 @@ impl Scanner {
         }
     }
 }
+
+/// How far consecutive stream chunks overlap: a whole finding plus its
+/// look-ahead context.
+const STREAM_OVERLAP: usize = 2 * MAX_FINDING_LEN;
+/// Text kept before a chunk's first candidate, for look-behind context.
+const STREAM_BACK: usize = 256;
+/// Smallest chunk [`Scanner::scan_stream`] uses: every refill then moves
+/// the stream on by at least 55 bytes (a cut can fall back up to 3 bytes to a
+/// character boundary, three times).
+pub(crate) const MIN_STREAM_CHUNK: usize = STREAM_OVERLAP + STREAM_BACK + 64;
 
 fn offset(base: u64, i: usize) -> usize {
     usize::try_from(base)
@@ -1037,6 +1101,62 @@ mod tests {
     use super::*;
 
     #[test]
+    fn debug_never_shows_list_values() {
+        let b = Scanner::builder().allow(["secret.allow@example.com"]).deny(
+            EntityType::Custom("PROJECT".into()),
+            ["Nightjar", "Bluebird"],
+        );
+        let shown = format!("{b:?}");
+        assert!(!shown.contains("secret.allow"), "{shown}");
+        assert!(
+            !shown.contains("Nightjar") && !shown.contains("Bluebird"),
+            "{shown}"
+        );
+        assert!(shown.contains("allow_list_len: 1"), "{shown}");
+        assert!(shown.contains("(\"PROJECT\", 2)"), "{shown}");
+        let shown = format!("{:?}", b.build().unwrap());
+        assert!(
+            !shown.contains("secret.allow") && !shown.contains("Nightjar"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn smallest_chunks_cross_many_boundaries_and_match_whole_text() {
+        let values = [
+            "jane.doe@example.com",
+            "4111 1111 1111 1111",
+            "call (415) 555-0132",
+            "ssn 536-90-4399",
+            "https://example.org/a?b=c).",
+            "GB82 WEST 1234 5698 7654 32",
+            "東京 jörg@bücher.de",
+        ];
+        let mut text = String::new();
+        let mut i = 0usize;
+        while text.len() < 2 * MIN_STREAM_CHUNK {
+            text.push_str(values[i % values.len()]);
+            text.push_str(&" é".repeat(i % 13));
+            text.push_str(if i.is_multiple_of(5) { ". " } else { " " });
+            i += 1;
+        }
+        let scanner = Scanner::new();
+        let whole = scanner.scan(&text);
+        assert!(whole.len() > 100, "{}", whole.len());
+        for chunk in [MIN_STREAM_CHUNK, MIN_STREAM_CHUNK + 333] {
+            let mut got = Vec::new();
+            let n = scanner
+                .scan_stream(text.as_bytes(), chunk, |f, t| {
+                    assert_eq!(f.text(&text), Some(t));
+                    got.push(f);
+                })
+                .unwrap();
+            assert_eq!(n, text.len() as u64);
+            assert_eq!(got, whole, "chunk {chunk}");
+        }
+    }
+
+    #[test]
     fn send_sync() {
         fn assert_send_sync<T: Send + Sync>() {}
         assert_send_sync::<Scanner>();
@@ -1077,6 +1197,34 @@ mod tests {
             r"(?-u:\b)EMP-\d+(?-u:\b)"
         );
         assert_eq!(ascii_word_boundaries(r"a\\b"), r"a\\b");
+        assert_eq!(ascii_word_boundaries(r"\Bx\B"), r"(?-u:\B)x(?-u:\B)");
+        assert_eq!(
+            ascii_word_boundaries(r"\b{start}x\b{end-half}é\b{2}\"),
+            r"(?-u:\b{start})x(?-u:\b{end-half})é(?-u:\b){2}\"
+        );
+        // `\B` is the ASCII one: "é" is not a word character, so "éX1" has a
+        // boundary before X and "aX1" has none.
+        let scanner = Scanner::builder()
+            .entities([EntityType::Custom("INNER".into())])
+            .recognizer(CustomRecognizer::new(
+                EntityType::Custom("INNER".into()),
+                r"\BX\d{3}\b",
+                0.9,
+            ))
+            .build()
+            .unwrap();
+        assert_eq!(scanner.scan("aX123").len(), 1);
+        assert!(scanner.scan("éX123 東X123").is_empty());
+        let scanner = Scanner::builder()
+            .entities([EntityType::Custom("START".into())])
+            .recognizer(CustomRecognizer::new(
+                EntityType::Custom("START".into()),
+                r"\b{start}X\d{3}",
+                0.9,
+            ))
+            .build()
+            .unwrap();
+        assert_eq!(scanner.scan("éX123").len(), 1);
     }
 
     #[test]

@@ -3,7 +3,8 @@
 use sha2::{Digest, Sha256};
 use sha3::Keccak256;
 
-/// Iterates the ASCII digits of `s` as numbers, skipping every other byte.
+/// The values (0-9) of the ASCII digits in `s`, in order; every other byte
+/// (separators, letters, non-ASCII) is skipped.
 fn digits(s: &str) -> impl DoubleEndedIterator<Item = u32> + '_ {
     s.bytes()
         .filter(u8::is_ascii_digit)

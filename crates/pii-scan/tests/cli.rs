@@ -134,13 +134,88 @@ fn jsonl_batch() {
     assert_eq!(lines[1]["findings"].as_array().unwrap().len(), 0);
     assert_eq!(lines[2]["id"][0], 3);
     assert_eq!(lines[2]["findings"][0]["text"], "536-90-4399");
-    // Stdin works too, and a bad line is an error naming the line.
+    // Stdin works too. A bad line gets an error line of its own (naming the
+    // line, never quoting it), the batch goes on, and the exit code is 1.
     let o = run(
         &["--jsonl", "-"],
-        "{\"id\": 1, \"text\": \"x\"}\nnot json\n",
+        "{\"id\": 1, \"text\": \"x\"}\nnot json 536-90-4399\n{\"id\": 7, \"txt\": \"a\"}\n\
+         {\"id\": 8, \"text\": \"b@example.com\"}\r\n",
     );
     assert_eq!(o.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("line 2"));
+    let out = stdout(&o);
+    assert!(!out.contains("536-90-4399"), "{out}");
+    let lines: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 4, "{out}");
+    assert_eq!(lines[0]["id"], 1);
+    assert_eq!(lines[1]["id"], serde_json::Value::Null);
+    assert!(
+        lines[1]["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("line 2: not JSON")
+    );
+    assert!(lines[1].get("findings").is_none());
+    assert_eq!(lines[2]["id"], 7);
+    assert_eq!(lines[2]["error"], "line 3: no string field `text`");
+    assert_eq!(lines[3]["id"], 8);
+    assert_eq!(lines[3]["findings"][0]["text"], "b@example.com");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("2 line(s)"), "{err}");
+    // Invalid UTF-8 on one line is that line's error only.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.jsonl");
+    std::fs::write(
+        &path,
+        b"{\"id\": 1, \"text\": \"\xff\"}\n{\"id\": 2, \"text\": \"ok\"}\n",
+    )
+    .unwrap();
+    let o = run(&["--jsonl", path.to_str().unwrap()], "");
+    assert_eq!(o.status.code(), Some(1));
+    let lines: Vec<serde_json::Value> = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(lines[0]["error"].as_str().unwrap().contains("not UTF-8"));
+    assert_eq!(lines[1]["id"], 2);
+}
+
+#[test]
+fn hash_key_file_is_raw_unless_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let tokens = |key: &[u8]| {
+        let path = dir.path().join("key");
+        std::fs::write(&path, key).unwrap();
+        let o = run(
+            &[
+                "--anonymize",
+                "hash",
+                "--hash-key-file",
+                path.to_str().unwrap(),
+            ],
+            TEXT,
+        );
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        stdout(&o)
+    };
+    // A binary key ending in a newline byte keeps it.
+    let mut binary = vec![0xff_u8; 16];
+    assert_ne!(tokens(&binary), {
+        binary.push(b'\n');
+        tokens(&binary)
+    });
+    // A text key loses exactly one trailing line ending.
+    let plain = tokens(b"a very secret key of 32 bytes!!");
+    assert_eq!(plain, tokens(b"a very secret key of 32 bytes!!\n"));
+    assert_eq!(plain, tokens(b"a very secret key of 32 bytes!!\r\n"));
+    assert_ne!(plain, tokens(b"a very secret key of 32 bytes!!\n\n"));
 }
 
 #[test]

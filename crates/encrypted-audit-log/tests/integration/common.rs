@@ -1,7 +1,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use encrypted_audit_log::{AuditLog, EncKey, Event, KeyRing, MacKey, Options};
+use encrypted_audit_log::{AuditLog, EncKey, Event, KeyRing, MacKey, Options, Suite};
 
 pub(crate) fn mac_key(v: u32) -> MacKey {
     MacKey::from_bytes([u8::try_from(v).unwrap(); 32])
@@ -36,7 +36,14 @@ pub(crate) fn event(i: u64) -> Event {
 
 /// A closed log of `n` events with epochs of `epoch` records.
 pub(crate) fn small_log(path: &Path, n: u64, epoch: u64) {
-    let opts = Options::default().epoch(epoch, std::time::Duration::from_secs(3600));
+    small_log_with(path, n, epoch, Suite::default());
+}
+
+/// As [`small_log`], with records encrypted under `suite`.
+pub(crate) fn small_log_with(path: &Path, n: u64, epoch: u64, suite: Suite) {
+    let opts = Options::default()
+        .epoch(epoch, std::time::Duration::from_secs(3600))
+        .suite(suite);
     let log = AuditLog::open(path, &keys(1), opts).unwrap();
     for i in 0..n {
         let _ = log.append(&event(i)).unwrap();

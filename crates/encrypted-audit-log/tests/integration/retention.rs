@@ -70,3 +70,91 @@ fn pruning_removes_old_segments_keeps_heads_and_still_verifies() {
         }
     );
 }
+
+/// Three segments under versions 1, 2, 3, each created just now.
+fn three_segments(path: &std::path::Path) -> AuditLog {
+    let log = AuditLog::open(path, &keys(1), Options::default()).unwrap();
+    let _ = log.append(&event(0)).unwrap();
+    log.rotate(&keys(2)).unwrap();
+    let _ = log.append(&event(1)).unwrap();
+    log.rotate(&keys(3)).unwrap();
+    log
+}
+
+/// Sets segment `n`'s creation time (header bytes 44..52) to 1 ns after
+/// the Unix epoch, leaving its MAC as it was (no key needed).
+fn back_date(path: &std::path::Path, n: u32) {
+    let p = common::seg(path, n);
+    let mut b = std::fs::read(&p).unwrap();
+    b[44..52].copy_from_slice(&1u64.to_le_bytes());
+    std::fs::write(&p, &b).unwrap();
+}
+
+fn assert_refused_at(e: &encrypted_audit_log::Error, segment: u32) {
+    let t = e.tamper_report().unwrap();
+    assert_eq!(t.kind, TamperKind::ModifiedBytes);
+    assert_eq!((t.position.segment, t.position.offset), (segment, 0));
+}
+
+#[test]
+fn retention_refuses_a_back_dated_segment_header() {
+    // Without keys, back-dating segment 2's header made segment 1 look
+    // older than any retention period: it was securely deleted (evidence
+    // destroyed) and its key version named destroyable.
+    let (_t, path) = tmp();
+    let log = three_segments(&path);
+    let an_hour_ago = SystemTime::now() - Duration::from_secs(3600);
+    assert!(log.prune_before(an_hour_ago).unwrap().segments.is_empty());
+
+    // Changed while the writer is open: differs from the verified bytes.
+    back_date(&path, 2);
+    assert_refused_at(&log.prune_before(an_hour_ago).unwrap_err(), 2);
+    assert_refused_at(&log.apply_retention().unwrap_err(), 2);
+    assert!(common::seg(&path, 1).exists());
+    drop(log);
+
+    // Changed before the writer opened: its MAC fails.
+    let log = AuditLog::open(&path, &keys(3), Options::default()).unwrap();
+    assert_refused_at(&log.prune_before(an_hour_ago).unwrap_err(), 2);
+    assert!(common::seg(&path, 1).exists());
+    let _ = log.append(&event(2)).unwrap();
+    drop(log);
+    // The verifier names the same change.
+    let e = LogReader::open(&path, &verify_keys(3))
+        .unwrap()
+        .verify()
+        .unwrap_err();
+    assert_refused_at(&e, 2);
+}
+
+#[test]
+fn pruning_a_segment_whose_key_was_not_at_hand_is_refused() {
+    let (_t, path) = tmp();
+    drop(three_segments(&path));
+    // Opened without version 1's keys: segment 1's header is unverified.
+    let v23 = KeyRing::new()
+        .with(2, mac_key(2), enc_key(2))
+        .with(3, mac_key(3), enc_key(3));
+    let log = AuditLog::open(&path, &v23, Options::default()).unwrap();
+    let e = log
+        .prune_before(SystemTime::now() + Duration::from_secs(1))
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            encrypted_audit_log::Error::MissingKey {
+                version: 1,
+                encryption: false
+            }
+        ),
+        "{e:?}"
+    );
+    assert!(common::seg(&path, 1).exists());
+    drop(log);
+    // With every key, the same pruning goes ahead.
+    let log = AuditLog::open(&path, &keys(3), Options::default()).unwrap();
+    let r = log
+        .prune_before(SystemTime::now() + Duration::from_secs(1))
+        .unwrap();
+    assert_eq!(r.destroyable_key_versions(), vec![1, 2]);
+}

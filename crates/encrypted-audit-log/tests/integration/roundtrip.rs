@@ -3,10 +3,12 @@
 
 use std::time::{Duration, UNIX_EPOCH};
 
-use encrypted_audit_log::{AuditLog, Durability, Event, Filter, LogReader, Options, Sanitizer};
+use encrypted_audit_log::{
+    AuditLog, Durability, Event, Filter, LogReader, Options, Sanitizer, Suite,
+};
 use proptest::prelude::*;
 
-use crate::common::{keys, tmp};
+use crate::common::{self, keys, tmp};
 
 fn value() -> impl Strategy<Value = serde_json::Value> {
     prop_oneof![
@@ -26,12 +28,14 @@ proptest! {
             1..12,
         ),
         epoch in 1u64..5,
+        xchacha in any::<bool>(),
     ) {
         let (_t, path) = tmp();
         let opts = Options::default()
             .durability(Durability::Group { max_records: 8, max_delay: Duration::from_secs(60) })
             .epoch(epoch, Duration::from_secs(3600))
-            .sanitizer(Sanitizer::new().home_paths(false).max_len(usize::MAX));
+            .sanitizer(Sanitizer::new().home_paths(false).max_len(usize::MAX))
+            .suite(if xchacha { Suite::XChaCha20Poly1305 } else { Suite::Aes256Gcm });
         let log = AuditLog::open(&path, &keys(1), opts).unwrap();
         let mut want = Vec::new();
         for (kind, fields, secs) in &events {
@@ -55,4 +59,42 @@ proptest! {
             prop_assert_eq!(r.time(), UNIX_EPOCH + Duration::from_millis(*ms));
         }
     }
+}
+
+#[test]
+fn a_log_keeps_its_suite_across_reopening_and_rotation() {
+    let (_t, path) = tmp();
+    let x = Options::default().suite(Suite::XChaCha20Poly1305);
+    let log = AuditLog::open(&path, &keys(1), x).unwrap();
+    let _ = log.append(&common::event(0)).unwrap();
+    log.close().unwrap();
+    // Reopened with default options (AES-256-GCM): still XChaCha20-Poly1305,
+    // also in the segment that rotation (to key version 2) creates.
+    let log = AuditLog::open(&path, &keys(2), Options::default()).unwrap();
+    let _ = log.append(&common::event(1)).unwrap();
+    log.close().unwrap();
+    for n in [1, 2] {
+        assert_eq!(
+            std::fs::read(common::seg(&path, n)).unwrap()[10],
+            2,
+            "segment {n}"
+        );
+    }
+    let k = keys(2);
+    let got: Vec<u64> = LogReader::open(&path, &k)
+        .unwrap()
+        .records(Filter::all().event_type("test.event"))
+        .unwrap()
+        .map(|r| r.unwrap().fields()["i"].as_u64().unwrap())
+        .collect();
+    assert_eq!(got, [0, 1]);
+    // A reader decrypting with the wrong suite would fail: flip the suite
+    // byte of segment 2 and its MAC no longer verifies.
+    let p2 = common::seg(&path, 2);
+    let mut b = std::fs::read(&p2).unwrap();
+    b[10] = 1;
+    std::fs::write(&p2, &b).unwrap();
+    let e = LogReader::open(&path, &k).unwrap().verify().unwrap_err();
+    let t = e.tamper_report().unwrap();
+    assert_eq!((t.position.segment, t.position.offset), (2, 0));
 }

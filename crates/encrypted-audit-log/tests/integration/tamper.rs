@@ -5,7 +5,9 @@
 
 use std::path::Path;
 
-use encrypted_audit_log::{AuditLog, Error, LogReader, Options, Position, Tamper, TamperKind};
+use encrypted_audit_log::{
+    AuditLog, Error, LogReader, Options, Position, Suite, Tamper, TamperKind,
+};
 
 use crate::common::{self, frames, keys, tmp, verify_keys};
 
@@ -21,9 +23,20 @@ fn tamper(path: &Path) -> Tamper {
     }
 }
 
+/// Every record-encryption suite: the matrix runs for each.
+const SUITES: [Suite; 2] = [Suite::Aes256Gcm, Suite::XChaCha20Poly1305];
+
 /// A small log: 5 records across two epochs (the close record is seq 2).
-fn log5(path: &Path) -> Vec<u8> {
-    common::small_log(path, 4, 2);
+fn log5(path: &Path, suite: Suite) -> Vec<u8> {
+    common::small_log_with(path, 4, 2, suite);
+    assert_eq!(
+        std::fs::read(common::seg(path, 1)).unwrap()[10],
+        match suite {
+            Suite::Aes256Gcm => 1,
+            _ => 2,
+        },
+        "the suite byte of the segment header"
+    );
     let bytes = std::fs::read(common::seg(path, 1)).unwrap();
     assert_eq!(
         frames(&bytes).iter().map(|f| f.2).collect::<Vec<_>>(),
@@ -43,8 +56,14 @@ fn pos(segment: u32, offset: usize, seq: Option<u64>) -> Position {
 
 #[test]
 fn every_flipped_byte_of_segment_and_head_is_reported_where_it_is() {
+    for suite in SUITES {
+        every_flipped_byte_of_segment_and_head_is_reported_where_it_is_with(suite);
+    }
+}
+
+fn every_flipped_byte_of_segment_and_head_is_reported_where_it_is_with(suite: Suite) {
     let (_t, path) = tmp();
-    let original = log5(&path);
+    let original = log5(&path, suite);
     let fr = frames(&original);
     let seg = common::seg(&path, 1);
     let mut cases = 0;
@@ -87,8 +106,14 @@ fn every_flipped_byte_of_segment_and_head_is_reported_where_it_is() {
 
 #[test]
 fn every_deleted_record_is_reported() {
+    for suite in SUITES {
+        every_deleted_record_is_reported_with(suite);
+    }
+}
+
+fn every_deleted_record_is_reported_with(suite: Suite) {
     let (_t, path) = tmp();
-    let original = log5(&path);
+    let original = log5(&path, suite);
     let fr = frames(&original);
     for (k, &(start, len, seq)) in fr.iter().enumerate() {
         let mut b = original.clone();
@@ -120,8 +145,14 @@ fn every_deleted_record_is_reported() {
 
 #[test]
 fn every_swapped_adjacent_pair_is_reported_as_reordering() {
+    for suite in SUITES {
+        every_swapped_adjacent_pair_is_reported_as_reordering_with(suite);
+    }
+}
+
+fn every_swapped_adjacent_pair_is_reported_as_reordering_with(suite: Suite) {
     let (_t, path) = tmp();
-    let original = log5(&path);
+    let original = log5(&path, suite);
     let fr = frames(&original);
     for w in fr.windows(2) {
         let ((a, alen, aseq), (bs, blen, bseq)) = (w[0], w[1]);
@@ -144,8 +175,14 @@ fn every_swapped_adjacent_pair_is_reported_as_reordering() {
 
 #[test]
 fn every_duplicated_record_is_reported() {
+    for suite in SUITES {
+        every_duplicated_record_is_reported_with(suite);
+    }
+}
+
+fn every_duplicated_record_is_reported_with(suite: Suite) {
     let (_t, path) = tmp();
-    let original = log5(&path);
+    let original = log5(&path, suite);
     for &(start, len, seq) in &frames(&original) {
         let mut b = original[..start + len].to_vec();
         b.extend_from_slice(&original[start..start + len]);
@@ -159,10 +196,16 @@ fn every_duplicated_record_is_reported() {
 
 #[test]
 fn records_and_segments_from_another_log_are_reported_as_spliced() {
+    for suite in SUITES {
+        records_and_segments_from_another_log_are_reported_as_spliced_with(suite);
+    }
+}
+
+fn records_and_segments_from_another_log_are_reported_as_spliced_with(suite: Suite) {
     let (_t, path) = tmp();
-    let original = log5(&path);
+    let original = log5(&path, suite);
     let (_t2, other) = tmp();
-    let foreign = log5(&other); // same keys, another log id
+    let foreign = log5(&other, suite); // same keys, another log id
     let ff = frames(&foreign);
     for &(start, _, seq) in &frames(&original) {
         // Insert the other log's record with the same sequence number.
@@ -243,8 +286,14 @@ fn missing_head_missing_segments_and_a_missing_start_are_reported() {
 
 #[test]
 fn opening_a_truncated_log_for_writing_fails_and_changes_nothing() {
+    for suite in SUITES {
+        opening_a_truncated_log_for_writing_fails_and_changes_nothing_with(suite);
+    }
+}
+
+fn opening_a_truncated_log_for_writing_fails_and_changes_nothing_with(suite: Suite) {
     let (_t, path) = tmp();
-    let original = log5(&path);
+    let original = log5(&path, suite);
     let fr = frames(&original);
     // Remove the last record, which the sealed head covers.
     let (start, _, seq) = fr[4];

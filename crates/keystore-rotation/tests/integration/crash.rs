@@ -1,9 +1,10 @@
-//! Item 7: SIGKILL at random moments during rotation and passphrase change.
+//! Item 7: SIGKILL at random moments during rotation, passphrase change
+//! and KEK replacement (rekey).
 
 use std::io::{BufRead, BufReader, Read};
 use std::time::Duration;
 
-use keystore_rotation::{Error, Keystore};
+use keystore_rotation::{Credential, Error, Keystore};
 use rand::RngExt;
 use secure_fs::PrivateDir;
 
@@ -58,7 +59,13 @@ fn sigkill_during_rotation_and_passphrase_change_loses_nothing() {
             } else {
                 b"correct horse battery staple"
             };
-            ks.change_passphrase(next).unwrap();
+            // Every other time a KEK replacement instead of a plain
+            // passphrase change: both switch the passphrase.
+            if i.is_multiple_of(2) {
+                ks.rekey(Credential::Passphrase(next)).unwrap();
+            } else {
+                ks.change_passphrase(next).unwrap();
+            }
             first = !first;
             println!("passwd {i}");
             let name = format!("m-{run}-{i}");

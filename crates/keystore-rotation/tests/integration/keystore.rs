@@ -300,6 +300,78 @@ fn passphrase_change_rewraps_only_the_kek_and_old_passphrase_opens_nothing() {
 }
 
 #[test]
+fn rekey_replaces_the_kek_so_an_old_file_and_passphrase_open_nothing_new() {
+    let (_tmp, path) = common::dir();
+    let ks = Keystore::create(&path, PASS, &options()).unwrap();
+    let v1 = ks.encrypt(b"e1", b"one").unwrap();
+    ks.rotate().unwrap();
+    let v2 = ks.encrypt(b"e2", b"two").unwrap();
+    ks.rotate().unwrap();
+    let v3 = ks.encrypt(b"e3", b"three").unwrap();
+    ks.destroy(KeyId::new(2)).unwrap();
+    let sub = ks.subkey_for("audit-mac", KeyId::new(3)).unwrap();
+    // What an attacker kept: this file and the passphrase.
+    let leaked = std::fs::read(path.join(KEYSTORE_FILE)).unwrap();
+    let generation = ks.generation();
+    ks.rekey(PASS2).unwrap();
+    assert_eq!(ks.generation(), generation + 1);
+    let after = std::fs::read(path.join(KEYSTORE_FILE)).unwrap();
+    // The backup was replaced too: no file on disk holds the old KEK.
+    assert_eq!(std::fs::read(path.join(BACKUP_FILE)).unwrap(), after);
+    assert_eq!(leaked.len(), after.len());
+    // Salt and KEK wrap changed, and so did every live data key's wrap
+    // (versions 1 and 3; version 2 is destroyed: 131 + 82 + 22).
+    assert_ne!(leaked[35..123], after[35..123]);
+    for at in [131 + 22, 131 + 82 + 22 + 22] {
+        assert_ne!(leaked[at..at + 60], after[at..at + 60], "wrap at {at}");
+        assert!(!after.windows(60).any(|w| w == &leaked[at..at + 60]));
+    }
+    // Everything still decrypts, with the same keys (data untouched).
+    assert_eq!(ks.decrypt(b"e1", &v1).unwrap(), b"one");
+    assert!(matches!(
+        ks.decrypt(b"e2", &v2),
+        Err(Error::KeyDestroyed { .. })
+    ));
+    assert_eq!(ks.decrypt(b"e3", &v3).unwrap(), b"three");
+    assert_eq!(
+        ks.subkey_for("audit-mac", KeyId::new(3))
+            .unwrap()
+            .expose_secret(),
+        sub.expose_secret()
+    );
+    drop(ks);
+    assert!(matches!(open(&path), Err(Error::WrongCredential)));
+    // The old KEK block (which the leaked passphrase unwraps) spliced into
+    // the new file: the old KEK's MAC key does not verify the new file.
+    let mut spliced = after.clone();
+    spliced[34..123].copy_from_slice(&leaked[34..123]);
+    fix_checksum(&mut spliced);
+    std::fs::write(path.join(KEYSTORE_FILE), &spliced).unwrap();
+    match open(&path) {
+        Err(Error::Tampered { check, .. }) => assert_eq!(check, "MAC"),
+        other => panic!("expected Tampered, got {other:?}"),
+    }
+    // The leaked file itself is an older generation: a rollback.
+    std::fs::write(path.join(KEYSTORE_FILE), &leaked).unwrap();
+    assert!(matches!(
+        Keystore::open(&path, PASS, &options().expect_generation(generation + 1)),
+        Err(Error::Rollback { .. })
+    ));
+    std::fs::write(path.join(KEYSTORE_FILE), &after).unwrap();
+    let ks = Keystore::open(&path, PASS2, &options()).unwrap();
+    assert_eq!(ks.decrypt(b"e1", &v1).unwrap(), b"one");
+    assert_eq!(ks.decrypt(b"e3", &v3).unwrap(), b"three");
+    // Rekeying with the current passphrase keeps it and still changes
+    // every wrap.
+    ks.rekey(PASS2).unwrap();
+    drop(ks);
+    let again = std::fs::read(path.join(KEYSTORE_FILE)).unwrap();
+    assert_ne!(again[131 + 22..131 + 82], after[131 + 22..131 + 82]);
+    let ks = Keystore::open(&path, PASS2, &options()).unwrap();
+    assert_eq!(ks.decrypt(b"e1", &v1).unwrap(), b"one");
+}
+
+#[test]
 fn weaker_kdf_is_upgraded_at_unlock_without_touching_keys() {
     let (_tmp, path) = common::dir();
     let ks = Keystore::create(&path, PASS, &options()).unwrap();
@@ -329,6 +401,64 @@ fn weaker_kdf_is_upgraded_at_unlock_without_touching_keys() {
     drop(ks);
     let ks = open(&path).unwrap();
     assert!(ks.kdf().argon2id_costs().is_some());
+    drop(ks);
+    // More passes but less memory is no upgrade: the memory cost never
+    // goes down, and two option sets cannot flip the file back and forth.
+    let stored = std::fs::read(path.join(KEYSTORE_FILE)).unwrap();
+    let fewer_kib = Options::default().kdf(Kdf::insecure_argon2id(32, 2, 1).unwrap());
+    for _ in 0..2 {
+        for opts in [&fewer_kib, &argon] {
+            let ks = Keystore::open(&path, PASS, opts).unwrap();
+            assert_eq!(ks.kdf().argon2id_costs(), Some((64, 1, 1)));
+            drop(ks);
+        }
+    }
+    assert_eq!(std::fs::read(path.join(KEYSTORE_FILE)).unwrap(), stored);
+    // More of one cost and no less of the others is an upgrade.
+    let more = Options::default().kdf(Kdf::insecure_argon2id(64, 2, 1).unwrap());
+    let ks = Keystore::open(&path, PASS, &more).unwrap();
+    assert_eq!(ks.kdf().argon2id_costs(), Some((64, 2, 1)));
+    assert_eq!(ks.decrypt(b"c", &sealed).unwrap(), b"p");
+}
+
+#[test]
+fn kdf_parameters_over_the_caps_are_refused_before_the_kdf_runs() {
+    let (_tmp, path) = common::dir();
+    drop(Keystore::create(&path, PASS, &options()).unwrap());
+    let file = path.join(KEYSTORE_FILE);
+    let good = std::fs::read(&file).unwrap();
+    let edit = |alg: u8, p1: u32, p2: u32, p3: u32| {
+        let mut b = good.clone();
+        b[34] = alg;
+        b[51..55].copy_from_slice(&p1.to_be_bytes());
+        b[55..59].copy_from_slice(&p2.to_be_bytes());
+        b[59..63].copy_from_slice(&p3.to_be_bytes());
+        fix_checksum(&mut b);
+        b
+    };
+    // PBKDF2 with billions of iterations; Argon2id with 4 GiB and 64
+    // passes; Argon2id that is cheap to run but over the pass cap (so a
+    // KDF run would end in WrongCredential, not in this error).
+    for bytes in [
+        edit(1, u32::MAX, 0, 0),
+        edit(1, 10_000_001, 0, 0),
+        edit(2, 4 * 1024 * 1024, 64, 1),
+        edit(2, 64, 17, 1),
+        edit(2, 64, 2, 9),
+    ] {
+        std::fs::write(&file, &bytes).unwrap();
+        for cred in [PASS, PASS2] {
+            match Keystore::open(&path, cred, &options()) {
+                Err(e @ Error::Tampered { check, .. }) => {
+                    assert_eq!(check, "KDF parameters");
+                    assert!(e.to_string().contains("KDF parameters"));
+                }
+                other => panic!("expected Tampered, got {other:?}"),
+            }
+        }
+    }
+    std::fs::write(&file, &good).unwrap();
+    assert!(open(&path).is_ok());
 }
 
 #[test]
@@ -525,6 +655,49 @@ fn destroy_erases_the_key_from_file_and_backup() {
         Err(Error::KeyDestroyed { .. })
     ));
     assert_eq!(ks.keys()[0].state, KeyState::Destroyed);
+}
+
+#[test]
+fn destroy_writes_the_backup_before_the_keystore_file() {
+    // If the process died between the two writes of a destroy, the
+    // keystore file must not already say "destroyed" while the backup
+    // still holds the key. A keystore file that cannot be replaced (a
+    // directory in its place) stops a commit exactly between the two.
+    let (_tmp, path) = common::dir();
+    let ks = Keystore::create(&path, PASS, &options()).unwrap();
+    let old = ks.encrypt(b"c", b"old").unwrap();
+    ks.rotate().unwrap();
+    let before = std::fs::read(path.join(KEYSTORE_FILE)).unwrap();
+    let wrap = before[131..131 + 82][22..].to_vec();
+    let file = path.join(KEYSTORE_FILE);
+    std::fs::remove_file(&file).unwrap();
+    std::fs::create_dir(&file).unwrap();
+    std::fs::write(file.join("x"), b"x").unwrap();
+    assert!(matches!(ks.destroy(KeyId::new(1)), Err(Error::Fs(_))));
+    // The backup already has the key removed; nothing else changed.
+    let backup = std::fs::read(path.join(BACKUP_FILE)).unwrap();
+    assert!(!backup.windows(60).any(|w| w == wrap));
+    assert_eq!(backup.len(), before.len() - 60);
+    assert_eq!(ks.decrypt(b"c", &old).unwrap(), b"old");
+    // Once the file can be written again, the destroy goes through.
+    std::fs::remove_dir_all(&file).unwrap();
+    ks.destroy(KeyId::new(1)).unwrap();
+    drop(ks);
+    for name in [KEYSTORE_FILE, BACKUP_FILE] {
+        let bytes = std::fs::read(path.join(name)).unwrap();
+        assert!(!bytes.windows(60).any(|w| w == wrap), "{name}");
+    }
+    let ks = open(&path).unwrap();
+    assert!(matches!(
+        ks.decrypt(b"c", &old),
+        Err(Error::KeyDestroyed { .. })
+    ));
+    drop(ks);
+    let ks = Keystore::restore_backup(&path, PASS, &options()).unwrap();
+    assert!(matches!(
+        ks.decrypt(b"c", &old),
+        Err(Error::KeyDestroyed { .. })
+    ));
 }
 
 #[test]

@@ -1,15 +1,18 @@
 //! `model-verify DIR [--manifest FILE] [--pubkey FILE] [--json]`
 //!
 //! Exit codes: 0 verified, 3 refused (the message names the file and the
-//! reason), 1 other error (unreadable key, I/O), 2 usage.
+//! reason; a missing manifest is a refusal), 1 other error (unreadable key,
+//! I/O), 2 usage.
 #![forbid(unsafe_code)]
 #![allow(clippy::print_stdout, clippy::print_stderr)] // reason: a CLI reports on stdout/stderr
 
+use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use model_verify::{
-    Authenticity, Error, HashMethod, MANIFEST_FILE_NAME, Manifest, PublicKey, Verifier,
+    Authenticity, Error, HashMethod, MANIFEST_FILE_NAME, MAX_MANIFEST_LEN, Manifest, PublicKey,
+    Verifier,
 };
 
 const USAGE: &str = "usage: model-verify DIR [--manifest FILE] [--pubkey FILE] [--json]
@@ -24,7 +27,7 @@ no pickles, no remote-code configs, valid safetensors headers.
                    ECDSA P-256/P-384 for OpenSSF model_signing bundles)
   --json           print one JSON document on stdout
 
-Exit status: 0 verified, 3 refused, 1 error, 2 usage.";
+Exit status: 0 verified, 3 refused (including no manifest), 1 error, 2 usage.";
 
 struct Args {
     dir: PathBuf,
@@ -68,22 +71,53 @@ fn parse_args() -> Result<Option<Args>, String> {
     }))
 }
 
-fn read(path: &Path) -> Result<Vec<u8>, Error> {
-    std::fs::read(path).map_err(|e| Error::Io {
+/// Reads at most `limit` bytes of `path`; a longer file is refused as a
+/// manifest too large, without reading the rest.
+fn read_bounded(path: &Path, limit: usize) -> Result<Vec<u8>, Error> {
+    let io = |e| Error::Io {
         path: path.to_owned(),
         source: e,
-    })
+    };
+    let file = std::fs::File::open(path).map_err(io)?;
+    let mut bytes = Vec::new();
+    let cap = u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1);
+    file.take(cap).read_to_end(&mut bytes).map_err(io)?;
+    if bytes.len() > limit {
+        return Err(Error::Manifest {
+            reason: format!("{}: larger than {limit} bytes", path.display()),
+        });
+    }
+    Ok(bytes)
 }
+
+/// Largest public key file read (a PEM public key is a few hundred bytes).
+const MAX_KEY_FILE: usize = 64 << 10;
 
 fn run(args: &Args) -> Result<(model_verify::Report, PathBuf), Error> {
     let manifest_path = args
         .manifest
         .clone()
         .unwrap_or_else(|| args.dir.join(MANIFEST_FILE_NAME));
-    let bytes = read(&manifest_path)?;
+    let bytes = read_bounded(&manifest_path, MAX_MANIFEST_LEN).map_err(|e| match e {
+        // No manifest, no trust: a refusal, not an operational error.
+        Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
+            Error::Manifest {
+                reason: format!(
+                    "{}: no manifest, so the model is not trusted (write one with `cargo xtask checksums DIR`, or pass --manifest FILE)",
+                    manifest_path.display()
+                ),
+            }
+        }
+        other => other,
+    })?;
     let manifest = match &args.pubkey {
         Some(p) => {
-            let pem = read(p)?;
+            let pem = read_bounded(p, MAX_KEY_FILE).map_err(|e| match e {
+                Error::Manifest { .. } => Error::Key {
+                    reason: format!("{}: larger than {MAX_KEY_FILE} bytes", p.display()),
+                },
+                other => other,
+            })?;
             let pem = String::from_utf8(pem).map_err(|_| Error::Key {
                 reason: format!("{}: not a PEM text file", p.display()),
             })?;

@@ -28,15 +28,18 @@ Finds personal data (PII) in UTF-8 text, read from FILE or standard input.
   --json               print a JSON array of {entity_type, start, end, text, score}
                        (start and end are UTF-8 byte offsets)
   --jsonl FILE         batch mode: each input line {\"id\": .., \"text\": ..} gives an
-                       output line {\"id\": .., \"findings\": [...]}
+                       output line {\"id\": .., \"findings\": [...]}; a bad line gives
+                       {\"id\": <id or null>, \"error\": ..}, the rest go on, exit 1
   --anonymize OP       print the text with each finding redacted (removed), replaced
                        by <ENTITY_TYPE>, masked, or replaced by a keyed hash token
   --entities A,B       report only these entity types
   --min-score S        drop findings scoring below S (0.0-1.0, default 0.5)
   --config FILE        TOML configuration (allow/deny lists, custom recognizers)
   --mask-keep N        characters left visible by mask (default 4)
-  --hash-key-file FILE key for hash (>= 16 bytes); without it a random key is used,
-                       so tokens are stable within one run only
+  --hash-key-file FILE key for hash (>= 16 bytes): a UTF-8 text file loses one
+                       trailing line ending, any other file is used byte for byte;
+                       without it a random key is used, so tokens are stable
+                       within one run only
   --list-entities      print the entity types and exit
 Exit codes: 0 done, 1 error, 2 usage.";
 
@@ -250,37 +253,73 @@ fn scan_text(a: &Args, scanner: &Scanner) -> Result<(), Failure> {
     Ok(())
 }
 
+/// Scans a JSON-lines file. A line that cannot be scanned (not UTF-8, not
+/// JSON, no string `text`) gets `{"id": <id or null>, "error": "..."}` in its
+/// place and the batch goes on; the exit status is 1 when any line failed.
+/// Only a read error stops the batch.
 fn batch(path: &str, scanner: &Scanner) -> Result<(), Failure> {
+    #[derive(Serialize)]
+    struct Line<'a> {
+        id: serde_json::Value,
+        findings: Vec<JsonFinding<'a>>,
+    }
+    #[derive(Serialize)]
+    struct Failed {
+        id: serde_json::Value,
+        error: String,
+    }
     let input = BufReader::new(open(Some(path))?);
     let mut out = BufWriter::new(io::stdout().lock());
-    for (n, line) in input.lines().enumerate() {
+    let mut failed = 0usize;
+    for (n, line) in input.split(b'\n').enumerate() {
         let line = line.map_err(|e| Failure::Error(format!("{path} line {}: {e}", n + 1)))?;
-        if line.trim().is_empty() {
+        let line = line.strip_suffix(b"\r").unwrap_or(&line);
+        if line.trim_ascii().is_empty() {
             continue;
         }
-        let v: serde_json::Value = serde_json::from_str(&line)
-            .map_err(|e| Failure::Error(format!("{path} line {}: not JSON ({e})", n + 1)))?;
-        let text = v
-            .get("text")
-            .and_then(serde_json::Value::as_str)
-            .ok_or_else(|| {
-                Failure::Error(format!("{path} line {}: no string field `text`", n + 1))
-            })?;
-        let id = v.get("id").cloned().unwrap_or(serde_json::Value::Null);
-        let findings = scanner.scan(text);
-        let list: Vec<JsonFinding<'_>> = findings
-            .iter()
-            .map(|f| json_finding(f, f.text(text).unwrap_or_default()))
-            .collect();
-        #[derive(Serialize)]
-        struct Line<'a> {
-            id: serde_json::Value,
-            findings: Vec<JsonFinding<'a>>,
+        match batch_record(line) {
+            Ok((id, text)) => {
+                let findings = scanner.scan(&text);
+                let list: Vec<JsonFinding<'_>> = findings
+                    .iter()
+                    .map(|f| json_finding(f, f.text(&text).unwrap_or_default()))
+                    .collect();
+                writeln!(out, "{}", to_json(&Line { id, findings: list })?)?;
+            }
+            Err((id, error)) => {
+                failed += 1;
+                let error = format!("line {}: {error}", n + 1);
+                writeln!(out, "{}", to_json(&Failed { id, error })?)?;
+            }
         }
-        writeln!(out, "{}", to_json(&Line { id, findings: list })?)?;
     }
     out.flush()?;
+    if failed > 0 {
+        return Err(Failure::Error(format!(
+            "{path}: {failed} line(s) could not be scanned (see their \"error\" fields)"
+        )));
+    }
     Ok(())
+}
+
+/// The `id` and `text` of one batch line, or its `id` (null when unknown)
+/// and what is wrong with it. Messages never quote the line.
+fn batch_record(line: &[u8]) -> Result<(serde_json::Value, String), (serde_json::Value, String)> {
+    let null = serde_json::Value::Null;
+    let line = std::str::from_utf8(line).map_err(|e| {
+        (
+            null.clone(),
+            format!("not UTF-8 (at byte {})", e.valid_up_to()),
+        )
+    })?;
+    // serde_json's syntax messages name a position, never the input.
+    let v: serde_json::Value =
+        serde_json::from_str(line).map_err(|e| (null.clone(), format!("not JSON ({e})")))?;
+    let id = v.get("id").cloned().unwrap_or(serde_json::Value::Null);
+    match v.get("text").and_then(serde_json::Value::as_str) {
+        Some(text) => Ok((id, text.to_owned())),
+        None => Err((id, "no string field `text`".to_owned())),
+    }
 }
 
 fn operator(a: &Args, name: &str) -> Result<Operator, Failure> {
@@ -307,8 +346,16 @@ fn operator(a: &Args, name: &str) -> Result<Operator, Failure> {
                         std::fs::read(p)
                             .map_err(|e| Failure::Error(format!("cannot read {p}: {e}")))?,
                     );
-                    while bytes.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
-                        bytes.pop();
+                    // A text key file (`echo key > file`) loses one line ending;
+                    // a binary key (not UTF-8) is taken byte for byte.
+                    if std::str::from_utf8(&bytes).is_ok() {
+                        for end in [&b"\r\n"[..], b"\n"] {
+                            if bytes.ends_with(end) {
+                                let keep = bytes.len() - end.len();
+                                bytes.truncate(keep);
+                                break;
+                            }
+                        }
                     }
                     HashKey::new(&bytes).map_err(|e| Failure::Error(format!("{p}: {e}")))?
                 }
