@@ -39,6 +39,7 @@ fn model_mib() -> u64 {
 }
 
 /// Writes a safetensors file of exactly `total` bytes holding one U8 tensor
+/// (named after `seed`, so that each file of a model has its own tensor name)
 /// filled with pseudo-random bytes (xorshift; content does not change
 /// SHA-256's speed, but zero pages could be special-cased by the kernel).
 fn write_safetensors(path: &Path, total: u64, seed: u64) {
@@ -47,7 +48,7 @@ fn write_safetensors(path: &Path, total: u64, seed: u64) {
     for _ in 0..3 {
         // The header length depends on the data length's digits; iterate.
         header = format!(
-            r#"{{"w":{{"dtype":"U8","shape":[{data_len}],"data_offsets":[0,{data_len}]}}}}"#
+            r#"{{"w{seed:x}":{{"dtype":"U8","shape":[{data_len}],"data_offsets":[0,{data_len}]}}}}"#
         );
         let pad = (8 - header.len() % 8) % 8;
         header.push_str(&" ".repeat(pad));
