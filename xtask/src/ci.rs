@@ -59,6 +59,8 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         steps: 0,
     };
 
+    // Asked once: both test steps use the answer.
+    let nextest = has_nextest();
     s.step(
         "fmt",
         util::run(util::cargo().args(["fmt", "--all", "--", "--check"])),
@@ -75,7 +77,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         ])),
     )?;
 
-    if has_nextest() {
+    if nextest {
         s.step(
             "test (nextest)",
             util::run(exclude_torch(util::cargo().args(["nextest", "run"])).args([
@@ -127,7 +129,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
                 .args(["--all-targets", "--", "-D", "warnings"]),
         ),
     )?;
-    let mut test = if has_nextest() {
+    let mut test = if nextest {
         let mut c = util::cargo();
         c.args(["nextest", "run", "--no-tests", "fail"]);
         c

@@ -426,25 +426,7 @@ impl Keystore {
         credential: Credential<'_>,
         options: &Options,
     ) -> Result<Keystore> {
-        let dir = open_dir(dir.as_ref())?;
-        let lock = dir.lock()?;
-        dir.remove_stale_temp_files()?;
-        if !dir.exists(KEYSTORE_FILE)? {
-            return Err(Error::NotFound {
-                path: dir.path().join(KEYSTORE_FILE),
-            });
-        }
-        let bytes = dir.read(KEYSTORE_FILE)?;
-        let path = dir.path().join(KEYSTORE_FILE);
-        let inner = unlock(bytes, &path, credential)?;
-        if let Some(expected) = options.min_generation
-            && inner.file.generation < expected
-        {
-            return Err(Error::Rollback {
-                found: inner.file.generation,
-                expected,
-            });
-        }
+        let (dir, lock, inner) = load(dir.as_ref(), KEYSTORE_FILE, credential, options)?;
         let upgrade = matches!(credential, Credential::Passphrase(_))
             && Kdf::from_kind(inner.file.kdf).weaker_than(&options.kdf);
         let ks = Keystore {
@@ -480,24 +462,7 @@ impl Keystore {
         credential: Credential<'_>,
         options: &Options,
     ) -> Result<Keystore> {
-        let dir = open_dir(dir.as_ref())?;
-        let lock = dir.lock()?;
-        dir.remove_stale_temp_files()?;
-        if !dir.exists(BACKUP_FILE)? {
-            return Err(Error::NotFound {
-                path: dir.path().join(BACKUP_FILE),
-            });
-        }
-        let bytes = dir.read(BACKUP_FILE)?;
-        let inner = unlock(bytes, &dir.path().join(BACKUP_FILE), credential)?;
-        if let Some(expected) = options.min_generation
-            && inner.file.generation < expected
-        {
-            return Err(Error::Rollback {
-                found: inner.file.generation,
-                expected,
-            });
-        }
+        let (dir, lock, inner) = load(dir.as_ref(), BACKUP_FILE, credential, options)?;
         dir.write_atomic(KEYSTORE_FILE, &inner.bytes)?;
         Ok(Keystore {
             dir,
@@ -1005,6 +970,35 @@ impl Keystore {
 }
 
 /// Parses and unlocks keystore file bytes.
+/// The common start of [`Keystore::open`] and [`Keystore::restore_backup`]:
+/// open the directory, take the writer lock, clear stale temporary files,
+/// then read `file`, unlock it and apply the rollback check.
+fn load(
+    dir: &Path,
+    file: &str,
+    credential: Credential<'_>,
+    options: &Options,
+) -> Result<(PrivateDir, DirLock, Inner)> {
+    let dir = open_dir(dir)?;
+    let lock = dir.lock()?;
+    dir.remove_stale_temp_files()?;
+    let path = dir.path().join(file);
+    if !dir.exists(file)? {
+        return Err(Error::NotFound { path });
+    }
+    let bytes = dir.read(file)?;
+    let inner = unlock(bytes, &path, credential)?;
+    if let Some(expected) = options.min_generation
+        && inner.file.generation < expected
+    {
+        return Err(Error::Rollback {
+            found: inner.file.generation,
+            expected,
+        });
+    }
+    Ok((dir, lock, inner))
+}
+
 fn unlock(bytes: Vec<u8>, path: &Path, credential: Credential<'_>) -> Result<Inner> {
     let file = file::parse(&bytes, path)?;
     let unlock_key = derive_unlock_key(credential, file.kdf, &file.salt)?;
