@@ -108,6 +108,15 @@ impl KeyRing {
         self
     }
 
+    /// Removes both keys of `version` from the ring and erases them from
+    /// memory. Returns whether the ring held them.
+    /// [`AuditLog::prune_before`](crate::AuditLog::prune_before) does this
+    /// for the key versions of the segments it prunes.
+    pub fn destroy(&mut self, version: u32) -> bool {
+        // `MacKey` and `EncKey` zeroize their bytes on drop.
+        self.versions.remove(&version).is_some()
+    }
+
     /// The highest key version in the ring.
     pub fn newest_version(&self) -> Option<u32> {
         self.versions.keys().next_back().copied()

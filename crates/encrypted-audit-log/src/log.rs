@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::Write;
+use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::sync::{Arc, Mutex, Weak, mpsc};
 use std::time::{Duration, Instant, SystemTime};
@@ -150,9 +151,12 @@ pub struct PruneReport {
 }
 
 impl PruneReport {
-    /// Key versions used only by the pruned segments: destroy them in your
-    /// keystore, and no pruned record can ever be decrypted again.
-    pub fn destroyable_key_versions(&self) -> Vec<u32> {
+    /// The key versions of the pruned segments (each segment has its own).
+    /// They are already gone from the [`KeyRing`] given to the prune,
+    /// erased from memory; delete them wherever else they are kept (your
+    /// keystore), and no copy of a pruned record (a backup, a block the
+    /// secure delete could not overwrite) can ever be decrypted again.
+    pub fn destroyed_key_versions(&self) -> Vec<u32> {
         self.segments.iter().map(|s| s.key_version).collect()
     }
 }
@@ -274,9 +278,9 @@ impl AuditLog {
         self.lock()?.append(event)
     }
 
-    /// Writes and syncs every pending record (group commit), and the sealed
-    /// head when it is due. Returns the sequence number up to which
-    /// everything is durable.
+    /// Writes and syncs every pending record (group commit), then updates
+    /// the sealed head to the new end of the log. Returns the sequence
+    /// number up to which everything is durable.
     ///
     /// # Errors
     /// I/O errors, after which the log is poisoned; [`Error::Poisoned`].
@@ -284,9 +288,12 @@ impl AuditLog {
         self.lock()?.flush()
     }
 
-    /// Flushes, then seals the head, so that truncation up to here is
-    /// detected on open and by verification. (The head is also sealed at
-    /// each epoch change, rotation, prune, anchor and close.)
+    /// Flushes, then syncs the sealed head, so that truncation up to here
+    /// is detected on open and by verification even after a power loss.
+    ///
+    /// The head is updated after every flush (so truncating the log
+    /// without a crash is always detected) and synced at each epoch
+    /// change, rotation, prune, anchor and close; this syncs it now.
     ///
     /// # Errors
     /// As [`AuditLog::flush`].
@@ -309,15 +316,17 @@ impl AuditLog {
     /// Prunes whole segments whose records are all older than `cutoff`
     /// (never the current segment). First a tombstone naming the pruned
     /// range and keeping the pruned segments' chain heads is appended and
-    /// synced; then the segments are securely deleted. The remaining log
-    /// still verifies from its start. Destroy the key versions the report
-    /// names ([`PruneReport::destroyable_key_versions`]) so that no copy of
-    /// a pruned record (a backup, a copy-on-write block) can be decrypted.
+    /// synced; then the segments are securely deleted and their key
+    /// versions destroyed in `keys` ([`KeyRing::destroy`]). The remaining
+    /// log still verifies from its start, without those keys. Delete the
+    /// versions the report names ([`PruneReport::destroyed_key_versions`])
+    /// from your keystore too, so that no copy of a pruned record (a
+    /// backup, a copy-on-write block) can be decrypted.
     ///
     /// # Errors
     /// I/O errors; [`Error::Tampered`] if a segment header is unreadable.
-    pub fn prune_before(&self, cutoff: SystemTime) -> Result<PruneReport> {
-        self.lock()?.prune_before(cutoff)
+    pub fn prune_before(&self, cutoff: SystemTime, keys: &mut KeyRing) -> Result<PruneReport> {
+        self.lock()?.prune_before(cutoff, keys)
     }
 
     /// Applies the retention period of the [`Options`] (default 90 days):
@@ -325,8 +334,8 @@ impl AuditLog {
     ///
     /// # Errors
     /// As [`AuditLog::prune_before`].
-    pub fn apply_retention(&self) -> Result<PruneReport> {
-        self.lock()?.apply_retention()
+    pub fn apply_retention(&self, keys: &mut KeyRing) -> Result<PruneReport> {
+        self.lock()?.apply_retention(keys)
     }
 
     /// Flushes and seals the head, then returns a signed checkpoint of the
@@ -451,7 +460,12 @@ pub(crate) struct Writer {
     pending: Vec<u8>,
     pending_records: usize,
     pending_since: Option<Instant>,
-    head_dirty: bool,
+    /// The sealed head, updated in place after the first write (see
+    /// [`Writer::write_head`]).
+    head_file: Option<File>,
+    /// A sealing point (an epoch change) passed since the head was last
+    /// synced: the next head update is synced.
+    seal_due: bool,
     poisoned: bool,
     recovery: Option<Recovery>,
     plain: Zeroizing<Vec<u8>>,
@@ -563,7 +577,8 @@ impl Writer {
             pending: Vec::with_capacity(1 << 16),
             pending_records: 0,
             pending_since: None,
-            head_dirty: true,
+            head_file: None,
+            seal_due: true,
             poisoned: false,
             recovery: None,
             plain: Zeroizing::new(Vec::with_capacity(4096)),
@@ -582,14 +597,43 @@ impl Writer {
                 noted_at: seq,
             });
         }
-        log.write_head()?;
+        log.write_head(true)?;
         if newest > log.key_version {
             log.rotate(keys)?;
         }
         Ok(log)
     }
 
+    /// Resumes from the sealed head. A walk from the head knows only the
+    /// head's point, so when it finds tampering the log is walked from its
+    /// start for the exact report (the first problem, where it is, and the
+    /// last record found); if that walk cannot run (an old key version is
+    /// missing), the head walk's report stands.
     fn resume(dir: &PrivateDir, keys: &KeyRing) -> Result<Resumed> {
+        match Self::resume_at_head(dir, keys) {
+            Err(Error::Tampered(t)) => Err(Self::first_problem(dir, keys)
+                .filter(|e| matches!(e, Error::Tampered(_)))
+                .unwrap_or(Error::Tampered(t))),
+            r => r,
+        }
+    }
+
+    /// The first problem a verification walk from the start finds.
+    fn first_problem(dir: &PrivateDir, keys: &KeyRing) -> Option<Error> {
+        let mut w = match Walker::open(dir, keys, false, Start::Full) {
+            Ok(w) => w,
+            Err(e) => return Some(e),
+        };
+        loop {
+            match w.next() {
+                Ok(Some(_)) => {}
+                Ok(None) => return None,
+                Err(e) => return Some(e),
+            }
+        }
+    }
+
+    fn resume_at_head(dir: &PrivateDir, keys: &KeyRing) -> Result<Resumed> {
         let mut w = Walker::open(dir, keys, true, Start::Head)?;
         while w.next()?.is_some() {}
         let ek = std::mem::replace(&mut w.ek, EpochKeys::keyless(0, 0));
@@ -651,12 +695,13 @@ impl Writer {
             pending: Vec::with_capacity(1 << 16),
             pending_records: 0,
             pending_since: None,
-            head_dirty: true,
+            head_file: None,
+            seal_due: true,
             poisoned: false,
             recovery: None,
             plain: Zeroizing::new(Vec::with_capacity(4096)),
         };
-        log.write_head()?;
+        log.write_head(true)?;
         Ok(log)
     }
 
@@ -748,7 +793,7 @@ impl Writer {
         self.ek = old.evolve();
         self.epoch_count = 0;
         self.epoch_started = Instant::now();
-        self.head_dirty = true;
+        self.seal_due = true;
         Ok(())
     }
 
@@ -813,9 +858,9 @@ impl Writer {
         }
     }
 
-    /// Writes and syncs every pending record (group commit), and the sealed
-    /// head when it is due (after an epoch change). Returns the sequence
-    /// number up to which everything is durable.
+    /// Writes and syncs every pending record (group commit), then updates
+    /// the sealed head to the new end (synced if an epoch changed). Returns
+    /// the sequence number up to which everything is durable.
     ///
     /// # Errors
     /// I/O errors, after which the log is poisoned; [`Error::Poisoned`].
@@ -837,9 +882,9 @@ impl Writer {
             self.pending.clear();
             self.pending_records = 0;
             self.pending_since = None;
-        }
-        if self.head_dirty {
-            self.write_head()?;
+            self.write_head(self.seal_due)?;
+        } else if self.seal_due {
+            self.write_head(true)?;
         }
         Ok(self.next_seq.checked_sub(1))
     }
@@ -850,7 +895,17 @@ impl Writer {
             .join(format::segment_file_name(self.segment))
     }
 
-    fn write_head(&mut self) -> Result<()> {
+    /// Writes the sealed head for the current end of the log, which is
+    /// already on stable storage (the head never runs ahead of it).
+    ///
+    /// The first write of a writer replaces the file atomically and syncs
+    /// it; later ones overwrite its 136 bytes in place with one `pwrite`,
+    /// which a crash cannot tear (it lies in the file's first 512-byte
+    /// sector, the unit disks write atomically, as PostgreSQL relies on for
+    /// `pg_control`), and sync it only when `sync` is set. Without a sync,
+    /// a power loss can leave an older head, never a newer one: the records
+    /// after it are then verified by the chain alone.
+    fn write_head(&mut self, sync: bool) -> Result<()> {
         let head = Head {
             log_id: self.log_id,
             segment: self.segment,
@@ -862,11 +917,27 @@ impl Writer {
             chain: self.chain,
             first_seq: self.first_seq,
         };
-        if let Err(e) = self.dir.write_atomic(HEAD_FILE, &head.encode(&self.ek)) {
+        let bytes = head.encode(&self.ek);
+        let synced = sync || self.head_file.is_none();
+        let res = match &self.head_file {
+            Some(f) => f
+                .write_all_at(&bytes, 0)
+                .and_then(|()| if sync { f.sync_data() } else { Ok(()) })
+                .map_err(|e| Error::io(self.dir.path().join(HEAD_FILE), e)),
+            None => self
+                .dir
+                .write_atomic(HEAD_FILE, &bytes)
+                .and_then(|()| self.dir.open_file(HEAD_FILE, Access::ReadWrite))
+                .map(|f| self.head_file = Some(f))
+                .map_err(Error::from),
+        };
+        if let Err(e) = res {
             self.poisoned = true;
-            return Err(e.into());
+            return Err(e);
         }
-        self.head_dirty = false;
+        if synced {
+            self.seal_due = false;
+        }
         Ok(())
     }
 
@@ -877,7 +948,7 @@ impl Writer {
     /// As [`AuditLog::flush`].
     pub(crate) fn seal(&mut self) -> Result<()> {
         self.flush()?;
-        self.write_head()
+        self.write_head(true)
     }
 
     /// Starts a new segment under the newest key version in `keys` (which
@@ -929,16 +1000,15 @@ impl Writer {
         self.ek = k0;
         self.epoch_count = 0;
         self.epoch_started = Instant::now();
-        self.write_head()
+        self.write_head(true)
     }
 
     /// Prunes whole segments whose records are all older than `cutoff`
     /// (never the current segment). First a tombstone naming the pruned
     /// range and keeping the pruned segments' chain heads is appended and
-    /// synced; then the segments are securely deleted. The remaining log
-    /// still verifies from its start. Destroy the key versions the report
-    /// names ([`PruneReport::destroyable_key_versions`]) so that no copy of
-    /// a pruned record (a backup, a copy-on-write block) can be decrypted.
+    /// synced; then the pruned segments' key versions are destroyed in
+    /// `keys` and the segments securely deleted. The remaining log still
+    /// verifies from its start.
     ///
     /// Each header that decides what is pruned (the creation time of the
     /// following segment, the pruned segment's key version and first
@@ -953,7 +1023,11 @@ impl Writer {
     /// another segment's or another log's, or was changed since it was
     /// verified; [`Error::MissingKey`] if the key ring the log was opened
     /// with lacked its key version, so it could not be verified.
-    pub(crate) fn prune_before(&mut self, cutoff: SystemTime) -> Result<PruneReport> {
+    pub(crate) fn prune_before(
+        &mut self,
+        cutoff: SystemTime,
+        keys: &mut KeyRing,
+    ) -> Result<PruneReport> {
         self.flush()?;
         let cutoff_ns = format::to_nanos(cutoff).unwrap_or(0);
         let segments = scan::list_segments(&self.dir)?;
@@ -997,6 +1071,11 @@ impl Writer {
         let body = format::encode_pruned(format::now_nanos(), from, through, &pruned);
         self.push_frame(Kind::Pruned, &body)?;
         self.flush()?;
+        // The tombstone is durable: the range is pruned. Destroying the
+        // keys first makes it final even if a delete below fails.
+        for p in &pruned {
+            let _ = keys.destroy(p.key_version);
+        }
         let mut overwrite_reliable = true;
         for p in &pruned {
             let r = self.dir.secure_delete(
@@ -1007,7 +1086,7 @@ impl Writer {
         }
         // `through` is a `first_seq - 1` above: no overflow.
         self.first_seq = through.saturating_add(1);
-        self.write_head()?;
+        self.write_head(true)?;
         Ok(PruneReport {
             segments: pruned,
             from_seq: Some(from),
@@ -1043,11 +1122,11 @@ impl Writer {
     ///
     /// # Errors
     /// As [`AuditLog::prune_before`].
-    pub(crate) fn apply_retention(&mut self) -> Result<PruneReport> {
+    pub(crate) fn apply_retention(&mut self, keys: &mut KeyRing) -> Result<PruneReport> {
         let cutoff = SystemTime::now()
             .checked_sub(self.options.retention)
             .unwrap_or(std::time::UNIX_EPOCH);
-        self.prune_before(cutoff)
+        self.prune_before(cutoff, keys)
     }
 
     /// Flushes and seals the head, then returns a signed checkpoint of the

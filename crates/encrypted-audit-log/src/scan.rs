@@ -217,12 +217,31 @@ fn snapshot(dir: &PrivateDir, between: &mut dyn FnMut()) -> Result<(Option<Vec<u
     }
 }
 
+/// How many times [`read_head`] reads the head while it keeps changing.
+const HEAD_READ_TRIES: usize = 16;
+
+/// The sealed head's bytes, `None` if there is no head file.
+///
+/// A running writer overwrites the head in place, and a read concurrent
+/// with that write could see a mix of old and new bytes: the head is read
+/// until two reads in a row agree (a writer updates it once per flush, so
+/// this settles at once; a head that never settles is returned as last
+/// read, and fails its MAC if it is torn).
 pub(crate) fn read_head(dir: &PrivateDir) -> Result<Option<Vec<u8>>> {
-    match dir.read(HEAD_FILE) {
+    let read = || match dir.read(HEAD_FILE) {
         Ok(b) => Ok(Some(b)),
         Err(e) if *e.kind() == secure_fs::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(e.into()),
+        Err(e) => Err(Error::from(e)),
+    };
+    let mut last = read()?;
+    for _ in 1..HEAD_READ_TRIES {
+        let again = read()?;
+        if again == last {
+            break;
+        }
+        last = again;
     }
+    Ok(last)
 }
 
 /// Whether `head_bytes`, with its log-id field replaced by `log_id`,

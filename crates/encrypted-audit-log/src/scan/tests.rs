@@ -179,10 +179,14 @@ fn rotation_and_prune_between_head_and_listing_are_read_again() {
         if calls == 1 {
             log.rotate(&ring(2)).unwrap();
             log.rotate(&keys).unwrap();
+            let mut writer_ring = ring(3);
             let r = log
-                .prune_before(std::time::SystemTime::now() + std::time::Duration::from_secs(1))
+                .prune_before(
+                    std::time::SystemTime::now() + std::time::Duration::from_secs(1),
+                    &mut writer_ring,
+                )
                 .unwrap();
-            assert_eq!(r.destroyable_key_versions(), vec![1, 2]);
+            assert_eq!(r.destroyed_key_versions(), vec![1, 2]);
         }
     })
     .unwrap();

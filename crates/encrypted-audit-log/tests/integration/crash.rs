@@ -10,16 +10,22 @@ use rand::RngExt;
 
 use crate::common::{self, event, frames, keys, tmp, verify_keys};
 
-/// The crash image: a log of `n` sealed records plus one durable record
-/// written after the last seal, copied while the writer is still open.
+/// The crash image: a log of `n` records, then the disk as a crash in the
+/// middle of appending one more leaves it. The writer updates the sealed
+/// head only after the record's bytes are synced, so the head is the one
+/// from before that append (copied while the writer is still open), and
+/// the segment holds the record (the caller cuts it).
 fn crash_image(path: &std::path::Path, n: u64) -> (Vec<u8>, Vec<u8>) {
     common::small_log(path, n, 1000);
     let log = AuditLog::open(path, &keys(1), Options::default()).unwrap();
+    let head = std::fs::read(path.join("head")).unwrap();
     let _ = log.append(&event(n)).unwrap();
-    let image = (
-        std::fs::read(common::seg(path, 1)).unwrap(),
+    assert_ne!(
         std::fs::read(path.join("head")).unwrap(),
+        head,
+        "the append updated the sealed head"
     );
+    let image = (std::fs::read(common::seg(path, 1)).unwrap(), head);
     drop(log);
     image
 }
@@ -225,6 +231,11 @@ fn sigkill_never_loses_an_acknowledged_durable_record() {
                 .unwrap_or_else(|e| panic!("kill {kill}: {e}"));
             torn_seen += usize::from(report.torn_tail.is_some());
         }
+        if kill % 10 == 9
+            && let Some(&last) = acked.last()
+        {
+            cutting_an_acknowledged_record_is_detected(&path, last, kill);
+        }
         if kill % 20 == 19 {
             let present: BTreeSet<u64> = LogReader::open(&path, &k)
                 .unwrap()
@@ -252,6 +263,37 @@ fn sigkill_never_loses_an_acknowledged_durable_record() {
         "kill loop: {} acknowledged, {torn_seen} torn tails seen",
         acked.len()
     );
+}
+
+/// In a copy of the killed writer's log, cuts the tail from the
+/// acknowledged record `seq` on: the sealed head, updated after every
+/// flush, must report the truncation.
+fn cutting_an_acknowledged_record_is_detected(path: &std::path::Path, seq: u64, kill: usize) {
+    use std::os::unix::fs::PermissionsExt;
+    let copy = tempfile::tempdir().unwrap();
+    let cp = copy.path().join("audit");
+    std::fs::create_dir(&cp).unwrap();
+    std::fs::set_permissions(&cp, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let _ = std::fs::copy(path.join("head"), cp.join("head")).unwrap();
+    let seg = std::fs::read(common::seg(path, 1)).unwrap();
+    let (start, _, _) = *frames(&seg)
+        .iter()
+        .find(|f| f.2 == seq)
+        .unwrap_or_else(|| panic!("kill {kill}: acknowledged record {seq} is missing"));
+    let _ = std::fs::copy(common::seg(path, 1), common::seg(&cp, 1)).unwrap();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(common::seg(&cp, 1))
+        .unwrap()
+        .set_len(start as u64)
+        .unwrap();
+    match LogReader::open(&cp, &verify_keys(1)).unwrap().verify() {
+        Err(encrypted_audit_log::Error::Tampered(t)) => assert!(
+            matches!(t.kind, encrypted_audit_log::TamperKind::Truncated { expected_last, .. } if expected_last >= seq),
+            "kill {kill}: {t:?}"
+        ),
+        other => panic!("kill {kill}: cutting record {seq} went unnoticed: {other:?}"),
+    }
 }
 
 #[test]

@@ -15,3 +15,4 @@ mod crash;
 mod retention;
 mod roundtrip;
 mod tamper;
+mod truncation;

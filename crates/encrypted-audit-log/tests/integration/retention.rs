@@ -19,16 +19,19 @@ fn pruning_removes_old_segments_keeps_heads_and_still_verifies() {
     }
     log.rotate(&keys(3)).unwrap();
     let _ = log.append(&event(5)).unwrap();
+    let mut ring = keys(3);
     // Nothing is old enough yet.
     let none = log
-        .prune_before(SystemTime::now() - Duration::from_secs(3600))
+        .prune_before(SystemTime::now() - Duration::from_secs(3600), &mut ring)
         .unwrap();
     assert!(none.segments.is_empty());
-    assert!(log.apply_retention().unwrap().segments.is_empty());
+    assert!(log.apply_retention(&mut ring).unwrap().segments.is_empty());
+    assert_eq!(ring.versions().collect::<Vec<_>>(), [1, 2, 3]);
     let report = log
-        .prune_before(SystemTime::now() + Duration::from_secs(1))
+        .prune_before(SystemTime::now() + Duration::from_secs(1), &mut ring)
         .unwrap();
-    assert_eq!(report.destroyable_key_versions(), vec![1, 2]);
+    assert_eq!(report.destroyed_key_versions(), vec![1, 2]);
+    assert_eq!(ring.versions().collect::<Vec<_>>(), [3]);
     assert_eq!((report.from_seq, report.through_seq), (Some(0), Some(6)));
     let _ = log.append(&event(6)).unwrap();
     drop(log);
@@ -104,18 +107,29 @@ fn retention_refuses_a_back_dated_segment_header() {
     let (_t, path) = tmp();
     let log = three_segments(&path);
     let an_hour_ago = SystemTime::now() - Duration::from_secs(3600);
-    assert!(log.prune_before(an_hour_ago).unwrap().segments.is_empty());
+    let mut ring = keys(3);
+    assert!(
+        log.prune_before(an_hour_ago, &mut ring)
+            .unwrap()
+            .segments
+            .is_empty()
+    );
 
     // Changed while the writer is open: differs from the verified bytes.
     back_date(&path, 2);
-    assert_refused_at(&log.prune_before(an_hour_ago).unwrap_err(), 2);
-    assert_refused_at(&log.apply_retention().unwrap_err(), 2);
+    assert_refused_at(&log.prune_before(an_hour_ago, &mut ring).unwrap_err(), 2);
+    assert_refused_at(&log.apply_retention(&mut ring).unwrap_err(), 2);
     assert!(common::seg(&path, 1).exists());
+    assert_eq!(
+        ring.versions().count(),
+        3,
+        "a refused prune destroys no key"
+    );
     drop(log);
 
     // Changed before the writer opened: its MAC fails.
     let log = AuditLog::open(&path, &keys(3), Options::default()).unwrap();
-    assert_refused_at(&log.prune_before(an_hour_ago).unwrap_err(), 2);
+    assert_refused_at(&log.prune_before(an_hour_ago, &mut ring).unwrap_err(), 2);
     assert!(common::seg(&path, 1).exists());
     let _ = log.append(&event(2)).unwrap();
     drop(log);
@@ -132,12 +146,12 @@ fn pruning_a_segment_whose_key_was_not_at_hand_is_refused() {
     let (_t, path) = tmp();
     drop(three_segments(&path));
     // Opened without version 1's keys: segment 1's header is unverified.
-    let v23 = KeyRing::new()
+    let mut v23 = KeyRing::new()
         .with(2, mac_key(2), enc_key(2))
         .with(3, mac_key(3), enc_key(3));
     let log = AuditLog::open(&path, &v23, Options::default()).unwrap();
     let e = log
-        .prune_before(SystemTime::now() + Duration::from_secs(1))
+        .prune_before(SystemTime::now() + Duration::from_secs(1), &mut v23)
         .unwrap_err();
     assert!(
         matches!(
@@ -152,9 +166,71 @@ fn pruning_a_segment_whose_key_was_not_at_hand_is_refused() {
     assert!(common::seg(&path, 1).exists());
     drop(log);
     // With every key, the same pruning goes ahead.
-    let log = AuditLog::open(&path, &keys(3), Options::default()).unwrap();
+    let mut ring = keys(3);
+    let log = AuditLog::open(&path, &ring, Options::default()).unwrap();
     let r = log
-        .prune_before(SystemTime::now() + Duration::from_secs(1))
+        .prune_before(SystemTime::now() + Duration::from_secs(1), &mut ring)
         .unwrap();
-    assert_eq!(r.destroyable_key_versions(), vec![1, 2]);
+    assert_eq!(r.destroyed_key_versions(), vec![1, 2]);
+}
+
+/// Copies the log directory (a backup taken before a prune).
+fn backup(path: &std::path::Path, to: &std::path::Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::create_dir(to).unwrap();
+    std::fs::set_permissions(to, std::fs::Permissions::from_mode(0o700)).unwrap();
+    for e in std::fs::read_dir(path).unwrap() {
+        let e = e.unwrap();
+        if e.file_name() != ".lock" {
+            let _ = std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+#[test]
+fn no_pruned_record_can_be_decrypted_even_from_a_backup() {
+    let (t, path) = tmp();
+    let log = three_segments(&path);
+    let _ = log.append(&event(2)).unwrap();
+    let copy = t.path().join("backup");
+    backup(&path, &copy);
+    let mut ring = keys(3);
+    // Before the prune, the backup reads in full with the ring.
+    let before: Vec<u64> = LogReader::open(&copy, &ring)
+        .unwrap()
+        .records(Filter::all().event_type("test.event"))
+        .unwrap()
+        .map(|r| r.unwrap().fields()["i"].as_u64().unwrap())
+        .collect();
+    assert_eq!(before, [0, 1, 2]);
+
+    let report = log
+        .prune_before(SystemTime::now() + Duration::from_secs(1), &mut ring)
+        .unwrap();
+    assert_eq!(report.destroyed_key_versions(), vec![1, 2]);
+    drop(log);
+    // The pruned segments are gone from the log...
+    assert!(!common::seg(&path, 1).exists() && !common::seg(&path, 2).exists());
+    // ...and the ring can no longer decrypt (or even verify) them in the
+    // backup: reading stops at the first pruned segment, naming its key.
+    let e = LogReader::open(&copy, &ring)
+        .unwrap()
+        .records(Filter::all())
+        .and_then(|mut r| r.next().transpose())
+        .unwrap_err();
+    assert!(
+        matches!(e, encrypted_audit_log::Error::MissingKey { version: 1, .. }),
+        "{e:?}"
+    );
+    // The live log still verifies and reads from its start with what is
+    // left in the ring: the tombstone, then the records after it.
+    let r = LogReader::open(&path, &ring).unwrap().verify().unwrap();
+    assert_eq!(r.first_seq, report.through_seq.unwrap() + 1);
+    let kinds: Vec<String> = LogReader::open(&path, &ring)
+        .unwrap()
+        .records(Filter::all())
+        .unwrap()
+        .map(|r| r.unwrap().event_type().to_owned())
+        .collect();
+    assert_eq!(kinds, ["test.event", "audit.pruned"]);
 }
