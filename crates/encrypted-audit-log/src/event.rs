@@ -133,7 +133,7 @@ impl Event {
 pub(crate) fn encode_plaintext(
     kind: &str,
     time_ns: u64,
-    fields: &Map<String, Value>,
+    fields: &impl Serialize,
     out: &mut Vec<u8>,
 ) -> Result<()> {
     out.push(PLAINTEXT_VERSION);

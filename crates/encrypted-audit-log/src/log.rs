@@ -19,7 +19,7 @@ use crate::format::{
     Suite,
 };
 use crate::keys::{EpochKeys, KeyRing};
-use crate::privacy::Sanitizer;
+use crate::privacy::{SanitizedFields, Sanitizer};
 use crate::scan::{self, Start, TornTail, Walker};
 
 /// When appended records reach stable storage.
@@ -745,14 +745,14 @@ impl Writer {
         }
         Event::check_type(event.event_type())?;
         let time_ns = format::to_nanos(event.time().unwrap_or_else(SystemTime::now))?;
-        let mut fields = event.fields().clone();
-        for v in fields.values_mut() {
-            self.options.sanitizer.sanitize_value(v);
-        }
+        let fields = SanitizedFields {
+            fields: event.fields(),
+            sanitizer: &self.options.sanitizer,
+        };
         self.plain.clear();
         event::encode_plaintext(event.event_type(), time_ns, &fields, &mut self.plain)?;
-        drop(fields);
-        self.roll_epoch_if_due()?;
+        let now = Instant::now();
+        self.roll_epoch_if_due(now)?;
         let seq = self.push_event()?;
         let durable = match self.options.durability {
             Durability::PerRecord => {
@@ -763,7 +763,9 @@ impl Writer {
                 max_records,
                 max_delay,
             } => {
-                let old = self.pending_since.is_some_and(|t| t.elapsed() >= max_delay);
+                let old = self
+                    .pending_since
+                    .is_some_and(|t| now.saturating_duration_since(t) >= max_delay);
                 if self.pending_records >= max_records || old {
                     self.flush()?;
                     true
@@ -775,9 +777,10 @@ impl Writer {
         Ok(Appended { seq, durable })
     }
 
-    fn roll_epoch_if_due(&mut self) -> Result<()> {
+    fn roll_epoch_if_due(&mut self, now: Instant) -> Result<()> {
         if self.epoch_count >= self.options.epoch_records
-            || (self.epoch_count > 0 && self.epoch_started.elapsed() >= self.options.epoch_duration)
+            || (self.epoch_count > 0
+                && now.saturating_duration_since(self.epoch_started) >= self.options.epoch_duration)
         {
             self.close_epoch()?;
         }
@@ -818,14 +821,16 @@ impl Writer {
     fn push_event(&mut self) -> Result<u64> {
         let counts = self.counts_after_push()?;
         let seq = self.next_seq;
-        let nonce: [u8; MAX_NONCE_LEN] = rand::random();
+        let mut nonce = [0u8; MAX_NONCE_LEN];
+        let nonce = &mut nonce[..self.ek.suite().nonce_len()];
+        rand::fill(&mut *nonce);
         let mac = format::build_event_frame(
             &mut self.pending,
             &self.log_id,
             &self.ek,
             seq,
             &self.chain,
-            &nonce[..self.ek.suite().nonce_len()],
+            nonce,
             &self.plain,
         )?;
         self.after_push(mac, counts);

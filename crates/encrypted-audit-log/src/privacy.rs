@@ -4,6 +4,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
+use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use serde_json::Value;
 use zeroize::Zeroizing;
 
@@ -189,18 +190,46 @@ impl Sanitizer {
         }
         out
     }
+}
 
-    /// Sanitizes every string inside a JSON value, recursively.
-    pub(crate) fn sanitize_value(&self, v: &mut Value) {
-        match v {
-            Value::String(s) => {
-                if let Cow::Owned(new) = self.sanitize(s) {
-                    *s = new;
+/// Event fields serialized as a JSON object with every string inside them
+/// sanitized on the way out (keys are kept), without copying the fields.
+pub(crate) struct SanitizedFields<'a> {
+    pub(crate) fields: &'a serde_json::Map<String, Value>,
+    pub(crate) sanitizer: &'a Sanitizer,
+}
+
+/// One JSON value, serialized with its strings sanitized.
+struct SanitizedValue<'a>(&'a Value, &'a Sanitizer);
+
+impl Serialize for SanitizedFields<'_> {
+    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        let mut map = ser.serialize_map(Some(self.fields.len()))?;
+        for (k, v) in self.fields {
+            map.serialize_entry(k, &SanitizedValue(v, self.sanitizer))?;
+        }
+        map.end()
+    }
+}
+
+impl Serialize for SanitizedValue<'_> {
+    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        let SanitizedValue(value, sanitizer) = *self;
+        match value {
+            Value::String(s) => ser.serialize_str(&sanitizer.sanitize(s)),
+            Value::Array(a) => {
+                let mut seq = ser.serialize_seq(Some(a.len()))?;
+                for x in a {
+                    seq.serialize_element(&SanitizedValue(x, sanitizer))?;
                 }
+                seq.end()
             }
-            Value::Array(a) => a.iter_mut().for_each(|x| self.sanitize_value(x)),
-            Value::Object(m) => m.values_mut().for_each(|x| self.sanitize_value(x)),
-            _ => {}
+            Value::Object(m) => SanitizedFields {
+                fields: m,
+                sanitizer,
+            }
+            .serialize(ser),
+            other => other.serialize(ser),
         }
     }
 }
@@ -212,13 +241,24 @@ fn replace_home_users(s: &str) -> Option<String> {
     let mut out = String::new();
     let mut copied = 0;
     let mut i = 0;
-    while i < bytes.len() {
-        let marker_len = marker_at(bytes, i);
-        if marker_len == 0 {
-            i += 1;
+    // Every marker holds a `/` or `:` at its first or second byte: jump
+    // from one to the next instead of testing each byte. A marker never
+    // starts before `i` (the bytes there were tested or are a name).
+    while let Some(found) = memchr::memchr2(b'/', b':', &bytes[i..]) {
+        let at = i + found;
+        let start = if bytes[at] == b':' {
+            at.checked_sub(1).filter(|&st| st >= i)
+        } else {
+            Some(at)
+        };
+        let Some((start, marker_len)) = start
+            .map(|st| (st, marker_at(bytes, st)))
+            .filter(|&(_, len)| len > 0)
+        else {
+            i = at + 1;
             continue;
-        }
-        let name_start = i + marker_len;
+        };
+        let name_start = start + marker_len;
         let mut end = name_start;
         while end < bytes.len() && !is_name_end(bytes[end]) {
             end += 1;
@@ -228,7 +268,7 @@ fn replace_home_users(s: &str) -> Option<String> {
             out.push_str(USER);
             copied = end;
         }
-        i = end.max(i + 1);
+        i = end.max(start + 1);
     }
     if copied == 0 {
         return None;
@@ -266,6 +306,7 @@ fn marker_at(b: &[u8], i: usize) -> usize {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]
@@ -297,6 +338,48 @@ mod tests {
         }
     }
 
+    /// The straightforward scan (every byte tested as a marker start) that
+    /// [`replace_home_users`] must agree with.
+    fn reference_replace(s: &str) -> Option<String> {
+        let bytes = s.as_bytes();
+        let (mut out, mut copied, mut i) = (String::new(), 0, 0);
+        while i < bytes.len() {
+            let marker_len = marker_at(bytes, i);
+            if marker_len == 0 {
+                i += 1;
+                continue;
+            }
+            let name_start = i + marker_len;
+            let mut end = name_start;
+            while end < bytes.len() && !is_name_end(bytes[end]) {
+                end += 1;
+            }
+            if end > name_start && &s[name_start..end] != USER {
+                out.push_str(&s[copied..name_start]);
+                out.push_str(USER);
+                copied = end;
+            }
+            i = end.max(i + 1);
+        }
+        (copied != 0).then(|| out + &s[copied..])
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_jumping_scan_agrees_with_the_byte_by_byte_one(
+            parts in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "/home/", "/Users/", "C:", "c:", r"\", "/", ":", "users", "Users",
+                    r"\Users\", "a", "bob", " ", "\"", "é", "<user>", "x:/users/", "/home",
+                ]),
+                0..24,
+            )
+        ) {
+            let s: String = parts.concat();
+            proptest::prop_assert_eq!(replace_home_users(&s), reference_replace(&s), "{:?}", s);
+        }
+    }
+
     #[test]
     fn long_values_keep_length_and_fingerprint() {
         let f = Fingerprinter::new(&[1; 32]);
@@ -312,8 +395,13 @@ mod tests {
         let s = Sanitizer::new().hook(|t| t.contains('@').then(|| "<EMAIL_ADDRESS>".to_owned()));
         assert_eq!(s.sanitize("mail me: a@b.c"), "<EMAIL_ADDRESS>");
         assert_eq!(s.sanitize("plain"), "plain");
-        let mut v = serde_json::json!({"a": ["x@y.z", {"b": "/home/zed/f"}], "n": 3});
-        s.sanitize_value(&mut v);
+        let fields = serde_json::json!({"a": ["x@y.z", {"b": "/home/zed/f"}], "n": 3});
+        let fields = fields.as_object().unwrap();
+        let v = serde_json::to_value(SanitizedFields {
+            fields,
+            sanitizer: &s,
+        })
+        .unwrap();
         assert_eq!(
             v,
             serde_json::json!({"a": ["<EMAIL_ADDRESS>", {"b": "/home/<user>/f"}], "n": 3})
