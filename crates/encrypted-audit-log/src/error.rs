@@ -77,8 +77,9 @@ pub enum TamperKind {
     },
     /// The sealed head file is missing while segments exist.
     MissingHead,
-    /// A segment file is missing (a gap in segment numbers), or the start of
-    /// the log is missing without a tombstone that names the pruned range.
+    /// A segment file is missing (a gap in segment numbers), the start of
+    /// the log is missing without a tombstone that names the pruned range,
+    /// or every segment is gone while the sealed head remains.
     MissingSegment {
         /// The segment number expected.
         expected: u32,

@@ -85,8 +85,12 @@ impl Options {
         self
     }
 
-    /// Keys evolve after `records` records or `duration`, whichever comes
-    /// first (the time is checked at each append).
+    /// Keys evolve after `records` records, or once the epoch's first
+    /// record is `duration` old, whichever comes first (default 1024
+    /// records, 10 minutes). The time is checked at each append and by a
+    /// background thread, so an idle log still moves on: its last records'
+    /// keys are erased at most `duration` (plus a quarter of it, at most
+    /// 1 s) after they were written.
     #[must_use]
     pub fn epoch(mut self, records: u64, duration: Duration) -> Self {
         self.epoch_records = records;
@@ -174,10 +178,12 @@ pub struct Recovery {
 /// appending. One writer per directory: a second one, in this process or
 /// another, gets [`Error::Locked`].
 ///
-/// With [`Durability::Group`], a background thread flushes a batch once its
-/// oldest record is `max_delay` old, so the delay bound holds even when
-/// appends stop. Dropping the log flushes and seals it; [`AuditLog::close`]
-/// does the same and reports errors.
+/// A background thread keeps the time bounds when appends stop: it ends an
+/// epoch once its first record is as old as the epoch duration (so the
+/// keys of records written long ago do not stay in memory while the log
+/// is idle), and with [`Durability::Group`] it flushes a batch once its
+/// oldest record is `max_delay` old. Dropping the log flushes and seals
+/// it; [`AuditLog::close`] does the same and reports errors.
 pub struct AuditLog {
     w: Arc<Mutex<Writer>>,
     flusher: Option<Flusher>,
@@ -198,7 +204,7 @@ impl std::fmt::Debug for AuditLog {
                 .field("epoch", &w.ek.epoch)
                 .field("next_seq", &w.next_seq);
         }
-        d.field("background_flush", &self.flusher.is_some())
+        d.field("background_thread", &self.flusher.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -224,15 +230,9 @@ impl AuditLog {
     /// keys of the current or newest version; [`Error::InvalidInput`] for
     /// bad options; file-system errors.
     pub fn open(path: impl AsRef<Path>, keys: &KeyRing, options: Options) -> Result<AuditLog> {
-        let group_delay = match options.durability {
-            Durability::Group { max_delay, .. } => Some(max_delay),
-            Durability::PerRecord => None,
-        };
+        let tick = background_tick_period(&options);
         let w = Arc::new(Mutex::new(Writer::open(path, keys, options)?));
-        let flusher = match group_delay {
-            Some(delay) => Some(spawn_flusher(Arc::downgrade(&w), delay)?),
-            None => None,
-        };
+        let flusher = Some(spawn_background(Arc::downgrade(&w), tick)?);
         Ok(AuditLog { w, flusher })
     }
 
@@ -349,7 +349,7 @@ impl AuditLog {
         self.lock()?.anchor(key, name)
     }
 
-    /// Stops the background flusher, flushes pending records and seals the
+    /// Stops the background thread, flushes pending records and seals the
     /// head, reporting errors (drop does the same but cannot report them).
     ///
     /// # Errors
@@ -374,22 +374,29 @@ impl Drop for AuditLog {
     }
 }
 
-fn spawn_flusher(w: Weak<Mutex<Writer>>, delay: Duration) -> Result<Flusher> {
+/// How often the background thread looks at the writer: a quarter of the
+/// epoch duration, or the group-commit delay if shorter, between 1 ms and
+/// 1 s. An epoch then ends at most one period late.
+fn background_tick_period(options: &Options) -> Duration {
+    let mut tick = options.epoch_duration / 4;
+    if let Durability::Group { max_delay, .. } = options.durability {
+        tick = tick.min(max_delay);
+    }
+    tick.clamp(Duration::from_millis(1), Duration::from_secs(1))
+}
+
+fn spawn_background(w: Weak<Mutex<Writer>>, tick: Duration) -> Result<Flusher> {
     let (stop, rx) = mpsc::channel::<()>();
-    let tick = delay.max(Duration::from_millis(1));
     let handle = std::thread::Builder::new()
-        .name("audit-log-flush".into())
+        .name("audit-log-background".into())
         .spawn(move || {
             while let Err(mpsc::RecvTimeoutError::Timeout) = rx.recv_timeout(tick) {
                 let Some(w) = w.upgrade() else { return };
                 let Ok(mut w) = w.lock() else { return };
-                if w.pending_since.is_some_and(|t| t.elapsed() >= delay) {
-                    // A failure poisons the writer; the next append reports it.
-                    let _ = w.flush();
-                }
+                w.background_tick(Instant::now());
             }
         })
-        .map_err(|e| Error::io("audit-log-flush thread", e))?;
+        .map_err(|e| Error::io("audit-log-background thread", e))?;
     Ok(Flusher { stop, handle })
 }
 
@@ -777,6 +784,30 @@ impl Writer {
         Ok(Appended { seq, durable })
     }
 
+    /// The background thread's round: ends an epoch whose first record is
+    /// as old as the epoch duration (flushing its close record, which also
+    /// seals the head), and with group commit flushes a batch whose oldest
+    /// record is `max_delay` old. A failure poisons the writer; the next
+    /// call reports it.
+    fn background_tick(&mut self, now: Instant) {
+        if self.poisoned {
+            return;
+        }
+        if self.epoch_count > 0
+            && now.saturating_duration_since(self.epoch_started) >= self.options.epoch_duration
+        {
+            let _ = self.close_epoch().and_then(|()| self.flush());
+            return;
+        }
+        if let Durability::Group { max_delay, .. } = self.options.durability
+            && self
+                .pending_since
+                .is_some_and(|t| now.saturating_duration_since(t) >= max_delay)
+        {
+            let _ = self.flush();
+        }
+    }
+
     fn roll_epoch_if_due(&mut self, now: Instant) -> Result<()> {
         if self.epoch_count >= self.options.epoch_records
             || (self.epoch_count > 0
@@ -854,6 +885,10 @@ impl Writer {
     }
 
     fn after_push(&mut self, mac: [u8; 32], (next_seq, epoch_count): (u64, u64)) {
+        if self.epoch_count == 0 {
+            // The epoch's time bound runs from its first record.
+            self.epoch_started = Instant::now();
+        }
         self.chain = mac;
         self.next_seq = next_seq;
         self.epoch_count = epoch_count;

@@ -164,6 +164,11 @@ impl Sanitizer {
 
     /// Sanitizes one string.
     pub fn sanitize<'s>(&self, s: &'s str) -> Cow<'s, str> {
+        if is_fingerprint(s) {
+            // Already a keyed fingerprint (`Event::with_fingerprint`): it
+            // holds nothing to sanitize, and must stay searchable.
+            return Cow::Borrowed(s);
+        }
         let mut out: Cow<'s, str> = Cow::Borrowed(s);
         if let Some(hook) = &self.hook
             && let Some(replaced) = hook(&out)
@@ -180,16 +185,27 @@ impl Sanitizer {
             while !out.is_char_boundary(cut) {
                 cut -= 1;
             }
+            // The kept prefix is sanitized; the length and fingerprint are
+            // the original text's, so that `find_fingerprint` with the text
+            // the caller had finds it.
             let mut t = out[..cut].to_owned();
-            t.push_str(&format!("…[truncated: {} bytes", out.len()));
+            t.push_str(&format!("…[truncated: {} bytes", s.len()));
             if let Some(fp) = &self.fingerprinter {
-                t.push_str(&format!(", {}", fp.fingerprint(&out)));
+                t.push_str(&format!(", {}", fp.fingerprint(s)));
             }
             t.push(']');
             out = Cow::Owned(t);
         }
         out
     }
+}
+
+/// Whether `s` is exactly a fingerprint's text: `fp1:` and 32 lowercase
+/// hex digits.
+pub(crate) fn is_fingerprint(s: &str) -> bool {
+    s.strip_prefix(FINGERPRINT_PREFIX).is_some_and(|hex| {
+        hex.len() == 32 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    })
 }
 
 /// Event fields serialized as a JSON object with every string inside them

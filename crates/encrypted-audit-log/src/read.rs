@@ -164,13 +164,17 @@ impl<'k> LogReader<'k> {
     }
 
     /// The sequence numbers of the records that hold `text`'s fingerprint
-    /// (added with [`crate::Event::with_fingerprint`]) in any field: "was
-    /// this exact text logged?".
+    /// in any field: "was this exact text logged?". A fingerprint counts
+    /// whether it is a whole field value ([`crate::Event::with_fingerprint`])
+    /// or inside the note the sanitizer leaves on a truncated value
+    /// (`…[truncated: N bytes, fp1:…]`, with a
+    /// [`Sanitizer::fingerprinter`](crate::Sanitizer::fingerprinter) using
+    /// the same key).
     ///
     /// # Errors
     /// As [`LogReader::records`] and its items.
     pub fn find_fingerprint(&self, fingerprinter: &Fingerprinter, text: &str) -> Result<Vec<u64>> {
-        let needle = Value::String(fingerprinter.fingerprint(text).to_string());
+        let needle = fingerprinter.fingerprint(text).to_string();
         let mut found = Vec::new();
         for r in self.records(Filter::all())? {
             let r = r?;
@@ -182,11 +186,15 @@ impl<'k> LogReader<'k> {
     }
 }
 
-fn contains(v: &Value, needle: &Value) -> bool {
+/// Whether a string in `v` is the fingerprint `needle` or holds it (a
+/// truncation note). Fingerprints have a fixed length, so the one found
+/// inside a longer string is never a prefix of another.
+fn contains(v: &Value, needle: &str) -> bool {
     match v {
         Value::Array(a) => a.iter().any(|x| contains(x, needle)),
         Value::Object(m) => m.values().any(|x| contains(x, needle)),
-        other => other == needle,
+        Value::String(s) => s.contains(needle),
+        _ => false,
     }
 }
 

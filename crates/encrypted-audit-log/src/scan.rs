@@ -98,6 +98,28 @@ impl SegReader {
         Ok(zero)
     }
 
+    /// Whether the bytes from `from` to the end hold a run of at least
+    /// [`TORN_ZERO_RUN`] zero bytes. Leaves the offset at `from`.
+    fn has_zero_run(&mut self, from: u64) -> Result<bool> {
+        self.seek(from)?;
+        let mut chunk = [0u8; 4096];
+        let mut run = 0usize;
+        let mut found = false;
+        while self.offset < self.len && !found {
+            let n = usize::try_from((self.len - self.offset).min(4096)).unwrap_or(4096);
+            self.read_exact(&mut chunk[..n])?;
+            for &b in &chunk[..n] {
+                run = if b == 0 { run + 1 } else { 0 };
+                if run >= TORN_ZERO_RUN {
+                    found = true;
+                    break;
+                }
+            }
+        }
+        self.seek(from)?;
+        Ok(found)
+    }
+
     /// Reads the next frame into `buf` (length field included).
     fn next_frame(&mut self, buf: &mut Vec<u8>) -> Result<Read1> {
         let start = self.offset;
@@ -187,6 +209,10 @@ pub(crate) fn list_segments(dir: &PrivateDir) -> Result<Vec<u32>> {
     v.sort_unstable();
     Ok(v)
 }
+
+/// Zero bytes in a row that mark bytes after the head as a torn tail
+/// rather than tampering (see [`Walker::torn_beyond_head`]).
+const TORN_ZERO_RUN: usize = 16;
 
 /// How many times [`snapshot`] re-reads when a concurrent prune removed
 /// the segment the head it read points at.
@@ -355,13 +381,18 @@ impl<'a> Walker<'a> {
         between: &mut dyn FnMut(),
     ) -> Result<Walker<'a>> {
         let (head_bytes, segments) = snapshot(dir, between)?;
-        let (Some(&first), Some(head_bytes)) = (segments.first(), head_bytes) else {
-            if segments.is_empty() {
-                return Err(Error::NotALog {
+        let (Some(&first), Some(head_bytes)) = (segments.first(), head_bytes.clone()) else {
+            return Err(match head_bytes {
+                None if segments.is_empty() => Error::NotALog {
                     path: dir.path().to_path_buf(),
-                });
-            }
-            return Err(Error::tamper(TamperKind::MissingHead, 0, 0, None));
+                },
+                None => Error::tamper(TamperKind::MissingHead, 0, 0, None),
+                // A head proves a log was here: every segment was removed.
+                Some(b) => {
+                    let expected = Head::parse_unchecked(&b).map_or(1, |h| h.segment);
+                    Error::tamper(TamperKind::MissingSegment { expected }, expected, 0, None)
+                }
+            });
         };
         let head = match Head::parse_unchecked(&head_bytes) {
             Ok(h) => h,
@@ -596,21 +627,8 @@ impl<'a> Walker<'a> {
                     self.frame_offset = start;
                     return match self.verify_frame(seg, start) {
                         Ok(item) => Ok(Some(item)),
-                        Err(Error::Tampered(_))
-                            if self.is_last_segment()
-                                && self.beyond_head(seg, start)
-                                && self.zero_filled_to_end()? =>
-                        {
-                            // Power loss: the file grew but the end of the
-                            // last write never reached the disk (read back
-                            // as zeros). Not acknowledged, not tampering.
-                            self.torn = Some(TornTail {
-                                segment: seg,
-                                offset: start,
-                                bytes: self.reader.len - start,
-                            });
-                            self.reader.seek(start)?;
-                            self.finish()?;
+                        Err(Error::Tampered(_)) if self.torn_beyond_head(seg, start)? => {
+                            self.end_at_torn_tail(seg, start)?;
                             Ok(None)
                         }
                         Err(e) => Err(e),
@@ -626,13 +644,11 @@ impl<'a> Walker<'a> {
                     }
                 }
                 Read1::Torn if self.is_last_segment() && self.beyond_head(seg, start) => {
-                    self.torn = Some(TornTail {
-                        segment: seg,
-                        offset: start,
-                        bytes: self.reader.len - start,
-                    });
-                    self.reader.seek(start)?;
-                    self.finish()?;
+                    self.end_at_torn_tail(seg, start)?;
+                    return Ok(None);
+                }
+                Read1::BadLength if self.torn_beyond_head(seg, start)? => {
+                    self.end_at_torn_tail(seg, start)?;
                     return Ok(None);
                 }
                 Read1::Torn | Read1::BadLength => {
@@ -648,16 +664,35 @@ impl<'a> Walker<'a> {
         }
     }
 
-    /// Whether the frame just read ends in (at least) 16 zero bytes and
-    /// nothing but zeros follows it: the shape a crash leaves when the file
-    /// size reached the disk and the last data blocks did not. A MAC that
-    /// ends in 16 zero bytes has probability 2^-128.
-    fn zero_filled_to_end(&mut self) -> Result<bool> {
-        let n = self.buf.len();
-        if n < 16 || self.buf[n - 16..].iter().any(|&b| b != 0) {
+    /// Whether the bad bytes at `start` (a frame whose MAC fails, or a
+    /// length out of range) are a torn tail: in the last segment, beyond
+    /// the sealed head's point, with a run of [`TORN_ZERO_RUN`] zero bytes
+    /// somewhere from `start` to the end of the file. That is the shape a
+    /// power loss leaves when the file size reached the disk and some
+    /// sectors or pages of the last, unsynced write did not (they read
+    /// back as zeros, in any order). A valid frame holds such a run only by
+    /// chance: its fixed fields hold at most 12 zero bytes in a row (record
+    /// 0's epoch and sequence number; 11 elsewhere) and the rest (nonce,
+    /// ciphertext, MAC) is random, so at worst 2^-32 for record 0 and far
+    /// less for any other. Everything beyond the head was
+    /// written after the last head update, so it was either never
+    /// acknowledged or is in the window a power loss leaves anyway.
+    fn torn_beyond_head(&mut self, seg: u32, start: u64) -> Result<bool> {
+        if !(self.is_last_segment() && self.beyond_head(seg, start)) {
             return Ok(false);
         }
-        self.reader.rest_is_zero()
+        self.reader.has_zero_run(start)
+    }
+
+    /// Ends the walk at a torn tail starting at `start`.
+    fn end_at_torn_tail(&mut self, seg: u32, start: u64) -> Result<()> {
+        self.torn = Some(TornTail {
+            segment: seg,
+            offset: start,
+            bytes: self.reader.len - start,
+        });
+        self.reader.seek(start)?;
+        self.finish()
     }
 
     fn truncated_error(&self) -> Error {

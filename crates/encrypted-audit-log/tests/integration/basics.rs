@@ -323,6 +323,55 @@ fn sanitizer_and_fingerprints_apply_to_what_is_written() {
             .unwrap()
             .is_empty()
     );
+    // A truncated value is found by its original text.
+    assert_eq!(reader.find_fingerprint(&fp, &long).unwrap(), vec![0]);
+}
+
+#[test]
+fn truncation_notes_the_original_text_and_spares_fingerprints() {
+    let (_t, path) = tmp();
+    let fp = Fingerprinter::new(&[3; 32]);
+    // A limit shorter than a fingerprint, and a hook and home-path rule
+    // that both change the long value before it is cut.
+    let sanitizer = Sanitizer::new()
+        .max_len(8)
+        .fingerprinter(Fingerprinter::new(&[3; 32]))
+        .hook(|s| {
+            s.contains("secret")
+                .then(|| s.replace("secret", "<REDACTED>"))
+        });
+    let log = AuditLog::open(&path, &keys(1), Options::default().sanitizer(sanitizer)).unwrap();
+    let original = "my secret diary is at /home/alice/diary.md";
+    let _ = log
+        .append(
+            &Event::new("model.prompt")
+                .with_fingerprint("prompt", &fp, "a prompt")
+                .with("note", original),
+        )
+        .unwrap();
+    drop(log);
+    let k = keys(1);
+    let reader = LogReader::open(&path, &k).unwrap();
+    let r = reader
+        .records(Filter::all())
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap();
+    // The kept prefix is sanitized; the length and fingerprint are the
+    // original's.
+    assert_eq!(
+        r.fields()["note"],
+        format!(
+            "my <REDA…[truncated: {} bytes, {}]",
+            original.len(),
+            fp.fingerprint(original)
+        )
+    );
+    // The fingerprint field is left whole, and both are searchable.
+    assert_eq!(r.fields()["prompt"], fp.fingerprint("a prompt").to_string());
+    assert_eq!(reader.find_fingerprint(&fp, "a prompt").unwrap(), vec![0]);
+    assert_eq!(reader.find_fingerprint(&fp, original).unwrap(), vec![0]);
 }
 
 #[test]

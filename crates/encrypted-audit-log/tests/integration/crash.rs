@@ -389,6 +389,79 @@ fn a_last_record_whose_end_reads_back_as_zeros_is_a_crash() {
 }
 
 #[test]
+fn sectors_of_the_last_write_lost_in_any_order_are_a_crash() {
+    // A power loss can drop any sector or page of the last, unsynced
+    // write, not only its end: zeros at its start (the length field), in
+    // its middle, or in a second record written by the same batch, with
+    // the written bytes around them. Beyond the sealed head that is a torn
+    // tail; the same damage to a record the head covers is tampering, and
+    // garbage without lost (zero) sectors is tampering everywhere.
+    let (_t, path) = tmp();
+    let (seg, head) = crash_image(&path, 2);
+    let (start, len, _) = *frames(&seg).last().unwrap();
+    assert!(len > 60, "a record long enough to lose a piece of it");
+    let vk = verify_keys(1);
+    let zeroed = |from: usize, to: usize| {
+        let mut b = seg.clone();
+        b[from..to].fill(0);
+        b
+    };
+    let mut second_record = seg.clone();
+    second_record.extend_from_slice(&seg[start..start + len]);
+    second_record[start + len + 20..start + len + 40].fill(0);
+    let cases = [
+        ("the start", zeroed(start, start + 16)),
+        ("the middle", zeroed(start + 24, start + 48)),
+        ("a second record", second_record),
+    ];
+    for (what, bytes) in cases {
+        std::fs::write(common::seg(&path, 1), &bytes).unwrap();
+        std::fs::write(path.join("head"), &head).unwrap();
+        let report = LogReader::open(&path, &vk)
+            .unwrap()
+            .verify()
+            .unwrap_or_else(|e| panic!("zeros at {what}: {e}"));
+        let torn = report
+            .torn_tail
+            .unwrap_or_else(|| panic!("zeros at {what}"));
+        let first_bad = if what == "a second record" {
+            start + len
+        } else {
+            start
+        };
+        assert_eq!(
+            (torn.offset, torn.bytes),
+            (first_bad as u64, (bytes.len() - first_bad) as u64),
+            "zeros at {what}"
+        );
+        let log = AuditLog::open(&path, &keys(1), Options::default()).unwrap();
+        assert_eq!(log.recovery().unwrap().torn, torn, "zeros at {what}");
+        drop(log);
+        let report = LogReader::open(&path, &vk).unwrap().verify().unwrap();
+        assert_eq!(report.torn_tail, None, "zeros at {what}");
+    }
+    // Changed bytes with no zero run: tampering, even beyond the head.
+    let mut flipped = seg.clone();
+    for x in &mut flipped[start + 24..start + 48] {
+        *x ^= 0xa5;
+    }
+    std::fs::write(common::seg(&path, 1), &flipped).unwrap();
+    std::fs::write(path.join("head"), &head).unwrap();
+    let e = LogReader::open(&path, &vk).unwrap().verify().unwrap_err();
+    assert_eq!(e.tamper_report().unwrap().position.offset, start as u64);
+    // The middle zeroed in a record the head covers: tampering.
+    let (_t2, path2) = tmp();
+    common::small_log(&path2, 3, 1000);
+    let s2 = std::fs::read(common::seg(&path2, 1)).unwrap();
+    let (st, _, _) = *frames(&s2).last().unwrap();
+    let mut z = s2;
+    z[st + 24..st + 48].fill(0);
+    std::fs::write(common::seg(&path2, 1), &z).unwrap();
+    let e = LogReader::open(&path2, &vk).unwrap().verify().unwrap_err();
+    assert_eq!(e.tamper_report().unwrap().position.offset, st as u64);
+}
+
+#[test]
 fn group_commit_flushes_in_the_background_when_appends_stop() {
     let (_t, path) = tmp();
     let opts = Options::default().durability(Durability::Group {

@@ -12,6 +12,7 @@
 mod basics;
 mod common;
 mod crash;
+mod epochs;
 mod retention;
 mod roundtrip;
 mod tamper;

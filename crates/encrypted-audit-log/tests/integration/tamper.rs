@@ -277,6 +277,26 @@ fn missing_head_missing_segments_and_a_missing_start_are_reported() {
     );
     std::fs::write(path.join("head"), &head).unwrap();
     verify(&path).unwrap();
+    // Every segment, the head kept: a log was here, so this is tampering
+    // (not "no log yet"), and opening creates nothing over it.
+    let (p3, b3) = stash(3);
+    let (p2, b2) = stash(2);
+    let (p1, b1) = stash(1);
+    assert_eq!(
+        tamper(&path).kind,
+        TamperKind::MissingSegment { expected: 3 }
+    );
+    let e = AuditLog::open(&path, &keys(3), Options::default()).unwrap_err();
+    assert!(
+        matches!(e, Error::Tampered(ref t) if t.kind == TamperKind::MissingSegment { expected: 3 }),
+        "{e}"
+    );
+    assert!(!p1.exists() && !p2.exists() && !p3.exists());
+    assert_eq!(std::fs::read(path.join("head")).unwrap(), head);
+    for (p, b) in [(p1, b1), (p2, b2), (p3, b3)] {
+        std::fs::write(p, b).unwrap();
+    }
+    verify(&path).unwrap();
     // An empty directory is not a log.
     let (_t3, empty) = tmp();
     std::fs::create_dir(&empty).unwrap();
