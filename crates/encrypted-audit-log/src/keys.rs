@@ -329,12 +329,23 @@ impl EpochKeys {
         )
     }
 
-    /// Evolves until `epoch` (which must not be earlier).
-    pub(crate) fn evolve_to(mut self, epoch: u32) -> Self {
-        while self.epoch < epoch {
-            self = self.evolve();
+    /// Evolves until `epoch` (which must not be earlier). Only the raw keys
+    /// take the steps; the HMAC state and cipher are built once, at the end
+    /// (an epoch number read from a file is checked only after this).
+    pub(crate) fn evolve_to(self, epoch: u32) -> Self {
+        if self.epoch >= epoch {
+            return self;
         }
-        self
+        let mut mac_raw = hmac(self.mac_raw.as_slice(), &[LABEL_MAC_NEXT]);
+        let mut enc_raw = self
+            .enc_raw
+            .as_ref()
+            .map(|k| hmac(k.as_slice(), &[LABEL_ENC_NEXT]));
+        for _ in self.epoch + 1..epoch {
+            mac_raw = hmac(mac_raw.as_slice(), &[LABEL_MAC_NEXT]);
+            enc_raw = enc_raw.map(|k| hmac(k.as_slice(), &[LABEL_ENC_NEXT]));
+        }
+        Self::from_raw(self.version, epoch, mac_raw, enc_raw, self.suite)
     }
 
     /// A fresh HMAC state keyed with this epoch's MAC key.

@@ -240,29 +240,37 @@ impl AuditLog {
         self.w.lock().map_err(|_| Error::Poisoned)
     }
 
+    /// The writer's state for the read-only accessors: still true after a
+    /// thread panicked while holding the lock (writes refuse that case).
+    fn state(&self) -> std::sync::MutexGuard<'_, Writer> {
+        self.w
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     /// What opening had to repair, if anything.
     pub fn recovery(&self) -> Option<Recovery> {
-        self.lock().ok().and_then(|w| w.recovery())
+        self.state().recovery()
     }
 
     /// The sequence number the next record will get.
     pub fn next_seq(&self) -> u64 {
-        self.lock().map_or(0, |w| w.next_seq())
+        self.state().next_seq()
     }
 
     /// The current key version.
     pub fn key_version(&self) -> u32 {
-        self.lock().map_or(0, |w| w.key_version())
+        self.state().key_version()
     }
 
     /// The current epoch (of the current key version).
     pub fn epoch(&self) -> u32 {
-        self.lock().map_or(0, |w| w.epoch())
+        self.state().epoch()
     }
 
     /// This log's random 128-bit id.
     pub fn log_id(&self) -> [u8; 16] {
-        self.lock().map_or([0; 16], |w| w.log_id())
+        self.state().log_id()
     }
 
     /// Sanitizes, encrypts, MACs and appends `event`.
