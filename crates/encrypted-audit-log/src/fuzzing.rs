@@ -58,20 +58,27 @@ fn base() -> &'static (std::path::PathBuf, Vec<u8>, Vec<u8>) {
     })
 }
 
-/// The segment reader on arbitrary bytes after a valid, sealed, empty log.
-/// Verification (read-only, whole log) and opening for writing (from the
-/// sealed head, which here is the start) must agree on whether the bytes
-/// are acceptable, and a log that opened (trimming any torn tail) must then
-/// verify with no torn tail left. Nothing may panic.
+/// The segment reader on arbitrary bytes. The first byte picks what the
+/// rest replaces in a valid, sealed, empty log: (0) the bytes after the
+/// segment header (records), (1) the whole segment file, header included,
+/// (2) the sealed head file. Verification (read-only, whole log) and
+/// opening for writing (from the sealed head, which here is the start) must
+/// agree on whether the files are acceptable, and a log that opened
+/// (trimming any torn tail) must then verify with no torn tail left.
+/// Nothing may panic.
 #[allow(clippy::missing_panics_doc)] // reason: a panic is the finding
 pub fn fuzz_segment(data: &[u8]) {
     let (dir, seg, head) = base();
     let keys = ring();
-    let mut bytes = seg.clone();
-    bytes.extend_from_slice(data);
+    let (mode, rest) = data.split_first().map_or((0, data), |(m, r)| (m % 3, r));
+    let (bytes, head_bytes) = match mode {
+        0 => ([seg.as_slice(), rest].concat(), head.as_slice()),
+        1 => (rest.to_vec(), head.as_slice()),
+        _ => (seg.clone(), rest),
+    };
     let seg_path = dir.join(format::segment_file_name(1));
     if std::fs::write(&seg_path, &bytes).is_err()
-        || std::fs::write(dir.join(format::HEAD_FILE), head).is_err()
+        || std::fs::write(dir.join(format::HEAD_FILE), head_bytes).is_err()
     {
         return;
     }
@@ -106,8 +113,16 @@ mod tests {
         fuzz_segment(b"");
         fuzz_segment(&[0u8; 7]);
         fuzz_segment(&[0xffu8; 300]);
-        fuzz_segment(&[0x31, 0, 0, 0, 1, 2, 3]);
-        // Prefixes of a real next record: torn tails, and the whole one.
+        fuzz_segment(&[0, 0x31, 0, 0, 0, 1, 2, 3]);
+        // The header and the head themselves, whole and damaged.
+        let (_, seg0, head0) = base();
+        fuzz_segment(&[[1].as_slice(), seg0].concat());
+        fuzz_segment(&[[1].as_slice(), &seg0[..50]].concat());
+        fuzz_segment(&[[2].as_slice(), head0].concat());
+        fuzz_segment(&[[2].as_slice(), &head0[..100]].concat());
+        // Prefixes of a real next record: torn tails, and the whole one
+        // (on the base log, put back by an empty record input).
+        fuzz_segment(&[0]);
         let (dir, seg, _) = base();
         let log = AuditLog::open(dir, &ring(), Options::default()).unwrap();
         let _ = log.append(&crate::Event::new("t").with("k", "v")).unwrap();
@@ -117,7 +132,7 @@ mod tests {
         fuzz_record(&frame);
         let n = frame.len();
         for cut in [0, 1, 3, 4, 5, 21, n / 2, n - 33, n - 1, n] {
-            fuzz_segment(&frame[..cut]);
+            fuzz_segment(&[[0].as_slice(), &frame[..cut]].concat());
         }
         std::fs::remove_dir_all(dir).unwrap();
     }
