@@ -186,16 +186,30 @@ impl<'k> LogReader<'k> {
     }
 }
 
-/// Whether a string in `v` is the fingerprint `needle` or holds it (a
-/// truncation note). Fingerprints have a fixed length, so the one found
-/// inside a longer string is never a prefix of another.
+/// Whether a string in `v` is the fingerprint `needle`, or a truncated
+/// value whose note ends with it (`…[truncated: N bytes, fp1:…]`). Nothing
+/// else counts: a text that merely quotes a fingerprint is not a match.
 fn contains(v: &Value, needle: &str) -> bool {
     match v {
         Value::Array(a) => a.iter().any(|x| contains(x, needle)),
         Value::Object(m) => m.values().any(|x| contains(x, needle)),
-        Value::String(s) => s.contains(needle),
+        Value::String(s) => s == needle || truncation_note_names(s, needle),
         _ => false,
     }
+}
+
+/// Whether `s` ends with the sanitizer's truncation note carrying the
+/// fingerprint `needle`: `…[truncated: N bytes, <needle>]`.
+fn truncation_note_names(s: &str, needle: &str) -> bool {
+    let Some(rest) = s
+        .strip_suffix(']')
+        .and_then(|r| r.strip_suffix(needle))
+        .and_then(|r| r.strip_suffix(" bytes, "))
+    else {
+        return false;
+    };
+    let digits = rest.len() - rest.trim_end_matches(|c: char| c.is_ascii_digit()).len();
+    digits > 0 && rest[..rest.len() - digits].ends_with("…[truncated: ")
 }
 
 /// Iterator over decrypted records; see [`LogReader::records`].

@@ -98,24 +98,32 @@ impl SegReader {
         Ok(zero)
     }
 
-    /// Whether the bytes from `from` to the end hold a run of at least
-    /// [`TORN_ZERO_RUN`] zero bytes. Leaves the offset at `from`.
-    fn has_zero_run(&mut self, from: u64) -> Result<bool> {
+    /// Whether the bytes from `from` to the end of the file have the shape
+    /// a lost write leaves: the rest of the sector `from` lies in is all
+    /// zeros (the write's first sector never reached the disk), or a run of
+    /// at least [`TORN_ZERO_RUN`] zero bytes lies somewhere after `from`
+    /// (a later sector lost). Leaves the offset at `from`.
+    fn lost_write_shape(&mut self, from: u64) -> Result<bool> {
         self.seek(from)?;
+        let first_sector_end = (from / SECTOR + 1) * SECTOR;
         let mut chunk = [0u8; 4096];
-        let mut run = 0usize;
+        let mut run = 0u64;
         let mut found = false;
         while self.offset < self.len && !found {
-            let n = usize::try_from((self.len - self.offset).min(4096)).unwrap_or(4096);
+            let at = self.offset;
+            let n = usize::try_from((self.len - at).min(4096)).unwrap_or(4096);
             self.read_exact(&mut chunk[..n])?;
-            for &b in &chunk[..n] {
+            for (i, &b) in chunk[..n].iter().enumerate() {
                 run = if b == 0 { run + 1 } else { 0 };
-                if run >= TORN_ZERO_RUN {
+                let end = at + i as u64 + 1;
+                if run >= TORN_ZERO_RUN || (end == first_sector_end && run == end - from) {
                     found = true;
                     break;
                 }
             }
         }
+        // The first sector's zeros reach the end of the file.
+        found |= run > 0 && run == self.len - from && self.len < first_sector_end;
         self.seek(from)?;
         Ok(found)
     }
@@ -210,9 +218,14 @@ pub(crate) fn list_segments(dir: &PrivateDir) -> Result<Vec<u32>> {
     Ok(v)
 }
 
-/// Zero bytes in a row that mark bytes after the head as a torn tail
-/// rather than tampering (see [`Walker::torn_beyond_head`]).
-const TORN_ZERO_RUN: usize = 16;
+/// Zero bytes in a row that mark bad bytes after the head as a torn tail
+/// rather than tampering (see [`Walker::torn_beyond_head`]): a lost
+/// sector, or the lost end of one.
+const TORN_ZERO_RUN: u64 = 16;
+
+/// The disk sector: the unit a power loss keeps or loses whole (the
+/// first sector of a write may hold earlier, synced bytes before it).
+const SECTOR: u64 = 512;
 
 /// How many times [`snapshot`] re-reads when a concurrent prune removed
 /// the segment the head it read points at.
@@ -666,22 +679,23 @@ impl<'a> Walker<'a> {
 
     /// Whether the bad bytes at `start` (a frame whose MAC fails, or a
     /// length out of range) are a torn tail: in the last segment, beyond
-    /// the sealed head's point, with a run of [`TORN_ZERO_RUN`] zero bytes
-    /// somewhere from `start` to the end of the file. That is the shape a
-    /// power loss leaves when the file size reached the disk and some
-    /// sectors or pages of the last, unsynced write did not (they read
-    /// back as zeros, in any order). A valid frame holds such a run only by
-    /// chance: its fixed fields hold at most 12 zero bytes in a row (record
-    /// 0's epoch and sequence number; 11 elsewhere) and the rest (nonce,
-    /// ciphertext, MAC) is random, so at worst 2^-32 for record 0 and far
-    /// less for any other. Everything beyond the head was
-    /// written after the last head update, so it was either never
-    /// acknowledged or is in the window a power loss leaves anyway.
+    /// the sealed head's point, with zeros where sectors of the write were
+    /// lost ([`SegReader::lost_write_shape`]). That is what a power loss
+    /// leaves when the file size reached the disk but some sectors of the
+    /// last, unsynced write did not: they read back as zeros, in any order.
+    ///
+    /// A valid record can hold 16 zero bytes in a row (a tombstone naming
+    /// segments that start at sequence 0), but the rule only ever applies
+    /// to bytes that already failed verification, beyond the head: nothing
+    /// there was covered by a head, so calling it torn rather than tampered
+    /// hides nothing that cutting the file there would not (the trim is
+    /// noted in an `audit.recovered` record). Before the head's point, or
+    /// in an earlier segment, the same bytes are tampering.
     fn torn_beyond_head(&mut self, seg: u32, start: u64) -> Result<bool> {
         if !(self.is_last_segment() && self.beyond_head(seg, start)) {
             return Ok(false);
         }
-        self.reader.has_zero_run(start)
+        self.reader.lost_write_shape(start)
     }
 
     /// Ends the walk at a torn tail starting at `start`.

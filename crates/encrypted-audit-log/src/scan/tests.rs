@@ -195,3 +195,32 @@ fn rotation_and_prune_between_head_and_listing_are_read_again() {
     assert_eq!((w.segments_seen, w.first_seq), (1, 3));
     log.close().unwrap();
 }
+
+#[test]
+fn lost_write_shapes_are_whole_zero_runs_or_a_zeroed_first_sector() {
+    let t = tempfile::tempdir().unwrap();
+    let p = t.path().join("log");
+    let dir = PrivateDir::create(&p).unwrap();
+    // (zeroed range, `from`, torn?) on a 1000-byte file of 0xff bytes.
+    let cases = [
+        (510..512, 510, true),   // the rest of the write's first sector
+        (510..511, 510, false),  // only part of it
+        (600..616, 500, true),   // a 16-byte run later on
+        (600..615, 500, false),  // 15 bytes
+        (990..1000, 990, true),  // the first sector's zeros reach the end
+        (995..1000, 990, false), // zeros at the end, not from `from`
+        (0..0, 100, false),      // no zeros at all
+    ];
+    for (zeros, from, want) in cases {
+        let mut b = vec![0xffu8; 1000];
+        b[zeros.clone()].fill(0);
+        dir.write_atomic(format::segment_file_name(1), &b).unwrap();
+        let mut r = SegReader::open(&dir, 1).unwrap();
+        assert_eq!(
+            r.lost_write_shape(from).unwrap(),
+            want,
+            "{zeros:?} from {from}"
+        );
+        assert_eq!(r.offset, from, "the reader is back at `from`");
+    }
+}

@@ -273,7 +273,10 @@ fn sanitizer_and_fingerprints_apply_to_what_is_written() {
                     "nested",
                     serde_json::json!({"list": ["C:\\Users\\Bob\\x", "my secret"]}),
                 )
-                .with("long", long.clone()),
+                .with("long", long.clone())
+                // Texts that quote a fingerprint are not that text logged.
+                .with("quote", format!("a {}", fp.fingerprint("never logged")))
+                .with("suffix", format!("{}x", fp.fingerprint("never logged"))),
         )
         .unwrap();
     let _ = log

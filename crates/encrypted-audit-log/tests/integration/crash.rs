@@ -388,74 +388,110 @@ fn a_last_record_whose_end_reads_back_as_zeros_is_a_crash() {
     assert_eq!(e.tamper_report().unwrap().position.offset, st as u64);
 }
 
+/// A log of 2 records, then the disk as a power loss in the middle of one
+/// group-commit batch of two 3 KiB records leaves it, before any sector is
+/// lost: the head from before the batch, and the segment with the batch.
+fn big_batch_image(path: &std::path::Path) -> (Vec<u8>, Vec<u8>) {
+    common::small_log(path, 2, 1000);
+    let opts = Options::default().durability(Durability::Group {
+        max_records: 2,
+        max_delay: std::time::Duration::from_secs(3600),
+    });
+    let log = AuditLog::open(path, &keys(1), opts).unwrap();
+    let head = std::fs::read(path.join("head")).unwrap();
+    for i in 2..4 {
+        let big = encrypted_audit_log::Event::new("test.big")
+            .with("i", i)
+            .with("blob", "b".repeat(3000));
+        let _ = log.append(&big).unwrap();
+    }
+    let seg = std::fs::read(common::seg(path, 1)).unwrap();
+    drop(log);
+    (seg, head)
+}
+
 #[test]
 fn sectors_of_the_last_write_lost_in_any_order_are_a_crash() {
-    // A power loss can drop any sector or page of the last, unsynced
-    // write, not only its end: zeros at its start (the length field), in
-    // its middle, or in a second record written by the same batch, with
-    // the written bytes around them. Beyond the sealed head that is a torn
-    // tail; the same damage to a record the head covers is tampering, and
-    // garbage without lost (zero) sectors is tampering everywhere.
+    // A power loss can lose any 512-byte sector of the last, unsynced
+    // write, not only its end: they read back as zeros, with the written
+    // sectors around them. Beyond the sealed head that is a torn tail; the
+    // same damage to records the head covers is tampering, and changed
+    // bytes without lost sectors are tampering everywhere.
     let (_t, path) = tmp();
-    let (seg, head) = crash_image(&path, 2);
-    let (start, len, _) = *frames(&seg).last().unwrap();
-    assert!(len > 60, "a record long enough to lose a piece of it");
-    let vk = verify_keys(1);
+    let (seg, head) = big_batch_image(&path);
+    let fr = frames(&seg);
+    let [(first, first_len, 2), (second, second_len, 3)] = fr[fr.len() - 2..] else {
+        panic!("{fr:?}")
+    };
+    assert_eq!(first + first_len, second);
+    let sector_after = |at: usize| (at / 512 + 1) * 512;
     let zeroed = |from: usize, to: usize| {
         let mut b = seg.clone();
         b[from..to].fill(0);
         b
     };
-    let mut second_record = seg.clone();
-    second_record.extend_from_slice(&seg[start..start + len]);
-    second_record[start + len + 20..start + len + 40].fill(0);
+    let vk = verify_keys(1);
     let cases = [
-        ("the start", zeroed(start, start + 16)),
-        ("the middle", zeroed(start + 24, start + 48)),
-        ("a second record", second_record),
+        // The batch's first sector: from the old end of the file (inside
+        // that sector) to the sector's end, the length field included.
+        (
+            "its first sector",
+            zeroed(first, sector_after(first)),
+            first,
+        ),
+        (
+            "a sector inside the first record",
+            zeroed(sector_after(first), sector_after(first) + 512),
+            first,
+        ),
+        (
+            "a sector inside the second record",
+            zeroed(sector_after(second), sector_after(second) + 512),
+            second,
+        ),
+        (
+            "the end of the second record",
+            zeroed(second + second_len - 40, seg.len()),
+            second,
+        ),
     ];
-    for (what, bytes) in cases {
+    for (what, bytes, torn_at) in cases {
         std::fs::write(common::seg(&path, 1), &bytes).unwrap();
         std::fs::write(path.join("head"), &head).unwrap();
         let report = LogReader::open(&path, &vk)
             .unwrap()
             .verify()
-            .unwrap_or_else(|e| panic!("zeros at {what}: {e}"));
+            .unwrap_or_else(|e| panic!("{what}: {e}"));
         let torn = report
             .torn_tail
-            .unwrap_or_else(|| panic!("zeros at {what}"));
-        let first_bad = if what == "a second record" {
-            start + len
-        } else {
-            start
-        };
+            .unwrap_or_else(|| panic!("{what}: no torn tail"));
         assert_eq!(
             (torn.offset, torn.bytes),
-            (first_bad as u64, (bytes.len() - first_bad) as u64),
-            "zeros at {what}"
+            (torn_at as u64, (bytes.len() - torn_at) as u64),
+            "{what}"
         );
         let log = AuditLog::open(&path, &keys(1), Options::default()).unwrap();
-        assert_eq!(log.recovery().unwrap().torn, torn, "zeros at {what}");
+        assert_eq!(log.recovery().unwrap().torn, torn, "{what}");
         drop(log);
         let report = LogReader::open(&path, &vk).unwrap().verify().unwrap();
-        assert_eq!(report.torn_tail, None, "zeros at {what}");
+        assert_eq!(report.torn_tail, None, "{what}");
     }
-    // Changed bytes with no zero run: tampering, even beyond the head.
+    // Changed bytes with no lost sector: tampering, even beyond the head.
     let mut flipped = seg.clone();
-    for x in &mut flipped[start + 24..start + 48] {
+    for x in &mut flipped[sector_after(first)..sector_after(first) + 512] {
         *x ^= 0xa5;
     }
     std::fs::write(common::seg(&path, 1), &flipped).unwrap();
     std::fs::write(path.join("head"), &head).unwrap();
     let e = LogReader::open(&path, &vk).unwrap().verify().unwrap_err();
-    assert_eq!(e.tamper_report().unwrap().position.offset, start as u64);
-    // The middle zeroed in a record the head covers: tampering.
+    assert_eq!(e.tamper_report().unwrap().position.offset, first as u64);
+    // A lost sector in records the head covers: tampering.
     let (_t2, path2) = tmp();
-    common::small_log(&path2, 3, 1000);
-    let s2 = std::fs::read(common::seg(&path2, 1)).unwrap();
-    let (st, _, _) = *frames(&s2).last().unwrap();
-    let mut z = s2;
-    z[st + 24..st + 48].fill(0);
+    let (seg2, _) = big_batch_image(&path2);
+    let (st, _, _) = frames(&seg2)[2];
+    let mut z = seg2;
+    let from = sector_after(st);
+    z[from..from + 512].fill(0);
     std::fs::write(common::seg(&path2, 1), &z).unwrap();
     let e = LogReader::open(&path2, &vk).unwrap().verify().unwrap_err();
     assert_eq!(e.tamper_report().unwrap().position.offset, st as u64);
