@@ -79,7 +79,8 @@ pub enum TamperKind {
     MissingHead,
     /// A segment file is missing (a gap in segment numbers), the start of
     /// the log is missing without a tombstone that names the pruned range,
-    /// or every segment is gone while the sealed head remains.
+    /// or every segment is gone while the sealed head remains (`expected`
+    /// is then the segment the head names).
     MissingSegment {
         /// The segment number expected.
         expected: u32,

@@ -90,7 +90,10 @@ impl Options {
     /// records, 10 minutes). The time is checked at each append and by a
     /// background thread, so an idle log still moves on: its last records'
     /// keys are erased at most `duration` (plus a quarter of it, at most
-    /// 1 s) after they were written.
+    /// 1 s) after they were written. The age is the longer of the
+    /// monotonic and the wall-clock time (the monotonic clock stops while
+    /// the machine sleeps), and opening a log whose current epoch holds
+    /// records ends that epoch at once.
     #[must_use]
     pub fn epoch(mut self, records: u64, duration: Duration) -> Self {
         self.epoch_records = records;
@@ -382,6 +385,33 @@ impl Drop for AuditLog {
     }
 }
 
+/// The start of an epoch's time bound. `Instant` does not advance while
+/// the machine is suspended, so the wall clock is read too: an epoch has
+/// lasted the longer of the two (a wall clock set back counts as zero).
+#[derive(Debug, Clone, Copy)]
+struct EpochClock {
+    mono: Instant,
+    wall: SystemTime,
+}
+
+impl EpochClock {
+    fn now() -> Self {
+        EpochClock {
+            mono: Instant::now(),
+            wall: SystemTime::now(),
+        }
+    }
+
+    /// Whether `d` has passed since the start, `now` being the monotonic
+    /// time now.
+    fn lasted(&self, now: Instant, d: Duration) -> bool {
+        now.saturating_duration_since(self.mono) >= d
+            || SystemTime::now()
+                .duration_since(self.wall)
+                .is_ok_and(|wall| wall >= d)
+    }
+}
+
 /// How often the background thread looks at the writer: a quarter of the
 /// epoch duration, or the group-commit delay if shorter, between 1 ms and
 /// 1 s. An epoch then ends at most one period late.
@@ -469,7 +499,9 @@ pub(crate) struct Writer {
     next_seq: u64,
     chain: [u8; 32],
     epoch_count: u64,
-    epoch_started: Instant,
+    /// When the epoch's first record was written (or the epoch began, if
+    /// it has none yet), on the monotonic clock and on the wall clock.
+    epoch_started: EpochClock,
     first_seq: u64,
     options: Options,
     pending: Vec<u8>,
@@ -586,7 +618,7 @@ impl Writer {
             next_seq: r.next_seq,
             chain: r.chain,
             epoch_count: r.epoch_count,
-            epoch_started: Instant::now(),
+            epoch_started: EpochClock::now(),
             first_seq: r.first_seq,
             options,
             pending: Vec::with_capacity(1 << 16),
@@ -612,9 +644,19 @@ impl Writer {
                 noted_at: seq,
             });
         }
-        log.write_head(true)?;
         if newest > log.key_version {
+            log.write_head(true)?;
             log.rotate(keys)?;
+        } else if log.epoch_count > 0 {
+            // The epoch holds records written before this open, at times
+            // the head does not keep: end it now, so that this process
+            // never holds the keys of records it did not write. (A
+            // rotation ends it too.)
+            log.close_epoch()?;
+            log.flush()?;
+            log.write_head(true)?;
+        } else {
+            log.write_head(true)?;
         }
         Ok(log)
     }
@@ -704,7 +746,7 @@ impl Writer {
             next_seq: 0,
             chain: [0u8; 32],
             epoch_count: 0,
-            epoch_started: Instant::now(),
+            epoch_started: EpochClock::now(),
             first_seq: 0,
             options,
             pending: Vec::with_capacity(1 << 16),
@@ -801,9 +843,7 @@ impl Writer {
         if self.poisoned {
             return;
         }
-        if self.epoch_count > 0
-            && now.saturating_duration_since(self.epoch_started) >= self.options.epoch_duration
-        {
+        if self.epoch_count > 0 && self.epoch_started.lasted(now, self.options.epoch_duration) {
             let _ = self.close_epoch().and_then(|()| self.flush());
             return;
         }
@@ -818,8 +858,7 @@ impl Writer {
 
     fn roll_epoch_if_due(&mut self, now: Instant) -> Result<()> {
         if self.epoch_count >= self.options.epoch_records
-            || (self.epoch_count > 0
-                && now.saturating_duration_since(self.epoch_started) >= self.options.epoch_duration)
+            || (self.epoch_count > 0 && self.epoch_started.lasted(now, self.options.epoch_duration))
         {
             self.close_epoch()?;
         }
@@ -834,7 +873,7 @@ impl Writer {
         let old = std::mem::replace(&mut self.ek, EpochKeys::keyless(0, 0));
         self.ek = old.evolve();
         self.epoch_count = 0;
-        self.epoch_started = Instant::now();
+        self.epoch_started = EpochClock::now();
         self.seal_due = true;
         Ok(())
     }
@@ -895,7 +934,7 @@ impl Writer {
     fn after_push(&mut self, mac: [u8; 32], (next_seq, epoch_count): (u64, u64)) {
         if self.epoch_count == 0 {
             // The epoch's time bound runs from its first record.
-            self.epoch_started = Instant::now();
+            self.epoch_started = EpochClock::now();
         }
         self.chain = mac;
         self.next_seq = next_seq;
@@ -1047,7 +1086,7 @@ impl Writer {
         self.key_version = version;
         self.ek = k0;
         self.epoch_count = 0;
-        self.epoch_started = Instant::now();
+        self.epoch_started = EpochClock::now();
         self.write_head(true)
     }
 

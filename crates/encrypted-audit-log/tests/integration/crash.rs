@@ -10,8 +10,9 @@ use rand::RngExt;
 
 use crate::common::{self, event, frames, keys, tmp, verify_keys};
 
-/// The crash image: a log of `n` records, then the disk as a crash in the
-/// middle of appending one more leaves it. The writer updates the sealed
+/// The crash image: a log of `n` records (reopening it ends their epoch
+/// with a close record, seq `n`), then the disk as a crash in the middle of
+/// appending one more (seq `n + 1`) leaves it. The writer updates the sealed
 /// head only after the record's bytes are synced, so the head is the one
 /// from before that append (copied while the writer is still open), and
 /// the segment holds the record (the caller cuts it).
@@ -36,7 +37,10 @@ fn truncation_at_every_offset_of_the_last_record_recovers_the_rest() {
     let (seg, head) = crash_image(&path, 3);
     let fr = frames(&seg);
     let (start, len, seq) = *fr.last().unwrap();
-    assert_eq!(seq, 3);
+    assert_eq!(
+        seq, 4,
+        "records 0-2, the close at reopening, the cut record"
+    );
     let vk = verify_keys(1);
     let k = keys(1);
     for cut in start + 1..start + len {
@@ -50,14 +54,15 @@ fn truncation_at_every_offset_of_the_last_record_recovers_the_rest() {
             bytes: (cut - start) as u64,
         };
         assert_eq!(report.torn_tail, Some(torn), "cut at {cut}");
-        assert_eq!(report.next_seq, 3);
+        assert_eq!(report.next_seq, 4);
 
         let log = AuditLog::open(&path, &k, Options::default()).unwrap();
         let rec = log.recovery().unwrap();
-        assert_eq!((rec.torn, rec.noted_at), (torn, 3));
+        assert_eq!((rec.torn, rec.noted_at), (torn, 4));
         drop(log);
+        // The recovered record, then the close that ends its epoch.
         let report = LogReader::open(&path, &vk).unwrap().verify().unwrap();
-        assert_eq!((report.torn_tail, report.next_seq), (None, 4));
+        assert_eq!((report.torn_tail, report.next_seq), (None, 6));
         let recs: Vec<_> = LogReader::open(&path, &k)
             .unwrap()
             .records(Filter::all())
@@ -420,7 +425,7 @@ fn sectors_of_the_last_write_lost_in_any_order_are_a_crash() {
     let (_t, path) = tmp();
     let (seg, head) = big_batch_image(&path);
     let fr = frames(&seg);
-    let [(first, first_len, 2), (second, second_len, 3)] = fr[fr.len() - 2..] else {
+    let [(first, first_len, 3), (second, second_len, 4)] = fr[fr.len() - 2..] else {
         panic!("{fr:?}")
     };
     assert_eq!(first + first_len, second);
@@ -488,7 +493,8 @@ fn sectors_of_the_last_write_lost_in_any_order_are_a_crash() {
     // A lost sector in records the head covers: tampering.
     let (_t2, path2) = tmp();
     let (seg2, _) = big_batch_image(&path2);
-    let (st, _, _) = frames(&seg2)[2];
+    let fr2 = frames(&seg2);
+    let (st, _, _) = fr2[fr2.len() - 2];
     let mut z = seg2;
     let from = sector_after(st);
     z[from..from + 512].fill(0);

@@ -65,3 +65,28 @@ fn an_idle_log_ends_its_epoch_on_time_in_every_mode() {
         assert_eq!(r.next_seq, 3);
     }
 }
+
+#[test]
+fn reopening_ends_an_epoch_that_holds_earlier_records() {
+    // The head does not keep when an epoch's records were written, so a
+    // writer that resumes a non-empty epoch ends it at once: it never holds
+    // the keys of records an earlier process wrote.
+    let (_t, path) = tmp();
+    let log = AuditLog::open(&path, &keys(1), Options::default()).unwrap();
+    let _ = log.append(&event(0)).unwrap();
+    let _ = log.append(&event(1)).unwrap();
+    assert_eq!(log.epoch(), 0);
+    drop(log);
+    let log = AuditLog::open(&path, &keys(1), Options::default()).unwrap();
+    assert_eq!((log.epoch(), log.next_seq()), (1, 3), "closed at seq 2");
+    drop(log);
+    // An empty epoch is left as it is.
+    let log = AuditLog::open(&path, &keys(1), Options::default()).unwrap();
+    assert_eq!((log.epoch(), log.next_seq()), (1, 3));
+    drop(log);
+    let r = LogReader::open(&path, &verify_keys(1))
+        .unwrap()
+        .verify()
+        .unwrap();
+    assert_eq!((r.records, r.next_seq), (3, 3));
+}
