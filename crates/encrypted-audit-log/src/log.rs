@@ -189,10 +189,10 @@ pub struct Recovery {
 /// it; [`AuditLog::close`] does the same and reports errors.
 pub struct AuditLog {
     w: Arc<Mutex<Writer>>,
-    flusher: Option<Flusher>,
+    background: Option<Background>,
 }
 
-struct Flusher {
+struct Background {
     stop: mpsc::Sender<()>,
     handle: std::thread::JoinHandle<()>,
 }
@@ -207,7 +207,7 @@ impl std::fmt::Debug for AuditLog {
                 .field("epoch", &w.ek.epoch)
                 .field("next_seq", &w.next_seq);
         }
-        d.field("background_thread", &self.flusher.is_some())
+        d.field("background_thread", &self.background.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -235,8 +235,8 @@ impl AuditLog {
     pub fn open(path: impl AsRef<Path>, keys: &KeyRing, options: Options) -> Result<AuditLog> {
         let tick = background_tick_period(&options);
         let w = Arc::new(Mutex::new(Writer::open(path, keys, options)?));
-        let flusher = Some(spawn_background(Arc::downgrade(&w), tick)?);
-        Ok(AuditLog { w, flusher })
+        let background = Some(spawn_background(Arc::downgrade(&w), tick)?);
+        Ok(AuditLog { w, background })
     }
 
     fn lock(&self) -> Result<std::sync::MutexGuard<'_, Writer>> {
@@ -366,12 +366,12 @@ impl AuditLog {
     /// # Errors
     /// As [`AuditLog::flush`].
     pub fn close(mut self) -> Result<()> {
-        self.stop_flusher();
+        self.stop_background();
         self.lock()?.seal()
     }
 
-    fn stop_flusher(&mut self) {
-        if let Some(f) = self.flusher.take() {
+    fn stop_background(&mut self) {
+        if let Some(f) = self.background.take() {
             drop(f.stop);
             let _ = f.handle.join();
         }
@@ -381,7 +381,7 @@ impl AuditLog {
 impl Drop for AuditLog {
     fn drop(&mut self) {
         // The writer itself flushes and seals when its last reference goes.
-        self.stop_flusher();
+        self.stop_background();
     }
 }
 
@@ -423,7 +423,7 @@ fn background_tick_period(options: &Options) -> Duration {
     tick.clamp(Duration::from_millis(1), Duration::from_secs(1))
 }
 
-fn spawn_background(w: Weak<Mutex<Writer>>, tick: Duration) -> Result<Flusher> {
+fn spawn_background(w: Weak<Mutex<Writer>>, tick: Duration) -> Result<Background> {
     let (stop, rx) = mpsc::channel::<()>();
     let handle = std::thread::Builder::new()
         .name("audit-log-background".into())
@@ -435,7 +435,7 @@ fn spawn_background(w: Weak<Mutex<Writer>>, tick: Duration) -> Result<Flusher> {
             }
         })
         .map_err(|e| Error::io("audit-log-background thread", e))?;
-    Ok(Flusher { stop, handle })
+    Ok(Background { stop, handle })
 }
 
 /// What the writer learnt about a segment's header while it held the key

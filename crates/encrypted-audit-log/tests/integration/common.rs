@@ -51,6 +51,20 @@ pub(crate) fn small_log_with(path: &Path, n: u64, epoch: u64, suite: Suite) {
     log.close().unwrap();
 }
 
+/// Copies a log directory (a backup, or a copy to damage) into `to`, a new
+/// 0700 directory, leaving out the writer's lock file.
+pub(crate) fn copy_log(from: &Path, to: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::create_dir(to).unwrap();
+    std::fs::set_permissions(to, std::fs::Permissions::from_mode(0o700)).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        if e.file_name() != ".lock" {
+            let _ = std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
 pub(crate) fn seg(path: &Path, n: u32) -> PathBuf {
     path.join(format!("segment-{n:08}.eal"))
 }

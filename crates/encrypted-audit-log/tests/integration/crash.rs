@@ -274,18 +274,14 @@ fn sigkill_never_loses_an_acknowledged_durable_record() {
 /// acknowledged record `seq` on: the sealed head, updated after every
 /// flush, must report the truncation.
 fn cutting_an_acknowledged_record_is_detected(path: &std::path::Path, seq: u64, kill: usize) {
-    use std::os::unix::fs::PermissionsExt;
     let copy = tempfile::tempdir().unwrap();
     let cp = copy.path().join("audit");
-    std::fs::create_dir(&cp).unwrap();
-    std::fs::set_permissions(&cp, std::fs::Permissions::from_mode(0o700)).unwrap();
-    let _ = std::fs::copy(path.join("head"), cp.join("head")).unwrap();
-    let seg = std::fs::read(common::seg(path, 1)).unwrap();
+    common::copy_log(path, &cp);
+    let seg = std::fs::read(common::seg(&cp, 1)).unwrap();
     let (start, _, _) = *frames(&seg)
         .iter()
         .find(|f| f.2 == seq)
         .unwrap_or_else(|| panic!("kill {kill}: acknowledged record {seq} is missing"));
-    let _ = std::fs::copy(common::seg(path, 1), common::seg(&cp, 1)).unwrap();
     std::fs::OpenOptions::new()
         .write(true)
         .open(common::seg(&cp, 1))

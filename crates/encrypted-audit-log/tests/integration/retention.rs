@@ -174,26 +174,13 @@ fn pruning_a_segment_whose_key_was_not_at_hand_is_refused() {
     assert_eq!(r.destroyed_key_versions(), vec![1, 2]);
 }
 
-/// Copies the log directory (a backup taken before a prune).
-fn backup(path: &std::path::Path, to: &std::path::Path) {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::create_dir(to).unwrap();
-    std::fs::set_permissions(to, std::fs::Permissions::from_mode(0o700)).unwrap();
-    for e in std::fs::read_dir(path).unwrap() {
-        let e = e.unwrap();
-        if e.file_name() != ".lock" {
-            let _ = std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
-        }
-    }
-}
-
 #[test]
 fn no_pruned_record_can_be_decrypted_even_from_a_backup() {
     let (t, path) = tmp();
     let log = three_segments(&path);
     let _ = log.append(&event(2)).unwrap();
     let copy = t.path().join("backup");
-    backup(&path, &copy);
+    common::copy_log(&path, &copy);
     let mut ring = keys(3);
     // Before the prune, the backup reads in full with the ring.
     let before: Vec<u64> = LogReader::open(&copy, &ring)
