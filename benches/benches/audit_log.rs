@@ -22,6 +22,7 @@ use std::time::Duration;
 
 use aes_gcm::aead::AeadInOut;
 use aes_gcm::{Aes256Gcm, KeyInit};
+use benches::interleaved_medians;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group};
 use encrypted_audit_log::{
     AuditLog, Durability, EncKey, Event, Filter, KeyRing, LogReader, MacKey, Options,
@@ -259,20 +260,17 @@ fn interleaved_durable() {
     )
     .unwrap();
     let e = event();
-    let (mut ours, mut base) = (Vec::new(), Vec::new());
-    for _ in 0..2_000 {
-        let start = std::time::Instant::now();
-        bare.write_all(&frame).unwrap();
-        bare.sync_data().unwrap();
-        base.push(start.elapsed());
-        let start = std::time::Instant::now();
-        assert!(log.append(&e).unwrap().durable);
-        ours.push(start.elapsed());
-    }
-    let [o, b] = [ours, base].map(|mut v| {
-        v.sort();
-        v[v.len() / 2].as_secs_f64() * 1e6
-    });
+    let medians = interleaved_medians(
+        2_000,
+        &mut [
+            &mut || assert!(log.append(&e).unwrap().durable),
+            &mut || {
+                bare.write_all(&frame).unwrap();
+                bare.sync_data().unwrap();
+            },
+        ],
+    );
+    let [o, b] = medians.map(|m| m.as_secs_f64() * 1e6);
     eprintln!(
         "audit-log interleaved durable appends (2,000 pairs): ours {o:.1} us vs bare write + \
          fdatasync {b:.1} us, appends/s ratio {:.3} (target >= 0.9)",

@@ -27,10 +27,11 @@
 )]
 
 use std::hint::black_box;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use aes_gcm::Aes256Gcm;
 use aes_gcm::aead::{Aead, KeyInit, Payload};
+use benches::interleaved_medians;
 use chacha20poly1305::XChaCha20Poly1305;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group};
 use keystore_rotation::{Algorithm, Credential, Kdf, Keystore, Options};
@@ -201,43 +202,28 @@ fn interleaved_64k() {
             },
         )
         .unwrap();
-    let mut t = [Vec::new(), Vec::new(), Vec::new(), Vec::new()];
-    for _ in 0..2_000 {
-        let start = Instant::now();
-        black_box(ks.encrypt(CONTEXT, black_box(&buf)).unwrap());
-        t[0].push(start.elapsed());
-        let start = Instant::now();
-        black_box(
-            aes.encrypt(
-                &nonce.into(),
-                Payload {
-                    msg: black_box(&buf),
-                    aad: CONTEXT,
-                },
-            )
-            .unwrap(),
-        );
-        t[1].push(start.elapsed());
-        let start = Instant::now();
-        black_box(ks.decrypt(CONTEXT, black_box(&sealed)).unwrap());
-        t[2].push(start.elapsed());
-        let start = Instant::now();
-        black_box(
-            aes.decrypt(
-                &nonce.into(),
-                Payload {
-                    msg: black_box(&raw),
-                    aad: CONTEXT,
-                },
-            )
-            .unwrap(),
-        );
-        t[3].push(start.elapsed());
-    }
-    let [e, eb, d, db] = t.map(|mut v| {
-        v.sort();
-        v[v.len() / 2].as_secs_f64() * 1e6
-    });
+    let medians = interleaved_medians(
+        2_000,
+        &mut [
+            &mut || drop(black_box(ks.encrypt(CONTEXT, black_box(&buf)).unwrap())),
+            &mut || {
+                let msg = black_box(&buf);
+                drop(black_box(
+                    aes.encrypt(&nonce.into(), Payload { msg, aad: CONTEXT })
+                        .unwrap(),
+                ));
+            },
+            &mut || drop(black_box(ks.decrypt(CONTEXT, black_box(&sealed)).unwrap())),
+            &mut || {
+                let msg = black_box(&raw);
+                drop(black_box(
+                    aes.decrypt(&nonce.into(), Payload { msg, aad: CONTEXT })
+                        .unwrap(),
+                ));
+            },
+        ],
+    );
+    let [e, eb, d, db] = medians.map(|m| m.as_secs_f64() * 1e6);
     eprintln!(
         "keystore interleaved 64 KiB AES-256-GCM medians: encrypt {e:.2} us vs baseline {eb:.2} us \
          (throughput ratio {:.3}); decrypt {d:.2} us vs baseline {db:.2} us (throughput ratio {:.3})",
@@ -254,21 +240,14 @@ fn interleaved_unlock() {
     let path = tmp.path().join("keys");
     drop(Keystore::create(&path, Credential::Passphrase(PASS), &Options::default()).unwrap());
     let salt: [u8; 16] = rand::random();
-    let (mut ours, mut base) = (Vec::new(), Vec::new());
-    for _ in 0..15 {
-        let start = Instant::now();
-        drop(black_box(
-            Keystore::open(&path, Credential::Passphrase(PASS), &Options::default()).unwrap(),
-        ));
-        ours.push(start.elapsed());
-        let start = Instant::now();
-        black_box(bare_pbkdf2(&salt));
-        base.push(start.elapsed());
-    }
-    let [o, b] = [ours, base].map(|mut v| {
-        v.sort();
-        v[v.len() / 2].as_secs_f64() * 1e3
-    });
+    let open = || Keystore::open(&path, Credential::Passphrase(PASS), &Options::default());
+    let medians = interleaved_medians(
+        15,
+        &mut [&mut || drop(black_box(open().unwrap())), &mut || {
+            let _ = black_box(bare_pbkdf2(&salt));
+        }],
+    );
+    let [o, b] = medians.map(|m| m.as_secs_f64() * 1e3);
     eprintln!(
         "keystore interleaved unlock medians (15 pairs): Keystore::open {o:.2} ms vs bare PBKDF2 \
          {b:.2} ms (time ratio {:.3}, target <= 1.1)",

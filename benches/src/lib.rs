@@ -5,6 +5,7 @@
 //! starts with `baseline`.
 
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 /// Writes `len` bytes of a fixed non-zero pattern to `path`, unbuffered
 /// work done outside the timed region of a bench.
@@ -24,4 +25,27 @@ pub fn write_pattern_file(path: &Path, len: usize) -> std::io::Result<()> {
         left -= n;
     }
     file.sync_all()
+}
+
+/// Runs each of `steps` once per round, in order, for `rounds` rounds, and
+/// returns each step's median time. Alternating call by call puts our code
+/// and its baseline under the same load; on a shared machine the load (and
+/// the disk's `fdatasync` time) drifts too much between two criterion
+/// groups measured one after the other.
+pub fn interleaved_medians<const N: usize>(
+    rounds: usize,
+    steps: &mut [&mut dyn FnMut(); N],
+) -> [Duration; N] {
+    let mut times: [Vec<Duration>; N] = std::array::from_fn(|_| Vec::with_capacity(rounds));
+    for _ in 0..rounds {
+        for (step, t) in steps.iter_mut().zip(&mut times) {
+            let start = Instant::now();
+            step();
+            t.push(start.elapsed());
+        }
+    }
+    times.map(|mut v| {
+        v.sort_unstable();
+        v.get(v.len() / 2).copied().unwrap_or_default()
+    })
 }

@@ -652,9 +652,9 @@ impl Writer {
             // the head does not keep: end it now, so that this process
             // never holds the keys of records it did not write. (A
             // rotation ends it too.)
+            // The flush seals the head (the epoch changed).
             log.close_epoch()?;
             log.flush()?;
-            log.write_head(true)?;
         } else {
             log.write_head(true)?;
         }
@@ -843,7 +843,7 @@ impl Writer {
         if self.poisoned {
             return;
         }
-        if self.epoch_count > 0 && self.epoch_started.lasted(now, self.options.epoch_duration) {
+        if self.epoch_expired(now) {
             let _ = self.close_epoch().and_then(|()| self.flush());
             return;
         }
@@ -856,10 +856,14 @@ impl Writer {
         }
     }
 
+    /// Whether the epoch holds records and its first one is as old as the
+    /// epoch duration.
+    fn epoch_expired(&self, now: Instant) -> bool {
+        self.epoch_count > 0 && self.epoch_started.lasted(now, self.options.epoch_duration)
+    }
+
     fn roll_epoch_if_due(&mut self, now: Instant) -> Result<()> {
-        if self.epoch_count >= self.options.epoch_records
-            || (self.epoch_count > 0 && self.epoch_started.lasted(now, self.options.epoch_duration))
-        {
+        if self.epoch_count >= self.options.epoch_records || self.epoch_expired(now) {
             self.close_epoch()?;
         }
         Ok(())

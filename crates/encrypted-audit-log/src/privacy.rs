@@ -202,7 +202,7 @@ impl Sanitizer {
 
 /// Whether `s` is exactly a fingerprint's text: `fp1:` and 32 lowercase
 /// hex digits.
-pub(crate) fn is_fingerprint(s: &str) -> bool {
+fn is_fingerprint(s: &str) -> bool {
     s.strip_prefix(FINGERPRINT_PREFIX).is_some_and(|hex| {
         hex.len() == 32 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
     })

@@ -150,12 +150,7 @@ fn filters_select_by_time_and_type() {
         ),
         vec![4, 6, 8]
     );
-    let r = reader
-        .records(Filter::all())
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap();
+    let r = first_record(&reader);
     assert_eq!(r.to_json()["time"], "1970-01-01T00:16:40Z");
 }
 
@@ -251,18 +246,33 @@ fn a_second_writer_process_gets_a_clear_locked_error() {
     AuditLog::open(&path, &keys(1), Options::default()).unwrap();
 }
 
-#[test]
-fn sanitizer_and_fingerprints_apply_to_what_is_written() {
-    let (_t, path) = tmp();
-    let fp = Fingerprinter::new(&[3; 32]);
+/// Options whose sanitizer cuts values over `max_len` bytes (the note
+/// fingerprinted under the key `[3; 32]`) and redacts the word "secret".
+fn redacting(max_len: usize) -> Options {
     let sanitizer = Sanitizer::new()
-        .max_len(40)
+        .max_len(max_len)
         .fingerprinter(Fingerprinter::new(&[3; 32]))
         .hook(|s| {
             s.contains("secret")
                 .then(|| s.replace("secret", "<REDACTED>"))
         });
-    let log = AuditLog::open(&path, &keys(1), Options::default().sanitizer(sanitizer)).unwrap();
+    Options::default().sanitizer(sanitizer)
+}
+
+fn first_record(reader: &LogReader<'_>) -> encrypted_audit_log::Record {
+    reader
+        .records(Filter::all())
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+}
+
+#[test]
+fn sanitizer_and_fingerprints_apply_to_what_is_written() {
+    let (_t, path) = tmp();
+    let fp = Fingerprinter::new(&[3; 32]);
+    let log = AuditLog::open(&path, &keys(1), redacting(40)).unwrap();
     let long = "x".repeat(100);
     let _ = log
         .append(
@@ -285,12 +295,7 @@ fn sanitizer_and_fingerprints_apply_to_what_is_written() {
     drop(log);
     let k = keys(1);
     let reader = LogReader::open(&path, &k).unwrap();
-    let r = reader
-        .records(Filter::all())
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap();
+    let r = first_record(&reader);
     assert_eq!(r.fields()["path"], "/home/<user>/journal/2026.md");
     assert_eq!(
         r.fields()["nested"],
@@ -336,14 +341,7 @@ fn truncation_notes_the_original_text_and_spares_fingerprints() {
     let fp = Fingerprinter::new(&[3; 32]);
     // A limit shorter than a fingerprint, and a hook and home-path rule
     // that both change the long value before it is cut.
-    let sanitizer = Sanitizer::new()
-        .max_len(8)
-        .fingerprinter(Fingerprinter::new(&[3; 32]))
-        .hook(|s| {
-            s.contains("secret")
-                .then(|| s.replace("secret", "<REDACTED>"))
-        });
-    let log = AuditLog::open(&path, &keys(1), Options::default().sanitizer(sanitizer)).unwrap();
+    let log = AuditLog::open(&path, &keys(1), redacting(8)).unwrap();
     let original = "my secret diary is at /home/alice/diary.md";
     let _ = log
         .append(
@@ -355,12 +353,7 @@ fn truncation_notes_the_original_text_and_spares_fingerprints() {
     drop(log);
     let k = keys(1);
     let reader = LogReader::open(&path, &k).unwrap();
-    let r = reader
-        .records(Filter::all())
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap();
+    let r = first_record(&reader);
     // The kept prefix is sanitized; the length and fingerprint are the
     // original's.
     assert_eq!(
