@@ -4,18 +4,22 @@ use std::fmt;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 
-use rand::Rng;
+use rand::{Rng, SeedableRng};
 use rustix::fs::{AtFlags, OFlags};
 
-use crate::dir::{PrivateDir, TEMP_PREFIX};
-use crate::error::{Error, Result};
+use crate::dir::PrivateDir;
+use crate::error::{Error, ErrorKind, Result};
 use crate::sys;
 
 /// How [`PrivateDir::secure_delete`] overwrites a file.
 #[derive(Debug, Clone)]
 pub struct DeleteOptions {
-    passes: u32,
-    chunk_size: usize,
+    pub(crate) passes: u32,
+    pub(crate) chunk_size: usize,
+    /// Whether the overwritten file is truncated before it is released.
+    /// Always `true` outside this crate's unit tests, which turn it off to
+    /// see what the overwrite passes left behind.
+    pub(crate) truncate: bool,
 }
 
 impl Default for DeleteOptions {
@@ -24,6 +28,7 @@ impl Default for DeleteOptions {
         DeleteOptions {
             passes: 3,
             chunk_size: 1 << 20,
+            truncate: true,
         }
     }
 }
@@ -69,7 +74,7 @@ pub enum FileSystem {
     Nilfs,
     /// Linux overlayfs: a file from a lower layer keeps its original there.
     Overlay,
-    /// Linux tmpfs (memory; may be swapped).
+    /// Linux tmpfs (memory; pages may have been swapped out).
     Tmpfs,
     /// Linux ext2/3/4.
     Ext4,
@@ -77,25 +82,70 @@ pub enum FileSystem {
     Xfs,
     /// Apple HFS+.
     Hfs,
-    /// Anything else; the raw identifier is kept for messages.
+    /// NFS: the server's file system decides where writes land.
+    Nfs,
+    /// SMB/CIFS: the server's file system decides where writes land.
+    Smb,
+    /// FUSE, virtiofs included (both report the FUSE magic): a user-space
+    /// server decides where writes land.
+    Fuse,
+    /// 9p (v9fs), as in virtual machines and WSL: the host decides.
+    NineP,
+    /// eCryptfs: a stacked file system whose lower files are rewritten.
+    Ecryptfs,
+    /// Anything else; the raw identifier (Linux `f_type` magic) is kept for
+    /// messages, 0 where the platform gives none.
     Other(u64),
 }
 
+/// Whether overwriting a file in place can be relied on to reach the old
+/// data's blocks, judged by the file system type alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Overwrite {
+    /// The file system rewrites a file's blocks in place (ext4, XFS, HFS+,
+    /// tmpfs). Says nothing about SSD wear levelling, snapshots or backups.
+    Reliable,
+    /// Known not to: copy-on-write and log-structured file systems write
+    /// new blocks, overlayfs keeps the lower layer's copy.
+    Unreliable,
+    /// Cannot be told: network and user-space file systems (NFS, SMB, FUSE,
+    /// virtiofs, 9p), stacked ones (eCryptfs), and every file system this
+    /// crate does not recognise.
+    Unknown,
+}
+
 impl FileSystem {
+    /// Whether overwriting in place reaches the old data on this file
+    /// system: three states, never "reliable" by default.
+    pub fn overwrite(self) -> Overwrite {
+        match self {
+            FileSystem::Btrfs
+            | FileSystem::Zfs
+            | FileSystem::Apfs
+            | FileSystem::Bcachefs
+            | FileSystem::F2fs
+            | FileSystem::Nilfs
+            | FileSystem::Overlay => Overwrite::Unreliable,
+            FileSystem::Tmpfs | FileSystem::Ext4 | FileSystem::Xfs | FileSystem::Hfs => {
+                Overwrite::Reliable
+            }
+            FileSystem::Nfs
+            | FileSystem::Smb
+            | FileSystem::Fuse
+            | FileSystem::NineP
+            | FileSystem::Ecryptfs
+            | FileSystem::Other(_) => Overwrite::Unknown,
+        }
+    }
+
     /// Whether overwriting a file's blocks in place is known not to reach
     /// the old data on this file system (copy-on-write or log-structured
-    /// designs write new blocks; overlayfs keeps the lower layer).
+    /// designs write new blocks; overlayfs keeps the lower layer). `false`
+    /// also for file systems whose behaviour is unknown: see
+    /// [`FileSystem::overwrite`] for all three states.
     pub fn overwrite_unreliable(self) -> bool {
-        matches!(
-            self,
-            FileSystem::Btrfs
-                | FileSystem::Zfs
-                | FileSystem::Apfs
-                | FileSystem::Bcachefs
-                | FileSystem::F2fs
-                | FileSystem::Nilfs
-                | FileSystem::Overlay
-        )
+        self.overwrite() == Overwrite::Unreliable
     }
 }
 
@@ -113,9 +163,24 @@ impl fmt::Display for FileSystem {
             FileSystem::Ext4 => "ext2/3/4",
             FileSystem::Xfs => "xfs",
             FileSystem::Hfs => "hfs+",
+            FileSystem::Nfs => "nfs",
+            FileSystem::Smb => "smb/cifs",
+            FileSystem::Fuse => "fuse (or virtiofs)",
+            FileSystem::NineP => "9p",
+            FileSystem::Ecryptfs => "ecryptfs",
             FileSystem::Other(id) => return write!(f, "file system 0x{id:x}"),
         };
         f.write_str(name)
+    }
+}
+
+impl fmt::Display for Overwrite {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Overwrite::Reliable => "reliable",
+            Overwrite::Unreliable => "unreliable",
+            Overwrite::Unknown => "unknown",
+        })
     }
 }
 
@@ -135,39 +200,62 @@ pub struct DeleteReport {
 }
 
 impl DeleteReport {
+    /// Whether the overwrite reached the old data's blocks, as far as the
+    /// file system type tells: reliable, unreliable or unknown.
+    pub fn overwrite(&self) -> Overwrite {
+        self.filesystem.overwrite()
+    }
+
     /// Whether the overwrite can be relied on to have reached the old
-    /// data's blocks, as far as the file system type tells. `false` on
-    /// copy-on-write and log-structured file systems. Even `true` says
-    /// nothing about SSD wear levelling, snapshots or backups: see the
-    /// crate README.
+    /// data's blocks, as far as the file system type tells: `true` only
+    /// for [`Overwrite::Reliable`]. `false` on copy-on-write and
+    /// log-structured file systems and where the file system is unknown
+    /// (NFS, FUSE, 9p, ...). Even `true` says nothing about SSD wear
+    /// levelling, snapshots or backups: see the crate README.
     pub fn overwrite_reliable(&self) -> bool {
-        !self.filesystem.overwrite_unreliable()
+        self.overwrite() == Overwrite::Reliable
     }
 }
 
 impl PrivateDir {
     /// Securely deletes the regular file `name`: overwrites its content
     /// with random data (`options.passes` times, streamed in fixed-size
-    /// chunks, with an fsync after each pass), renames it to a random name,
-    /// truncates it, unlinks it, and syncs the directory.
+    /// chunks, with an fsync after each pass), checks that the name still
+    /// refers to the file it overwrote (device and inode), renames it to a
+    /// random name, checks again, truncates it, unlinks it, and syncs the
+    /// directory.
     ///
     /// Refuses a symlink (the target is never touched). The report says
-    /// when the file system makes overwriting unreliable (copy-on-write);
-    /// the file is deleted all the same.
+    /// whether the file system makes overwriting reliable, unreliable
+    /// (copy-on-write) or unknown; the file is deleted all the same.
     ///
     /// # Errors
     /// [`crate::ErrorKind::NotFound`], [`crate::ErrorKind::Symlink`], [`crate::ErrorKind::NotAFile`],
-    /// [`crate::ErrorKind::NotOwned`], [`crate::ErrorKind::InvalidName`] or
-    /// [`crate::ErrorKind::Io`]. After an I/O error mid-way the file may be
-    /// partly overwritten but still exists under its name or, after the
-    /// rename step, under a temporary name that
-    /// [`PrivateDir::remove_stale_temp_files`] removes.
+    /// [`crate::ErrorKind::NotOwned`], [`crate::ErrorKind::InvalidName`],
+    /// [`crate::ErrorKind::Reserved`], [`crate::ErrorKind::Io`], or
+    /// [`crate::ErrorKind::Replaced`] if another file took the name while
+    /// the old one was being overwritten: the old file was overwritten,
+    /// the newcomer is left alone under the name. After an I/O error
+    /// mid-way the file may be partly overwritten but still exists under
+    /// its name or, after the rename step, under a temporary name that
+    /// [`PrivateDir::remove_stale_temp_files`] shreds.
     pub fn secure_delete(
         &self,
         name: impl AsRef<Path>,
         options: &DeleteOptions,
     ) -> Result<DeleteReport> {
-        let name = self.check_name(name.as_ref())?;
+        self.secure_delete_with(name.as_ref(), options, &mut || {})
+    }
+
+    /// [`PrivateDir::secure_delete`], with a hook that runs after the
+    /// overwrite passes (tests use it to replace the file meanwhile).
+    fn secure_delete_with(
+        &self,
+        name: &Path,
+        options: &DeleteOptions,
+        after_overwrite: &mut dyn FnMut(),
+    ) -> Result<DeleteReport> {
+        let name = self.check_name(name)?;
         let path = self.child_path(name);
         let file = self.open_file_with(name, OFlags::WRONLY)?;
         let meta = sys::fstat(&file).map_err(|e| Error::io(&path, e))?;
@@ -175,14 +263,37 @@ impl PrivateDir {
         let size = meta.size;
 
         overwrite(&file, size, options).map_err(|e| Error::io(&path, e))?;
+        after_overwrite();
 
+        // The name must still be the file we overwrote: a file that took
+        // its place meanwhile is not ours to remove.
+        match sys::lstat_at(self.fd(), name) {
+            Ok(now) if now.id == meta.id => {}
+            Ok(_) | Err(rustix::io::Errno::NOENT) => {
+                return Err(Error::new(&path, ErrorKind::Replaced));
+            }
+            Err(e) => return Err(Error::io(&path, e)),
+        }
         // Hide the old name before the metadata steps, so that the name
         // (which may itself be telling) is gone from the directory first.
-        let suffix: [u8; 16] = rand::random();
-        let hidden = format!("{TEMP_PREFIX}{}", data_encoding::HEXLOWER.encode(&suffix));
+        let hidden = sys::random_temp_name().map_err(|e| Error::io(&path, e))?;
         rustix::fs::renameat(self.fd(), name, self.fd(), hidden.as_str())
             .map_err(|e| Error::io(&path, e))?;
-        rustix::fs::ftruncate(&file, 0).map_err(|e| Error::io(&path, e))?;
+        // Checked again after the rename, which is what counts: the check
+        // before it leaves a window.
+        match sys::lstat_at(self.fd(), Path::new(&hidden)) {
+            Ok(moved) if moved.id == meta.id => {}
+            _ => {
+                // Put the newcomer back where it was, if nothing else took
+                // the name meanwhile; otherwise it stays under the
+                // temporary name.
+                let _ = self.rename_noreplace(Path::new(&hidden), name);
+                return Err(Error::new(&path, ErrorKind::Replaced));
+            }
+        }
+        if options.truncate {
+            rustix::fs::ftruncate(&file, 0).map_err(|e| Error::io(&path, e))?;
+        }
         sys::full_sync(&file).map_err(|e| Error::io(&path, e))?;
         drop(file);
         rustix::fs::unlinkat(self.fd(), hidden.as_str(), AtFlags::empty())
@@ -196,16 +307,52 @@ impl PrivateDir {
             other_links: meta.nlink.saturating_sub(1),
         })
     }
+
+    /// The file system this directory lives on, and with it whether
+    /// overwriting files in place can be relied on
+    /// ([`FileSystem::overwrite`]).
+    ///
+    /// # Errors
+    /// [`crate::ErrorKind::Io`] if the platform cannot tell.
+    pub fn filesystem(&self) -> Result<FileSystem> {
+        filesystem_of(self.fd()).map_err(|e| Error::io(self.path(), e))
+    }
+}
+
+/// Overwrites an open file's first `size` bytes `options.passes` times,
+/// then truncates it and flushes it: what is left of it is an empty inode.
+pub(crate) fn shred_contents(
+    file: &std::fs::File,
+    size: u64,
+    options: &DeleteOptions,
+) -> std::io::Result<()> {
+    overwrite(file, size, options)?;
+    if options.truncate {
+        rustix::fs::ftruncate(file, 0)?;
+    }
+    sys::full_sync(file)?;
+    Ok(())
 }
 
 /// Overwrites the first `size` bytes of `file` with fresh random data,
 /// `options.passes` times, one chunk buffer at a time, syncing after each
-/// pass. The keystream is ChaCha8 seeded from the OS: unpredictable, and
-/// not compressible or deduplicable by the storage layer.
-fn overwrite(file: &std::fs::File, size: u64, options: &DeleteOptions) -> std::io::Result<()> {
+/// pass. The keystream is ChaCha8 seeded with 256 bits straight from the
+/// OS generator for this call alone (no state shared with a forked
+/// process): unpredictable, and not compressible or deduplicable by the
+/// storage layer. A failing generator is an error.
+pub(crate) fn overwrite(
+    file: &std::fs::File,
+    size: u64,
+    options: &DeleteOptions,
+) -> std::io::Result<()> {
+    if options.passes == 0 || size == 0 {
+        return Ok(());
+    }
     let chunk = options.chunk_size.max(4096);
     let mut buf = vec![0u8; chunk];
-    let mut rng: rand::rngs::ChaCha8Rng = rand::make_rng();
+    let mut seed = zeroize::Zeroizing::new([0u8; 32]);
+    sys::fill_random(seed.as_mut_slice())?;
+    let mut rng = rand::rngs::ChaCha8Rng::from_seed(*seed);
     for _ in 0..options.passes {
         let mut offset = 0u64;
         while offset < size {
@@ -231,7 +378,15 @@ pub(crate) fn filesystem_of(fd: impl std::os::fd::AsFd) -> rustix::io::Result<Fi
         clippy::cast_possible_truncation
     )]
     let magic = (st.f_type as u64) & 0xffff_ffff;
-    Ok(match magic {
+    Ok(filesystem_from_magic(magic))
+}
+
+/// Linux `statfs` `f_type` magic numbers (linux/magic.h and the file
+/// systems' own sources) to file systems. Anything not listed is
+/// `Other`, whose overwrite behaviour is unknown.
+#[cfg(any(target_os = "linux", target_os = "android", test))]
+pub(crate) fn filesystem_from_magic(magic: u64) -> FileSystem {
+    match magic {
         0x9123_683e => FileSystem::Btrfs,
         0x2fc1_2fc1 => FileSystem::Zfs,
         0xca45_1a4e => FileSystem::Bcachefs,
@@ -241,8 +396,13 @@ pub(crate) fn filesystem_of(fd: impl std::os::fd::AsFd) -> rustix::io::Result<Fi
         0x0102_1994 => FileSystem::Tmpfs,
         0xef53 => FileSystem::Ext4,
         0x5846_5342 => FileSystem::Xfs,
+        0x6969 => FileSystem::Nfs,
+        0x517b | 0xff53_4d42 | 0xfe53_4d42 => FileSystem::Smb,
+        0x6573_5546 => FileSystem::Fuse,
+        0x0102_1997 => FileSystem::NineP,
+        0xf15f => FileSystem::Ecryptfs,
         other => FileSystem::Other(other),
-    })
+    }
 }
 
 /// The file system of an open file.

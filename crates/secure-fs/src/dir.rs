@@ -149,8 +149,20 @@ impl PrivateDir {
         self.path.join(name)
     }
 
-    /// Checks that `name` is a single plain file name.
+    /// Checks that `name` is a single plain file name that is not reserved
+    /// for secure-fs itself (the lock file, temporary files): the check of
+    /// every public operation.
     pub(crate) fn check_name<'a>(&self, name: &'a Path) -> Result<&'a Path> {
+        let name = self.check_plain_name(name)?;
+        let bytes = name.as_os_str().as_bytes();
+        if bytes == crate::lock::LOCK_FILE.as_bytes() || bytes.starts_with(TEMP_PREFIX.as_bytes()) {
+            return Err(Error::new(self.child_path(name), ErrorKind::Reserved));
+        }
+        Ok(name)
+    }
+
+    /// Checks that `name` is a single plain file name.
+    fn check_plain_name<'a>(&self, name: &'a Path) -> Result<&'a Path> {
         let bytes = name.as_os_str().as_bytes();
         let mut components = name.components();
         let single =
@@ -215,7 +227,13 @@ impl PrivateDir {
     /// # Errors
     /// As [`PrivateDir::open_file`] (except `NotFound`).
     pub fn create_file(&self, name: impl AsRef<Path>, access: Access) -> Result<File> {
-        let name = name.as_ref();
+        let name = self.check_name(name.as_ref())?;
+        self.create_entry(name, access)
+    }
+
+    /// [`PrivateDir::create_file`] without the reserved-name check, for
+    /// secure-fs's own entries (the lock file).
+    pub(crate) fn create_entry(&self, name: &Path, access: Access) -> Result<File> {
         let access = if access == Access::Read {
             Access::ReadWrite
         } else {
@@ -224,16 +242,16 @@ impl PrivateDir {
         // Two attempts: the entry may vanish between the exclusive create
         // failing and the plain open.
         for _ in 0..2 {
-            match self.open_file_with(name, access.flags() | OFlags::CREATE | OFlags::EXCL) {
+            match self.open_entry(name, access.flags() | OFlags::CREATE | OFlags::EXCL) {
                 Err(e) if *e.kind() == ErrorKind::AlreadyExists => {}
                 other => return other,
             }
-            match self.open_file_with(name, access.flags()) {
+            match self.open_entry(name, access.flags()) {
                 Err(e) if *e.kind() == ErrorKind::NotFound => {}
                 other => return other,
             }
         }
-        self.open_file_with(name, access.flags())
+        self.open_entry(name, access.flags())
     }
 
     /// Creates the regular file `name` (0600), failing if any entry of that
@@ -247,11 +265,20 @@ impl PrivateDir {
         self.open_file_with(name.as_ref(), OFlags::RDWR | OFlags::CREATE | OFlags::EXCL)
     }
 
+    /// Opens `name` for a public operation: refuses reserved names, then
+    /// [`PrivateDir::open_entry`].
+    pub(crate) fn open_file_with(&self, name: &Path, flags: OFlags) -> Result<File> {
+        let name = self.check_name(name)?;
+        self.open_entry(name, flags)
+    }
+
     /// The one place files are opened. With `O_CREAT | O_EXCL` the file is
     /// new and gets exactly 0600 whatever the umask; an existing file is
     /// checked (regular, ours) and loses group/other and special bits.
-    pub(crate) fn open_file_with(&self, name: &Path, flags: OFlags) -> Result<File> {
-        let name = self.check_name(name)?;
+    /// Reserved names are allowed: callers inside the crate use it for
+    /// temporary files and the lock file.
+    pub(crate) fn open_entry(&self, name: &Path, flags: OFlags) -> Result<File> {
+        let name = self.check_plain_name(name)?;
         let path = self.child_path(name);
         // O_NONBLOCK so that a FIFO planted under this name cannot make the
         // open hang; it is cleared again below once we know it is a file.
@@ -401,37 +428,86 @@ impl PrivateDir {
         Ok(names)
     }
 
-    /// Removes the temporary files that atomic writes leave behind when the
-    /// process dies between creating and renaming them. Returns how many
-    /// were removed. Call it only while holding the directory's writer
-    /// lock ([`PrivateDir::lock`]), or it may remove another writer's
-    /// file in flight.
+    /// Shreds and removes the temporary files that atomic writes and
+    /// secure deletes leave behind when the process dies mid-way: the new
+    /// content of a write that never committed, the old version that
+    /// [`PrivateDir::write_atomic_shredding`] had exchanged out but not yet
+    /// shredded, or a file [`PrivateDir::secure_delete`] had hidden. Each
+    /// regular file is overwritten with the default [`crate::DeleteOptions`]
+    /// before it is unlinked; anything else under a temporary name is only
+    /// unlinked. Returns how many were removed. Call it only while holding
+    /// the directory's writer lock ([`PrivateDir::lock`]), or it may
+    /// remove another writer's file in flight.
     ///
     /// # Errors
     /// [`ErrorKind::Io`] if the directory cannot be read or an entry cannot
-    /// be removed.
+    /// be shredded or removed.
     pub fn remove_stale_temp_files(&self) -> Result<usize> {
+        let mut stale = Vec::new();
         let mut dir = rustix::fs::Dir::read_from(&self.fd).map_err(|e| Error::io(&self.path, e))?;
-        let mut removed = 0;
         while let Some(entry) = dir.read() {
             let entry = entry.map_err(|e| Error::io(&self.path, e))?;
-            let name = entry.file_name();
-            if !name.to_bytes().starts_with(TEMP_PREFIX.as_bytes()) {
-                continue;
+            let name = entry.file_name().to_bytes();
+            if name.starts_with(TEMP_PREFIX.as_bytes()) {
+                stale.push(OsString::from(std::ffi::OsStr::from_bytes(name)));
+            }
+        }
+        let mut removed = 0;
+        let options = crate::DeleteOptions::default();
+        for name in stale {
+            let name = Path::new(&name);
+            let shown = self.child_path(name);
+            match self.open_entry(name, OFlags::WRONLY) {
+                Ok(file) => {
+                    let meta = sys::fstat(&file).map_err(|e| Error::io(&shown, e))?;
+                    crate::delete::shred_contents(&file, meta.size, &options)
+                        .map_err(|e| Error::io(&shown, e))?;
+                }
+                Err(e) if *e.kind() == ErrorKind::NotFound => continue,
+                // Not a regular file of ours: nothing to overwrite, only
+                // the name to remove.
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        ErrorKind::Symlink | ErrorKind::NotAFile | ErrorKind::NotOwned { .. }
+                    ) => {}
+                Err(e) => return Err(e),
             }
             match rustix::fs::unlinkat(&self.fd, name, AtFlags::empty()) {
                 Ok(()) => removed += 1,
                 Err(rustix::io::Errno::NOENT) => {}
-                Err(e) => {
-                    let shown = std::ffi::OsStr::from_bytes(name.to_bytes());
-                    return Err(Error::io(self.path.join(shown), e));
-                }
+                Err(e) => return Err(Error::io(shown, e)),
             }
         }
         if removed > 0 {
             self.sync()?;
         }
         Ok(removed)
+    }
+
+    /// Renames `from` to `to` within this directory, failing with `EEXIST`
+    /// if `to` exists (`RENAME_NOREPLACE`; where the flag is unsupported, a
+    /// check then a plain rename).
+    pub(crate) fn rename_noreplace(&self, from: &Path, to: &Path) -> rustix::io::Result<()> {
+        #[cfg(any(target_os = "linux", target_os = "android", target_vendor = "apple"))]
+        match rustix::fs::renameat_with(
+            &self.fd,
+            from,
+            &self.fd,
+            to,
+            rustix::fs::RenameFlags::NOREPLACE,
+        ) {
+            Err(e)
+                if e == rustix::io::Errno::INVAL
+                    || e == rustix::io::Errno::NOSYS
+                    || e == rustix::io::Errno::OPNOTSUPP => {}
+            other => return other,
+        }
+        match sys::lstat_at(&self.fd, to) {
+            Ok(_) => Err(rustix::io::Errno::EXIST),
+            Err(rustix::io::Errno::NOENT) => rustix::fs::renameat(&self.fd, from, &self.fd, to),
+            Err(e) => Err(e),
+        }
     }
 
     /// Flushes the directory itself (its list of entries) to stable storage.

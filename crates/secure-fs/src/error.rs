@@ -48,6 +48,13 @@ pub enum ErrorKind {
     /// A name given to a [`crate::PrivateDir`] method is not a single plain
     /// file name (empty, `.`, `..`, contains `/` or NUL).
     InvalidName,
+    /// A name given to a [`crate::PrivateDir`] method is reserved for
+    /// secure-fs itself: the lock file `.lock`, or a name starting with the
+    /// temporary-file prefix `.secure-fs-tmp.`.
+    Reserved,
+    /// Another file took the name while the operation ran (it was replaced
+    /// or renamed concurrently); that file was left alone.
+    Replaced,
     /// Another process holds the directory's writer lock.
     Locked {
         /// The holder's process id, when it recorded one.
@@ -125,6 +132,14 @@ impl fmt::Display for Error {
                     "{path}: not a plain file name (empty, `.`, `..`, `/` or NUL)"
                 )
             }
+            ErrorKind::Reserved => write!(
+                f,
+                "{path}: name reserved for secure-fs (the lock file or a temporary file)"
+            ),
+            ErrorKind::Replaced => write!(
+                f,
+                "{path}: replaced by another file while the operation ran; that file was left alone"
+            ),
             ErrorKind::Locked { pid: Some(pid) } => {
                 write!(f, "{path}: locked by another writer (process {pid})")
             }
@@ -151,7 +166,8 @@ impl From<Error> for io::Error {
             ErrorKind::NotFound => io::ErrorKind::NotFound,
             ErrorKind::AlreadyExists => io::ErrorKind::AlreadyExists,
             ErrorKind::NotADirectory => io::ErrorKind::NotADirectory,
-            ErrorKind::InvalidName => io::ErrorKind::InvalidInput,
+            ErrorKind::InvalidName | ErrorKind::Reserved => io::ErrorKind::InvalidInput,
+            ErrorKind::Replaced => io::ErrorKind::Other,
             ErrorKind::NotOwned { .. } | ErrorKind::InsecureMode { .. } | ErrorKind::Symlink => {
                 io::ErrorKind::PermissionDenied
             }

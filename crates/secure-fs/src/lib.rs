@@ -14,9 +14,9 @@ mod names;
 mod sys;
 
 // The public interface is:
-pub use crate::atomic::AtomicFile;
+pub use crate::atomic::{AtomicFile, OldVersion, ReplaceReport};
 pub use crate::audit::{AuditReport, EntryType, Finding, ModeChange, Problem, RepairReport};
-pub use crate::delete::{DeleteOptions, DeleteReport, FileSystem};
+pub use crate::delete::{DeleteOptions, DeleteReport, FileSystem, Overwrite};
 pub use crate::dir::{Access, DIR_MODE, FILE_MODE, PrivateDir};
 pub use crate::error::{Error, ErrorKind, Result};
 pub use crate::lock::DirLock;

@@ -19,10 +19,18 @@ pub(crate) const LOCK_FILE: &str = ".lock";
 /// a stale lock. Advisory: it keeps out cooperating writers (every
 /// program using this crate), not a hostile process running as the same
 /// user.
+///
+/// The lock belongs to the process that took it. Its descriptor is
+/// close-on-exec, so a program started by the holder never inherits it; a
+/// child created by `fork` shares the lock (that is how `flock` works),
+/// but dropping the `DirLock` in the child neither unlocks it nor clears
+/// the holder's pid: only the process that took the lock releases it.
 #[derive(Debug)]
 pub struct DirLock {
     file: File,
     path: PathBuf,
+    /// The process that took the lock.
+    owner: rustix::process::Pid,
 }
 
 impl PrivateDir {
@@ -34,7 +42,7 @@ impl PrivateDir {
     /// otherwise the errors of [`PrivateDir::create_file`].
     pub fn lock(&self) -> Result<DirLock> {
         let path = self.child_path(Path::new(LOCK_FILE));
-        let mut file = self.create_file(LOCK_FILE, Access::ReadWrite)?;
+        let mut file = self.create_entry(Path::new(LOCK_FILE), Access::ReadWrite)?;
         match file.try_lock() {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => {
@@ -54,7 +62,11 @@ impl PrivateDir {
             file.flush()
         })();
         record.map_err(|e| Error::io(&path, e))?;
-        Ok(DirLock { file, path })
+        Ok(DirLock {
+            file,
+            path,
+            owner: rustix::process::getpid(),
+        })
     }
 }
 
@@ -67,6 +79,13 @@ impl DirLock {
 
 impl Drop for DirLock {
     fn drop(&mut self) {
+        // In a forked child the descriptor shares the parent's open file
+        // description: unlocking or truncating it here would release the
+        // parent's lock. Closing our copy (File's own drop) does not: the
+        // kernel keeps the lock while the parent's descriptor is open.
+        if rustix::process::getpid() != self.owner {
+            return;
+        }
         // Clear the pid so that nobody reports a dead holder; the lock
         // itself is released when the descriptor closes.
         let _ = self.file.set_len(0);

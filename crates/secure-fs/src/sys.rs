@@ -16,11 +16,27 @@ pub(crate) struct Meta {
     pub(crate) uid: u32,
     pub(crate) nlink: u64,
     pub(crate) size: u64,
+    /// Which file this is: device and inode number.
+    pub(crate) id: FileId,
+}
+
+/// A file's identity on this machine: the device it lives on and its inode
+/// number. Two descriptors or names refer to the same file exactly when
+/// their `FileId`s are equal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct FileId {
+    dev: u64,
+    ino: u64,
 }
 
 // `From` conversions are identities on some platforms and widenings on
-// others (st_mode is u16 on macOS, st_nlink u16 there and u32/u64 on Linux).
-#[allow(clippy::useless_conversion, clippy::cast_sign_loss)]
+// others (st_mode is u16 on macOS, st_nlink u16 there and u32/u64 on Linux;
+// st_dev is i32 on macOS, reinterpreted bit for bit).
+#[allow(
+    clippy::useless_conversion,
+    clippy::cast_sign_loss,
+    clippy::unnecessary_cast
+)]
 fn meta_from(st: &rustix::fs::Stat) -> Meta {
     let raw_mode = u32::from(st.st_mode);
     Meta {
@@ -30,6 +46,10 @@ fn meta_from(st: &rustix::fs::Stat) -> Meta {
         nlink: u64::from(st.st_nlink),
         // A negative size never comes from a real file system.
         size: st.st_size.max(0) as u64,
+        id: FileId {
+            dev: st.st_dev as u64,
+            ino: st.st_ino as u64,
+        },
     }
 }
 
@@ -42,6 +62,29 @@ pub(crate) fn fstat(fd: impl AsFd) -> rustix::io::Result<Meta> {
 /// symlink points to.
 pub(crate) fn lstat_at(dir: impl AsFd, name: &std::path::Path) -> rustix::io::Result<Meta> {
     rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW).map(|st| meta_from(&st))
+}
+
+/// A fresh name for a temporary entry: the temp prefix and 128 bits from
+/// the operating system's generator, hex-encoded. A failing generator is an
+/// error, never a panic, and never a fallback to a weaker source.
+pub(crate) fn random_temp_name() -> std::io::Result<String> {
+    let mut suffix = [0u8; 16];
+    fill_random(&mut suffix)?;
+    Ok(format!(
+        "{}{}",
+        crate::dir::TEMP_PREFIX,
+        data_encoding::HEXLOWER.encode(&suffix)
+    ))
+}
+
+/// Fills `buf` straight from the operating system's generator
+/// (`getrandom`): no user-space state that a `fork` or a VM snapshot could
+/// duplicate.
+pub(crate) fn fill_random(buf: &mut [u8]) -> std::io::Result<()> {
+    getrandom::fill(buf).map_err(|e| match e.raw_os_error() {
+        Some(code) => std::io::Error::from_raw_os_error(code),
+        None => std::io::Error::other(format!("the OS random generator failed: {e}")),
+    })
 }
 
 /// Our effective user id.

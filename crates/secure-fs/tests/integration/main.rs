@@ -16,4 +16,5 @@ mod common;
 mod delete;
 mod lock;
 mod private;
+mod replace;
 mod symlink;
