@@ -20,8 +20,10 @@ const MAX_DEPTH: usize = 64;
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Problem {
-    /// Group or others have some access, or a setuid/setgid/sticky bit is
-    /// set. `expected` is the mode repair sets: the owner's bits only.
+    /// Not the exact private mode: 0700 for a directory, 0600 for a
+    /// regular file (a 0700 file, a 0600 or 0500 directory, group or other
+    /// access, a setuid/setgid/sticky bit are all findings). `expected` is
+    /// the mode repair sets.
     Mode {
         /// The permission bits found.
         actual: u32,
@@ -136,8 +138,9 @@ fn entry_type(t: FileType) -> EntryType {
 
 impl PrivateDir {
     /// Walks the tree under this directory (never following symlinks) and
-    /// reports every entry whose type, owner or mode is wrong: directories
-    /// and regular files owned by us with no access for group or others.
+    /// reports every entry whose type, owner or mode is wrong: only
+    /// directories and regular files owned by us, with exactly mode 0700
+    /// (directories) or 0600 (files).
     ///
     /// # Errors
     /// [`crate::ErrorKind::Io`] if the root itself cannot be read; problems
@@ -154,8 +157,8 @@ impl PrivateDir {
         Ok(report)
     }
 
-    /// Like [`PrivateDir::audit`], and fixes every wrong mode by removing
-    /// group/other and special bits. Never follows a symlink (each entry is
+    /// Like [`PrivateDir::audit`], and fixes every wrong mode by setting
+    /// the exact private mode (0700 for directories, 0600 for files). Never follows a symlink (each entry is
     /// opened with `O_NOFOLLOW` and re-checked on the descriptor before its
     /// mode is changed), never changes an owner or removes an entry.
     ///
@@ -175,9 +178,15 @@ impl PrivateDir {
     }
 }
 
-/// Expected mode for an entry of ours: the owner's bits only.
-fn private_mode(perm: u32) -> u32 {
-    perm & 0o700
+/// The exact mode of a private entry: [`crate::DIR_MODE`] for a
+/// directory, [`crate::FILE_MODE`] for anything else (only regular files
+/// get this far).
+fn private_mode(is_dir: bool) -> u32 {
+    if is_dir {
+        crate::dir::DIR_MODE
+    } else {
+        crate::dir::FILE_MODE
+    }
 }
 
 struct Walker<'a> {
@@ -205,7 +214,7 @@ fn walk(
     let fd = sys::open_dir_at(root.fd(), Path::new(".")).map_err(|e| Error::io(root.path(), e))?;
     *w.entries += 1;
     let meta = sys::fstat(&fd).map_err(|e| Error::io(root.path(), e))?;
-    w.check_mode(&fd, root.path(), meta.perm);
+    w.check_mode(&fd, root.path(), meta.perm, private_mode(true));
     w.dir(&fd, root.path(), 0);
     Ok(())
 }
@@ -220,8 +229,7 @@ impl Walker<'_> {
 
     /// Reports (or, repairing, fixes) the mode of an entry whose open
     /// descriptor we hold.
-    fn check_mode(&mut self, fd: &OwnedFd, path: &Path, perm: u32) {
-        let expected = private_mode(perm);
+    fn check_mode(&mut self, fd: &OwnedFd, path: &Path, perm: u32, expected: u32) {
         if perm == expected {
             return;
         }
@@ -288,7 +296,8 @@ impl Walker<'_> {
                 },
             );
         }
-        let needs_fix = meta.perm != private_mode(meta.perm);
+        let expected = private_mode(is_dir);
+        let needs_fix = meta.perm != expected;
         if !is_dir && !needs_fix {
             return;
         }
@@ -309,7 +318,7 @@ impl Walker<'_> {
                         path,
                         Problem::Mode {
                             actual: meta.perm,
-                            expected: private_mode(meta.perm),
+                            expected,
                         },
                     );
                 }
@@ -331,7 +340,7 @@ impl Walker<'_> {
                 Problem::Unreadable("changed while being inspected".into()),
             );
         }
-        self.check_mode(&fd, path, now.perm);
+        self.check_mode(&fd, path, now.perm, expected);
         if is_dir {
             if depth + 1 >= MAX_DEPTH {
                 return self.report(

@@ -437,24 +437,54 @@ pub(crate) fn filesystem_of(_fd: impl std::os::fd::AsFd) -> rustix::io::Result<F
 mod tests {
     use super::*;
 
+    /// Issue 10, items 10 and 11: every statfs magic this crate knows maps
+    /// to its file system and to one of three states; network, user-space
+    /// and stacked file systems and unrecognised magics are unknown, never
+    /// reliable.
     #[test]
-    fn cow_and_log_structured_file_systems_are_flagged() {
-        for fs in [
-            FileSystem::Btrfs,
-            FileSystem::Zfs,
-            FileSystem::Apfs,
-            FileSystem::Overlay,
-        ] {
-            assert!(fs.overwrite_unreliable(), "{fs}");
+    fn statfs_magics_classify_into_three_states() {
+        use Overwrite::{Reliable, Unknown, Unreliable};
+        let table: &[(u64, FileSystem, Overwrite)] = &[
+            (0xef53, FileSystem::Ext4, Reliable),
+            (0x5846_5342, FileSystem::Xfs, Reliable),
+            (0x0102_1994, FileSystem::Tmpfs, Reliable),
+            (0x9123_683e, FileSystem::Btrfs, Unreliable),
+            (0x2fc1_2fc1, FileSystem::Zfs, Unreliable),
+            (0xca45_1a4e, FileSystem::Bcachefs, Unreliable),
+            (0xf2f5_2010, FileSystem::F2fs, Unreliable),
+            (0x3434, FileSystem::Nilfs, Unreliable),
+            (0x794c_7630, FileSystem::Overlay, Unreliable),
+            (0x6969, FileSystem::Nfs, Unknown),
+            (0x517b, FileSystem::Smb, Unknown),
+            (0xff53_4d42, FileSystem::Smb, Unknown),
+            (0xfe53_4d42, FileSystem::Smb, Unknown),
+            // FUSE; virtiofs reports the same magic.
+            (0x6573_5546, FileSystem::Fuse, Unknown),
+            (0x0102_1997, FileSystem::NineP, Unknown),
+            (0xf15f, FileSystem::Ecryptfs, Unknown),
+            // vfat, exfat, ntfs3, ceph, squashfs, and a made-up one.
+            (0x4d44, FileSystem::Other(0x4d44), Unknown),
+            (0x2011_bab0, FileSystem::Other(0x2011_bab0), Unknown),
+            (0x7366_746e, FileSystem::Other(0x7366_746e), Unknown),
+            (0x00c3_6400, FileSystem::Other(0x00c3_6400), Unknown),
+            (0x7371_7368, FileSystem::Other(0x7371_7368), Unknown),
+            (0x1234_5678, FileSystem::Other(0x1234_5678), Unknown),
+        ];
+        for &(magic, fs, state) in table {
+            assert_eq!(filesystem_from_magic(magic), fs, "magic 0x{magic:x}");
+            assert_eq!(fs.overwrite(), state, "{fs}");
+            assert_eq!(fs.overwrite_unreliable(), state == Unreliable, "{fs}");
+            let report = DeleteReport {
+                passes: 1,
+                bytes_per_pass: 0,
+                filesystem: fs,
+                other_links: 0,
+            };
+            assert_eq!(report.overwrite_reliable(), state == Reliable, "{fs}");
         }
-        for fs in [
-            FileSystem::Ext4,
-            FileSystem::Xfs,
-            FileSystem::Tmpfs,
-            FileSystem::Other(1),
-        ] {
-            assert!(!fs.overwrite_unreliable(), "{fs}");
-        }
+        assert_eq!(FileSystem::Apfs.overwrite(), Unreliable);
+        assert_eq!(FileSystem::Hfs.overwrite(), Reliable);
+        assert_eq!(FileSystem::Other(0).overwrite(), Unknown);
     }
 
     #[test]

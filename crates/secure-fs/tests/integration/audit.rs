@@ -174,3 +174,50 @@ fn foreign_owners_are_reported_not_changed() {
         );
     }
 }
+
+/// Issue 10, item 10: modes are exact, as DESIGN.md says. A 0700 file, a
+/// 0400 file and a 0600 or 0500 directory give no access to anyone else,
+/// yet are not what secure-fs creates: each is a finding, and repair sets
+/// 0600 / 0700.
+#[test]
+fn audit_wants_exact_modes_0600_for_files_and_0700_for_dirs() {
+    let tmp = common::dir();
+    let root = tmp.path().join("r");
+    let dir = PrivateDir::create(&root).unwrap();
+    dir.write_atomic("exec", b"x").unwrap();
+    dir.write_atomic("readonly", b"x").unwrap();
+    dir.create_dir("nosearch").unwrap();
+    dir.create_dir("readonly-dir").unwrap();
+    set_mode(&root.join("exec"), 0o700);
+    set_mode(&root.join("readonly"), 0o400);
+    set_mode(&root.join("nosearch"), 0o600);
+    set_mode(&root.join("readonly-dir"), 0o500);
+
+    let report = dir.audit().unwrap();
+    let mut found: Vec<(String, Problem)> = report
+        .findings
+        .iter()
+        .map(|f| {
+            (
+                f.path.strip_prefix(&root).unwrap().display().to_string(),
+                f.problem.clone(),
+            )
+        })
+        .collect();
+    found.sort_by(|a, b| a.0.cmp(&b.0));
+    let mode = |actual, expected| Problem::Mode { actual, expected };
+    assert_eq!(
+        found,
+        vec![
+            ("exec".into(), mode(0o700, 0o600)),
+            ("nosearch".into(), mode(0o600, 0o700)),
+            ("readonly".into(), mode(0o400, 0o600)),
+            ("readonly-dir".into(), mode(0o500, 0o700)),
+        ]
+    );
+    let repair = dir.repair().unwrap();
+    assert_eq!(repair.changed.len(), 4, "{repair:?}");
+    assert!(dir.audit().unwrap().is_clean());
+    assert_eq!(common::mode(&root.join("exec")), 0o600);
+    assert_eq!(common::mode(&root.join("nosearch")), 0o700);
+}

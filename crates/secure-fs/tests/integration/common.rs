@@ -2,15 +2,35 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-/// A fresh temporary directory (0700), with the process umask set to 000
-/// first, so that everything a test creates is created under umask 000.
+/// A fresh temporary directory, 0700. The process umask is never changed
+/// here: it is process-wide state that other test threads read (tempfile
+/// creates its directories under it). Tests that need a particular umask
+/// run in a child process of their own: see [`under_umask`].
 pub(crate) fn dir() -> tempfile::TempDir {
-    rustix::process::umask(rustix::fs::Mode::empty());
     let tmp = tempfile::tempdir().unwrap();
-    // tempfile asks for 0777 and relies on the umask; under umask 000 that
-    // is world-writable, which PrivateDir rightly refuses.
     set_mode(tmp.path(), 0o700);
     tmp
+}
+
+/// Runs `body` under the process umask `mask`, race-free: the test
+/// re-executes this test binary limited to the test `name` (which must be
+/// the calling test), and the child, the only test in its process, sets
+/// the umask and runs `body`. The parent asserts that the child passed.
+pub(crate) fn under_umask(name: &str, mask: u32, body: impl FnOnce()) {
+    let role = format!("umask-{mask:03o}");
+    if child_role().as_deref() == Some(role.as_str()) {
+        rustix::process::umask(rustix::fs::Mode::from_raw_mode(mask));
+        body();
+        println!("umask-body-passed");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let mut guard = KillOnDrop(child(name, &role, tmp.path()).spawn().unwrap());
+    wait_for_line(&mut guard.0, "umask-body-passed");
+    assert!(
+        guard.0.wait().unwrap().success(),
+        "{name} under umask {mask:03o}"
+    );
 }
 
 /// Permission bits of a path, not following symlinks.

@@ -74,3 +74,61 @@ fn another_process_holding_the_lock_is_reported_and_its_death_releases_it() {
         std::process::id().to_string()
     );
 }
+
+/// Issue 10, item 1: the lock belongs to the process that took it. A child
+/// made by a real `fork` inherits the `DirLock` and drops it; the parent
+/// still holds the lock afterwards (its pid still recorded, a second
+/// `lock()` still refused). Runs in a re-executed copy of this test binary
+/// so that the fork happens in a process with no other test threads.
+#[test]
+fn a_forked_child_dropping_the_lock_does_not_release_it() {
+    if common::child_role().as_deref() == Some("forker") {
+        let dir = PrivateDir::open(common::child_arg()).unwrap();
+        let lock = dir.lock().unwrap();
+        let me = std::process::id();
+        match fork::fork().unwrap() {
+            fork::Fork::Child => {
+                // The child's copy of the lock goes out of scope here.
+                drop(lock);
+                std::process::exit(0);
+            }
+            fork::Fork::Parent(pid) => {
+                let status = fork::waitpid(pid).unwrap();
+                assert!(fork::WIFEXITED(status) && fork::WEXITSTATUS(status) == 0);
+            }
+        }
+        assert_eq!(
+            std::fs::read_to_string(lock.path()).unwrap().trim(),
+            me.to_string(),
+            "the child emptied the lock file"
+        );
+        let err = dir.lock().unwrap_err();
+        assert_eq!(*err.kind(), ErrorKind::Locked { pid: Some(me) });
+        // A separate process is kept out too.
+        let other = std::process::Command::new("flock")
+            .args(["--nonblock", "--exclusive"])
+            .arg(lock.path())
+            .arg("true")
+            .status();
+        if let Ok(status) = other {
+            assert!(!status.success(), "another process took the lock");
+        }
+        drop(lock);
+        dir.lock().unwrap();
+        println!("fork-check-passed");
+        return;
+    }
+
+    let tmp = common::dir();
+    let mut guard = common::KillOnDrop(
+        common::child(
+            "lock::a_forked_child_dropping_the_lock_does_not_release_it",
+            "forker",
+            tmp.path(),
+        )
+        .spawn()
+        .unwrap(),
+    );
+    common::wait_for_line(&mut guard.0, "fork-check-passed");
+    assert!(guard.0.wait().unwrap().success());
+}

@@ -1,7 +1,8 @@
 //! Integration tests for secure-fs, compiled into one binary.
 //!
-//! Every test runs under umask 000 (set by `common::dir`), so each mode
-//! assertion also proves that the umask does not matter.
+//! No test changes the umask of the test process (other tests run in
+//! parallel threads): the tests that check modes under umask 000 and 077
+//! run in a child process of their own (`common::under_umask`).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,

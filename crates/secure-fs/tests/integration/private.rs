@@ -6,8 +6,28 @@ use secure_fs::{Access, ErrorKind, PrivateDir};
 
 use crate::common::{self, mode, set_mode};
 
+/// Modes are exact whatever the umask: 000 (everything would be 0777/0666
+/// if secure-fs relied on it) and 077. Each runs in a child process, so
+/// the umask never races with other tests (issue 10, item 12).
 #[test]
 fn created_dirs_are_0700_and_files_0600_under_umask_000() {
+    common::under_umask(
+        "private::created_dirs_are_0700_and_files_0600_under_umask_000",
+        0o000,
+        created_modes_are_exact,
+    );
+}
+
+#[test]
+fn created_dirs_are_0700_and_files_0600_under_umask_077() {
+    common::under_umask(
+        "private::created_dirs_are_0700_and_files_0600_under_umask_077",
+        0o077,
+        created_modes_are_exact,
+    );
+}
+
+fn created_modes_are_exact() {
     let tmp = common::dir();
     let path = tmp.path().join("a/b/private");
     let dir = PrivateDir::create(&path).unwrap();
@@ -26,6 +46,10 @@ fn created_dirs_are_0700_and_files_0600_under_umask_000() {
     dir.create_new_file("new").unwrap();
     dir.write_atomic("atomic", b"x").unwrap();
     sub.write_atomic("nested", b"y").unwrap();
+    let report = dir
+        .write_atomic_shredding("atomic", b"z", &secure_fs::DeleteOptions::new())
+        .unwrap();
+    assert!(report.shredded());
     let _lock = dir.lock().unwrap();
     for name in ["created", "new", "atomic", "sub/nested", ".lock"] {
         assert_eq!(mode(&path.join(name)), 0o600, "{name}");
