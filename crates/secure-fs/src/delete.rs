@@ -515,6 +515,60 @@ mod tests {
         assert_eq!(tmp.metadata().unwrap().len(), size as u64, "size unchanged");
     }
 
+    /// Issue 10, item 8: a file that takes the name while the old one is
+    /// being overwritten is left alone under the name, neither unlinked nor
+    /// overwritten; the old file was overwritten; the call says so.
+    #[test]
+    fn a_file_replaced_during_the_overwrite_is_left_alone() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+        let dir = PrivateDir::open(tmp.path()).unwrap();
+        let old: Vec<u8> = (0..10_000u32).map(|i| (i % 251) as u8).collect();
+        dir.write_atomic("victim", &old).unwrap();
+        std::fs::hard_link(tmp.path().join("victim"), tmp.path().join("old-link")).unwrap();
+        let mut options = DeleteOptions::new().passes(1);
+        options.truncate = false;
+        let err = dir
+            .secure_delete_with(Path::new("victim"), &options, &mut || {
+                std::fs::write(tmp.path().join("newcomer"), b"someone else's").unwrap();
+                std::fs::rename(tmp.path().join("newcomer"), tmp.path().join("victim")).unwrap();
+            })
+            .unwrap_err();
+        assert_eq!(*err.kind(), ErrorKind::Replaced, "{err}");
+        assert!(err.to_string().contains("left alone"), "{err}");
+        assert_eq!(dir.read("victim").unwrap(), b"someone else's");
+        let through_link = std::fs::read(tmp.path().join("old-link")).unwrap();
+        assert_eq!(through_link.len(), old.len());
+        assert_ne!(through_link, old, "the old file was overwritten");
+        assert_eq!(dir.entries().unwrap(), vec!["old-link", "victim"]);
+    }
+
+    /// With truncation turned off, what secure_delete leaves in the inode
+    /// (seen through a second hard link) is overwritten data, not the
+    /// original: the overwrite reached the file, not just the truncation
+    /// (issue 10, item 11: the integration test cannot see this).
+    #[test]
+    fn secure_delete_overwrites_the_file_it_deletes() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+        let dir = PrivateDir::open(tmp.path()).unwrap();
+        let old: Vec<u8> = (0..3 * 4096 + 10u32).map(|i| (i % 251) as u8).collect();
+        dir.write_atomic("secret", &old).unwrap();
+        std::fs::hard_link(tmp.path().join("secret"), tmp.path().join("link")).unwrap();
+        let mut options = DeleteOptions::new().passes(2).chunk_size(4096);
+        options.truncate = false;
+        let report = dir.secure_delete("secret", &options).unwrap();
+        assert_eq!(report.passes, 2);
+        let now = std::fs::read(tmp.path().join("link")).unwrap();
+        assert_eq!(now.len(), old.len());
+        for (i, (a, b)) in now.chunks(64).zip(old.chunks(64)).enumerate() {
+            assert_ne!(a, b, "block {i} still holds the original");
+        }
+        assert_eq!(dir.entries().unwrap(), vec!["link"]);
+    }
+
     #[test]
     fn chunk_size_has_a_floor() {
         assert_eq!(DeleteOptions::new().chunk_size(1).chunk_size, 4096);

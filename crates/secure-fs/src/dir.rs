@@ -6,7 +6,6 @@ use std::fs::File;
 use std::io::Read;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::DirBuilderExt;
 use std::path::{Component, Path, PathBuf};
 
 use rustix::fs::{AtFlags, FileType, OFlags};
@@ -69,42 +68,42 @@ impl PrivateDir {
     /// directory that is merely readable or searchable by others (0755,
     /// say) is tightened to 0700.
     ///
+    /// The path is walked one component at a time from `/` (a relative
+    /// path is taken from the current directory), each opened with
+    /// `O_NOFOLLOW | O_DIRECTORY` relative to the one before, so a symlink
+    /// in *any* component is refused, not only in the last. Every ancestor
+    /// must be owned by us or by root, and must not be writable by group
+    /// or others unless its sticky bit is set (as on `/tmp`): otherwise
+    /// someone else could swap the directory for another of ours and aim
+    /// writes and secure deletes at it.
+    ///
     /// # Errors
-    /// [`ErrorKind::NotFound`], [`ErrorKind::Symlink`],
-    /// [`ErrorKind::NotADirectory`], [`ErrorKind::NotOwned`],
-    /// [`ErrorKind::InsecureMode`], or [`ErrorKind::Io`].
+    /// [`ErrorKind::NotFound`], [`ErrorKind::Symlink`] (naming the
+    /// component that is a symlink), [`ErrorKind::NotADirectory`],
+    /// [`ErrorKind::NotOwned`] or [`ErrorKind::InsecureMode`] (naming the
+    /// directory or the ancestor at fault), or [`ErrorKind::Io`].
     pub fn open(path: impl AsRef<Path>) -> Result<PrivateDir> {
         let path = path.as_ref();
-        let fd = match sys::open_dir_at(rustix::fs::CWD, path) {
-            Ok(fd) => fd,
-            Err(e) => return Err(classify_open_dir_error(rustix::fs::CWD, path, path, e)),
-        };
+        let fd = walk(path, false)?;
         Self::verify(fd, path.to_path_buf())
     }
 
     /// Opens the private directory at `path`, creating it (and any missing
-    /// parents) if needed. The directory itself is created 0700; missing
-    /// parents are created 0700 minus the umask (never looser), as the XDG
-    /// base directory specification asks; existing parents are left alone.
-    /// An existing directory is checked and tightened exactly as by
-    /// [`PrivateDir::open`].
+    /// parents) if needed, with the checks of [`PrivateDir::open`] on the
+    /// directory and every ancestor. The directory itself is created 0700;
+    /// missing parents are created 0700 minus the umask (never looser), as
+    /// the XDG base directory specification asks; existing parents are
+    /// left alone. Each directory created is made durable: its parent is
+    /// fsynced after the `mkdir`, so a power cut cannot lose a directory
+    /// that files were then written into. An existing directory is checked
+    /// and tightened exactly as by [`PrivateDir::open`].
     ///
     /// # Errors
     /// As [`PrivateDir::open`], plus errors creating the directories.
     pub fn create(path: impl AsRef<Path>) -> Result<PrivateDir> {
         let path = path.as_ref();
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::DirBuilder::new()
-                .recursive(true)
-                .mode(DIR_MODE)
-                .create(parent)
-                .map_err(|e| Error::io(parent, e))?;
-        }
-        match rustix::fs::mkdirat(rustix::fs::CWD, path, sys::mode(DIR_MODE)) {
-            Ok(()) | Err(rustix::io::Errno::EXIST) => {}
-            Err(e) => return Err(Error::io(path, e)),
-        }
-        Self::open(path)
+        let fd = walk(path, true)?;
+        Self::verify(fd, path.to_path_buf())
     }
 
     fn verify(fd: OwnedFd, path: PathBuf) -> Result<PrivateDir> {
@@ -517,6 +516,88 @@ impl PrivateDir {
     pub fn sync(&self) -> Result<()> {
         sys::full_sync(&self.fd).map_err(|e| Error::io(&self.path, e))
     }
+}
+
+/// Walks `path` from `/` one component at a time without following any
+/// symlink, checking every ancestor ([`check_ancestor`]), and returns a
+/// descriptor on the last directory (unchecked: the caller verifies it).
+/// With `create`, missing components are created (0700) and each creation
+/// is made durable by an fsync of its parent.
+fn walk(path: &Path, create: bool) -> Result<OwnedFd> {
+    let absolute;
+    let path_abs = if path.is_absolute() {
+        path
+    } else {
+        let cwd = std::env::current_dir().map_err(|e| Error::io(path, e))?;
+        absolute = cwd.join(path);
+        absolute.as_path()
+    };
+    let mut components: Vec<Component<'_>> = path_abs
+        .components()
+        .filter(|c| !matches!(c, Component::CurDir))
+        .collect();
+    if components.first() != Some(&Component::RootDir) {
+        return Err(Error::new(path, ErrorKind::NotFound));
+    }
+    components.remove(0);
+    let mut shown = PathBuf::from("/");
+    let mut fd =
+        sys::open_dir_at(rustix::fs::CWD, Path::new("/")).map_err(|e| Error::io("/", e))?;
+    for component in components {
+        // The directory we are in is an ancestor of what comes next.
+        check_ancestor(&fd, &shown)?;
+        let name: &std::ffi::OsStr = match component {
+            Component::Normal(name) => name,
+            Component::ParentDir => std::ffi::OsStr::new(".."),
+            // Only the first component can be the root; prefixes are
+            // Windows-only.
+            Component::RootDir | Component::CurDir | Component::Prefix(_) => continue,
+        };
+        shown.push(name);
+        let name = Path::new(name);
+        let next = match sys::open_dir_at(&fd, name) {
+            Ok(next) => next,
+            Err(rustix::io::Errno::NOENT) if create && name != Path::new("..") => {
+                match rustix::fs::mkdirat(&fd, name, sys::mode(DIR_MODE)) {
+                    Ok(()) => {
+                        // The new entry is durable only once its parent is.
+                        sys::full_sync(&fd).map_err(|e| Error::io(&shown, e))?;
+                    }
+                    Err(rustix::io::Errno::EXIST) => {}
+                    Err(e) => return Err(Error::io(&shown, e)),
+                }
+                sys::open_dir_at(&fd, name)
+                    .map_err(|e| classify_open_dir_error(&fd, name, &shown, e))?
+            }
+            Err(e) => return Err(classify_open_dir_error(&fd, name, &shown, e)),
+        };
+        fd = next;
+    }
+    Ok(fd)
+}
+
+/// An ancestor of a private directory must be owned by us or by root, and
+/// not writable by group or others unless its sticky bit keeps them from
+/// renaming or removing our entries (as on `/tmp`).
+fn check_ancestor(fd: &OwnedFd, path: &Path) -> Result<()> {
+    let meta = sys::fstat(fd).map_err(|e| Error::io(path, e))?;
+    let me = sys::euid();
+    if meta.uid != me && meta.uid != 0 {
+        return Err(Error::new(
+            path,
+            ErrorKind::NotOwned {
+                owner: meta.uid,
+                expected: me,
+            },
+        ));
+    }
+    if meta.perm & 0o022 != 0 && meta.perm & 0o1000 == 0 {
+        return Err(Error::new(
+            path,
+            ErrorKind::InsecureMode { mode: meta.perm },
+        ));
+    }
+    Ok(())
 }
 
 /// Turns a failed `O_DIRECTORY | O_NOFOLLOW` open into the most useful

@@ -315,3 +315,67 @@ mod props {
         }
     }
 }
+
+/// Issue 10, item 7: the lock file and temporary-file names are refused by
+/// every public operation. Before, `write_atomic(".lock")` replaced the
+/// locked inode, and a second writer then got the lock while the first
+/// still thought it was alone.
+#[test]
+fn reserved_names_are_refused_by_every_operation() {
+    let tmp = common::dir();
+    let dir = PrivateDir::open(tmp.path()).unwrap();
+    let lock = dir.lock().unwrap();
+    let lock_ino = std::fs::metadata(lock.path()).unwrap().ino();
+    dir.write_atomic("plain", b"p").unwrap();
+    let opts = secure_fs::DeleteOptions::default();
+    for name in [".lock", ".secure-fs-tmp.", ".secure-fs-tmp.0123abcd"] {
+        let refusals = [
+            ("write_atomic", dir.write_atomic(name, b"x").unwrap_err()),
+            (
+                "write_atomic_shredding",
+                dir.write_atomic_shredding(name, b"x", &opts).unwrap_err(),
+            ),
+            ("atomic_file", dir.atomic_file(name).unwrap_err()),
+            (
+                "open_file",
+                dir.open_file(name, Access::ReadWrite).unwrap_err(),
+            ),
+            (
+                "create_file",
+                dir.create_file(name, Access::Append).unwrap_err(),
+            ),
+            ("create_new_file", dir.create_new_file(name).unwrap_err()),
+            ("read", dir.read(name).unwrap_err()),
+            ("exists", dir.exists(name).unwrap_err()),
+            ("remove_file", dir.remove_file(name).unwrap_err()),
+            ("secure_delete", dir.secure_delete(name, &opts).unwrap_err()),
+            (
+                "rename_file to",
+                dir.rename_file("plain", name).unwrap_err(),
+            ),
+            (
+                "rename_file from",
+                dir.rename_file(name, "other").unwrap_err(),
+            ),
+            ("create_dir", dir.create_dir(name).unwrap_err()),
+            ("open_dir", dir.open_dir(name).unwrap_err()),
+        ];
+        for (op, err) in refusals {
+            assert_eq!(*err.kind(), ErrorKind::Reserved, "{op}({name:?}): {err}");
+            assert!(err.to_string().contains("reserved"), "{op}: {err}");
+        }
+    }
+    // The lock is untouched: same inode, still ours, still exclusive.
+    assert_eq!(std::fs::metadata(lock.path()).unwrap().ino(), lock_ino);
+    assert_eq!(
+        *dir.lock().unwrap_err().kind(),
+        ErrorKind::Locked {
+            pid: Some(std::process::id())
+        }
+    );
+    assert_eq!(dir.read("plain").unwrap(), b"p");
+    assert_eq!(dir.entries().unwrap(), vec!["plain"]);
+    // Names that merely look similar are ordinary names.
+    dir.write_atomic(".lock2", b"ok").unwrap();
+    dir.write_atomic(".secure-fs-tm", b"ok").unwrap();
+}

@@ -110,3 +110,93 @@ fn swapping_the_directory_path_for_a_symlink_does_not_redirect_writes() {
     assert_eq!(std::fs::read(moved.join("f")).unwrap(), b"data");
     assert_eq!(std::fs::read_dir(&elsewhere).unwrap().count(), 0);
 }
+
+/// Issue 10, item 9: a symlink in any component of the path, not only the
+/// last, is refused by `open` and `create`, and nothing is created through
+/// it.
+#[test]
+fn a_symlink_in_an_ancestor_is_refused() {
+    let tmp = common::dir();
+    let real = tmp.path().join("real");
+    std::fs::create_dir_all(real.join("private")).unwrap();
+    common::set_mode(&real, 0o700);
+    common::set_mode(&real.join("private"), 0o700);
+    let link = tmp.path().join("link");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+
+    let err = PrivateDir::open(link.join("private")).unwrap_err();
+    assert_eq!(*err.kind(), ErrorKind::Symlink, "{err}");
+    assert_eq!(err.path(), link, "the error names the symlink component");
+    let err = PrivateDir::create(link.join("new/deeper")).unwrap_err();
+    assert_eq!(*err.kind(), ErrorKind::Symlink, "{err}");
+    assert!(
+        !real.join("new").exists(),
+        "nothing was created through the link"
+    );
+    // A relative path is walked from the current directory: same verdict.
+    let cwd = std::env::current_dir().unwrap();
+    let mut relative = std::path::PathBuf::new();
+    for _ in cwd.components().skip(1) {
+        relative.push("..");
+    }
+    relative.push(link.join("private").strip_prefix("/").unwrap());
+    assert!(relative.is_relative());
+    assert_eq!(
+        *PrivateDir::open(&relative).unwrap_err().kind(),
+        ErrorKind::Symlink
+    );
+    // The real path works.
+    PrivateDir::open(real.join("private")).unwrap();
+}
+
+/// Issue 10, item 9: an ancestor that another user could write to (group
+/// or others may write, no sticky bit) is refused, naming the ancestor; a
+/// sticky world-writable ancestor like /tmp is accepted.
+#[test]
+fn an_ancestor_writable_by_others_is_refused_unless_sticky() {
+    let tmp = common::dir();
+    let shared = tmp.path().join("shared");
+    std::fs::create_dir_all(shared.join("private")).unwrap();
+    common::set_mode(&shared.join("private"), 0o700);
+    for m in [0o777, 0o775, 0o757] {
+        common::set_mode(&shared, m);
+        let err = PrivateDir::open(shared.join("private")).unwrap_err();
+        assert_eq!(*err.kind(), ErrorKind::InsecureMode { mode: m }, "{err}");
+        assert_eq!(err.path(), shared);
+        assert_eq!(
+            *PrivateDir::create(shared.join("private/sub"))
+                .unwrap_err()
+                .kind(),
+            ErrorKind::InsecureMode { mode: m }
+        );
+        assert!(!shared.join("private/sub").exists());
+    }
+    common::set_mode(&shared, 0o1777);
+    PrivateDir::open(shared.join("private")).unwrap();
+    PrivateDir::create(shared.join("private/sub")).unwrap();
+}
+
+/// Issue 10, item 9: an ancestor owned by another user (not root) is
+/// refused. Creating one needs root; otherwise only the refusal of a
+/// foreign-owned final directory is checked elsewhere.
+#[test]
+fn an_ancestor_owned_by_another_user_is_refused() {
+    if !common::is_root() {
+        return;
+    }
+    let tmp = common::dir();
+    let theirs = tmp.path().join("theirs");
+    std::fs::create_dir_all(theirs.join("private")).unwrap();
+    common::set_mode(&theirs, 0o755);
+    common::set_mode(&theirs.join("private"), 0o700);
+    std::os::unix::fs::chown(&theirs, Some(65534), Some(65534)).unwrap();
+    let err = PrivateDir::open(theirs.join("private")).unwrap_err();
+    assert_eq!(
+        *err.kind(),
+        ErrorKind::NotOwned {
+            owner: 65534,
+            expected: 0
+        }
+    );
+    assert_eq!(err.path(), theirs);
+}
