@@ -90,6 +90,39 @@ pub enum Error {
         /// What kind of code, for the message (for example "pickle-family file").
         reason: &'static str,
     },
+    /// A pickle: found by reading the file's opcode stream (with or without
+    /// a protocol header, protocol 0 and 1 included, whatever the file is
+    /// called), possibly inside zlib-compressed data. Every pickle is
+    /// refused; the globals it imports are reported the way picklescan
+    /// reports them, to say what it would have done.
+    Pickle {
+        /// The file.
+        path: String,
+        /// How it was found (for example "found by content").
+        found: &'static str,
+        /// The protocol of a leading `PROTO` opcode (`None` for protocol 0
+        /// and 1 streams, which have no header).
+        protocol: Option<u8>,
+        /// Every global it imports, as `module.name`.
+        imports: Vec<String>,
+        /// Those of `imports` that picklescan classifies as dangerous
+        /// (`os.system`, `builtins.eval`, `subprocess.*`, ...).
+        dangerous: Vec<String>,
+    },
+    /// A `*.safetensors.index.json` does not describe the shards beside it:
+    /// it names a shard that is not part of the verified model, a shard of
+    /// the model is named by no index, or its `weight_map` sends a tensor to
+    /// a shard that does not hold it (or leaves a tensor out).
+    ShardIndex {
+        /// The index file.
+        path: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The verifier requires a signature ([`Verifier::require_signature`](crate::Verifier::require_signature),
+    /// the CLI's `--require-signature`) and the manifest's signature was
+    /// not checked.
+    SignatureRequired,
     /// A JSON configuration file asks for remote or custom code
     /// (`auto_map`, `custom_pipelines`, a `repo--module.Class` reference).
     RemoteCodeRefused {
@@ -194,14 +227,52 @@ impl Error {
     }
 }
 
+/// Writes `s` with every character that could act on a terminal escaped:
+/// C0 and C1 controls (escape sequences start with ESC or CSI), DEL, and
+/// the Unicode bidirectional overrides and isolates that reorder what is
+/// shown (`U+202A`-`U+202E`, `U+2066`-`U+2069`, `U+200E`, `U+200F`,
+/// `U+061C`). File names come from the model directory, which the
+/// attacker writes.
+pub(crate) fn escape_for_terminal(s: &str) -> String {
+    use fmt::Write as _;
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        let risky = c.is_control()
+            || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}' | '\u{061c}');
+        if risky {
+            let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 impl fmt::Display for Error {
+    /// The message, with anything that could act on a terminal (escape
+    /// sequences, bidirectional overrides) in file names, tensor names or
+    /// other text taken from the model shown escaped.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::MissingFile { path } => write!(f, "{path}: listed in the manifest but missing"),
-            Self::UnlistedFile { path } => {
+        f.write_str(&escape_for_terminal(&self.raw_message()))
+    }
+}
+
+impl Error {
+    fn raw_message(&self) -> String {
+        RawMessage(self).to_string()
+    }
+}
+
+struct RawMessage<'e>(&'e Error);
+
+impl fmt::Display for RawMessage<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Error::MissingFile { path } => write!(f, "{path}: listed in the manifest but missing"),
+            Error::UnlistedFile { path } => {
                 write!(f, "{path}: present but not listed in the manifest")
             }
-            Self::SizeMismatch {
+            Error::SizeMismatch {
                 path,
                 expected,
                 actual,
@@ -209,61 +280,96 @@ impl fmt::Display for Error {
                 f,
                 "{path}: size mismatch (manifest says {expected} bytes, file has {actual})"
             ),
-            Self::DigestMismatch { path, shard: None } => {
+            Error::DigestMismatch { path, shard: None } => {
                 write!(f, "{path}: SHA-256 digest mismatch")
             }
-            Self::DigestMismatch {
+            Error::DigestMismatch {
                 path,
                 shard: Some((start, end)),
             } => write!(f, "{path}: SHA-256 digest mismatch in bytes {start}..{end}"),
-            Self::TooLarge { path, size, limit } => write!(
+            Error::TooLarge { path, size, limit } => write!(
                 f,
                 "{path}: {size} bytes, over the {limit}-byte bound for a file the manifest gives no size for"
             ),
-            Self::FileChanged { path } => write!(f, "{path}: file changed while being verified"),
-            Self::Symlink { path } => write!(f, "{path}: symbolic links are refused"),
-            Self::NotRegularFile { path } => write!(f, "{path}: not a regular file"),
-            Self::UnsafePath { path } => write!(
+            Error::FileChanged { path } => write!(f, "{path}: file changed while being verified"),
+            Error::Symlink { path } => write!(f, "{path}: symbolic links are refused"),
+            Error::NotRegularFile { path } => write!(f, "{path}: not a regular file"),
+            Error::UnsafePath { path } => write!(
                 f,
                 "{path:?}: unsafe path (absolute, `..`, empty component or not UTF-8)"
             ),
-            Self::DuplicateEntry { path } => write!(f, "{path}: listed twice in the manifest"),
-            Self::CodeRefused { path, reason } => {
+            Error::DuplicateEntry { path } => write!(f, "{path}: listed twice in the manifest"),
+            Error::CodeRefused { path, reason } => {
                 write!(f, "{path}: refused, {reason} (code is never loaded)")
             }
-            Self::RemoteCodeRefused { path, key } => write!(
+            Error::RemoteCodeRefused { path, key } => write!(
                 f,
                 "{path}: refused, `{key}` asks for custom or remote code (the equivalent of trust_remote_code=True)"
             ),
-            Self::ObjectArray { path } => write!(
+            Error::ObjectArray { path } => write!(
                 f,
                 "{path}: refused, .npy array of Python objects (loaded with pickle)"
             ),
-            Self::InvalidFile { path, reason } => write!(f, "{path}: {reason}"),
-            Self::Safetensors { path, reason } => {
+            Error::Pickle {
+                path,
+                found,
+                protocol,
+                imports,
+                dangerous,
+            } => {
+                write!(f, "{path}: refused, pickle data (")?;
+                match protocol {
+                    Some(p) => write!(f, "protocol {p}")?,
+                    None => f.write_str("protocol 0 or 1, no header")?,
+                }
+                write!(f, ", {found})")?;
+                if imports.is_empty() {
+                    f.write_str(", imports no globals")?;
+                } else {
+                    f.write_str(", imports ")?;
+                    for (i, g) in imports.iter().enumerate() {
+                        if i > 0 {
+                            f.write_str(", ")?;
+                        }
+                        f.write_str(g)?;
+                        if dangerous.contains(g) {
+                            f.write_str(" [dangerous]")?;
+                        }
+                    }
+                }
+                f.write_str(" (code is never loaded)")
+            }
+            Error::ShardIndex { path, reason } => {
+                write!(f, "{path}: refused, shard index does not match the shards: {reason}")
+            }
+            Error::SignatureRequired => f.write_str(
+                "a signature is required but the manifest's signature was not checked (pass the signer's public key)",
+            ),
+            Error::InvalidFile { path, reason } => write!(f, "{path}: {reason}"),
+            Error::Safetensors { path, reason } => {
                 write!(f, "{path}: invalid safetensors: {reason}")
             }
-            Self::WrongModel { expected, found } => {
+            Error::WrongModel { expected, found } => {
                 write!(f, "manifest is for model {found:?}, expected {expected:?}")
             }
-            Self::WrongRevision {
+            Error::WrongRevision {
                 expected,
                 found: Some(found),
             } => write!(
                 f,
                 "manifest is for revision {found:?}, expected {expected:?}"
             ),
-            Self::WrongRevision {
+            Error::WrongRevision {
                 expected,
                 found: None,
             } => write!(f, "manifest records no revision, expected {expected:?}"),
-            Self::Manifest { reason } => write!(f, "invalid manifest: {reason}"),
-            Self::BadSignature => {
+            Error::Manifest { reason } => write!(f, "invalid manifest: {reason}"),
+            Error::BadSignature => {
                 f.write_str("manifest signature does not verify under the given public key")
             }
-            Self::Unsigned => f.write_str("a public key was given but the manifest is not signed"),
-            Self::Key { reason } => write!(f, "invalid key: {reason}"),
-            Self::Io { path, source } => write!(f, "{}: {source}", path.display()),
+            Error::Unsigned => f.write_str("a public key was given but the manifest is not signed"),
+            Error::Key { reason } => write!(f, "invalid key: {reason}"),
+            Error::Io { path, source } => write!(f, "{}: {source}", path.display()),
         }
     }
 }

@@ -100,10 +100,11 @@ impl ModelDir {
     }
 
     /// Lists every entry under the directory, recursively, without following
-    /// links. Directories whose relative path is in `skip` are not entered.
-    pub(crate) fn walk(&self, skip: &dyn Fn(&str) -> bool) -> Result<Vec<(String, Found)>, Error> {
+    /// links. Every directory is entered, whatever its name: ignore rules
+    /// apply to regular files only, so no directory is a hiding place.
+    pub(crate) fn walk(&self) -> Result<Vec<(String, Found)>, Error> {
         let mut out = Vec::new();
-        self.walk_into(&self.fd, "", skip, &mut out, 0)?;
+        self.walk_into(&self.fd, "", &mut out, 0)?;
         Ok(out)
     }
 
@@ -111,7 +112,6 @@ impl ModelDir {
         &self,
         dirfd: &OwnedFd,
         prefix: &str,
-        skip: &dyn Fn(&str) -> bool,
         out: &mut Vec<(String, Found)>,
         depth: usize,
     ) -> Result<(), Error> {
@@ -143,9 +143,6 @@ impl ModelDir {
             }
             match kind {
                 FileType::Directory => {
-                    if skip(&rel) {
-                        continue;
-                    }
                     let sub = rustix::fs::openat(
                         dirfd,
                         name,
@@ -156,7 +153,7 @@ impl ModelDir {
                         Errno::LOOP | Errno::NOTDIR => Error::Symlink { path: rel.clone() },
                         e => Error::io(at(&rel), e.into()),
                     })?;
-                    self.walk_into(&sub, &format!("{rel}/"), skip, out, depth + 1)?;
+                    self.walk_into(&sub, &format!("{rel}/"), out, depth + 1)?;
                 }
                 FileType::RegularFile => out.push((rel, Found::File)),
                 FileType::Symlink => out.push((rel, Found::Symlink)),

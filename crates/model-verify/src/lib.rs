@@ -9,6 +9,8 @@ mod engine;
 mod error;
 mod fsutil;
 mod manifest;
+mod content;
+mod pickle;
 mod policy;
 mod safetensors;
 mod signature;
@@ -26,7 +28,7 @@ pub use crate::safetensors::{DEFAULT_MAX_HEADER_LEN, Dtype, SafeTensors, TensorV
 pub use crate::signature::{PublicKey, SigningKey};
 pub use crate::verify::{
     DEFAULT_IGNORE, DEFAULT_MAX_UNSIZED_FILE, ManifestBuilder, Report, ReportEntry, VerifiedFile,
-    VerifiedModel, Verifier,
+    VerifiedFiles, VerifiedModel, Verifier,
 };
 
 #[cfg(fuzzing)]

@@ -89,6 +89,32 @@ pub enum Authenticity {
     Unauthenticated,
     /// A signature over the manifest verified under a caller-supplied key.
     Signed,
+    /// The manifest was compiled into the application
+    /// ([`Manifest::pinned`]): like a pinned checksum table, it is exactly
+    /// as trustworthy as the binary itself, and the model's writer cannot
+    /// change it.
+    Pinned,
+}
+
+impl Authenticity {
+    /// Whether the manifest's origin is vouched for: a checked signature or
+    /// a manifest compiled in. An [`Authenticity::Unauthenticated`]
+    /// manifest proves integrity against accidents only.
+    #[must_use]
+    pub fn is_trusted(self) -> bool {
+        matches!(self, Self::Signed | Self::Pinned)
+    }
+}
+
+impl std::fmt::Display for Authenticity {
+    /// `unauthenticated`, `signature verified`, `pinned (compiled in)`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Unauthenticated => "unauthenticated",
+            Self::Signed => "signature verified",
+            Self::Pinned => "pinned (compiled in)",
+        })
+    }
 }
 
 /// A parsed model manifest.
@@ -217,6 +243,24 @@ impl Manifest {
             }
             _ => Self::from_checksums(bytes),
         }
+    }
+
+    /// Parses a manifest compiled into the application, typically
+    /// `Manifest::pinned(include_bytes!("model.manifest.json"))`; the
+    /// result is [`Authenticity::Pinned`] ("pinned (compiled in)"), which
+    /// [`Verifier::require_signature`](crate::Verifier::require_signature)
+    /// accepts: the model's writer cannot change what is in the binary.
+    ///
+    /// The `'static` bound is what marks the bytes as part of the program;
+    /// do not leak bytes read at run time to call this, use
+    /// [`Manifest::parse`] or [`Manifest::parse_signed`] for those.
+    ///
+    /// # Errors
+    /// As [`Manifest::parse`].
+    pub fn pinned(bytes: &'static [u8]) -> Result<Self, Error> {
+        let mut m = Self::parse(bytes)?;
+        m.authenticity = Authenticity::Pinned;
+        Ok(m)
     }
 
     /// Parses a signed bundle and checks its signature under `key`; the
@@ -601,8 +645,9 @@ impl Manifest {
     }
 
     /// A signed bundle: the canonical JSON as the payload of a DSSE envelope
-    /// signed with Ed25519, in Sigstore bundle v0.3 JSON (the shape
-    /// `model_signing` writes).
+    /// signed with `key` (Ed25519, or ECDSA P-256 with SHA-256, which
+    /// OpenSSF `model_signing verify key` accepts), in Sigstore bundle v0.3
+    /// JSON (the shape `model_signing` writes).
     #[must_use]
     pub fn to_signed_json(&self, key: &SigningKey) -> String {
         signature::Bundle::sign(self.to_json().as_bytes(), key)

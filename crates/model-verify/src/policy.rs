@@ -1,7 +1,12 @@
 //! What may be in a model directory: safe relative paths, no code, no
 //! pickles, no requests for remote code.
 
+use std::collections::BTreeSet;
+
+use crate::content;
 use crate::error::Error;
+use crate::fsutil::{Found, ModelDir};
+use crate::pickle;
 
 /// Checks that a manifest path is a plain relative path: `/`-separated,
 /// no empty, `.` or `..` component, not absolute, no backslash, no NUL, no
@@ -33,40 +38,62 @@ fn extension(path: &str) -> Option<String> {
     Some(ext.to_ascii_lowercase())
 }
 
+/// Compression suffixes: `x.pkl.gz` is a compressed pickle, and any
+/// compressed file may hold one (`joblib.dump(..., compress=...)`).
+const COMPRESSED_EXTENSIONS: &[&str] = &["gz", "xz", "bz2", "zst", "lz4", "lzma", "z", "zlib"];
+
 /// Refuses code by its name: Python source and bytecode, native libraries,
-/// scripts, notebooks, and the pickle family. Refused, not scanned.
+/// scripts, notebooks, the pickle family, archives and compressed files,
+/// TensorFlow SavedModel and Keras files, and the sentence-transformers
+/// `modules.json` (it names Python classes to import). Refused, not scanned.
+/// Applies to every regular file in the tree, ignored or not.
 pub(crate) fn refuse_code_by_name(path: &str) -> Result<(), Error> {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    let lower = name.to_ascii_lowercase();
+    let layout = match lower.as_str() {
+        "modules.json" => Some("sentence-transformers module list, which names Python classes to import"),
+        "saved_model.pb" | "saved_model.pbtxt" | "keras_metadata.pb" | "fingerprint.pb" => {
+            Some("TensorFlow SavedModel / Keras file: an executable graph")
+        }
+        "variables.index" => Some("TensorFlow SavedModel variables (part of an executable graph)"),
+        n if n.starts_with("variables.data-") => {
+            Some("TensorFlow SavedModel variables (part of an executable graph)")
+        }
+        _ => None,
+    };
+    if let Some(reason) = layout {
+        return Err(Error::CodeRefused {
+            path: path.to_owned(),
+            reason,
+        });
+    }
     let Some(ext) = extension(path) else {
         return Ok(());
     };
     let reason = match ext.as_str() {
-        "py" | "pyc" | "pyo" | "pyw" | "pyx" | "pyd" | "ipynb" => "Python code",
-        "so" | "dylib" | "dll" | "exe" | "sh" | "bat" | "ps1" => "native code or script",
+        "py" | "pyc" | "pyo" | "pyw" | "pyx" | "pyd" | "pyi" | "ipynb" => "Python code",
+        "so" | "dylib" | "dll" | "exe" | "sh" | "bat" | "ps1" | "elf" | "o" | "a" => {
+            "native code or script"
+        }
         "bin" | "pt" | "pth" | "ckpt" | "pkl" | "pickle" | "joblib" | "dill" | "npz" | "mar"
-        | "nemo" | "keras" | "h5" | "hdf5" | "pb" => "pickle-family or executable-graph file",
-        _ => return Ok(()),
-    };
-    Err(Error::CodeRefused {
-        path: path.to_owned(),
-        reason,
-    })
-}
-
-/// Refuses code by its first bytes, whatever the file is called: a pickle
-/// stream with a protocol header (`0x80` then protocol 2 to 5, what
-/// `pickle.dump` and `torch.save`'s legacy format write), and any zip
-/// archive (`PK\x03\x04`, `PK\x05\x06`, `PK\x07\x08`: `torch.save`
-/// checkpoints are zips holding `data.pkl`, and `.npz`, `.keras` and `.nemo`
-/// files are zips too). No file of a Hugging Face model directory that this
-/// crate accepts (safetensors, JSON, text, tokenizer files) is a zip, so
-/// zips are refused without looking inside. Safetensors files are not
-/// checked here: their first 8 bytes are a length (which can begin with
-/// `0x80 0x02`), and their whole structure is validated instead.
-pub(crate) fn refuse_code_by_content(path: &str, head: &[u8]) -> Result<(), Error> {
-    let reason = match head {
-        [0x80, 2..=5, ..] => "pickle data (found by content)",
-        [b'P', b'K', 3, 4, ..] | [b'P', b'K', 5, 6, ..] | [b'P', b'K', 7, 8, ..] => {
-            "zip archive, the container of PyTorch checkpoints and other pickles (found by content)"
+        | "nemo" | "keras" | "h5" | "hdf5" | "pb" | "pbtxt" | "tflite" | "cloudpickle" => {
+            "pickle-family or executable-graph file"
+        }
+        "zip" | "tar" | "tgz" | "7z" | "rar" => "archive (may hold a pickle or code)",
+        e if COMPRESSED_EXTENSIONS.contains(&e) => {
+            let inner = name
+                .rsplit_once('.')
+                .and_then(|(stem, _)| extension(stem));
+            if inner.is_some_and(|i| {
+                matches!(
+                    i.as_str(),
+                    "pkl" | "pickle" | "joblib" | "dill" | "pt" | "pth" | "bin" | "ckpt" | "npy" | "npz"
+                )
+            }) {
+                "compressed pickle"
+            } else {
+                "compressed file (may hold a pickle: joblib and pickle.dump write them)"
+            }
         }
         _ => return Ok(()),
     };
@@ -76,9 +103,134 @@ pub(crate) fn refuse_code_by_content(path: &str, head: &[u8]) -> Result<(), Erro
     })
 }
 
-/// Bytes of a file's beginning looked at for its type: enough for
-/// [`refuse_code_by_content`] and [`NPY_MAGIC`].
-pub(crate) const MAGIC_LEN: u64 = 6;
+/// Refuses code by its first bytes (and, for zip archives, its last),
+/// whatever the file is called:
+///
+/// * a pickle protocol header (`0x80` then protocol 0 to 5); headerless
+///   protocol 0 and 1 pickles are found by [`refuse_pickle`];
+/// * zip archives, by a local header at the start or an end-of-central-
+///   directory record in the last 64 KiB (zip readers find an archive from
+///   its end, so bytes put in front of it do not hide it): `torch.save`
+///   checkpoints are zips holding `data.pkl`, and `.npz`, `.keras` and
+///   `.nemo` files are zips too;
+/// * compressed data (gzip, xz, bzip2, zstd, lz4, lzma; zlib streams are
+///   inflated and looked into by [`refuse_pickle`]): what
+///   `joblib.dump(compress=...)` and `pickle.dump` to a `.gz` write;
+/// * native executables and libraries: ELF, Mach-O (thin and fat), PE
+///   (`MZ`), and `#!` scripts;
+/// * HDF5 (Keras `.h5`, at offset 0 or a user-block offset) and TFLite
+///   flatbuffers: executable graphs.
+///
+/// No file of a Hugging Face model directory that this crate accepts
+/// (safetensors, JSON, text, tokenizer files) starts with any of these.
+/// Safetensors files are not checked here: their first 8 bytes are a
+/// length, and their whole structure is validated instead.
+pub(crate) fn refuse_code_by_content(path: &str, head: &[u8], tail: &[u8]) -> Result<(), Error> {
+    let reason = match head {
+        [0x80, 0..=5, ..] => "pickle data (found by content)",
+        [b'P', b'K', 3, 4, ..] | [b'P', b'K', 5, 6, ..] | [b'P', b'K', 7, 8, ..] => {
+            "zip archive, the container of PyTorch checkpoints and other pickles (found by content)"
+        }
+        [0x1f, 0x8b, ..] => "gzip-compressed data (may hold a pickle; found by content)",
+        [0xfd, b'7', b'z', b'X', b'Z', 0, ..] => {
+            "xz-compressed data (may hold a pickle; found by content)"
+        }
+        [b'B', b'Z', b'h', b'1'..=b'9', ..] => {
+            "bzip2-compressed data (may hold a pickle; found by content)"
+        }
+        [0x28, 0xb5, 0x2f, 0xfd, ..] => "zstd-compressed data (may hold a pickle; found by content)",
+        [0x04, 0x22, 0x4d, 0x18, ..] => "lz4-compressed data (may hold a pickle; found by content)",
+        [0x5d, 0, 0, ..] => "lzma-compressed data (may hold a pickle; found by content)",
+        [0x7f, b'E', b'L', b'F', ..] => "ELF executable or shared library (found by content)",
+        [0xfe, 0xed, 0xfa, 0xce | 0xcf, ..]
+        | [0xce | 0xcf, 0xfa, 0xed, 0xfe, ..]
+        | [0xca, 0xfe, 0xba, 0xbe, ..]
+        | [0xbe, 0xba, 0xfe, 0xca, ..] => "Mach-O executable or library (found by content)",
+        [b'M', b'Z', ..] => "PE (Windows) executable or DLL (found by content)",
+        [b'#', b'!', ..] => "script (#! line; found by content)",
+        [_, _, _, _, b'T', b'F', b'L', b'3', ..] => {
+            "TFLite model, an executable graph (found by content)"
+        }
+        _ if [0usize, 512, 1024, 2048]
+            .iter()
+            .any(|&at| head.get(at..at + 8) == Some(b"\x89HDF\r\n\x1a\n")) =>
+        {
+            "HDF5 file (Keras .h5 model, may hold marshalled code; found by content)"
+        }
+        _ if tail.windows(4).any(|w| w == b"PK\x05\x06") || tail.windows(4).any(|w| w == b"PK\x06\x06") => {
+            "zip archive behind other bytes (found by its end-of-central-directory record)"
+        }
+        _ => return Ok(()),
+    };
+    Err(Error::CodeRefused {
+        path: path.to_owned(),
+        reason,
+    })
+}
+
+/// Bytes of a file's beginning looked at for its type (magic numbers, HDF5
+/// user-block offsets, a zlib stream's start).
+pub(crate) const HEAD_LEN: u64 = 4096;
+
+/// Bytes of a file's end searched for a zip end-of-central-directory
+/// record (22 bytes plus a comment of up to 65,535).
+pub(crate) const TAIL_LEN: u64 = 22 + 65_535;
+
+/// Bytes of an unlisted (ignored) file read by the pickle reader: enough to
+/// tell text from a pickle; a stream still valid at this bound is refused.
+pub(crate) const IGNORED_SCAN_LEN: u64 = 1 << 20;
+
+/// Refuses a pickle found by reading the opcode stream (see
+/// [`crate::pickle`]), with or without a protocol header and whatever the
+/// file is called; also a zlib stream (joblib's `compress='zlib'`) whose
+/// inflated start is a pickle. Reads at most `limit` bytes.
+pub(crate) fn refuse_pickle<S: pickle::Source + ?Sized>(
+    path: &str,
+    src: &S,
+    head: &[u8],
+    limit: u64,
+) -> Result<(), Error> {
+    let io = |e| Error::io(path, e);
+    let scan = pickle::scan(src, limit).map_err(io)?;
+    if scan.is_pickle {
+        return Err(pickle_error(path, "found by content", &scan));
+    }
+    // zlib: CMF 0x78 (deflate, 32 KiB window) and a header check that
+    // divides by 31. Inflate the start and read what comes out.
+    if let [0x78, flg, ..] = head
+        && (0x7800u16 | u16::from(*flg)) % 31 == 0
+    {
+        let inflated = match miniz_oxide::inflate::decompress_to_vec_zlib_with_limit(head, 1 << 20)
+        {
+            Ok(v) => v,
+            Err(e) => e.output,
+        };
+        if !inflated.is_empty() {
+            // Only a prefix was inflated: running out of it while the
+            // stream is still valid counts as a pickle.
+            let inner = pickle::scan_prefix(&inflated);
+            if inner.is_pickle {
+                return Err(pickle_error(path, "zlib-compressed, found by content", &inner));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn pickle_error(path: &str, found: &'static str, scan: &pickle::Scan) -> Error {
+    Error::Pickle {
+        path: path.to_owned(),
+        found,
+        protocol: scan.protocol,
+        imports: scan.imports.iter().map(pickle::Import::dotted).collect(),
+        dangerous: scan
+            .imports
+            .iter()
+            .filter(|i| i.safety == pickle::Safety::Dangerous)
+            .map(pickle::Import::dotted)
+            .collect(),
+    }
+}
 
 /// The first bytes of a `.npy` file. A file starting with them is checked
 /// as one whatever its name, since `numpy.load` goes by the magic.
@@ -91,10 +243,15 @@ pub(crate) enum ContentCheck {
     Safetensors,
     ConfigJson,
     Npy,
+    /// `*.safetensors.index.json`: which shard holds which tensor.
+    ShardIndex,
 }
 
 pub(crate) fn content_check(path: &str) -> ContentCheck {
     let name = path.rsplit('/').next().unwrap_or(path).to_ascii_lowercase();
+    if name.ends_with(".safetensors.index.json") {
+        return ContentCheck::ShardIndex;
+    }
     match extension(path).as_deref() {
         Some("safetensors") => ContentCheck::Safetensors,
         Some("npy") => ContentCheck::Npy,
@@ -375,6 +532,96 @@ impl<'a> NpyHeader<'a> {
     }
 }
 
+/// What the walk of a model directory admitted.
+#[derive(Debug, Default)]
+pub(crate) struct Admitted {
+    /// The model's files: for a verifier, the listed files (all present);
+    /// for a manifest builder, every file not ignored. Sorted.
+    pub(crate) model: Vec<String>,
+    /// Regular files present but exempt from listing by an ignore rule.
+    /// They are never read by a loader, and were checked here: by name and
+    /// by content, for code and pickles.
+    pub(crate) ignored: Vec<String>,
+}
+
+/// The one decision on what a model directory may hold, used by
+/// [`Verifier`](crate::Verifier) and [`ManifestBuilder`](crate::ManifestBuilder)
+/// alike.
+///
+/// Every directory is walked, whatever its name (a directory called
+/// `README.md/` or `.git/` is entered like any other); ignore rules decide
+/// only whether a *regular file* must be listed. Every entry found must be
+/// a regular file or a directory (no symlinks, FIFOs, sockets, devices)
+/// with a name that a manifest could hold; every regular file, ignored or
+/// not, is refused if its name says code, a pickle or an archive
+/// ([`refuse_code_by_name`]). Ignored files are then opened and refused if
+/// their content is code or a pickle ([`check_ignored_file`]); the model's
+/// own files get the full content checks after hashing.
+///
+/// With `listed` (a verifier), a file that is neither listed nor ignored
+/// is [`Error::UnlistedFile`] and a listed file not found is
+/// [`Error::MissingFile`]; a listed file is part of the model even when an
+/// ignore rule matches it. Without (a builder), every file not ignored is
+/// part of the model.
+pub(crate) fn admit(
+    root: &ModelDir,
+    listed: Option<&BTreeSet<&str>>,
+    is_ignored: &dyn Fn(&str) -> bool,
+    max_header_len: u64,
+) -> Result<Admitted, Error> {
+    let mut found = root.walk()?;
+    found.sort();
+    let mut out = Admitted::default();
+    for (rel, kind) in found {
+        check_relative_path(&rel)?;
+        match kind {
+            Found::Symlink => return Err(Error::Symlink { path: rel }),
+            Found::Other => return Err(Error::NotRegularFile { path: rel }),
+            Found::File => {}
+        }
+        refuse_code_by_name(&rel)?;
+        let is_listed = listed.is_none_or(|l| l.contains(rel.as_str()));
+        if listed.is_some() && is_listed {
+            out.model.push(rel);
+        } else if is_ignored(&rel) {
+            out.ignored.push(rel);
+        } else if is_listed {
+            out.model.push(rel);
+        } else {
+            return Err(Error::UnlistedFile { path: rel });
+        }
+    }
+    if let Some(listed) = listed
+        && let Some(missing) = listed
+            .iter()
+            .find(|p| out.model.binary_search_by(|m| m.as_str().cmp(p)).is_err())
+    {
+        return Err(Error::MissingFile {
+            path: (*missing).to_owned(),
+        });
+    }
+    for rel in &out.ignored {
+        check_ignored_file(root, rel, max_header_len)?;
+    }
+    Ok(out)
+}
+
+/// Content checks for a file exempt from listing: it is not hashed and no
+/// loader is handed it, but a pickle or a binary stays refused wherever it
+/// lies. Reads the file's first [`IGNORED_SCAN_LEN`] bytes and its last
+/// [`TAIL_LEN`]; a pickle stream still valid at that bound is refused.
+fn check_ignored_file(root: &ModelDir, rel: &str, max_header_len: u64) -> Result<(), Error> {
+    let file = root.open_file(rel)?;
+    let size = file.metadata().map_err(|e| Error::io(rel, e))?.len();
+    content::check(
+        rel,
+        &content::Bytes::File(&file, size),
+        max_header_len,
+        IGNORED_SCAN_LEN,
+    )
+    .map(|_| ())
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -440,13 +687,15 @@ mod tests {
             &b"\x80\x02}q\x00."[..],
             b"\x80\x05\x95",
             b"\x80\x04",
+            b"\x80\x01",
+            b"\x80\x00",
             b"PK\x03\x04\x14\x00",
             b"PK\x05\x06",
             b"PK\x07\x08",
         ] {
             assert!(
                 matches!(
-                    refuse_code_by_content("weights.dat", head),
+                    refuse_code_by_content("weights.dat", head, head),
                     Err(Error::CodeRefused { .. })
                 ),
                 "{head:?}"
@@ -455,13 +704,12 @@ mod tests {
         for head in [
             &b""[..],
             b"\x80",
-            b"\x80\x01",
             b"\x80\x06",
             b"{\"a\"",
             b"PK",
             b"PKxx",
         ] {
-            assert!(refuse_code_by_content("x", head).is_ok(), "{head:?}");
+            assert!(refuse_code_by_content("x", head, head).is_ok(), "{head:?}");
         }
     }
 

@@ -144,7 +144,7 @@ struct RawTensor {
 }
 
 /// A string-to-string map that refuses duplicate keys.
-struct StrictStringMap(BTreeMap<String, String>);
+pub(crate) struct StrictStringMap(pub(crate) BTreeMap<String, String>);
 
 impl<'de> Deserialize<'de> for StrictStringMap {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

@@ -104,16 +104,63 @@ impl fmt::Debug for PublicKey {
     }
 }
 
-/// An Ed25519 signing key for manifests. Zeroized on drop (by
-/// `ed25519-dalek`), never printed.
+/// A signing key for manifests: Ed25519, or ECDSA P-256 (SHA-256), the key
+/// type OpenSSF `model_signing verify key` can check. Zeroized on drop (by
+/// `ed25519-dalek` and `p256`), never printed.
 ///
-/// Key files are PEM PKCS#8, `-----BEGIN PRIVATE KEY-----`, as written by
-/// `openssl genpkey -algorithm ed25519 -out model-signing.key`; the public
-/// half is `openssl pkey -in model-signing.key -pubout -out model-signing.pub`.
-pub struct SigningKey(ed25519_dalek::SigningKey);
+/// Key files are unencrypted PEM, `-----BEGIN PRIVATE KEY-----` (PKCS#8),
+/// or for P-256 also `-----BEGIN EC PRIVATE KEY-----` (SEC1):
+///
+/// ```text
+/// openssl genpkey -algorithm ed25519 -out model-signing.key
+/// openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out model-signing.key
+/// openssl pkey -in model-signing.key -pubout -out model-signing.pub
+/// ```
+pub struct SigningKey(SignerKind);
+
+enum SignerKind {
+    Ed25519(ed25519_dalek::SigningKey),
+    P256(p256::ecdsa::SigningKey),
+}
+
+/// Largest private key file read (a PEM private key is a few hundred bytes).
+const MAX_KEY_FILE: usize = 64 << 10;
+
+/// Reads a secret file into one buffer allocated once at its final size
+/// and zeroized on drop: no growth, so no freed copy of the key is left
+/// behind by a reallocation (as `read_to_string` into a growing `String`
+/// would). Files over `max` bytes are refused without being read.
+pub(crate) fn read_secret_file(
+    path: &std::path::Path,
+    max: usize,
+) -> Result<zeroize::Zeroizing<Vec<u8>>, Error> {
+    use std::io::Read as _;
+    let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut buf = zeroize::Zeroizing::new(vec![0u8; max + 1]);
+    let mut n = 0;
+    loop {
+        match f.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => {
+                n += k;
+                if n > max {
+                    return Err(Error::Key {
+                        reason: format!("{}: larger than {max} bytes", path.display()),
+                    });
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(Error::io(path, e)),
+        }
+    }
+    // Shorten in place: the capacity, and so the allocation, stays.
+    buf.truncate(n);
+    Ok(buf)
+}
 
 impl SigningKey {
-    /// A fresh key from the operating system's random number generator.
+    /// A fresh Ed25519 key from the operating system's random number
+    /// generator.
     ///
     /// # Errors
     /// [`Error::Key`] when the OS cannot supply randomness.
@@ -124,36 +171,68 @@ impl SigningKey {
         })?;
         let k = ed25519_dalek::SigningKey::from_bytes(&seed);
         zeroize::Zeroize::zeroize(&mut seed);
-        Ok(Self(k))
+        Ok(Self(SignerKind::Ed25519(k)))
     }
 
-    /// Parses an unencrypted PEM PKCS#8 Ed25519 private key.
+    /// A fresh ECDSA P-256 key from the operating system's random number
+    /// generator (bundles it signs verify with `model_signing verify key`).
+    ///
+    /// # Errors
+    /// [`Error::Key`] when the OS cannot supply randomness.
+    pub fn generate_p256() -> Result<Self, Error> {
+        // Rejection sampling: a 32-byte string is a valid scalar unless it
+        // is zero or at least the group order (probability about 2^-32).
+        for _ in 0..64 {
+            let mut bytes = zeroize::Zeroizing::new([0u8; 32]);
+            getrandom::fill(bytes.as_mut()).map_err(|e| Error::Key {
+                reason: format!("no randomness from the OS: {e}"),
+            })?;
+            if let Ok(k) = p256::ecdsa::SigningKey::from_slice(bytes.as_ref()) {
+                return Ok(Self(SignerKind::P256(k)));
+            }
+        }
+        Err(Error::Key {
+            reason: "could not draw a P-256 scalar".to_owned(),
+        })
+    }
+
+    /// Parses an unencrypted PEM private key: PKCS#8 Ed25519 or P-256, or
+    /// SEC1 (`EC PRIVATE KEY`) P-256.
     ///
     /// # Errors
     /// [`Error::Key`] when the text is not such a key (the message never
     /// contains key bytes).
     pub fn from_pkcs8_pem(pem: &str) -> Result<Self, Error> {
-        ed25519_dalek::SigningKey::from_pkcs8_pem(pem)
-            .map(Self)
-            .map_err(|_| Error::Key {
-                reason: "not an unencrypted PEM PKCS#8 Ed25519 private key".to_owned(),
-            })
+        if let Ok(k) = ed25519_dalek::SigningKey::from_pkcs8_pem(pem) {
+            return Ok(Self(SignerKind::Ed25519(k)));
+        }
+        if let Ok(k) = p256::ecdsa::SigningKey::from_pkcs8_pem(pem) {
+            return Ok(Self(SignerKind::P256(k)));
+        }
+        if let Ok(k) = p256::SecretKey::from_sec1_pem(pem) {
+            return Ok(Self(SignerKind::P256(k.into())));
+        }
+        Err(Error::Key {
+            reason: "not an unencrypted PEM private key of a supported type (PKCS#8 Ed25519 or P-256, SEC1 P-256)"
+                .to_owned(),
+        })
     }
 
-    /// Reads an unencrypted PEM PKCS#8 Ed25519 private key file; the text
-    /// read is zeroized before returning.
+    /// Reads an unencrypted PEM private key file (see
+    /// [`SigningKey::from_pkcs8_pem`]). The file is read into one buffer,
+    /// allocated once and zeroized when done, so no copy of the key text is
+    /// left in freed memory.
     ///
     /// # Errors
     /// [`Error::Io`] when the file cannot be read, [`Error::Key`] when it is
-    /// not such a key.
+    /// larger than 64 KiB, not UTF-8, or not such a key.
     pub fn from_pem_file(path: impl AsRef<std::path::Path>) -> Result<Self, Error> {
-        use std::io::Read as _;
         let path = path.as_ref();
-        let mut text = zeroize::Zeroizing::new(String::new());
-        std::fs::File::open(path)
-            .and_then(|mut f| f.read_to_string(&mut text))
-            .map_err(|e| Error::io(path, e))?;
-        Self::from_pkcs8_pem(&text)
+        let bytes = read_secret_file(path, MAX_KEY_FILE)?;
+        let text = std::str::from_utf8(&bytes).map_err(|_| Error::Key {
+            reason: format!("{}: not a PEM text file", path.display()),
+        })?;
+        Self::from_pkcs8_pem(text)
     }
 
     /// The key as PEM PKCS#8, zeroized when dropped.
@@ -161,23 +240,57 @@ impl SigningKey {
     /// # Errors
     /// [`Error::Key`] if encoding fails (it does not for valid keys).
     pub fn to_pkcs8_pem(&self) -> Result<zeroize::Zeroizing<String>, Error> {
-        self.0
-            .to_pkcs8_pem(ed25519_dalek::pkcs8::spki::der::pem::LineEnding::LF)
-            .map_err(|_| Error::Key {
-                reason: "cannot encode the key".to_owned(),
-            })
+        let le = ed25519_dalek::pkcs8::spki::der::pem::LineEnding::LF;
+        let r = match &self.0 {
+            SignerKind::Ed25519(k) => k.to_pkcs8_pem(le).map_err(|_| ()),
+            SignerKind::P256(k) => EncodePrivateKey::to_pkcs8_pem(k, le)
+                .map_err(|_| ()),
+        };
+        r.map_err(|()| Error::Key {
+            reason: "cannot encode the key".to_owned(),
+        })
     }
 
     /// The matching public key.
     #[must_use]
     pub fn public_key(&self) -> PublicKey {
-        PublicKey(KeyKind::Ed25519(self.0.verifying_key()))
+        match &self.0 {
+            SignerKind::Ed25519(k) => PublicKey(KeyKind::Ed25519(k.verifying_key())),
+            SignerKind::P256(k) => PublicKey(KeyKind::P256(*k.verifying_key())),
+        }
+    }
+
+    /// The algorithm, for messages: `"Ed25519"` or `"ECDSA P-256"`.
+    #[must_use]
+    pub fn algorithm(&self) -> &'static str {
+        match self.0 {
+            SignerKind::Ed25519(_) => "Ed25519",
+            SignerKind::P256(_) => "ECDSA P-256",
+        }
+    }
+
+    /// Signs `message`: Ed25519 (64 bytes), or ECDSA P-256 with SHA-256
+    /// (DER, RFC 6979 deterministic nonces).
+    fn sign(&self, message: &[u8]) -> Vec<u8> {
+        match &self.0 {
+            SignerKind::Ed25519(k) => {
+                use ed25519_dalek::Signer as _;
+                k.sign(message).to_bytes().to_vec()
+            }
+            SignerKind::P256(k) => {
+                use p256::ecdsa::signature::Signer as _;
+                let sig: p256::ecdsa::Signature = k.sign(message);
+                sig.to_der().as_bytes().to_vec()
+            }
+        }
     }
 }
 
 impl fmt::Debug for SigningKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SigningKey").finish_non_exhaustive()
+        f.debug_struct("SigningKey")
+            .field("algorithm", &self.algorithm())
+            .finish_non_exhaustive()
     }
 }
 
@@ -306,10 +419,9 @@ impl Bundle {
         }
     }
 
-    /// Signs `payload` with Ed25519 and returns the bundle JSON.
+    /// Signs `payload` with `key` and returns the bundle JSON.
     pub(crate) fn sign(payload: &[u8], key: &SigningKey) -> String {
-        use ed25519_dalek::Signer as _;
-        let sig = key.0.sign(&pae(payload));
+        let sig = key.sign(&pae(payload));
         let b = BundleJson {
             media_type: BUNDLE_MEDIA_TYPE.to_owned(),
             verification_material: VerificationMaterial {
@@ -322,7 +434,7 @@ impl Bundle {
                 payload: BASE64.encode(payload),
                 payload_type: PAYLOAD_TYPE.to_owned(),
                 signatures: vec![EnvelopeSignature {
-                    sig: BASE64.encode(&sig.to_bytes()),
+                    sig: BASE64.encode(&sig),
                     keyid: String::new(),
                 }],
             },
@@ -352,7 +464,7 @@ mod tests {
     #[test]
     fn signing_key_debug_and_pem_round_trip() {
         let k = SigningKey::generate().unwrap();
-        assert_eq!(format!("{k:?}"), "SigningKey { .. }");
+        assert_eq!(format!("{k:?}"), "SigningKey { algorithm: \"Ed25519\", .. }");
         let pem = k.to_pkcs8_pem().unwrap();
         let k2 = SigningKey::from_pkcs8_pem(&pem).unwrap();
         assert_eq!(k.public_key().to_pem(), k2.public_key().to_pem());

@@ -1,20 +1,20 @@
 //! Verification of a model directory against a manifest, and the verified
 //! handles loaders read from.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::fs::File;
-use std::os::unix::fs::FileExt;
 use std::path::Path;
 
+use crate::content::{self, Bytes, Content};
 use crate::digest::Sha256Digest;
 use crate::engine::{self, NoProgress, Progress, Target};
 use crate::error::Error;
-use crate::fsutil::{Found, ModelDir};
+use crate::fsutil::ModelDir;
 use crate::manifest::{
     Authenticity, EntryDigest, HashMethod, MANIFEST_FILE_NAME, Manifest, ManifestEntry,
 };
-use crate::policy::{self, ContentCheck};
-use crate::safetensors::{self, DEFAULT_MAX_HEADER_LEN, Header, SafeTensors, TensorView};
+use crate::policy;
+use crate::safetensors::{DEFAULT_MAX_HEADER_LEN, Header, SafeTensors, TensorView};
 
 /// Files that may lie in a model directory without being listed, unless the
 /// caller replaces the list with [`Verifier::ignore_only`]: the manifest
@@ -30,9 +30,6 @@ pub const DEFAULT_IGNORE: &[&str] = &[
 /// (CHECKSUMS files, OMS `files` bundles): 32 GiB, above any single file of
 /// a sharded Hugging Face checkpoint. See [`Verifier::max_unsized_file`].
 pub const DEFAULT_MAX_UNSIZED_FILE: u64 = 32 << 30;
-
-/// Largest `.npy` header inspected.
-const MAX_NPY_HEADER: u64 = 1 << 20;
 
 /// Checks a model directory against a [`Manifest`], then either reports
 /// ([`Verifier::verify`]) or hands out the verified bytes
@@ -51,6 +48,7 @@ pub struct Verifier<'m> {
     max_header_len: u64,
     max_unsized_file: u64,
     threads: usize,
+    require_signature: bool,
     progress: &'m dyn Progress,
 }
 
@@ -64,6 +62,7 @@ impl std::fmt::Debug for Verifier<'_> {
             .field("max_header_len", &self.max_header_len)
             .field("max_unsized_file", &self.max_unsized_file)
             .field("threads", &self.threads)
+            .field("require_signature", &self.require_signature)
             .finish_non_exhaustive()
     }
 }
@@ -82,8 +81,27 @@ impl<'m> Verifier<'m> {
             max_header_len: DEFAULT_MAX_HEADER_LEN,
             max_unsized_file: DEFAULT_MAX_UNSIZED_FILE,
             threads: std::thread::available_parallelism().map_or(1, usize::from),
+            require_signature: false,
             progress: &NoProgress,
         }
+    }
+
+    /// Refuses the manifest unless its origin is vouched for: a signature
+    /// checked under the caller's key ([`Manifest::parse_signed`],
+    /// [`Authenticity::Signed`]) or a manifest compiled into the
+    /// application ([`Manifest::pinned`], [`Authenticity::Pinned`]). An
+    /// unsigned manifest, or a bundle read with [`Manifest::parse`] (whose
+    /// signature is not checked), is refused with
+    /// [`Error::SignatureRequired`] before anything is read.
+    ///
+    /// Without this (the default) an unauthenticated manifest verifies,
+    /// and [`Report::authenticity`] says so: such a manifest proves
+    /// integrity against accidents only. The CLI's `--require-signature`
+    /// sets it.
+    #[must_use]
+    pub fn require_signature(mut self) -> Self {
+        self.require_signature = true;
+        self
     }
 
     /// Refuses a manifest whose model name is not `name`.
@@ -101,9 +119,13 @@ impl<'m> Verifier<'m> {
         self
     }
 
-    /// Adds a path (file, or directory and everything below it) that may be
-    /// present without being listed. Ignored paths are not read at all.
-    /// A path that is listed in the manifest is verified regardless.
+    /// Adds a path (a file, or a directory: every file below it) whose
+    /// regular files may be present without being listed. Ignore rules
+    /// match regular files only: every directory is still walked, and an
+    /// ignored file is still refused if its name or its first bytes say
+    /// code, a pickle or an archive (it is read that far, not hashed); a
+    /// symlink, FIFO or device is refused whatever its name. A path that is
+    /// listed in the manifest is verified regardless.
     ///
     /// The path is relative to the model directory and `/`-separated; a
     /// trailing `/` is removed. A path that manifests may not hold
@@ -199,20 +221,69 @@ impl<'m> Verifier<'m> {
         })
     }
 
+    /// Verifies `dir` completely, then hands the loader one file at a time
+    /// ([`VerifiedFiles`]), so that peak memory is one file (one shard of a
+    /// sharded checkpoint) plus what the loader keeps, not the whole model.
+    ///
+    /// Nothing is handed over before the whole model has verified: this
+    /// first runs every check of [`Verifier::verify`] through the open
+    /// handles (hashing streaming, keeping nothing). Each call of
+    /// [`Iterator::next`] then reads one file into memory while hashing it
+    /// again, checks that the bytes hash as verified and pass the content
+    /// checks again, and returns them; a file changed in between is
+    /// [`Error::FileChanged`], after which the loader must discard what it
+    /// loaded. The price is reading every file twice.
+    ///
+    /// # Errors
+    /// As [`Verifier::verify`].
+    pub fn load_each(&self, dir: impl AsRef<Path>) -> Result<VerifiedFiles, Error> {
+        let dir = dir.as_ref();
+        let prepared = self.prepare(dir)?;
+        let checked = self.check_all(dir, prepared, false)?;
+        let Checked {
+            report,
+            opened,
+            digests,
+            contents,
+            ..
+        } = checked;
+        let queue = opened
+            .into_iter()
+            .zip(digests)
+            .zip(contents)
+            .map(|(((entry, file, size), digests), content)| Pending {
+                path: entry.path().to_owned(),
+                whole: matches!(entry.digest, EntryDigest::Whole(_)),
+                file,
+                size,
+                digests,
+                content,
+            })
+            .collect::<Vec<_>>()
+            .into_iter();
+        Ok(VerifiedFiles {
+            report,
+            queue,
+            method: self.manifest.method(),
+            threads: self.threads,
+            max_header_len: self.max_header_len,
+        })
+    }
+
     fn is_ignored(&self, rel: &str) -> bool {
         self.ignore
             .iter()
             .chain(self.manifest.ignore_paths())
-            .any(|ig| {
-                rel == ig
-                    || rel
-                        .strip_prefix(ig.as_str())
-                        .is_some_and(|r| r.starts_with('/'))
-            })
+            .any(|ig| ignore_matches(ig, rel))
     }
 
-    fn run(&self, dir: &Path, retain: bool) -> Result<Run, Error> {
+    /// The checks that need no file contents, the walk, and one open handle
+    /// per listed file.
+    fn prepare(&self, dir: &Path) -> Result<Vec<(&'m ManifestEntry, File, u64)>, Error> {
         let m = self.manifest;
+        if self.require_signature && !m.authenticity().is_trusted() {
+            return Err(Error::SignatureRequired);
+        }
         if let Some(expected) = &self.expect_name
             && m.name() != Some(expected.as_str())
         {
@@ -235,54 +306,22 @@ impl<'m> Verifier<'m> {
         for ig in &self.ignore {
             policy::check_relative_path(ig)?;
         }
-        let listed: BTreeMap<&str, &ManifestEntry> =
-            m.entries().iter().map(|e| (e.path(), e)).collect();
         for e in m.entries() {
             policy::check_relative_path(e.path())?;
             policy::refuse_code_by_name(e.path())?;
         }
+        let listed: BTreeSet<&str> = m.entries().iter().map(ManifestEntry::path).collect();
 
         let root = ModelDir::open(dir)?;
-        // Do not skip a directory that holds listed files.
-        let skip_dir = |rel: &str| {
-            self.is_ignored(rel)
-                && !listed
-                    .keys()
-                    .any(|p| p.strip_prefix(rel).is_some_and(|r| r.starts_with('/')))
-        };
-        let mut found = root.walk(&skip_dir)?;
-        found.sort();
-        let mut present = BTreeSet::new();
-        for (rel, kind) in &found {
-            let is_listed = listed.contains_key(rel.as_str());
-            if !is_listed && self.is_ignored(rel) {
-                // Ignoring a file never lets code through: `modeling.py`
-                // is refused even if someone put it on the ignore list.
-                // (Ignored directories are not entered at all.)
-                if *kind == Found::File {
-                    policy::refuse_code_by_name(rel)?;
-                }
-                continue;
-            }
-            match kind {
-                Found::Symlink => return Err(Error::Symlink { path: rel.clone() }),
-                Found::Other => return Err(Error::NotRegularFile { path: rel.clone() }),
-                Found::File => {}
-            }
-            policy::refuse_code_by_name(rel)?;
-            if !is_listed {
-                return Err(Error::UnlistedFile { path: rel.clone() });
-            }
-            present.insert(rel.as_str());
-        }
-        if let Some(missing) = m.entries().iter().find(|e| !present.contains(e.path())) {
-            return Err(Error::MissingFile {
-                path: missing.path().to_owned(),
-            });
-        }
+        policy::admit(
+            &root,
+            Some(&listed),
+            &|rel| self.is_ignored(rel),
+            self.max_header_len,
+        )?;
 
         // Open each file once; everything below reads through these handles.
-        let mut opened: Vec<(&ManifestEntry, File, u64)> = Vec::with_capacity(m.entries().len());
+        let mut opened = Vec::with_capacity(m.entries().len());
         for e in m.entries() {
             let file = root.open_file(e.path())?;
             let size = file
@@ -307,7 +346,46 @@ impl<'m> Verifier<'m> {
             }
             opened.push((e, file, size));
         }
+        Ok(opened)
+    }
 
+    fn run(&self, dir: &Path, retain: bool) -> Result<Run, Error> {
+        let opened = self.prepare(dir)?;
+        let c = self.check_all(dir, opened, retain)?;
+        let files = if retain {
+            c.opened
+                .into_iter()
+                .zip(c.digests)
+                .zip(c.buffers)
+                .zip(c.contents)
+                .map(|((((e, _, _), d), bytes), content)| VerifiedFile {
+                    path: e.path().to_owned(),
+                    sha256: match e.digest {
+                        EntryDigest::Whole(_) => d.first().copied(),
+                        EntryDigest::Shards(_) => None,
+                    },
+                    bytes,
+                    header: content.header,
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        Ok(Run {
+            report: c.report,
+            files,
+        })
+    }
+
+    /// Hashes, compares and runs the content checks; with `retain`, the
+    /// files' bytes are kept (read while hashed).
+    fn check_all(
+        &self,
+        dir: &Path,
+        opened: Vec<(&'m ManifestEntry, File, u64)>,
+        retain: bool,
+    ) -> Result<Checked<'m>, Error> {
+        let m = self.manifest;
         // With `load`, files of known size are read into memory while they
         // are hashed. A file the manifest gives no size for is hashed
         // streaming first (its size on disk is the attacker's to choose) and
@@ -350,37 +428,7 @@ impl<'m> Verifier<'m> {
         )?;
 
         for ((e, _, _), got) in opened.iter().zip(&digests) {
-            match (&e.digest, m.method()) {
-                (EntryDigest::Whole(want), _) => {
-                    if got.len() != 1 || got[0] != *want {
-                        return Err(Error::DigestMismatch {
-                            path: e.path().to_owned(),
-                            shard: None,
-                        });
-                    }
-                }
-                (EntryDigest::Shards(want), HashMethod::Shards { shard_size }) => {
-                    for (i, w) in want.iter().enumerate() {
-                        if got.get(i) != Some(w) {
-                            let start = shard_size.saturating_mul(i as u64);
-                            let end = start.saturating_add(shard_size).min(e.size().unwrap_or(0));
-                            return Err(Error::DigestMismatch {
-                                path: e.path().to_owned(),
-                                shard: Some((start, end)),
-                            });
-                        }
-                    }
-                    if got.len() != want.len() {
-                        return Err(Error::DigestMismatch {
-                            path: e.path().to_owned(),
-                            shard: None,
-                        });
-                    }
-                }
-                (EntryDigest::Shards(_), HashMethod::Files) => {
-                    return Err(Error::manifest("sharded entry in a files manifest"));
-                }
-            }
+            compare(e, got, m.method())?;
         }
 
         // Now read the size-less files whose streamed digest matched, and
@@ -421,18 +469,25 @@ impl<'m> Verifier<'m> {
 
         // Content rules, on the verified bytes (or, for a report, read
         // through the same handles).
-        let mut headers: Vec<Option<Header>> = Vec::with_capacity(opened.len());
+        let mut contents: Vec<Content> = Vec::with_capacity(opened.len());
         for (i, (e, file, size)) in opened.iter().enumerate() {
-            let retained = buffers.get(i).filter(|_| retain).map(Vec::as_slice);
-            headers.push(check_content(
+            let bytes = match buffers.get(i).filter(|_| retain) {
+                Some(b) => Bytes::Mem(b),
+                None => Bytes::File(file, *size),
+            };
+            contents.push(content::check(
                 e.path(),
-                file,
-                *size,
-                retained,
+                &bytes,
                 self.max_header_len,
+                u64::MAX,
             )?);
         }
-        check_unique_tensors(opened.iter().map(|(e, _, _)| e.path()).zip(&headers))?;
+        let pairs: Vec<(&str, &Content)> = opened
+            .iter()
+            .map(|(e, _, _)| e.path())
+            .zip(&contents)
+            .collect();
+        content::check_model(&pairs)?;
 
         let report = Report {
             name: m.name().map(str::to_owned),
@@ -452,26 +507,160 @@ impl<'m> Verifier<'m> {
                 })
                 .collect(),
         };
-        let files = if retain {
-            opened
-                .into_iter()
-                .zip(digests)
-                .zip(buffers)
-                .zip(headers)
-                .map(|((((e, _, _), d), bytes), header)| VerifiedFile {
+        Ok(Checked {
+            report,
+            opened,
+            digests,
+            buffers,
+            contents,
+        })
+    }
+}
+
+/// Whether ignore rule `ig` (a file, or a directory: every file below it)
+/// covers the regular file `rel`.
+fn ignore_matches(ig: &str, rel: &str) -> bool {
+    rel == ig
+        || rel
+            .strip_prefix(ig)
+            .is_some_and(|r| r.starts_with('/'))
+}
+
+/// Compares a file's digests with the manifest's.
+fn compare(e: &ManifestEntry, got: &[Sha256Digest], method: HashMethod) -> Result<(), Error> {
+    match (&e.digest, method) {
+        (EntryDigest::Whole(want), _) => {
+            if got.len() != 1 || got[0] != *want {
+                return Err(Error::DigestMismatch {
                     path: e.path().to_owned(),
-                    sha256: match e.digest {
-                        EntryDigest::Whole(_) => d.first().copied(),
-                        EntryDigest::Shards(_) => None,
-                    },
-                    bytes,
-                    header,
-                })
-                .collect()
-        } else {
-            Vec::new()
+                    shard: None,
+                });
+            }
+        }
+        (EntryDigest::Shards(want), HashMethod::Shards { shard_size }) => {
+            for (i, w) in want.iter().enumerate() {
+                if got.get(i) != Some(w) {
+                    let start = shard_size.saturating_mul(i as u64);
+                    let end = start.saturating_add(shard_size).min(e.size().unwrap_or(0));
+                    return Err(Error::DigestMismatch {
+                        path: e.path().to_owned(),
+                        shard: Some((start, end)),
+                    });
+                }
+            }
+            if got.len() != want.len() {
+                return Err(Error::DigestMismatch {
+                    path: e.path().to_owned(),
+                    shard: None,
+                });
+            }
+        }
+        (EntryDigest::Shards(_), HashMethod::Files) => {
+            return Err(Error::manifest("sharded entry in a files manifest"));
+        }
+    }
+    Ok(())
+}
+
+/// Everything [`Verifier::check_all`] established.
+struct Checked<'m> {
+    report: Report,
+    opened: Vec<(&'m ManifestEntry, File, u64)>,
+    digests: Vec<Vec<Sha256Digest>>,
+    buffers: Vec<Vec<u8>>,
+    contents: Vec<Content>,
+}
+
+/// A verified file waiting to be read again and handed over.
+struct Pending {
+    path: String,
+    whole: bool,
+    file: File,
+    size: u64,
+    digests: Vec<Sha256Digest>,
+    content: Content,
+}
+
+/// The files of a fully verified model, handed over one at a time
+/// ([`Verifier::load_each`]): each [`Iterator::next`] reads one file into
+/// memory while hashing it again and returns it once its bytes hash as
+/// verified; drop each file once loaded, and peak memory stays one file.
+///
+/// An `Err` item (the file changed since it was verified, or an I/O error)
+/// ends the iteration: the loader must discard what it loaded.
+#[derive(Debug)]
+pub struct VerifiedFiles {
+    report: Report,
+    queue: std::vec::IntoIter<Pending>,
+    method: HashMethod,
+    threads: usize,
+    max_header_len: u64,
+}
+
+impl std::fmt::Debug for Pending {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pending")
+            .field("path", &self.path)
+            .field("size", &self.size)
+            .finish_non_exhaustive()
+    }
+}
+
+impl VerifiedFiles {
+    /// What was verified (every file, before any was handed over).
+    #[must_use]
+    pub fn report(&self) -> &Report {
+        &self.report
+    }
+
+    fn read_one(&self, p: Pending) -> Result<VerifiedFile, Error> {
+        let mut buf = zeroed_buffer(Path::new(""), &p.path, p.size)?;
+        let got = engine::hash_all(
+            vec![Target {
+                path: &p.path,
+                file: &p.file,
+                size: p.size,
+                dest: Some(buf.as_mut_slice()),
+            }],
+            self.method,
+            self.threads,
+            &NoProgress,
+        )?;
+        let changed = || Error::FileChanged {
+            path: p.path.clone(),
         };
-        Ok(Run { report, files })
+        if got.first() != Some(&p.digests) {
+            return Err(changed());
+        }
+        let again = content::check(&p.path, &Bytes::Mem(&buf), self.max_header_len, u64::MAX)?;
+        if again != p.content {
+            return Err(changed());
+        }
+        Ok(VerifiedFile {
+            sha256: if p.whole { p.digests.first().copied() } else { None },
+            path: p.path,
+            bytes: buf,
+            header: again.header,
+        })
+    }
+}
+
+impl Iterator for VerifiedFiles {
+    type Item = Result<VerifiedFile, Error>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let p = self.queue.next()?;
+        let r = self.read_one(p);
+        if r.is_err() {
+            // Nothing more after a failure.
+            self.queue = Vec::new().into_iter();
+        }
+        Some(r)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let n = self.queue.len();
+        (0, Some(n))
     }
 }
 
@@ -523,100 +712,6 @@ fn zeroed_buffer(dir: &Path, path: &str, size: u64) -> Result<Vec<u8>, Error> {
 struct Run {
     report: Report,
     files: Vec<VerifiedFile>,
-}
-
-/// A tensor name defined in two files is ambiguous: which one a loader
-/// picks would decide the weights. Refused.
-fn check_unique_tensors<'a>(
-    files: impl Iterator<Item = (&'a str, &'a Option<Header>)>,
-) -> Result<(), Error> {
-    let mut owner: BTreeMap<&str, &str> = BTreeMap::new();
-    for (path, h) in files {
-        for name in h.iter().flat_map(|h| h.tensors.keys()) {
-            if let Some(first) = owner.insert(name, path) {
-                return Err(Error::safetensors(
-                    path,
-                    format!("tensor {name:?} is also defined in {first}"),
-                ));
-            }
-        }
-    }
-    Ok(())
-}
-
-fn read_prefix(path: &str, file: &File, size: u64, want: u64) -> Result<Vec<u8>, Error> {
-    let n = usize::try_from(want.min(size))
-        .map_err(|_| Error::safetensors(path, "header too large"))?;
-    let mut buf = vec![0u8; n];
-    file.read_exact_at(&mut buf, 0).map_err(|e| {
-        if e.kind() == std::io::ErrorKind::UnexpectedEof {
-            Error::FileChanged {
-                path: path.to_owned(),
-            }
-        } else {
-            Error::io(path, e)
-        }
-    })?;
-    Ok(buf)
-}
-
-fn check_content(
-    path: &str,
-    file: &File,
-    size: u64,
-    retained: Option<&[u8]>,
-    max_header_len: u64,
-) -> Result<Option<Header>, Error> {
-    let mut kind = policy::content_check(path);
-    if kind != ContentCheck::Safetensors {
-        let read;
-        let head = match retained {
-            Some(bytes) => bytes,
-            None => {
-                read = read_prefix(path, file, size, policy::MAGIC_LEN)?;
-                read.as_slice()
-            }
-        };
-        policy::refuse_code_by_content(path, head)?;
-        // `numpy.load` goes by the magic, not the name.
-        if kind == ContentCheck::None && head.starts_with(policy::NPY_MAGIC) {
-            kind = ContentCheck::Npy;
-        }
-    }
-    match kind {
-        ContentCheck::None => Ok(None),
-        ContentCheck::Safetensors => {
-            let header = if let Some(bytes) = retained {
-                safetensors::validate(path, bytes, size, max_header_len)?
-            } else {
-                let head = read_prefix(path, file, size, 8)?;
-                let n = safetensors::header_len(path, &head, size, max_header_len)?;
-                let prefix = read_prefix(path, file, size, 8 + n)?;
-                safetensors::validate(path, &prefix, size, max_header_len)?
-            };
-            Ok(Some(header))
-        }
-        ContentCheck::ConfigJson => {
-            if size > policy::MAX_CONFIG_LEN {
-                return Err(Error::InvalidFile {
-                    path: path.to_owned(),
-                    reason: "configuration file larger than 16 MiB".to_owned(),
-                });
-            }
-            match retained {
-                Some(bytes) => policy::check_config_json(path, bytes)?,
-                None => policy::check_config_json(path, &read_prefix(path, file, size, size)?)?,
-            }
-            Ok(None)
-        }
-        ContentCheck::Npy => {
-            match retained {
-                Some(bytes) => policy::check_npy(path, bytes)?,
-                None => policy::check_npy(path, &read_prefix(path, file, size, MAX_NPY_HEADER)?)?,
-            }
-            Ok(None)
-        }
-    }
 }
 
 /// What [`Verifier::verify`] checked.
@@ -873,34 +968,14 @@ impl<'p> ManifestBuilder<'p> {
         for ig in &self.ignore {
             policy::check_relative_path(ig)?;
         }
-        let ignored = |rel: &str| {
-            self.ignore.iter().any(|ig| {
-                rel == ig
-                    || rel
-                        .strip_prefix(ig.as_str())
-                        .is_some_and(|r| r.starts_with('/'))
-            })
-        };
         let root = ModelDir::open(dir)?;
-        let mut found = root.walk(&ignored)?;
-        found.sort();
-        let mut paths = Vec::new();
-        for (rel, kind) in found {
-            if ignored(&rel) {
-                if kind == Found::File {
-                    policy::refuse_code_by_name(&rel)?;
-                }
-                continue;
-            }
-            match kind {
-                Found::Symlink => return Err(Error::Symlink { path: rel }),
-                Found::Other => return Err(Error::NotRegularFile { path: rel }),
-                Found::File => {}
-            }
-            policy::check_relative_path(&rel)?;
-            policy::refuse_code_by_name(&rel)?;
-            paths.push(rel);
-        }
+        let paths = policy::admit(
+            &root,
+            None,
+            &|rel| self.ignore.iter().any(|ig| ignore_matches(ig, rel)),
+            DEFAULT_MAX_HEADER_LEN,
+        )?
+        .model;
         if paths.is_empty() {
             return Err(Error::manifest(format!(
                 "{}: no files to list",
@@ -923,11 +998,17 @@ impl<'p> ManifestBuilder<'p> {
             })
             .collect();
         let digests = engine::hash_all(targets, self.method, self.threads, self.progress)?;
-        let mut headers = Vec::with_capacity(opened.len());
+        let mut contents = Vec::with_capacity(opened.len());
         for (p, f, size) in &opened {
-            headers.push(check_content(p, f, *size, None, DEFAULT_MAX_HEADER_LEN)?);
+            contents.push(content::check(
+                p,
+                &Bytes::File(f, *size),
+                DEFAULT_MAX_HEADER_LEN,
+                u64::MAX,
+            )?);
         }
-        check_unique_tensors(opened.iter().map(|(p, _, _)| *p).zip(&headers))?;
+        let pairs: Vec<(&str, &Content)> = opened.iter().map(|(p, _, _)| *p).zip(&contents).collect();
+        content::check_model(&pairs)?;
         let mut entries: Vec<ManifestEntry> = opened
             .iter()
             .zip(digests)

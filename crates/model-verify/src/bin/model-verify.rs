@@ -1,4 +1,4 @@
-//! `model-verify DIR [--manifest FILE] [--pubkey FILE] [--json]`
+//! `model-verify DIR [--manifest FILE] [--pubkey FILE] [--require-signature] [--json]`
 //!
 //! Exit codes: 0 verified, 3 refused (the message names the file and the
 //! reason; a missing manifest is a refusal), 1 other error (unreadable key,
@@ -10,65 +10,41 @@ use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use clap::Parser;
 use model_verify::{
     Authenticity, Error, HashMethod, MANIFEST_FILE_NAME, MAX_MANIFEST_LEN, Manifest, PublicKey,
     Verifier,
 };
 
-const USAGE: &str = "usage: model-verify DIR [--manifest FILE] [--pubkey FILE] [--json]
-
-Verifies the model in DIR against its manifest (default DIR/model.manifest.json):
-every file listed, sized and hashed as recorded, nothing else present, no code,
-no pickles, no remote-code configs, valid safetensors headers.
-
-  --manifest FILE  the manifest: an in-toto statement, a signed bundle, or a
-                   sha256sum CHECKSUMS file
-  --pubkey FILE    require a signature by this PEM public key (Ed25519, or
-                   ECDSA P-256/P-384 for OpenSSF model_signing bundles)
-  --json           print one JSON document on stdout
-
-Exit status: 0 verified, 3 refused (including no manifest), 1 error, 2 usage.";
-
+/// Verifies the model in DIR against its manifest (default
+/// DIR/model.manifest.json): every file listed, sized and hashed as
+/// recorded, nothing else present, no code, no pickles (by name or by
+/// content), no binaries, no remote-code configs, valid safetensors headers
+/// and shard indexes.
+///
+/// Exit status: 0 verified, 3 refused (including no manifest, and an
+/// unsigned manifest under --require-signature), 1 error, 2 usage.
+#[derive(Parser, Debug)]
+#[command(name = "model-verify", version, about, long_about)]
 struct Args {
+    /// The model directory.
     dir: PathBuf,
+    /// The manifest: an in-toto statement, a signed bundle, or a sha256sum
+    /// CHECKSUMS file.
+    #[arg(long, value_name = "FILE")]
     manifest: Option<PathBuf>,
+    /// Require a signature by this PEM public key (Ed25519, or ECDSA
+    /// P-256/P-384 for OpenSSF model_signing bundles).
+    #[arg(long, value_name = "FILE")]
     pubkey: Option<PathBuf>,
+    /// Refuse (exit 3) unless the manifest's signature was checked (with
+    /// --pubkey): an unsigned manifest proves integrity against accidents
+    /// only.
+    #[arg(long)]
+    require_signature: bool,
+    /// Print one JSON document on stdout.
+    #[arg(long)]
     json: bool,
-}
-
-fn parse_args() -> Result<Option<Args>, String> {
-    let mut dir = None;
-    let mut manifest = None;
-    let mut pubkey = None;
-    let mut json = false;
-    let mut it = std::env::args_os().skip(1);
-    while let Some(arg) = it.next() {
-        match arg.to_str() {
-            Some("-h" | "--help") => return Ok(None),
-            Some("--json") => json = true,
-            Some("--manifest") => {
-                manifest = Some(PathBuf::from(it.next().ok_or("--manifest needs a FILE")?));
-            }
-            Some("--pubkey") => {
-                pubkey = Some(PathBuf::from(it.next().ok_or("--pubkey needs a FILE")?));
-            }
-            Some(s) if s.starts_with('-') && s != "-" => {
-                return Err(format!("unknown option {s}"));
-            }
-            _ => {
-                if dir.replace(PathBuf::from(arg)).is_some() {
-                    return Err("only one DIR may be given".to_owned());
-                }
-            }
-        }
-    }
-    let dir = dir.ok_or("missing DIR")?;
-    Ok(Some(Args {
-        dir,
-        manifest,
-        pubkey,
-        json,
-    }))
 }
 
 /// Reads at most `limit` bytes of `path`; a longer file is refused as a
@@ -126,6 +102,9 @@ fn run(args: &Args) -> Result<(model_verify::Report, PathBuf), Error> {
         None => Manifest::parse(&bytes)?,
     };
     let mut verifier = Verifier::new(&manifest);
+    if args.require_signature {
+        verifier = verifier.require_signature();
+    }
     // A manifest kept inside the model directory is never listed in itself.
     if let (Ok(m), Ok(d)) = (manifest_path.canonicalize(), args.dir.canonicalize())
         && let Ok(rel) = m.strip_prefix(&d)
@@ -138,20 +117,18 @@ fn run(args: &Args) -> Result<(model_verify::Report, PathBuf), Error> {
 }
 
 fn main() -> ExitCode {
-    let args = match parse_args() {
-        Ok(Some(a)) => a,
-        Ok(None) => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
+    let args = match Args::try_parse() {
+        Ok(a) => a,
         Err(e) => {
-            eprintln!("model-verify: {e}\n\n{USAGE}");
-            return ExitCode::from(2);
+            // --help and --version print and succeed; usage errors exit 2.
+            let _ = e.print();
+            return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2));
         }
     };
     match run(&args) {
         Ok((report, manifest_path)) => {
-            let signed = report.authenticity() == Authenticity::Signed;
+            let authenticity = report.authenticity();
+            let signed = authenticity == Authenticity::Signed;
             let method = match report.method() {
                 HashMethod::Shards { shard_size } => format!("shards({shard_size})"),
                 _ => "files".to_owned(),
@@ -174,6 +151,7 @@ fn main() -> ExitCode {
                     "revision": report.revision(),
                     "method": method,
                     "signed": signed,
+                    "authenticity": authenticity.to_string(),
                     "total_bytes": report.total_bytes(),
                     "files": files,
                 });
@@ -188,8 +166,8 @@ fn main() -> ExitCode {
                         .revision()
                         .map(|r| format!(" @ {r}"))
                         .unwrap_or_default(),
-                    if signed {
-                        "signature verified".to_owned()
+                    if authenticity.is_trusted() {
+                        authenticity.to_string()
                     } else {
                         format!(
                             "NOT AUTHENTICATED: no signature checked (pass --pubkey); {} proves integrity against accidents only",
