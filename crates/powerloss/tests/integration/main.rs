@@ -8,5 +8,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
+mod keystore;
 mod model;
+mod secure_fs;
 mod self_test;
