@@ -1,15 +1,24 @@
 //! secure-fs benchmarks, each against a baseline in the same run:
 //! - secure delete of 256 MiB, 3 passes, vs `shred -n 3 -u` (target <= 1.0);
-//! - atomic write of 4 KiB vs a plain write + fsync of the same bytes.
+//! - atomic write of 4 KiB vs a plain write + fsync of the same bytes, and
+//!   the shredding replace (`write_atomic_shredding`, 3 passes over the
+//!   replaced 4 KiB) vs `write_atomic`.
+//!
+//! Before the criterion groups, an interleaved cross-check of secure delete
+//! against `shred` (alternating call by call, so both see the same load and
+//! the same disk) prints the medians and the ratio to stderr.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+#![allow(
+    clippy::print_stderr,
+    reason = "the interleaved cross-check prints its medians"
+)]
 
 use std::io::Write;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use criterion::{
-    BenchmarkId, Criterion, SamplingMode, Throughput, criterion_group, criterion_main,
-};
+use benches::interleaved_medians;
+use criterion::{BenchmarkId, Criterion, SamplingMode, Throughput, criterion_group};
 use secure_fs::{DeleteOptions, PrivateDir};
 
 const DELETE_SIZE: usize = 256 << 20;
@@ -82,8 +91,69 @@ fn atomic_write(c: &mut Criterion) {
     group.bench_function(BenchmarkId::new("write_atomic", "4KiB"), |b| {
         b.iter(|| dir.write_atomic("atomic", &data).unwrap());
     });
+    let opts = DeleteOptions::default();
+    group.bench_function(BenchmarkId::new("write_atomic_shredding", "4KiB"), |b| {
+        b.iter(|| {
+            let report = dir
+                .write_atomic_shredding("shredded", &data, &opts)
+                .unwrap();
+            assert!(report.shredded() || report.old_version == secure_fs::OldVersion::Absent);
+        });
+    });
     group.finish();
 }
 
+/// Secure delete and `shred -n 3 -u` alternating call by call, each on a
+/// freshly written 256 MiB file (the writes are timed as their own steps
+/// and left out). Prints the medians and the ratio (target <= 1.0).
+fn interleaved_delete() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = PrivateDir::create(tmp.path().join("d")).unwrap();
+    let path = tmp.path().join("d").join("victim");
+    let rounds = std::env::var("SECURE_FS_BENCH_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5);
+    let medians = interleaved_medians(
+        rounds,
+        &mut [
+            &mut || benches::write_pattern_file(&path, DELETE_SIZE).unwrap(),
+            &mut || {
+                let status = Command::new("shred")
+                    .args(["-n", "3", "-u"])
+                    .arg(&path)
+                    .status()
+                    .unwrap();
+                assert!(status.success() && !path.exists());
+            },
+            &mut || benches::write_pattern_file(&path, DELETE_SIZE).unwrap(),
+            &mut || {
+                let report = dir
+                    .secure_delete("victim", &DeleteOptions::default())
+                    .unwrap();
+                assert_eq!(report.bytes_per_pass, DELETE_SIZE as u64);
+            },
+        ],
+    );
+    let shred = medians[1].as_secs_f64();
+    let ours = medians[3].as_secs_f64();
+    eprintln!(
+        "secure-fs interleaved secure delete, 256 MiB x 3 passes ({rounds} rounds): ours {ours:.3} s \
+         vs shred -n 3 -u {shred:.3} s, time ratio {:.3} (target <= 1.0)",
+        ours / shred
+    );
+}
+
 criterion_group!(benches, atomic_write, secure_delete);
-criterion_main!(benches);
+
+fn main() {
+    let filter = std::env::args().skip(1).find(|a| !a.starts_with('-'));
+    if filter
+        .as_deref()
+        .is_none_or(|f| "secure-fs/secure-delete".contains(f) || f.contains("secure-fs"))
+    {
+        interleaved_delete();
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}
