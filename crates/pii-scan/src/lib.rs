@@ -9,6 +9,7 @@ mod entity;
 mod error;
 #[doc(hidden)]
 pub mod fuzzing;
+mod phone;
 mod recognizers;
 mod scanner;
 mod validate;
@@ -18,7 +19,8 @@ pub use crate::anonymize::{Anonymizer, CustomFn, HashKey, Operator};
 
 pub use crate::entity::EntityType;
 pub use crate::error::Error;
+pub use crate::phone::DEFAULT_PHONE_REGIONS;
 pub use crate::scanner::{
     CustomRecognizer, DEFAULT_MIN_SCORE, Finding, MAX_FINDING_LEN, Scanner, ScannerBuilder,
-    Validator, char_offsets,
+    VALIDATED_FLOOR, Validator, char_offsets,
 };

@@ -28,6 +28,18 @@ pub(crate) struct Builtin {
     pub(crate) locate: &'static str,
 }
 
+/// Built-in recognizers whose matches no checksum or structure confirms:
+/// numbers known only by their length (and IPv4 addresses, which versions
+/// look exactly like). Ambiguity words may lower these below the threshold;
+/// every other built-in is validated (see [`crate::VALIDATED_FLOOR`]).
+pub(crate) const UNVALIDATED: &[&str] = &[
+    "ipv4",
+    "us-passport",
+    "us-driver-license",
+    "us-driver-license-digits",
+    "us-bank-number",
+];
+
 /// Words that make an entity more likely when they appear near a match.
 pub(crate) fn context_words(e: &EntityType) -> &'static [&'static str] {
     match e {
@@ -212,7 +224,11 @@ fn all_same_digit(m: &str) -> bool {
 
 // ---- checks ----
 
-fn check_card(h: &str, s: usize, e: usize, _b: f64) -> Option<(usize, usize, f64)> {
+fn check_card(h: &str, s: usize, e: usize, b: f64) -> Option<(usize, usize, f64)> {
+    ascii_separators(h, s, e, b, check_card_ascii)
+}
+
+fn check_card_ascii(h: &str, s: usize, e: usize, _b: f64) -> Option<(usize, usize, f64)> {
     let m = &h[s..e];
     let n = v::digit_count(m);
     if !(13..=19).contains(&n) || extends_number(h, s, e) || all_same_digit(m) {
@@ -254,18 +270,28 @@ fn check_eth(h: &str, s: usize, e: usize, _b: f64) -> Option<(usize, usize, f64)
     Some((s, e, 0.8))
 }
 
-fn check_iban(h: &str, s: usize, _e: usize, _b: f64) -> Option<(usize, usize, f64)> {
+fn check_iban(h: &str, s: usize, e: usize, b: f64) -> Option<(usize, usize, f64)> {
+    ascii_separators(h, s, e, b, check_iban_ascii)
+}
+
+fn check_iban_ascii(h: &str, s: usize, _e: usize, _b: f64) -> Option<(usize, usize, f64)> {
     let bytes = h.as_bytes();
-    let want = v::iban_length(&bytes[s..s + 2])?;
-    // Walk `want` alphanumerics (single spaces allowed between them) and
-    // end there: the regex may have run into a following word.
+    let cc = [bytes[s].to_ascii_uppercase(), bytes[s + 1].to_ascii_uppercase()];
+    let want = v::iban_length(&cc)?;
+    // Walk `want` alphanumerics (single spaces or hyphens, of one kind,
+    // allowed between them) and end there: the regex may have run into a
+    // following word.
     let mut count = 0;
     let mut i = s;
-    let mut spaced = false;
+    let mut sep: Option<u8> = None;
     while i < bytes.len() && count < want {
         match bytes[i] {
-            b' ' if count > 0 && bytes.get(i + 1).is_some_and(u8::is_ascii_alphanumeric) => {
-                spaced = true;
+            b @ (b' ' | b'-')
+                if count > 0
+                    && sep.is_none_or(|x| x == b)
+                    && bytes.get(i + 1).is_some_and(u8::is_ascii_alphanumeric) =>
+            {
+                sep = Some(b);
             }
             b if b.is_ascii_alphanumeric() => count += 1,
             _ => break,
@@ -276,14 +302,28 @@ fn check_iban(h: &str, s: usize, _e: usize, _b: f64) -> Option<(usize, usize, f6
         return None;
     }
     let m = &h[s..i];
-    if spaced {
-        // Printed form: groups of four separated by single spaces.
-        let mut groups = m.split(' ');
+    // One case throughout: "de89 3704 ..." or "DE89 3704 ...".
+    let letters = m.bytes().filter(u8::is_ascii_alphabetic);
+    let lower = letters.clone().any(|b| b.is_ascii_lowercase());
+    let upper = letters.clone().any(|b| b.is_ascii_uppercase());
+    if lower && upper {
+        return None;
+    }
+    if let Some(sep) = sep {
+        // Printed form: groups of four separated by one kind of separator.
+        let mut groups = m.split(char::from(sep));
         let last = groups.next_back()?;
         if !groups.all(|g| g.len() == 4) || !(1..=4).contains(&last.len()) {
             return None;
         }
     }
+    let upper_copy;
+    let m = if lower {
+        upper_copy = m.to_ascii_uppercase();
+        upper_copy.as_str()
+    } else {
+        m
+    };
     v::iban_mod97(m).then_some((s, i, 1.0))
 }
 
@@ -416,142 +456,11 @@ fn check_nanp(h: &str, s: usize, e: usize, _b: f64) -> Option<(usize, usize, f64
     Some((s, e, score))
 }
 
-/// National significant number lengths for E.164 country calling codes.
-fn calling_code(digits: &[u8]) -> Option<(usize, std::ops::RangeInclusive<usize>)> {
-    let num = |k: usize| {
-        digits
-            .iter()
-            .take(k)
-            .fold(0u32, |a, &b| a * 10 + u32::from(b - b'0'))
-    };
-    let one = match num(1) {
-        1 => Some(10..=10),
-        7 => Some(10..=10),
-        _ => None,
-    };
-    if let Some(r) = one {
-        return Some((1, r));
-    }
-    let two = match num(2) {
-        20 => Some(9..=10),
-        27 => Some(9..=9),
-        30 => Some(10..=10),
-        31 => Some(9..=9),
-        32 => Some(8..=9),
-        33 => Some(9..=9),
-        34 => Some(9..=9),
-        36 => Some(8..=9),
-        39 => Some(6..=11),
-        40 => Some(9..=9),
-        41 => Some(9..=9),
-        43 => Some(7..=13),
-        44 => Some(9..=10),
-        45 => Some(8..=8),
-        46 => Some(7..=10),
-        47 => Some(8..=8),
-        48 => Some(9..=9),
-        49 => Some(6..=13),
-        51 => Some(8..=9),
-        52 => Some(10..=10),
-        53 => Some(8..=8),
-        54 => Some(10..=11),
-        55 => Some(10..=11),
-        56 => Some(9..=9),
-        57 => Some(10..=10),
-        58 => Some(10..=10),
-        60 => Some(8..=10),
-        61 => Some(9..=9),
-        62 => Some(8..=12),
-        63 => Some(10..=10),
-        64 => Some(8..=10),
-        65 => Some(8..=8),
-        66 => Some(8..=9),
-        81 => Some(9..=10),
-        82 => Some(8..=10),
-        84 => Some(9..=10),
-        86 => Some(10..=11),
-        90 => Some(10..=10),
-        91 => Some(10..=10),
-        92 => Some(9..=10),
-        93 => Some(9..=9),
-        94 => Some(9..=9),
-        95 => Some(8..=10),
-        98 => Some(10..=10),
-        _ => None,
-    };
-    if let Some(r) = two {
-        return Some((2, r));
-    }
-    let three = match num(3) {
-        212 | 213 | 254 | 351 | 380 | 420 | 421 | 966 => 9..=9,
-        216 | 356 | 357 | 370 | 371 | 386 | 852 | 853 | 974 => 8..=8,
-        234 => 8..=10,
-        352 => 6..=11,
-        353 => 7..=9,
-        354 => 7..=7,
-        355 | 359 | 381 | 385 | 886 | 962 | 971 | 972 => 8..=9,
-        358 => 5..=12,
-        372 | 961 => 7..=8,
-        880 | 977 => 10..=10,
-        // Other assigned three-digit codes: a generic E.164 range.
-        210..=299 | 350..=389 | 420..=429 | 500..=599 | 670..=699 | 800..=899 | 960..=999 => 6..=12,
-        _ => return None,
-    };
-    Some((3, three))
-}
-
-fn check_intl(h: &str, s: usize, e: usize, _b: f64) -> Option<(usize, usize, f64)> {
-    let m = &h[s..e];
-    if word_char(byte_before(h, s)) || extends_number(h, s, e) || !phone_separators_ok(m) {
-        return None;
-    }
-    // "+44 (0)20 ..." : the trunk prefix in parentheses is not dialled.
-    let mut d = [0u8; 16];
-    let mut n = 0;
-    let mut rest = m;
-    let mut trunk_skipped = false;
-    while !rest.is_empty() {
-        if let Some(r) = rest.strip_prefix("(0)") {
-            if trunk_skipped {
-                return None;
-            }
-            trunk_skipped = true;
-            rest = r;
-            continue;
-        }
-        let b = rest.as_bytes()[0];
-        if b.is_ascii_digit() {
-            *d.get_mut(n)? = b;
-            n += 1;
-        }
-        rest = &rest[1..];
-    }
-    let (cc, range) = calling_code(&d[..n])?;
-    if !range.contains(&(n - cc)) {
-        return None;
-    }
-    if cc == 1 && (d[1] < b'2' || d[4] < b'2') {
-        return None;
-    }
-    Some((s, e, 0.75))
-}
-
-fn check_national(h: &str, s: usize, e: usize, _b: f64) -> Option<(usize, usize, f64)> {
-    let m = &h[s..e];
-    let n = v::digit_count(m);
-    if !(10..=11).contains(&n)
-        || extends_number(h, s, e)
-        || !phone_separators_ok(m)
-        || all_same_digit(m)
-    {
-        return None;
-    }
-    // The second digit is never 0 (that would be an international prefix).
-    if m.as_bytes().get(1) == Some(&b'0') {
-        return None;
-    }
-    let separated = m.len() != n;
-    Some((s, e, if separated { 0.5 } else { 0.35 }))
+/// Placeholder check of the `phone` pattern: the scanner validates its
+/// matches against the phone regions it was built with
+/// ([`crate::phone::check`]).
+pub(crate) fn check_phone(_h: &str, s: usize, e: usize, _b: f64) -> Option<(usize, usize, f64)> {
+    Some((s, e, 0.0))
 }
 
 /// Shared check for 3-2-4 numbers (SSN, ITIN).
@@ -575,11 +484,19 @@ fn three_two_four(
     Some((s, e, score))
 }
 
-fn check_ssn(h: &str, s: usize, e: usize, _b: f64) -> Option<(usize, usize, f64)> {
+fn check_ssn(h: &str, s: usize, e: usize, b: f64) -> Option<(usize, usize, f64)> {
+    ascii_separators(h, s, e, b, check_ssn_ascii)
+}
+
+fn check_ssn_ascii(h: &str, s: usize, e: usize, _b: f64) -> Option<(usize, usize, f64)> {
     three_two_four(h, s, e, v::ssn_ok)
 }
 
-fn check_itin(h: &str, s: usize, e: usize, _b: f64) -> Option<(usize, usize, f64)> {
+fn check_itin(h: &str, s: usize, e: usize, b: f64) -> Option<(usize, usize, f64)> {
+    ascii_separators(h, s, e, b, check_itin_ascii)
+}
+
+fn check_itin_ascii(h: &str, s: usize, e: usize, _b: f64) -> Option<(usize, usize, f64)> {
     three_two_four(h, s, e, v::itin_ok)
 }
 
@@ -592,7 +509,11 @@ fn check_weak(h: &str, s: usize, e: usize, b: f64) -> Option<(usize, usize, f64)
     Some((s, e, b))
 }
 
-fn check_aba(h: &str, s: usize, e: usize, _b: f64) -> Option<(usize, usize, f64)> {
+fn check_aba(h: &str, s: usize, e: usize, b: f64) -> Option<(usize, usize, f64)> {
+    ascii_separators(h, s, e, b, check_aba_ascii)
+}
+
+fn check_aba_ascii(h: &str, s: usize, e: usize, _b: f64) -> Option<(usize, usize, f64)> {
     let m = &h[s..e];
     if extends_number(h, s, e)
         || !v::groups_ok(m, b"-", &[&[4, 4, 1]])
@@ -604,7 +525,11 @@ fn check_aba(h: &str, s: usize, e: usize, _b: f64) -> Option<(usize, usize, f64)
     Some((s, e, if m.contains('-') { 0.5 } else { 0.4 }))
 }
 
-fn check_nhs(h: &str, s: usize, e: usize, _b: f64) -> Option<(usize, usize, f64)> {
+fn check_nhs(h: &str, s: usize, e: usize, b: f64) -> Option<(usize, usize, f64)> {
+    ascii_separators(h, s, e, b, check_nhs_ascii)
+}
+
+fn check_nhs_ascii(h: &str, s: usize, e: usize, _b: f64) -> Option<(usize, usize, f64)> {
     let m = &h[s..e];
     if extends_number(h, s, e) || !v::groups_ok(m, b" -", &[&[3, 3, 4]]) || !v::nhs_ok(m) {
         return None;
@@ -963,6 +888,110 @@ fn check_date_text(h: &str, s: usize, e: usize, _b: f64) -> Option<(usize, usize
     Some((s, e, score))
 }
 
+/// Written dates in seven languages: "Monday, 5 May 2024", "5. Mai 2024",
+/// "le 5 mai", "5 de mayo de 2024", "the 3rd of May", "May 3-5",
+/// "septembre 2007". Day and month must agree (calendar-checked with the
+/// year, or a leap year when there is none).
+fn check_date_words(h: &str, s: usize, e: usize, _b: f64) -> Option<(usize, usize, f64)> {
+    let m = &h[s..e];
+    if extends_number(h, s, e) || h[e..].chars().next().is_some_and(char::is_alphanumeric) {
+        return None;
+    }
+    let mut month = None;
+    let mut month_word_len = 0;
+    let mut last_word_len = 0;
+    let mut full_short = false;
+    let mut nums: [(u32, usize); 4] = [(0, 0); 4];
+    let mut n = 0;
+    for w in m.split(|c: char| !c.is_alphanumeric()) {
+        if w.is_empty() {
+            continue;
+        }
+        let digits = w.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+        if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+            if n < 4 {
+                nums[n] = (digits.parse().ok()?, digits.len());
+                n += 1;
+            }
+        } else if month.is_none()
+            && let Some(mo) = month_of(w)
+        {
+            month = Some(mo);
+            month_word_len = w.chars().count();
+            full_short = matches!(w, "May" | "mai" | "Mai" | "mei" | "Mei");
+        }
+        last_word_len = w.chars().count();
+    }
+    let month = month?;
+    let mut day = None;
+    let mut year = None;
+    for &(v, len) in &nums[..n] {
+        match len {
+            4 if (1000..=2999).contains(&v) && year.is_none() => year = Some(v),
+            1 | 2 if (1..=31).contains(&v) => {
+                if day.is_none() {
+                    day = Some(v);
+                }
+            }
+            _ => return None,
+        }
+    }
+    if let Some(d) = day
+        && !v::date_ok(year.unwrap_or(2000), month, d)
+    {
+        return None;
+    }
+    let score = match (day, year) {
+        (Some(_), _) => 0.85,
+        // "septembre 2007"; a bare abbreviation with a year ("out 2024")
+        // is too often something else.
+        (None, Some(_)) if month_word_len >= 4 || m.contains('.') || full_short => 0.6,
+        _ => return None,
+    };
+    // A sentence's full stop after a full month name is not part of it.
+    let e = if m.ends_with('.') && (last_word_len >= 5 || full_short) {
+        e - 1
+    } else {
+        e
+    };
+    Some((s, e, score))
+}
+
+/// Compact ISO 8601 dates, `20050618`: calendar-checked.
+fn check_date_compact(h: &str, s: usize, e: usize, _b: f64) -> Option<(usize, usize, f64)> {
+    let m = h.get(s..e)?;
+    if m.len() != 8 || extends_number(h, s, e) {
+        return None;
+    }
+    let (y, mo, d) = (m[..4].parse().ok()?, m[4..6].parse().ok()?, m[6..].parse().ok()?);
+    v::date_ok(y, mo, d).then_some((s, e, 0.5))
+}
+
+/// "noon", "midnight", "9am", "7 p.m.": hour within 1..=12.
+fn check_time_words(h: &str, s: usize, e: usize, _b: f64) -> Option<(usize, usize, f64)> {
+    let m = &h[s..e];
+    if extends_number(h, s, e) || byte_before(h, s) == Some(b':') {
+        return None;
+    }
+    let hour: u32 = m
+        .split(|c: char| !c.is_ascii_digit())
+        .next()
+        .unwrap_or("")
+        .parse()
+        .unwrap_or(0);
+    let words = m.bytes().next().is_some_and(|b| b.is_ascii_alphabetic());
+    if !words && !(1..=12).contains(&hour) {
+        return None;
+    }
+    // "7 p.m." keeps its dot; "9am." ends a sentence.
+    let e = if m.ends_with('.') && !m[..m.len() - 1].contains('.') {
+        e - 1
+    } else {
+        e
+    };
+    Some((s, e, if words { 0.5 } else { 0.6 }))
+}
+
 fn check_time(h: &str, s: usize, e: usize, _b: f64) -> Option<(usize, usize, f64)> {
     let m = &h[s..e];
     if extends_number(h, s, e) || byte_before(h, s) == Some(b':') || byte_at(h, e) == Some(b':') {
@@ -976,9 +1005,10 @@ fn check_time(h: &str, s: usize, e: usize, _b: f64) -> Option<(usize, usize, f64
     if n < 2 || nums[0] > max_hour || nums[1] > 59 || (n == 3 && nums[2] > 59) {
         return None;
     }
-    let score = if ampm || n == 3 { 0.6 } else { 0.4 };
+    // "14:30" with two-digit minutes is a time; "3:1" (a score) is not matched.
+    let score = if ampm || n == 3 { 0.6 } else { 0.5 };
     // "10:30 am." ends a sentence: the dot is not part of the time.
-    let e = if m.ends_with("m.") && !m.contains(".m") {
+    let e = if (m.ends_with("m.") || m.ends_with("M.")) && !m.contains(".m") && !m.contains(".M") {
         e - 1
     } else {
         e
@@ -988,10 +1018,200 @@ fn check_time(h: &str, s: usize, e: usize, _b: f64) -> Option<(usize, usize, f64
 
 const MONTH: &str = r"(?:[Jj]an(?:uary)?|[Ff]eb(?:ruary)?|[Mm]ar(?:ch)?|[Aa]pr(?:il)?|[Mm]ay|[Jj]une?|[Jj]uly?|[Aa]ug(?:ust)?|[Ss]ep(?:t(?:ember)?)?|[Oo]ct(?:ober)?|[Nn]ov(?:ember)?|[Dd]ec(?:ember)?|JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC)";
 
+/// A separator between digit groups as real text has them: space, hyphen,
+/// no-break, narrow no-break, thin and figure spaces, Unicode hyphens,
+/// dashes and the minus sign (`{SEP}` in the patterns). Checks see them as
+/// ASCII `' '` and `'-'` (see [`ascii_separators`]).
+const SEP: &str = r"[ \-\x{A0}\x{202F}\x{2009}\x{2007}\x{2010}-\x{2015}\x{2212}]";
+
+/// The ASCII stand-in for a Unicode separator, if `c` is one.
+fn ascii_separator(c: char) -> Option<char> {
+    match c {
+        '\u{a0}' | '\u{202f}' | '\u{2009}' | '\u{2007}' => Some(' '),
+        '\u{2010}'..='\u{2015}' | '\u{2212}' => Some('-'),
+        _ => None,
+    }
+}
+
+/// Runs `check` on `h[s..e]` with Unicode separators replaced by their
+/// ASCII stand-ins (a copy of the match and a few characters around it,
+/// made only when the match holds a non-ASCII character), and maps the
+/// span it returns back to `h`.
+fn ascii_separators(
+    h: &str,
+    s: usize,
+    e: usize,
+    b: f64,
+    check: CheckFn,
+) -> Option<(usize, usize, f64)> {
+    if h.as_bytes()[s..e].is_ascii() {
+        return check(h, s, e, b);
+    }
+    // Two characters of context each side, for the checks' boundary tests.
+    let lo = h[..s].char_indices().rev().nth(1).map_or(0, |(i, _)| i);
+    let hi = h[e..].char_indices().nth(2).map_or(h.len(), |(i, _)| e + i);
+    let mut t = String::with_capacity(hi - lo);
+    // map[k]: the offset in `h` of byte k of `t` (and one past the end).
+    let mut map = Vec::with_capacity(hi - lo + 1);
+    let (mut ts, mut te) = (0, 0);
+    for (i, c) in h[lo..hi].char_indices() {
+        let i = lo + i;
+        if i == s {
+            ts = t.len();
+        }
+        if i == e {
+            te = t.len();
+        }
+        let c = ascii_separator(c).unwrap_or(c);
+        for _ in 0..c.len_utf8() {
+            map.push(i);
+        }
+        t.push(c);
+    }
+    if e == hi {
+        te = t.len();
+    }
+    map.push(hi);
+    let (ns, ne, score) = check(&t, ts, te, b)?;
+    // A span ending inside a multi-byte character cannot happen (checks
+    // return ASCII-bounded spans); map the end through the next character.
+    let end = if ne < t.len() { map[ne] } else { hi };
+    Some((map[ns], end, score))
+}
+
+/// Month names and abbreviations in English, German, French, Spanish,
+/// Italian, Portuguese and Dutch, lower case, with their month number.
+const MONTH_NAMES: &[(&str, u32)] = &[
+    ("january", 1),
+    ("jan", 1),
+    ("januar", 1),
+    ("jänner", 1),
+    ("janvier", 1),
+    ("janv", 1),
+    ("enero", 1),
+    ("ene", 1),
+    ("gennaio", 1),
+    ("gen", 1),
+    ("janeiro", 1),
+    ("januari", 1),
+    ("february", 2),
+    ("feb", 2),
+    ("februar", 2),
+    ("février", 2),
+    ("fevrier", 2),
+    ("févr", 2),
+    ("fevr", 2),
+    ("febrero", 2),
+    ("febbraio", 2),
+    ("fevereiro", 2),
+    ("fev", 2),
+    ("februari", 2),
+    ("march", 3),
+    ("mar", 3),
+    ("märz", 3),
+    ("maerz", 3),
+    ("mär", 3),
+    ("mars", 3),
+    ("marzo", 3),
+    ("março", 3),
+    ("marco", 3),
+    ("maart", 3),
+    ("mrt", 3),
+    ("april", 4),
+    ("apr", 4),
+    ("avril", 4),
+    ("avr", 4),
+    ("abril", 4),
+    ("abr", 4),
+    ("aprile", 4),
+    ("may", 5),
+    ("mai", 5),
+    ("mayo", 5),
+    ("maggio", 5),
+    ("mag", 5),
+    ("maio", 5),
+    ("mei", 5),
+    ("june", 6),
+    ("jun", 6),
+    ("juni", 6),
+    ("juin", 6),
+    ("junio", 6),
+    ("giugno", 6),
+    ("giu", 6),
+    ("junho", 6),
+    ("july", 7),
+    ("jul", 7),
+    ("juli", 7),
+    ("juillet", 7),
+    ("juil", 7),
+    ("julio", 7),
+    ("luglio", 7),
+    ("lug", 7),
+    ("julho", 7),
+    ("august", 8),
+    ("aug", 8),
+    ("août", 8),
+    ("aout", 8),
+    ("agosto", 8),
+    ("ago", 8),
+    ("augustus", 8),
+    ("september", 9),
+    ("sep", 9),
+    ("sept", 9),
+    ("septembre", 9),
+    ("septiembre", 9),
+    ("setiembre", 9),
+    ("settembre", 9),
+    ("set", 9),
+    ("setembro", 9),
+    ("october", 10),
+    ("oct", 10),
+    ("oktober", 10),
+    ("okt", 10),
+    ("octobre", 10),
+    ("octubre", 10),
+    ("ottobre", 10),
+    ("ott", 10),
+    ("outubro", 10),
+    ("out", 10),
+    ("november", 11),
+    ("nov", 11),
+    ("novembre", 11),
+    ("noviembre", 11),
+    ("novembro", 11),
+    ("december", 12),
+    ("dec", 12),
+    ("dezember", 12),
+    ("dez", 12),
+    ("décembre", 12),
+    ("decembre", 12),
+    ("déc", 12),
+    ("diciembre", 12),
+    ("dic", 12),
+    ("dicembre", 12),
+    ("dezembro", 12),
+];
+
+/// The month a (lower- or mixed-case) word names, in any of the languages
+/// of [`MONTH_NAMES`]; a trailing dot is ignored.
+fn month_of(word: &str) -> Option<u32> {
+    let w = word.trim_end_matches('.').to_lowercase();
+    MONTH_NAMES.iter().find(|(n, _)| *n == w).map(|&(_, m)| m)
+}
+
+/// `{MONTHS}`: every name of [`MONTH_NAMES`], longest first.
+const MONTHS_RE: &str = "septiembre|setiembre|septembre|settembre|september|noviembre|diciembre|fevereiro|november|augustus|december|febbraio|decembre|dezember|novembre|novembro|februari|february|dicembre|dezembro|décembre|setembro|juillet|october|fevrier|octubre|octobre|january|outubro|janeiro|febrero|février|ottobre|gennaio|januari|februar|oktober|janvier|agosto|aprile|januar|giugno|jänner|august|maggio|luglio|julho|maerz|marzo|enero|julio|abril|april|março|avril|march|maart|marco|junio|junho|maio|fevr|janv|juli|aout|févr|juin|sept|june|juni|août|mayo|july|mars|juil|märz|mag|gen|out|aug|feb|lug|ago|mrt|oct|giu|nov|mai|jul|mär|ene|dec|okt|fev|set|dic|mei|dez|ott|avr|jan|déc|abr|may|apr|mar|sep|jun";
+
+/// `{WEEKDAYS}`: weekday names and abbreviations in the same languages.
+const WEEKDAYS_RE: &str = "segunda-feira|quarta-feira|quinta-feira|terça-feira|terca-feira|sexta-feira|donnerstag|wednesday|sonnabend|miércoles|miercoles|mercoledì|mercoledi|donderdag|thursday|saturday|dienstag|mittwoch|mercredi|vendredi|dimanche|domenica|woensdag|zaterdag|tuesday|freitag|samstag|sonntag|viernes|domingo|martedì|martedi|giovedì|giovedi|venerdì|venerdi|maandag|dinsdag|vrijdag|monday|friday|sunday|montag|samedi|martes|jueves|sábado|sabado|lunedì|lunedi|sabato|zondag|thurs|lundi|mardi|jeudi|lunes|tues|thur|mon|tue|wed|thu|fri|sat|sun";
+
 /// Patterns that use the `{MONTH}` placeholder are expanded at build time.
 pub(crate) fn expand(regex: &str) -> String {
     regex
         .replace("{MONTH}", MONTH)
+        .replace("{SEP}", SEP)
+        .replace("{MONTHS}", MONTHS_RE)
+        .replace("{WEEKDAYS}", WEEKDAYS_RE)
         .replace(r"\b", r"(?-u:\b)")
         .replace(r"\d", "[0-9]")
 }
@@ -1025,7 +1245,7 @@ pub(crate) const BUILTINS: &[Builtin] = &[
     b!(
         CreditCard,
         "credit-card",
-        r"\b\d(?:[ -]?\d){12,18}\b",
+        r"\b\d(?:{SEP}?\d){12,18}\b",
         0.3,
         check_card
     ),
@@ -1047,28 +1267,28 @@ pub(crate) const BUILTINS: &[Builtin] = &[
     b!(
         IbanCode,
         "iban",
-        r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,32}\b",
+        r"\b[A-Za-z]{2}\d{2}(?:{SEP}?[A-Za-z0-9]){11,32}\b",
         0.5,
         check_iban
     ),
     b!(
         UsSsn,
         "us-ssn",
-        r"\b\d{3}[- .]?\d{2}[- .]?\d{4}\b",
+        r"\b\d{3}(?:{SEP}|\.)?\d{2}(?:{SEP}|\.)?\d{4}\b",
         0.5,
         check_ssn
     ),
     b!(
         UsItin,
         "us-itin",
-        r"\b9\d{2}[- ]?(?:5\d|6[0-5]|7\d|8[0-8]|9[0-24-9])[- ]?\d{4}\b",
+        r"\b9\d{2}{SEP}?(?:5\d|6[0-5]|7\d|8[0-8]|9[0-24-9]){SEP}?\d{4}\b",
         0.5,
         check_itin
     ),
     b!(
         UkNhs,
         "uk-nhs",
-        r"\b\d{3}[- ]?\d{3}[- ]?\d{4}\b",
+        r"\b\d{3}{SEP}?\d{3}{SEP}?\d{4}\b",
         0.5,
         check_nhs
     ),
@@ -1171,17 +1391,10 @@ pub(crate) const BUILTINS: &[Builtin] = &[
     ),
     b!(
         PhoneNumber,
-        "phone-intl",
-        r"\+\d{1,3}(?:[ .-]?\(0\))?(?:[ .-]?\(?\d{1,5}\)?)(?:[ .-]?\d{1,5}){1,5}\b",
+        "phone",
+        r"(?:\+ ?|\(\+?|\b)\d(?:[ \-.()\x{A0}\x{202F}\x{2009}\x{2007}\x{2010}-\x{2015}\x{2212}]{1,3}\d|\d){5,17}(?:,? ?(?:[Ee]xt(?:ension)?\.?|x|#) ?\d{1,6}\b)?",
         0.4,
-        check_intl
-    ),
-    b!(
-        PhoneNumber,
-        "phone-national",
-        r"\b0\d{2,4}[ .-]?\d{3,4}[ .-]?\d{3,4}\b|\b0\d(?:[ .]\d{2}){4}\b|\b0\d{3,4} ?\d{6}\b",
-        0.4,
-        check_national
+        check_phone
     ),
     b!(
         DateTime,
@@ -1203,6 +1416,27 @@ pub(crate) const BUILTINS: &[Builtin] = &[
         r"\b{MONTH}\.? \d{1,2}(?:st|nd|rd|th)?(?:,? \d{4})?\b|\b\d{1,2}(?:st|nd|rd|th)? (?:of )?{MONTH}\.?(?:,? \d{4})?\b|\b{MONTH}\.?,? \d{4}\b|\b\d{1,2}-{MONTH}-\d{2,4}\b",
         0.5,
         check_date_text
+    ),
+    b!(
+        DateTime,
+        "date-words",
+        r"(?i:(?:\b(?:{WEEKDAYS})\.?,? )?(?:(?:\bthe )?\b\d{1,2}(?:st|nd|rd|th|er|\.|º)? (?:(?:of|de) )?(?:{MONTHS})\.?(?:,? (?:de )?\d{4}\b)?|\b(?:{MONTHS})\.? \d{1,2}(?:st|nd|rd|th)?\b(?: ?[-–] ?\d{1,2}\b)?(?:,? \d{4}\b)?|\b(?:{MONTHS})\.?,? (?:de )?\d{4}\b))",
+        0.5,
+        check_date_words
+    ),
+    b!(
+        DateTime,
+        "date-compact",
+        r"\b(?:1[89]|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\b",
+        0.5,
+        check_date_compact
+    ),
+    b!(
+        DateTime,
+        "time-words",
+        r"(?i:\b(?:noon|midnight|midday)\b|\b\d{1,2}(?::\d{2})? ?[ap]\.?m\b\.?)",
+        0.5,
+        check_time_words
     ),
     b!(
         DateTime,
@@ -1228,7 +1462,7 @@ pub(crate) const BUILTINS: &[Builtin] = &[
     b!(
         UsDriverLicense,
         "us-driver-license",
-        r"\b(?:[A-Z]{1,2}\d{4,14}|\d{2}[A-Z]{3}\d{5,6}|\d{7,9}[A-Z]{1,2}|[A-Z]\d{3}-\d{4}-\d{4})\b",
+        r"\b(?:[A-Z]{1,2}\d{4,14}|\d{2}[A-Z]{3}\d{5,6}|\d{7,9}[A-Z]{1,2}|[A-Z]\d{3}-\d{4}-\d{4}|[A-Z]\d{3}-\d{3}-\d{2}-\d{3}-\d|[A-Z]\d{4} \d{5} \d{5}|\d{3}-\d{3}-\d{3}|\d{2}-\d{3}-\d{4}|WDL[A-Z0-9]{9})\b",
         0.3,
         check_weak
     ),

@@ -33,11 +33,20 @@ const CONTEXT_FLOOR: f64 = 0.6;
 const CONTEXT_DISTANCE_STEP: f64 = 0.02;
 /// Score taken away by an ambiguity word ("order", "isbn") with no support.
 const NEGATIVE_PENALTY: f64 = 0.6;
-/// Bytes searched before a located candidate: the e-mail locator finds the
-/// `@`, and a local part is at most 64 bytes.
-const LOOKBACK: usize = 64;
-/// Bytes searched after a located candidate for further matches.
-const WINDOW: usize = 128;
+/// The lowest score an ambiguity word can give a finding that a checksum or
+/// structural validator confirmed (a Luhn-valid card, an SSN by the SSA
+/// rules, a NANP number): the default [`DEFAULT_MIN_SCORE`], so that nobody
+/// can hide such a value from the default scanner by writing "order" or
+/// "reference" in front of it. A validated finding whose own score is lower
+/// than this floor keeps its score.
+pub const VALIDATED_FLOOR: f64 = DEFAULT_MIN_SCORE;
+/// Bytes searched after a located candidate for further matches (a match
+/// that reaches the window's end is extended by an anchored search).
+const WINDOW: usize = 32;
+/// Windows that overlap are merged up to this length; a longer run of
+/// candidates (PII-dense text) is cut into windows of about this size, so
+/// that each recognizer searches only near its candidates.
+const MAX_MERGED_WINDOW: usize = 256;
 
 /// One piece of personal data found in a text.
 ///
@@ -267,17 +276,27 @@ struct Def {
     check: Check,
     context: Arc<[String]>,
     negative: &'static [&'static str],
+    validated: bool,
 }
 
 /// How a compiled pattern checks its matches.
 enum Check {
     Builtin(CheckFn),
+    /// Phone numbers, validated for these regions.
+    Phone(Arc<[crate::phone::Region]>),
     Validator(Validator),
     Plain,
 }
 
 struct Compiled {
+    name: Arc<str>,
     entity: EntityType,
+    /// A match passed a checksum or structural validator: ambiguity words
+    /// cannot push it under [`VALIDATED_FLOOR`].
+    validated: bool,
+    /// The locator finds the `@` of an e-mail address: the window starts at
+    /// the beginning of the local part before it.
+    lookback: bool,
     regex: Regex,
     score: f64,
     check: Check,
@@ -305,6 +324,7 @@ pub struct ScannerBuilder {
     allow: Vec<String>,
     deny: Vec<(EntityType, Vec<String>)>,
     custom: Vec<CustomRecognizer>,
+    phone_regions: Option<Vec<String>>,
 }
 
 /// Shows settings and counts, never allow-list or deny-list values.
@@ -321,6 +341,7 @@ impl fmt::Debug for ScannerBuilder {
             .field("allow_list_len", &self.allow.len())
             .field("deny_list_lens", &deny)
             .field("custom", &self.custom)
+            .field("phone_regions", &self.phone_regions)
             .finish()
     }
 }
@@ -333,6 +354,7 @@ impl Default for ScannerBuilder {
             allow: Vec::new(),
             deny: Vec::new(),
             custom: Vec::new(),
+            phone_regions: None,
         }
     }
 }
@@ -373,6 +395,21 @@ impl ScannerBuilder {
     {
         self.deny
             .push((entity, values.into_iter().map(Into::into).collect()));
+        self
+    }
+
+    /// Regions (ISO 3166-1 codes such as `"US"`, `"DE"`) whose national
+    /// phone formats are recognized; a number written with `+` and a
+    /// country code is recognized whatever its country. Default:
+    /// [`DEFAULT_PHONE_REGIONS`](crate::DEFAULT_PHONE_REGIONS). The first
+    /// region whose number plan accepts a number decides.
+    #[must_use]
+    pub fn phone_regions<I, S>(mut self, regions: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.phone_regions = Some(regions.into_iter().map(Into::into).collect());
         self
     }
 
@@ -439,6 +476,7 @@ impl ScannerBuilder {
                 check: Check::Plain,
                 context: Arc::from(Vec::new()),
                 negative: &[],
+                validated: true,
             });
         }
         for b in BUILTINS {
@@ -455,6 +493,7 @@ impl ScannerBuilder {
                 check: Check::Builtin(b.check),
                 context: Arc::from(context),
                 negative: recognizers::negative_words(&b.entity),
+                validated: !recognizers::UNVALIDATED.contains(&b.name),
             });
         }
         for c in &self.custom {
@@ -473,6 +512,7 @@ impl ScannerBuilder {
                 check,
                 context: Arc::from(c.context.clone()),
                 negative: &[],
+                validated: c.validator.is_some(),
             });
         }
         if let Some(set) = &self.entities {
@@ -497,6 +537,10 @@ impl ScannerBuilder {
                     message: e.to_string(),
                 })
         };
+        let phone_regions: Arc<[crate::phone::Region]> = Arc::from(match &self.phone_regions {
+            Some(list) => crate::phone::regions(list)?,
+            None => crate::phone::regions(crate::phone::DEFAULT_PHONE_REGIONS)?,
+        });
         let mut patterns = Vec::with_capacity(defs.len());
         for Def {
             name,
@@ -506,15 +550,21 @@ impl ScannerBuilder {
             check,
             context,
             negative,
+            validated,
             ..
         } in &defs
         {
             patterns.push(Compiled {
+                name: Arc::from(name.as_str()),
                 entity: entity.clone(),
+                validated: *validated,
+                lookback: *entity == EntityType::EmailAddress && name == "email",
                 regex: one(name, src)?,
                 score: *score,
                 check: match check {
+                    Check::Builtin(_) if name == "phone" => Check::Phone(Arc::clone(&phone_regions)),
                     Check::Builtin(f) => Check::Builtin(*f),
+                    Check::Phone(r) => Check::Phone(Arc::clone(r)),
                     Check::Validator(v) => Check::Validator(*v),
                     Check::Plain => Check::Plain,
                 },
@@ -713,10 +763,16 @@ impl Scanner {
         let mut window: Option<(usize, usize)> = None;
         let mut patset = PatternSet::new(self.patterns.len());
         for m in self.locator.find_iter(Input::new(text).range(from..)) {
-            let ws = floor_boundary(text, m.start().saturating_sub(LOOKBACK)).max(from);
+            let ws = if self.patterns[m.pattern().as_usize()].lookback {
+                local_part_start(text, m.start()).max(from)
+            } else {
+                m.start()
+            };
             let we = ceil_boundary(text, m.end().saturating_add(WINDOW).min(text.len()));
             window = match window {
-                Some((s, e)) if ws <= e => Some((s.min(ws), e.max(we))),
+                Some((s, e)) if ws <= e && e - s < MAX_MERGED_WINDOW => {
+                    Some((s.min(ws), e.max(we)))
+                }
                 Some(w) => {
                     self.scan_window(text, w, &mut patset, &mut cands);
                     Some((ws, we))
@@ -765,6 +821,13 @@ impl Scanner {
                         }
                         None => continue,
                     },
+                    Check::Phone(regions) => match crate::phone::check(text, s, e, regions) {
+                        Some((ns, ne, sc)) => {
+                            (s, e) = (ns, ne);
+                            sc
+                        }
+                        None => continue,
+                    },
                     Check::Validator(val) => {
                         if !val.validate(&text[s..e]) {
                             continue;
@@ -799,36 +862,59 @@ impl Scanner {
         }
         let lo = floor_boundary(text, s.saturating_sub(CONTEXT_BEFORE));
         let hi = ceil_boundary(text, e.saturating_add(CONTEXT_AFTER).min(text.len()));
-        // Context stays within the sentence: cut at the last sentence end
-        // before the match and the first one after it.
-        let before = &text[lo..s];
-        let before = sentence_end_rev(before).map_or(before, |i| &before[i..]);
-        let after = &text[e..hi];
-        let after = sentence_end_fwd(after).map_or(after, |i| &after[..i]);
-        // The words near the match, nearest first, without allocating.
+        // The words near the match, nearest first, without allocating; one
+        // pass each way that stops at the sentence's end (context stays
+        // within the sentence) or when enough words are seen.
+        let b = text.as_bytes();
         let mut near_before = [""; CONTEXT_WORDS_BEFORE];
         let mut nb = 0;
-        for w in before
-            .split(|c: char| !c.is_alphanumeric())
-            .rev()
-            .filter(|w| !w.is_empty())
-        {
-            if nb == CONTEXT_WORDS_BEFORE {
+        let mut word_end = s;
+        let mut stopped = false;
+        for (i, c) in text[lo..s].char_indices().rev() {
+            let i = lo + i;
+            if c.is_alphanumeric() {
+                continue;
+            }
+            if word_end > i + c.len_utf8() {
+                near_before[nb] = &text[i + c.len_utf8()..word_end];
+                nb += 1;
+                if nb == CONTEXT_WORDS_BEFORE {
+                    break;
+                }
+            }
+            word_end = i;
+            if matches!(c, '.' | '!' | '?' | '\n') && end_at(b, i) {
+                stopped = true;
                 break;
             }
-            near_before[nb] = w;
+        }
+        if !stopped && nb < CONTEXT_WORDS_BEFORE && word_end > lo {
+            near_before[nb] = &text[lo..word_end];
             nb += 1;
         }
         let mut near_after = [""; CONTEXT_WORDS_AFTER];
         let mut na = 0;
-        for w in after
-            .split(|c: char| !c.is_alphanumeric())
-            .filter(|w| !w.is_empty())
-        {
-            if na == CONTEXT_WORDS_AFTER {
+        let mut word_start = e;
+        for (i, c) in text[e..hi].char_indices() {
+            let i = e + i;
+            if c.is_alphanumeric() {
+                continue;
+            }
+            if i > word_start {
+                near_after[na] = &text[word_start..i];
+                na += 1;
+                if na == CONTEXT_WORDS_AFTER {
+                    break;
+                }
+            }
+            word_start = i + c.len_utf8();
+            if matches!(c, '.' | '!' | '?' | '\n') && (end_at(b, i) || i + 1 == b.len()) {
+                word_start = hi;
                 break;
             }
-            near_after[na] = w;
+        }
+        if na < CONTEXT_WORDS_AFTER && hi > word_start {
+            near_after[na] = &text[word_start..hi];
             na += 1;
         }
         let (near_before, near_after) = (&near_before[..nb], &near_after[..na]);
@@ -847,6 +933,9 @@ impl Scanner {
         };
         // An entry of several words matches when all of them do.
         let entry = |e: &str, after_too: bool| {
+            if !e.as_bytes().contains(&b' ') {
+                return distance(e, after_too);
+            }
             e.split_whitespace().try_fold(0usize, |acc, cw| {
                 distance(cw, after_too).map(|d| acc.max(d))
             })
@@ -867,6 +956,7 @@ impl Scanner {
                 ((score + CONTEXT_BOOST).clamp(CONTEXT_FLOOR, 1.0) - CONTEXT_DISTANCE_STEP * d)
                     .max(score)
             }
+            (None, true) if p.validated => (score - NEGATIVE_PENALTY).max(score.min(VALIDATED_FLOOR)),
             (None, true) => (score - NEGATIVE_PENALTY).max(0.0),
             _ => score,
         }
@@ -1053,20 +1143,6 @@ fn end_at(b: &[u8], i: usize) -> bool {
     true
 }
 
-/// Index just past the last sentence end (". ", "! ", "? ", a newline) in `s`.
-fn sentence_end_rev(s: &str) -> Option<usize> {
-    let b = s.as_bytes();
-    (0..b.len())
-        .rev()
-        .find_map(|i| end_at(b, i).then_some(i + 1))
-}
-
-/// Index of the first sentence end in `s`.
-fn sentence_end_fwd(s: &str) -> Option<usize> {
-    let b = s.as_bytes();
-    (0..b.len()).find(|&i| end_at(b, i) || (matches!(b[i], b'.' | b'!' | b'?') && i + 1 == b.len()))
-}
-
 /// Whether a text word matches a context word: case-insensitive, and a
 /// context word of four or more bytes also matches as a prefix ("passports").
 fn word_matches(word: &str, cw: &str) -> bool {
@@ -1077,6 +1153,25 @@ fn word_matches(word: &str, cw: &str) -> bool {
         && word.len() > cw.len()
         && word.is_char_boundary(cw.len())
         && word[..cw.len()].eq_ignore_ascii_case(cw)
+}
+
+/// Where the local part of an e-mail address whose `@` is at `at` starts:
+/// the scan goes back over local-part characters (at most
+/// [`MAX_FINDING_LEN`] bytes), so an over-long local part is still found
+/// whole (and then rejected or reported by the recognizer as a whole).
+fn local_part_start(text: &str, at: usize) -> usize {
+    let b = text.as_bytes();
+    let stop = at.saturating_sub(MAX_FINDING_LEN);
+    let mut i = at;
+    while i > stop {
+        let c = b[i - 1];
+        if c.is_ascii_alphanumeric() || c >= 0x80 || b"!#$%&'*+/=?^_`{|}~.-".contains(&c) {
+            i -= 1;
+        } else {
+            break;
+        }
+    }
+    floor_boundary(text, i)
 }
 
 pub(crate) fn floor_boundary(s: &str, mut i: usize) -> usize {

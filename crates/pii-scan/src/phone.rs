@@ -1,0 +1,332 @@
+//! Phone numbers by region, validated against libphonenumber's metadata
+//! (the `phonenumber` crate, the data python-phonenumbers and so Presidio
+//! use): a number written with `+` (or `00`) and a country calling code is
+//! checked against that country's number plan; a national number against
+//! each of the scanner's phone regions in turn.
+//!
+//! Only the metadata is used, not `phonenumber::parse`: the scanner's
+//! candidate already holds the digits, and matching the national number
+//! patterns directly costs a fraction of a full parse.
+
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+use phonenumber::metadata::{DATABASE, Metadata};
+
+use crate::Error;
+
+/// Default regions for national numbers (written without `+`): the most
+/// populous countries and the larger economies, most likely first (the
+/// first region whose plan accepts a number decides).
+pub const DEFAULT_PHONE_REGIONS: &[&str] = &[
+    "US", "GB", "IN", "CN", "DE", "FR", "BR", "JP", "ES", "IT", "MX", "RU", "KR", "AU", "NL",
+    "TR", "ID", "PH", "PK", "BD", "NG", "VN", "EG", "TH", "IR", "ZA", "AR", "CO", "PL", "CH",
+    "AT", "BE", "IE", "PT", "SE", "NZ", "SG", "MY",
+];
+
+/// Regions whose numbers are commonly written without their national
+/// (trunk) prefix: mobile numbers in China and India, area codes in
+/// parentheses in Brazil, Mexico's ten digits. Elsewhere a national number
+/// must start with its trunk prefix (`0` in most of Europe): a bare digit
+/// run is too often something else.
+const PREFIX_OPTIONAL: &[&str] = &["CN", "IN", "BR", "MX"];
+
+/// Metadata of the regions of every country calling code.
+static BY_CODE: LazyLock<HashMap<u16, Vec<&'static Metadata>>> = LazyLock::new(|| {
+    let mut map: HashMap<u16, Vec<&'static Metadata>> = HashMap::new();
+    for meta in DATABASE.iter() {
+        map.entry(meta.country_code()).or_default().push(meta);
+    }
+    for list in map.values_mut() {
+        // The main country of a shared code first (US for +1, RU for +7).
+        list.sort_by_key(|m| !m.is_main_country_for_code());
+    }
+    map
+});
+
+/// A region's metadata, resolved once when the scanner is built.
+#[derive(Clone, Copy)]
+pub(crate) struct Region {
+    meta: &'static Metadata,
+    prefix_optional: bool,
+}
+
+/// Resolves region codes ("US", "DE", ...).
+///
+/// # Errors
+/// [`Error::InvalidOption`] naming an unknown region code.
+pub(crate) fn regions<I, S>(codes: I) -> Result<Vec<Region>, Error>
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<str>,
+{
+    codes
+        .into_iter()
+        .map(|c| {
+            let c = c.as_ref();
+            let up = c.to_ascii_uppercase();
+            DATABASE
+                .by_id(up.as_str())
+                .filter(|_| up.len() == 2)
+                .map(|meta| Region {
+                    meta,
+                    prefix_optional: PREFIX_OPTIONAL.contains(&up.as_str()),
+                })
+                .ok_or_else(|| Error::InvalidOption {
+                    option: "phone regions",
+                    reason: format!(
+                        "`{}` is not a region code (two letters, ISO 3166-1, e.g. US, DE)",
+                        c.chars().take(16).collect::<String>()
+                    ),
+                })
+        })
+        .collect()
+}
+
+/// Whether `nsn` (national significant number, digits only) is a valid
+/// number of the region: the general pattern and one of its number types.
+fn valid_in(meta: &Metadata, nsn: &str) -> bool {
+    let d = meta.descriptors();
+    if !d.general().is_match(nsn) {
+        return false;
+    }
+    [
+        d.mobile(),
+        d.fixed_line(),
+        d.toll_free(),
+        d.premium_rate(),
+        d.shared_cost(),
+        d.personal_number(),
+        d.voip(),
+        d.uan(),
+        d.pager(),
+        d.voicemail(),
+    ]
+    .into_iter()
+    .flatten()
+    .any(|desc| desc.is_match(nsn))
+}
+
+/// How a candidate was written.
+pub(crate) struct Written<'a> {
+    /// The digits, without the `+`/`00` and without a `(0)` trunk marker.
+    pub(crate) digits: &'a str,
+    /// Written with `+` or `00`.
+    pub(crate) international: bool,
+}
+
+/// The region a number is valid in, if any: for an international number
+/// its country code's regions, otherwise the given default regions.
+pub(crate) fn valid(w: &Written<'_>, defaults: &[Region]) -> bool {
+    let d = w.digits;
+    if !(6..=17).contains(&d.len()) {
+        return false;
+    }
+    if w.international {
+        for cc_len in 1..=3 {
+            let Some(code) = d.get(..cc_len).and_then(|c| c.parse::<u16>().ok()) else {
+                continue;
+            };
+            if let Some(metas) = BY_CODE.get(&code) {
+                let rest = &d[cc_len..];
+                return metas.iter().any(|m| valid_in(m, rest));
+            }
+        }
+        return false;
+    }
+    defaults.iter().any(|r| {
+        match r.meta.national_prefix() {
+            Some(p) if !p.is_empty() => {
+                if let Some(nsn) = d.strip_prefix(p) {
+                    valid_in(r.meta, nsn)
+                } else {
+                    r.prefix_optional && valid_in(r.meta, d)
+                }
+            }
+            _ => valid_in(r.meta, d),
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn regions_resolve_and_errors_name_the_code() {
+        assert_eq!(regions(DEFAULT_PHONE_REGIONS).unwrap().len(), DEFAULT_PHONE_REGIONS.len());
+        let e = regions(["US", "XX"]).err().unwrap().to_string();
+        assert!(e.contains("`XX`"), "{e}");
+    }
+
+    #[test]
+    fn plans_decide() {
+        let all = regions(DEFAULT_PHONE_REGIONS).unwrap();
+        let v = |d: &str, i: bool| {
+            valid(
+                &Written {
+                    digits: d,
+                    international: i,
+                },
+                &all,
+            )
+        };
+        assert!(v("4915123456789", true)); // +49 151 23456789
+        assert!(v("8613812345678", true)); // +86 138 1234 5678
+        assert!(v("13812345678", false)); // CN mobile, no trunk prefix
+        assert!(v("02079460958", false)); // GB London
+        assert!(v("11987654321", false)); // BR São Paulo mobile
+        assert!(!v("999999999999", true));
+        assert!(!v("123", false));
+    }
+}
+
+/// Is `c` a separator people put between the digit groups of a phone
+/// number (ASCII and Unicode spaces, hyphens and dashes, dots, brackets)?
+pub(crate) fn is_separator(c: char) -> bool {
+    matches!(
+        c,
+        ' ' | '-' | '.' | '(' | ')' | '\u{a0}' | '\u{202f}' | '\u{2009}' | '\u{2007}' | '\u{2010}'..='\u{2015}' | '\u{2212}'
+    )
+}
+
+/// Checks a phone candidate `h[s..e]` (digits, separators, perhaps an
+/// extension): the longest valid number it starts with, with its extension
+/// when the whole number is valid. Returns the span and the score.
+pub(crate) fn check(h: &str, s: usize, e: usize, regions: &[Region]) -> Option<(usize, usize, f64)> {
+    let m = &h[s..e];
+    // The extension, if any: "ext. 12", "x12", "#12", "extension 12".
+    let (main_end, ext_end) = match m.find(|c: char| matches!(c, 'e' | 'E' | 'x' | 'X' | '#')) {
+        Some(i) => {
+            let main = m[..i].trim_end_matches([' ', ',']);
+            (s + main.len(), Some(e))
+        }
+        None => (e, None),
+    };
+    let main = &h[s..main_end];
+    // A piece of a longer code ("L732-716-19-718-0", "ES14 8124 3067 ...").
+    let mut before = h[..s].chars().rev();
+    if let (Some(b1), Some(b2)) = (before.next(), before.next())
+        && (matches!(b1, '-' | '.' | '\u{2010}'..='\u{2015}' | '\u{2212}') && b2.is_alphanumeric()
+            || b1 == '/')
+    {
+        return None;
+    }
+    // An ISBN ("0-306-40615-2"): a one-digit group at either end.
+    let first = main.split(['-', ' ']).next().unwrap_or("");
+    let last = main.rsplit(['-', ' ']).next().unwrap_or("");
+    if main.contains('-') && (last.len() == 1 || (first.len() == 1 && !main.starts_with('+'))) {
+        return None;
+    }
+    // The shape of a US SSN ("123-45-6789") is left to the SSN recognizer.
+    let dashed: Vec<usize> = main.split('-').map(str::len).collect();
+    if dashed == [3, 2, 4] {
+        return None;
+    }
+    // A date written with dots ("08.01.2017").
+    let groups: Vec<usize> = main.split('.').map(str::len).collect();
+    if groups.len() == 3 && groups[0] <= 2 && groups[1] <= 2 && matches!(groups[2], 2 | 4) {
+        return None;
+    }
+    let plus = main.starts_with('+') || main.starts_with("(+");
+    // Digits and the byte offset just past each digit.
+    let mut digits = [0u8; 24];
+    let mut ends = [0usize; 24];
+    let mut n = 0;
+    let mut seps = 0usize;
+    let mut prev_sep = false;
+    let mut trunk_skip: Option<usize> = None;
+    for (i, c) in main.char_indices() {
+        if c.is_ascii_digit() {
+            if n == digits.len() {
+                return None;
+            }
+            digits[n] = c as u8;
+            ends[n] = s + i + 1;
+            n += 1;
+            prev_sep = false;
+        } else if c == '+' {
+            if i > 1 {
+                return None;
+            }
+        } else if is_separator(c) {
+            if prev_sep && c != '(' && c != ')' && !main[..i].ends_with([')', '(']) {
+                // Two separators in a row ("1 - 2") join two numbers.
+                return None;
+            }
+            if plus && c == '(' && main[i..].starts_with("(0)") && n > 0 && n <= 3 {
+                trunk_skip = Some(n);
+            }
+            seps += 1;
+            prev_sep = true;
+        } else {
+            return None;
+        }
+    }
+    let parens = main.contains('(');
+    if parens && main.matches('(').count() != main.matches(')').count() {
+        return None;
+    }
+    let digits = std::str::from_utf8(&digits[..n]).ok()?;
+    let (international, body) = if plus {
+        (true, digits)
+    } else if let Some(rest) = digits.strip_prefix("00") {
+        (true, rest)
+    } else {
+        (false, digits)
+    };
+    let skip = |d: &str| -> String {
+        match trunk_skip {
+            Some(k) if k < d.len() && d.as_bytes()[k] == b'0' => {
+                let mut t = d[..k].to_owned();
+                t.push_str(&d[k + 1..]);
+                t
+            }
+            _ => d.to_owned(),
+        }
+    };
+    let min = if international { 7 } else { 8 };
+    // The whole number first, then without its last digit groups
+    // (the candidate may have run into a following number).
+    let mut take = n;
+    let offset = n - body.len();
+    loop {
+        if take < offset + min - usize::from(international) {
+            return None;
+        }
+        let candidate = skip(&body[..take - offset]);
+        let w = Written {
+            digits: &candidate,
+            international,
+        };
+        let next_joins = {
+            let end = ends[take - 1];
+            let mut after = h[end..].chars();
+            matches!((after.next(), after.next()),
+                (Some(a), Some(b)) if is_separator(a) && a != ' ' && a != ')' && b.is_alphanumeric())
+        };
+        if !next_joins && valid(&w, regions) {
+            let end = ends[take - 1];
+            let separated = seps > 0 || international;
+            let score = if international || parens {
+                0.75
+            } else if separated {
+                0.55
+            } else {
+                0.4
+            };
+            let end = if take == n { ext_end.unwrap_or(end) } else { end };
+            return Some((s, end, score));
+        }
+        // Back to the end of the previous digit group.
+        let mut k = take - 1;
+        while k > 0 && ends[k - 1] + 1 == ends[k] {
+            k -= 1;
+        }
+        if k == 0 || k == take {
+            return None;
+        }
+        take = k;
+    }
+}
