@@ -34,7 +34,7 @@ use aes_gcm::aead::{Aead, KeyInit, Payload};
 use benches::interleaved_medians;
 use chacha20poly1305::XChaCha20Poly1305;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group};
-use keystore_rotation::{Algorithm, Credential, Kdf, Keystore, Options};
+use keystore_rotation::{Algorithm, Credential, Kdf, KdfFloor, Keystore, Options};
 use sha2::Sha256;
 
 const SIZES: [usize; 4] = [64, 1024, 64 * 1024, 1024 * 1024];
@@ -53,6 +53,7 @@ fn envelopes(c: &mut Criterion) {
         let tmp = private_tempdir();
         let options = Options::default()
             .kdf(Kdf::insecure_pbkdf2_sha256(1_000).unwrap())
+            .kdf_floor(KdfFloor::insecure_any())
             .algorithm(alg);
         let ks = Keystore::create(
             tmp.path().join("keys"),
@@ -181,7 +182,9 @@ fn passphrase_change(c: &mut Criterion) {
 /// ratios, as a cross-check of the criterion figures.
 fn interleaved_64k() {
     let tmp = private_tempdir();
-    let options = Options::default().kdf(Kdf::insecure_pbkdf2_sha256(1_000).unwrap());
+    let options = Options::default()
+        .kdf(Kdf::insecure_pbkdf2_sha256(1_000).unwrap())
+        .kdf_floor(KdfFloor::insecure_any());
     let ks = Keystore::create(
         tmp.path().join("keys"),
         Credential::Passphrase(PASS),

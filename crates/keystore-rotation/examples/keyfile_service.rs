@@ -12,8 +12,9 @@
 
 use std::path::Path;
 use std::process::ExitCode;
+use std::sync::Arc;
 
-use keystore_rotation::{Credential, Error, Keystore, MasterKey, Options};
+use keystore_rotation::{Credential, Error, FileAnchor, Keystore, MasterKey, Options};
 
 fn main() -> ExitCode {
     let Some(root) = std::env::args_os().nth(1) else {
@@ -35,12 +36,16 @@ fn run(root: &Path) -> Result<(), Error> {
     let secrets = secure_fs::PrivateDir::create(root.join("secrets"))?;
     let key_path = secrets.path().join("master.key");
     let keys = root.join("keys");
-    let options = Options::default();
+    // The rollback anchor lives with the key file, outside the keystore's
+    // directory: an old copy of the keystore put back is refused.
+    let options = Options::default().rollback_anchor(Arc::new(FileAnchor::new(
+        secrets.path().join("keystore.anchor"),
+    )));
 
     let master = if key_path.exists() {
         MasterKey::read_file(&key_path)?
     } else {
-        let mk = MasterKey::generate();
+        let mk = MasterKey::generate()?;
         mk.write_new_file(&key_path)?;
         println!("wrote a new master key to {}", key_path.display());
         mk
@@ -55,7 +60,7 @@ fn run(root: &Path) -> Result<(), Error> {
         println!("rotated to key {id}");
     }
     let sealed = ks.encrypt(b"job 1", b"service secret")?;
-    assert_eq!(ks.decrypt(b"job 1", &sealed)?, b"service secret");
+    assert_eq!(*ks.decrypt(b"job 1", &sealed)?, b"service secret");
     println!(
         "keystore generation {}, primary key {}, {} bytes sealed",
         ks.generation(),

@@ -4,8 +4,10 @@
 //! cargo run -p keystore-rotation --example keystore_demo -- /tmp/keystore-demo
 //! ```
 //!
-//! Creates (or opens) a keystore protected by a passphrase, encrypts a
-//! record, rotates, rewraps, changes the passphrase and prints what it did.
+//! Creates (or opens) a keystore protected by a passphrase in `DIR/keys`,
+//! with its rollback anchor in `DIR/anchor`, encrypts a record, rotates,
+//! rewraps, takes a sub-key, changes the passphrase, replaces the
+//! key-encryption key, destroys the old version and prints what it did.
 #![allow(
     clippy::print_stdout,
     clippy::print_stderr,
@@ -13,8 +15,9 @@
 )]
 
 use std::process::ExitCode;
+use std::sync::Arc;
 
-use keystore_rotation::{Credential, Error, Keystore, Options, envelope_key_id};
+use keystore_rotation::{Credential, Error, FileAnchor, Keystore, Options, envelope_key_id};
 
 fn main() -> ExitCode {
     let Some(dir) = std::env::args_os().nth(1) else {
@@ -30,9 +33,16 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(dir: &std::path::Path) -> Result<(), Error> {
+fn run(root: &std::path::Path) -> Result<(), Error> {
+    let dir = root.join("keys");
+    // The anchor must live outside the keystore's directory (ideally on
+    // other storage); its directory must be private (0700).
+    let anchors = secure_fs::PrivateDir::create(root.join("anchor"))?;
     // The default KDF: PBKDF2-HMAC-SHA256 with 600,000 iterations.
-    let options = Options::default();
+    let options = Options::default().rollback_anchor(Arc::new(FileAnchor::new(
+        anchors.path().join("keystore.anchor"),
+    )));
+    let dir = dir.as_path();
     let old = Credential::Passphrase(b"demo passphrase");
     let new = Credential::Passphrase(b"demo passphrase, changed");
     let ks = match Keystore::open(dir, old, &options) {
@@ -62,10 +72,13 @@ fn run(dir: &std::path::Path) -> Result<(), Error> {
         envelope_key_id(&moved)?
     );
 
-    let names_key = ks.subkey("file-names")?;
+    // A sub-key for another use, good for 1,000 messages (counted against
+    // the primary's budget, so sub-key use drives rotation too).
+    let names_key = ks.subkey("file-names", 1_000)?;
     println!(
-        "sub-key 'file-names' derived from key {}",
-        names_key.key_id()
+        "sub-key 'file-names' derived from key {} (budget {})",
+        names_key.key_id(),
+        names_key.budget()
     );
 
     ks.change_passphrase(b"demo passphrase, changed")?;
@@ -88,6 +101,16 @@ fn run(dir: &std::path::Path) -> Result<(), Error> {
             k.messages
         );
     }
-    assert_eq!(ks.decrypt(b"record 1", &moved)?, b"a private note");
+    // The record now lives under the primary: retire and destroy the
+    // older versions (their bytes are overwritten on disk, not just
+    // unlinked).
+    ks.set_min_decryption_version(primary)?;
+    for k in ks.keys() {
+        if k.id < primary && k.state == keystore_rotation::KeyState::DecryptOnly {
+            ks.destroy(k.id)?;
+            println!("destroyed key {}", k.id);
+        }
+    }
+    assert_eq!(*ks.decrypt(b"record 1", &moved)?, b"a private note");
     Ok(())
 }

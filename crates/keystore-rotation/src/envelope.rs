@@ -10,7 +10,9 @@ use chacha20poly1305::XChaCha20Poly1305;
 use hkdf::Hkdf;
 use sha2::Sha256;
 
-use crate::error::{Error, Result};
+use zeroize::Zeroizing;
+
+use crate::error::{Error, Format, Invalid, Malformed, Result};
 use crate::secret::{KeyBytes, fill_random};
 
 /// First two bytes of every envelope.
@@ -19,7 +21,7 @@ pub(crate) const MAGIC: [u8; 2] = *b"KE";
 pub(crate) const VERSION: u8 = 1;
 /// Length of the authentication tag of both algorithms.
 pub(crate) const TAG_LEN: usize = 16;
-const FORMAT: &str = "envelope";
+const FORMAT: Format = Format::Envelope;
 
 /// An AEAD algorithm for envelopes. Each key version has exactly one; a key
 /// is never used with two algorithms.
@@ -119,16 +121,10 @@ pub(crate) struct Header<'a> {
 /// Parses the header of `envelope`.
 pub(crate) fn parse(envelope: &[u8]) -> Result<Header<'_>> {
     if envelope.len() < 4 {
-        return Err(Error::Malformed {
-            format: FORMAT,
-            reason: "shorter than a header",
-        });
+        return Err(Error::malformed(FORMAT, Malformed::Truncated));
     }
     if envelope[..2] != MAGIC {
-        return Err(Error::Malformed {
-            format: FORMAT,
-            reason: "bad magic",
-        });
+        return Err(Error::malformed(FORMAT, Malformed::BadMagic));
     }
     if envelope[2] != VERSION {
         return Err(Error::UnsupportedVersion {
@@ -136,16 +132,11 @@ pub(crate) fn parse(envelope: &[u8]) -> Result<Header<'_>> {
             version: u16::from(envelope[2]),
         });
     }
-    let algorithm = Algorithm::from_id(envelope[3]).ok_or(Error::Malformed {
-        format: FORMAT,
-        reason: "unknown algorithm",
-    })?;
+    let algorithm = Algorithm::from_id(envelope[3])
+        .ok_or(Error::malformed(FORMAT, Malformed::UnknownAlgorithm))?;
     let hlen = algorithm.header_len();
     if envelope.len() < hlen + TAG_LEN {
-        return Err(Error::Malformed {
-            format: FORMAT,
-            reason: "truncated",
-        });
+        return Err(Error::malformed(FORMAT, Malformed::Truncated));
     }
     let key_id = KeyId(u32::from_be_bytes([
         envelope[4],
@@ -222,11 +213,12 @@ impl Cipher {
         }
     }
 
-    /// Seals `plaintext` with a fresh random nonce.
+    /// Seals `plaintext` with a fresh random nonce from the operating
+    /// system's generator.
     pub(crate) fn seal(&self, key_id: KeyId, context: &[u8], plaintext: &[u8]) -> Result<Vec<u8>> {
         let mut nonce = [0u8; 24];
         let n = self.algorithm().nonce_len();
-        fill_random(&mut nonce[..n]);
+        fill_random(&mut nonce[..n])?;
         self.seal_with_nonce(key_id, &nonce[..n], context, plaintext)
     }
 
@@ -262,15 +254,14 @@ impl Cipher {
                 .encrypt_inout_detached(nonce.try_into().map_err(|_| nonce_err())?, &ad, buf.into())
                 .map(Into::into),
         }
-        .map_err(|_| Error::InvalidArgument {
-            reason: "message too long for the AEAD",
-        })?;
+        .map_err(|_| Error::invalid(Invalid::MessageTooLong))?;
         out.extend_from_slice(&tag);
         Ok(out)
     }
 
-    /// Opens the body of a parsed envelope.
-    pub(crate) fn open(&self, header: &Header<'_>, context: &[u8]) -> Result<Vec<u8>> {
+    /// Opens the body of a parsed envelope. The buffer is zeroized when
+    /// dropped, on failure too.
+    pub(crate) fn open(&self, header: &Header<'_>, context: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
         if header.algorithm != self.algorithm() {
             return Err(Error::DecryptionFailed);
         }
@@ -281,7 +272,7 @@ impl Cipher {
         let mut ad = Vec::with_capacity(hlen + context.len());
         ad.extend_from_slice(header.bytes);
         ad.extend_from_slice(context);
-        let mut out = ct.to_vec();
+        let mut out = Zeroizing::new(ct.to_vec());
         let ok = match self {
             Cipher::Aes(c) => c.decrypt_inout_detached(
                 nonce.try_into().map_err(|_| nonce_err())?,
@@ -302,8 +293,5 @@ impl Cipher {
 }
 
 fn nonce_err() -> Error {
-    Error::Malformed {
-        format: FORMAT,
-        reason: "nonce length",
-    }
+    Error::malformed(FORMAT, Malformed::WrongLength)
 }

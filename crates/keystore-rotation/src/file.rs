@@ -11,14 +11,18 @@ use subtle::ConstantTimeEq;
 use zeroize::Zeroize;
 
 use crate::envelope::Algorithm;
-use crate::error::{Error, Result};
+use crate::error::{Check, Error, Format, Invalid, Malformed, Result};
 use crate::kdf::KdfKind;
 use crate::keystore::KeyState;
 use crate::secret::KeyBytes;
+use crate::secret::random_array;
 
 pub(crate) const MAGIC: &[u8; 8] = b"KRSTORE\0";
 pub(crate) const VERSION: u16 = 1;
-const FORMAT: &str = "keystore file";
+const FORMAT: Format = Format::KeystoreFile;
+/// The largest keystore file read or written (16 MiB, about 200,000 key
+/// versions); a larger file is refused without being read.
+pub const MAX_KEYSTORE_FILE_LEN: usize = 16 << 20;
 /// Bytes before the first key version.
 const FIXED_LEN: usize = 131;
 /// MAC and checksum at the end.
@@ -110,6 +114,11 @@ pub(crate) fn kek_subkey(kek: &KeyBytes, keystore_id: &[u8; 16], label: &[u8]) -
 pub(crate) const WRAP_LABEL: &[u8] = b"keystore-rotation v1 wrap";
 pub(crate) const MAC_LABEL: &[u8] = b"keystore-rotation v1 file mac";
 
+/// AES-256-GCM wrap of 32 key bytes under a fresh random nonce.
+pub(crate) fn wrap_random(key: &KeyBytes, ad: &[u8], secret: &KeyBytes) -> Result<[u8; WRAP_LEN]> {
+    wrap(key, &random_array()?, ad, secret)
+}
+
 /// AES-256-GCM wrap of 32 key bytes with the given nonce.
 ///
 /// # Errors
@@ -142,9 +151,7 @@ fn finish_wrap(mut out: [u8; WRAP_LEN], tag: Option<[u8; 16]>) -> Result<[u8; WR
         }
         None => {
             out.zeroize();
-            Err(Error::InvalidArgument {
-                reason: "AES-256-GCM refused to wrap a key",
-            })
+            Err(Error::invalid(Invalid::MessageTooLong))
         }
     }
 }
@@ -179,6 +186,28 @@ pub(crate) fn mac(mac_key: &KeyBytes, body: &[u8]) -> [u8; 32] {
 fn unreachable_hmac() -> Hmac<Sha256> {
     // HMAC accepts keys of any length; this is never reached.
     <Hmac<Sha256> as KeyInit>::new(&Default::default())
+}
+
+/// The hash a rollback anchor pins: SHA-256 of a label, the keystore id,
+/// the KDF block and the KEK wrap (everything that decides whether a
+/// credential unlocks the file).
+pub(crate) fn header_hash(state: &FileState) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(b"keystore-rotation v1 header\0");
+    h.update(state.keystore_id);
+    h.update(kdf_block(state.kdf, &state.salt));
+    h.update(state.kek_wrap);
+    h.finalize().into()
+}
+
+/// The encoded length of `state`.
+pub(crate) fn encoded_len(state: &FileState) -> usize {
+    let wrapped = state
+        .versions
+        .iter()
+        .filter(|v| v.wrapped.is_some())
+        .count();
+    FIXED_LEN + state.versions.len() * VERSION_FIXED_LEN + wrapped * WRAP_LEN + TRAILER_LEN
 }
 
 /// Serializes `state` and appends the MAC and the checksum.
@@ -249,10 +278,7 @@ impl<'a> Reader<'a> {
 /// is checked later, once the key-encryption key is known.
 pub(crate) fn parse(bytes: &[u8], path: &Path) -> Result<FileState> {
     if bytes.len() < 10 || &bytes[..8] != MAGIC {
-        return Err(Error::Malformed {
-            format: FORMAT,
-            reason: "not a keystore file (bad magic)",
-        });
+        return Err(Error::malformed(FORMAT, Malformed::BadMagic));
     }
     let version = u16::from_be_bytes([bytes[8], bytes[9]]);
     if version != VERSION {
@@ -261,17 +287,14 @@ pub(crate) fn parse(bytes: &[u8], path: &Path) -> Result<FileState> {
             version,
         });
     }
-    let tampered = |check| Error::Tampered {
-        path: path.to_path_buf(),
-        check,
-    };
+    let tampered = |check| Error::tampered(path, check);
     if bytes.len() < FIXED_LEN + TRAILER_LEN {
-        return Err(tampered("length"));
+        return Err(tampered(Check::Length));
     }
     let sum_at = bytes.len() - 32;
     let sum = Sha256::digest(&bytes[..sum_at]);
     if !bool::from(sum.as_slice().ct_eq(&bytes[sum_at..])) {
-        return Err(tampered("checksum"));
+        return Err(tampered(Check::Checksum));
     }
     // The KDF parameters before anything else that could lead to running
     // the KDF: they are not authenticated until the MAC (whose key comes
@@ -282,9 +305,9 @@ pub(crate) fn parse(bytes: &[u8], path: &Path) -> Result<FileState> {
     if let Some(kdf) = KdfKind::decode(bytes[34], kdf_params(51), kdf_params(55), kdf_params(59))
         && kdf.check().is_err()
     {
-        return Err(tampered("KDF parameters"));
+        return Err(tampered(Check::KdfParameters));
     }
-    parse_structure(&bytes[..bytes.len() - TRAILER_LEN]).ok_or_else(|| tampered("structure"))
+    parse_structure(&bytes[..bytes.len() - TRAILER_LEN]).ok_or_else(|| tampered(Check::Structure))
 }
 
 fn parse_structure(body: &[u8]) -> Option<FileState> {
@@ -309,6 +332,9 @@ fn parse_structure(body: &[u8]) -> Option<FileState> {
         let algorithm = Algorithm::from_id(r.u8()?)?;
         let state = state_from(r.u8()?)?;
         let created = r.u64()?;
+        // A creation time no clock of this platform can give (the writer
+        // takes it from a `SystemTime`) is not ours.
+        std::time::UNIX_EPOCH.checked_add(std::time::Duration::from_secs(created))?;
         let reserved = r.u64()?;
         let wrapped = match state {
             KeyState::Destroyed => None,
@@ -416,7 +442,7 @@ mod tests {
         assert!(matches!(
             parse(&b, Path::new("k")),
             Err(Error::Tampered {
-                check: "structure",
+                check: Check::Structure,
                 ..
             })
         ));
@@ -426,7 +452,7 @@ mod tests {
         assert!(matches!(
             parse(&b, Path::new("k")),
             Err(Error::Tampered {
-                check: "structure",
+                check: Check::Structure,
                 ..
             })
         ));
@@ -462,23 +488,33 @@ mod tests {
             ),
             (
                 KdfKind::Argon2id {
-                    m_kib: 1 << 20,
-                    t: 16,
-                    p: 8,
+                    m_kib: 256 << 10,
+                    t: 4,
+                    p: 4,
                 },
                 true,
             ),
             (
                 KdfKind::Argon2id {
-                    m_kib: 4 << 20,
-                    t: 64,
+                    m_kib: 128 << 10,
+                    t: 8,
                     p: 1,
+                },
+                true,
+            ),
+            // The old caps (1 GiB, 16 passes, 8 lanes): about 16 s and
+            // 1 GiB per attempt on a desktop. Refused now.
+            (
+                KdfKind::Argon2id {
+                    m_kib: 1 << 20,
+                    t: 16,
+                    p: 8,
                 },
                 false,
             ),
             (
                 KdfKind::Argon2id {
-                    m_kib: (1 << 20) + 1,
+                    m_kib: (256 << 10) + 1,
                     t: 2,
                     p: 1,
                 },
@@ -486,8 +522,16 @@ mod tests {
             ),
             (
                 KdfKind::Argon2id {
+                    m_kib: 256 << 10,
+                    t: 5,
+                    p: 1,
+                },
+                false,
+            ),
+            (
+                KdfKind::Argon2id {
                     m_kib: 19_456,
-                    t: 17,
+                    t: 9,
                     p: 1,
                 },
                 false,
@@ -496,7 +540,7 @@ mod tests {
                 KdfKind::Argon2id {
                     m_kib: 19_456,
                     t: 2,
-                    p: 9,
+                    p: 5,
                 },
                 false,
             ),
@@ -511,7 +555,7 @@ mod tests {
                     matches!(
                         r,
                         Err(Error::Tampered {
-                            check: "KDF parameters",
+                            check: Check::KdfParameters,
                             ..
                         })
                     ),
@@ -552,7 +596,7 @@ mod tests {
             (
                 1u8..4,
                 any::<bool>(),
-                any::<u64>(),
+                0u64..(1 << 62),
                 any::<u64>(),
                 prop::array::uniform32(any::<u8>()),
             )

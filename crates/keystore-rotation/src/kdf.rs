@@ -5,8 +5,9 @@ use std::fmt;
 use hkdf::Hkdf;
 use sha2::Sha256;
 
-use crate::error::{Error, Result};
-use crate::secret::{KeyBytes, MasterKey};
+use crate::error::{Error, Invalid, Result};
+use crate::master_key::MasterKey;
+use crate::secret::KeyBytes;
 
 /// PBKDF2-HMAC-SHA256 iterations of [`Kdf::default`] (OWASP 2023).
 pub const PBKDF2_DEFAULT_ITERATIONS: u32 = 600_000;
@@ -20,16 +21,25 @@ pub const ARGON2_DEFAULT_P: u32 = 1;
 // Caps on KDF parameters, for those read from a file too. The KDF block is
 // only covered by the checksum (anyone can recompute it) until the MAC is
 // checked, and the MAC key comes out of the KDF, so an edited file could
-// otherwise make an unlock run for hours or allocate the machine's memory.
-// A file over a cap is refused before the KDF runs.
-/// The most PBKDF2 iterations accepted (10,000,000), from a file too.
+// otherwise make an unlock run for minutes or allocate the machine's
+// memory. A file over a cap is refused before the KDF runs. The caps are
+// what a desktop computes in a few seconds: PBKDF2-HMAC-SHA256 runs about
+// 8 million iterations a second on one core, Argon2id (one thread, as this
+// crate runs it) about 1 GiB of memory passes a second.
+/// The most PBKDF2 iterations accepted (10,000,000: about 1.3 s), from a
+/// file too.
 pub const PBKDF2_MAX_ITERATIONS: u32 = 10_000_000;
-/// The largest Argon2id memory cost accepted, in KiB (1 GiB), from a file too.
-pub const ARGON2_MAX_M_KIB: u32 = 1024 * 1024;
-/// The most Argon2id passes accepted (16), from a file too.
-pub const ARGON2_MAX_T: u32 = 16;
-/// The most Argon2id lanes accepted (8), from a file too.
-pub const ARGON2_MAX_P: u32 = 8;
+/// The largest Argon2id memory cost accepted, in KiB (256 MiB), from a file
+/// too.
+pub const ARGON2_MAX_M_KIB: u32 = 256 * 1024;
+/// The most Argon2id passes accepted (8), from a file too.
+pub const ARGON2_MAX_T: u32 = 8;
+/// The most Argon2id lanes accepted (4), from a file too.
+pub const ARGON2_MAX_P: u32 = 4;
+/// The largest Argon2id work accepted, memory times passes, in KiB
+/// (1 GiB: for example 256 MiB × 4 or 128 MiB × 8; a few seconds), from a
+/// file too.
+pub const ARGON2_MAX_WORK_KIB: u64 = 1024 * 1024;
 
 pub(crate) const KDF_PBKDF2: u8 = 1;
 pub(crate) const KDF_ARGON2ID: u8 = 2;
@@ -39,9 +49,9 @@ pub(crate) const KDF_MASTER_KEY: u8 = 3;
 ///
 /// [`Kdf::default`] is PBKDF2-HMAC-SHA256 with 600,000 iterations;
 /// [`Kdf::argon2id`] is Argon2id with m = 19,456 KiB, t = 2, p = 1. The
-/// checked constructors refuse anything weaker. The `insecure_*`
-/// constructors exist for tests only (they make unlocking cheap, and so
-/// make guessing cheap).
+/// constructors refuse anything weaker. (Weaker parameters exist only
+/// behind the crate's `test-util` feature, for tests and benchmarks: they
+/// make unlocking cheap, and so make guessing cheap.)
 ///
 /// A keystore opened with a stronger `Kdf` in its [`crate::Options`] than
 /// the one stored in its file is upgraded at that unlock (see
@@ -73,9 +83,7 @@ impl Kdf {
     /// [`PBKDF2_MAX_ITERATIONS`] (10,000,000).
     pub fn pbkdf2_sha256(iterations: u32) -> Result<Kdf> {
         if iterations < PBKDF2_DEFAULT_ITERATIONS {
-            return Err(Error::InvalidArgument {
-                reason: "PBKDF2 needs at least 600,000 iterations",
-            });
+            return Err(Error::invalid(Invalid::KdfTooWeak));
         }
         let k = Kdf(KdfKind::Pbkdf2 { iterations });
         k.0.check()?;
@@ -97,38 +105,39 @@ impl Kdf {
     /// # Errors
     /// [`Error::InvalidArgument`] if any cost is below the recommended
     /// minimum of [`Kdf::argon2id`] or above the caps
-    /// [`ARGON2_MAX_M_KIB`] (1 GiB), [`ARGON2_MAX_T`] (16) and
-    /// [`ARGON2_MAX_P`] (8).
+    /// [`ARGON2_MAX_M_KIB`] (256 MiB), [`ARGON2_MAX_T`] (8),
+    /// [`ARGON2_MAX_P`] (4) and [`ARGON2_MAX_WORK_KIB`] (m × t, 1 GiB).
     pub fn argon2id_with(m_kib: u32, t: u32, p: u32) -> Result<Kdf> {
         if m_kib < ARGON2_DEFAULT_M_KIB || t < ARGON2_DEFAULT_T || p < ARGON2_DEFAULT_P {
-            return Err(Error::InvalidArgument {
-                reason: "Argon2id needs at least m=19456 KiB, t=2, p=1",
-            });
+            return Err(Error::invalid(Invalid::KdfTooWeak));
         }
         let k = Kdf(KdfKind::Argon2id { m_kib, t, p });
         k.0.check()?;
         Ok(k)
     }
 
-    /// **Insecure**: PBKDF2-HMAC-SHA256 with any iteration count from 1.
-    /// For tests and benchmarks that must not spend 75 ms per unlock. Never
-    /// use it for a real keystore.
+    /// **Insecure** (feature `test-util`): PBKDF2-HMAC-SHA256 with any
+    /// iteration count from 1. For tests and benchmarks that must not spend
+    /// 75 ms per unlock. Never use it for a real keystore. A keystore
+    /// written with it opens only with a lowered [`KdfFloor`].
     ///
     /// # Errors
     /// [`Error::InvalidArgument`] for 0 iterations or more than
     /// [`PBKDF2_MAX_ITERATIONS`].
+    #[cfg(feature = "test-util")]
     pub fn insecure_pbkdf2_sha256(iterations: u32) -> Result<Kdf> {
         let k = Kdf(KdfKind::Pbkdf2 { iterations });
         k.0.check()?;
         Ok(k)
     }
 
-    /// **Insecure**: Argon2id with any valid costs (m >= 8·p KiB). For
-    /// tests only.
+    /// **Insecure** (feature `test-util`): Argon2id with any valid costs
+    /// (m >= 8·p KiB). For tests only.
     ///
     /// # Errors
     /// [`Error::InvalidArgument`] for costs Argon2 refuses or above the
     /// caps of [`Kdf::argon2id_with`].
+    #[cfg(feature = "test-util")]
     pub fn insecure_argon2id(m_kib: u32, t: u32, p: u32) -> Result<Kdf> {
         let k = Kdf(KdfKind::Argon2id { m_kib, t, p });
         k.0.check()?;
@@ -199,6 +208,87 @@ impl Kdf {
     }
 }
 
+/// The weakest KDF a keystore file may have: a stored passphrase KDF below
+/// this floor is refused as [`crate::Check::KdfBelowFloor`] before any
+/// derivation runs (an attacker who lowers the stored KDF and recomputes
+/// the checksum would otherwise get a cheap guess at the passphrase from
+/// whoever types it, and a tampered header would look like a wrong
+/// passphrase).
+///
+/// The default is the crate's minimum: PBKDF2 with 600,000 iterations, or
+/// Argon2id with m = 19,456 KiB, t = 2, p = 1. A stored Argon2id
+/// passes with no cost below the floor's Argon2id costs; a stored PBKDF2
+/// with at least the floor's iterations. Master-key keystores need no
+/// stretching and are not subject to it. Raise it with
+/// [`KdfFloor::new`] when your application only ever writes stronger
+/// parameters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KdfFloor {
+    pbkdf2_iterations: u32,
+    argon2: (u32, u32, u32),
+}
+
+impl Default for KdfFloor {
+    fn default() -> Self {
+        KdfFloor {
+            pbkdf2_iterations: PBKDF2_DEFAULT_ITERATIONS,
+            argon2: (ARGON2_DEFAULT_M_KIB, ARGON2_DEFAULT_T, ARGON2_DEFAULT_P),
+        }
+    }
+}
+
+impl KdfFloor {
+    /// A floor of at least `pbkdf2_iterations` PBKDF2 iterations, or of
+    /// Argon2id costs of at least `argon2_m_kib` KiB, `argon2_t` passes and
+    /// `argon2_p` lanes.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] ([`Invalid::KdfTooWeak`]) below the
+    /// default floor: lowering it is for tests only (feature `test-util`).
+    pub fn new(
+        pbkdf2_iterations: u32,
+        argon2_m_kib: u32,
+        argon2_t: u32,
+        argon2_p: u32,
+    ) -> Result<KdfFloor> {
+        let d = KdfFloor::default();
+        if pbkdf2_iterations < d.pbkdf2_iterations
+            || argon2_m_kib < d.argon2.0
+            || argon2_t < d.argon2.1
+            || argon2_p < d.argon2.2
+        {
+            return Err(Error::invalid(Invalid::KdfTooWeak));
+        }
+        Ok(KdfFloor {
+            pbkdf2_iterations,
+            argon2: (argon2_m_kib, argon2_t, argon2_p),
+        })
+    }
+
+    /// **Insecure** (feature `test-util`): admits any stored KDF, for
+    /// keystores written with [`Kdf::insecure_pbkdf2_sha256`] or
+    /// [`Kdf::insecure_argon2id`] in tests.
+    #[cfg(feature = "test-util")]
+    pub fn insecure_any() -> KdfFloor {
+        KdfFloor {
+            pbkdf2_iterations: 1,
+            argon2: (0, 0, 0),
+        }
+    }
+
+    /// Whether a stored KDF is at or above this floor.
+    pub(crate) fn admits(&self, kind: KdfKind) -> bool {
+        match kind {
+            KdfKind::Pbkdf2 { iterations } => iterations >= self.pbkdf2_iterations,
+            KdfKind::Argon2id { m_kib, t, p } => {
+                let (fm, ft, fp) = self.argon2;
+                m_kib >= fm && t >= ft && p >= fp
+            }
+            KdfKind::MasterKey => true,
+        }
+    }
+}
+
 impl fmt::Debug for Kdf {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.0 {
@@ -222,21 +312,23 @@ impl KdfKind {
     pub(crate) fn check(&self) -> Result<()> {
         match *self {
             KdfKind::Pbkdf2 { iterations } => {
-                if iterations == 0 || iterations > PBKDF2_MAX_ITERATIONS {
-                    return Err(Error::InvalidArgument {
-                        reason: "PBKDF2 iterations must be between 1 and 10,000,000",
-                    });
+                if iterations == 0 {
+                    return Err(Error::invalid(Invalid::KdfOutOfRange));
+                }
+                if iterations > PBKDF2_MAX_ITERATIONS {
+                    return Err(Error::invalid(Invalid::KdfOverCap));
                 }
             }
             KdfKind::Argon2id { m_kib, t, p } => {
-                if m_kib > ARGON2_MAX_M_KIB || t > ARGON2_MAX_T || p > ARGON2_MAX_P {
-                    return Err(Error::InvalidArgument {
-                        reason: "Argon2id costs above the caps (m 1 GiB, t 16, p 8)",
-                    });
+                if m_kib > ARGON2_MAX_M_KIB
+                    || t > ARGON2_MAX_T
+                    || p > ARGON2_MAX_P
+                    || u64::from(m_kib) * u64::from(t) > ARGON2_MAX_WORK_KIB
+                {
+                    return Err(Error::invalid(Invalid::KdfOverCap));
                 }
-                argon2::Params::new(m_kib, t, p, Some(32)).map_err(|_| Error::InvalidArgument {
-                    reason: "Argon2id costs out of range",
-                })?;
+                argon2::Params::new(m_kib, t, p, Some(32))
+                    .map_err(|_| Error::invalid(Invalid::KdfOutOfRange))?;
             }
             KdfKind::MasterKey => {}
         }
@@ -296,22 +388,16 @@ pub(crate) fn derive_unlock_key(
             pbkdf2::pbkdf2_hmac::<Sha256>(pw, salt, iterations, out.expose_mut());
         }
         (Credential::Passphrase(pw), KdfKind::Argon2id { m_kib, t, p }) => {
-            let params =
-                argon2::Params::new(m_kib, t, p, Some(32)).map_err(|_| Error::InvalidArgument {
-                    reason: "Argon2id costs out of range",
-                })?;
+            let params = argon2::Params::new(m_kib, t, p, Some(32))
+                .map_err(|_| Error::invalid(Invalid::KdfOutOfRange))?;
             argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params)
                 .hash_password_into(pw, salt, out.expose_mut())
-                .map_err(|_| Error::InvalidArgument {
-                    reason: "Argon2id refused its input",
-                })?;
+                .map_err(|_| Error::invalid(Invalid::KdfOutOfRange))?;
         }
         (Credential::MasterKey(mk), KdfKind::MasterKey) => {
-            Hkdf::<Sha256>::new(Some(salt), mk.bytes().expose())
-                .expand(b"keystore-rotation v1 master key unlock", out.expose_mut())
-                .map_err(|_| Error::InvalidArgument {
-                    reason: "HKDF output length",
-                })?;
+            // 32 bytes is always a valid HKDF-SHA256 output length.
+            let _ = Hkdf::<Sha256>::new(Some(salt), mk.bytes().expose())
+                .expand(b"keystore-rotation v1 master key unlock", out.expose_mut());
         }
         _ => return Err(Error::WrongCredential),
     }
@@ -359,12 +445,21 @@ mod tests {
         assert!(!pbkdf2(10_000_001));
         assert!(Kdf::pbkdf2_sha256(10_000_001).is_err());
         let argon = |m_kib, t, p| KdfKind::Argon2id { m_kib, t, p }.check().is_ok();
-        assert!(argon(1024 * 1024, 16, 8));
-        assert!(!argon(1024 * 1024 + 1, 2, 1));
+        // What a desktop does in a few seconds: 256 MiB, 8 passes, 4 lanes,
+        // and at most 1 GiB of memory passes in all.
+        assert!(argon(256 * 1024, 4, 4));
+        assert!(argon(128 * 1024, 8, 1));
+        assert!(!argon(256 * 1024, 5, 1));
+        assert!(!argon(256 * 1024 + 1, 2, 1));
+        // The old caps: 1 GiB and 16 passes per attempt.
+        assert!(!argon(1024 * 1024, 16, 8));
+        assert!(!argon(1024 * 1024, 2, 1));
         assert!(!argon(4 * 1024 * 1024, 64, 1));
-        assert!(!argon(19_456, 17, 1));
-        assert!(!argon(19_456, 2, 9));
-        assert!(Kdf::argon2id_with(2 * 1024 * 1024, 2, 1).is_err());
+        assert!(!argon(19_456, 9, 1));
+        assert!(!argon(19_456, 2, 5));
+        assert!(Kdf::argon2id_with(1024 * 1024, 2, 1).is_err());
+        assert!(Kdf::argon2id_with(19_456, 16, 1).is_err());
+        assert!(Kdf::argon2id_with(64 * 1024, 4, 1).is_ok());
         assert!(Kdf::insecure_argon2id(19_456, 64, 1).is_err());
     }
 
@@ -429,7 +524,7 @@ mod tests {
 
     #[test]
     fn wrong_kind_of_credential_is_a_wrong_credential() {
-        let mk = MasterKey::generate();
+        let mk = MasterKey::generate().unwrap();
         let r = derive_unlock_key(
             Credential::MasterKey(&mk),
             KdfKind::Pbkdf2 { iterations: 1 },

@@ -3,28 +3,39 @@
 #![deny(missing_docs)]
 #![deny(rustdoc::broken_intra_doc_links)]
 
+mod anchor;
 mod envelope;
 mod error;
 mod file;
 mod kdf;
 mod keystore;
+mod master_key;
 mod secret;
+mod storage;
 #[cfg(test)]
 mod vectors;
 
 // The public interface is:
+pub use crate::anchor::{ANCHOR_LEN, Anchor, FileAnchor, RollbackAnchor};
 pub use crate::envelope::{Algorithm, KeyId, envelope_key_id};
-pub use crate::error::{Error, Result};
+pub use crate::error::{
+    Check, Error, Format, Invalid, Malformed, RandomError, Result, StorageError, StorageKind,
+};
+pub use crate::file::MAX_KEYSTORE_FILE_LEN;
 pub use crate::kdf::{
     ARGON2_DEFAULT_M_KIB, ARGON2_DEFAULT_P, ARGON2_DEFAULT_T, ARGON2_MAX_M_KIB, ARGON2_MAX_P,
-    ARGON2_MAX_T, Credential, Kdf, PBKDF2_DEFAULT_ITERATIONS, PBKDF2_MAX_ITERATIONS,
+    ARGON2_MAX_T, ARGON2_MAX_WORK_KIB, Credential, Kdf, KdfFloor, PBKDF2_DEFAULT_ITERATIONS,
+    PBKDF2_MAX_ITERATIONS,
 };
 pub use crate::keystore::{
     BACKUP_FILE, COUNTER_BLOCK, COUNTER_BLOCK_MAX, Clock, DEFAULT_MAX_AGE, DEFAULT_MAX_MESSAGES,
     KEYSTORE_FILE, KeyInfo, KeyState, Keystore, MAX_MESSAGES_LIMIT, Options, RotationPolicy,
     SystemClock,
 };
-pub use crate::secret::{MasterKey, Subkey};
+pub use crate::master_key::MasterKey;
+pub use crate::secret::Subkey;
+/// Plaintext returned by [`Keystore::decrypt`]: zeroized when dropped.
+pub use zeroize::Zeroizing;
 
 /// Test and benchmark support (feature `test-util`); not part of the
 /// stable API.
@@ -71,6 +82,7 @@ pub mod fuzz {
     /// same structure (the MAC is not checked here: no key).
     pub fn keystore_file(data: &[u8]) {
         if let Ok(state) = crate::file::parse(data, std::path::Path::new("fuzz")) {
+            assert!(crate::file::encoded_len(&state) == data.len());
             let key = crate::secret::KeyBytes::zero();
             let again = crate::file::encode(&state, &key);
             assert_eq!(

@@ -4,12 +4,14 @@ use std::process::{Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
-use keystore_rotation::{Clock, Credential, Kdf, Options};
+use keystore_rotation::{Clock, Credential, Kdf, KdfFloor, Options};
 
 /// Low-cost KDF for tests (production default is 600,000 iterations; one
-/// test checks that).
+/// test checks that), and a floor that admits it.
 pub(crate) fn options() -> Options {
-    Options::default().kdf(Kdf::insecure_pbkdf2_sha256(100).unwrap())
+    Options::default()
+        .kdf(Kdf::insecure_pbkdf2_sha256(100).unwrap())
+        .kdf_floor(KdfFloor::insecure_any())
 }
 
 pub(crate) const PASS: Credential<'static> =

@@ -2,8 +2,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use keystore_rotation::{
-    Algorithm, BACKUP_FILE, COUNTER_BLOCK, Credential, Error, KEYSTORE_FILE, Kdf, KeyId, KeyState,
-    Keystore, MasterKey, Options, RotationPolicy, envelope_key_id,
+    Algorithm, BACKUP_FILE, COUNTER_BLOCK, Check, Credential, Error, KEYSTORE_FILE, Kdf, KeyId,
+    KeyState, Keystore, MasterKey, Options, RotationPolicy, StorageKind, envelope_key_id,
 };
 use sha2::{Digest, Sha256};
 
@@ -32,10 +32,10 @@ fn create_open_round_trip_with_private_files() {
     assert_eq!(mode(&path.join(KEYSTORE_FILE)), 0o600);
     assert_eq!(mode(&path.join(BACKUP_FILE)), 0o600);
     let ks = open(&path).unwrap();
-    assert_eq!(ks.decrypt(b"ctx", &sealed).unwrap(), b"secret");
+    assert_eq!(*ks.decrypt(b"ctx", &sealed).unwrap(), b"secret");
     assert!(matches!(
         Keystore::create(&path, PASS, &options()),
-        Err(Error::Fs(_) | Error::AlreadyExists { .. })
+        Err(Error::Storage(_) | Error::AlreadyExists { .. })
     ));
     drop(ks);
     assert!(matches!(
@@ -65,7 +65,7 @@ fn a_second_process_or_handle_is_locked_out() {
     let (_tmp, path) = common::dir();
     let _ks = Keystore::create(&path, PASS, &options()).unwrap();
     match open(&path) {
-        Err(Error::Fs(e)) => assert!(matches!(e.kind(), secure_fs::ErrorKind::Locked { .. })),
+        Err(Error::Storage(e)) => assert!(matches!(e.kind(), StorageKind::Locked { .. })),
         other => panic!("expected a lock error, got {other:?}"),
     }
 }
@@ -86,14 +86,14 @@ fn wrong_passphrase_is_not_tampering_and_tampering_is_not_a_wrong_passphrase() {
     // With the right passphrase or a wrong one: the file is damaged.
     for cred in [PASS, PASS2] {
         match Keystore::open(&path, cred, &options()) {
-            Err(Error::Tampered { check, .. }) => assert_eq!(check, "checksum"),
+            Err(Error::Tampered { check, .. }) => assert_eq!(check, Check::Checksum),
             other => panic!("expected Tampered, got {other:?}"),
         }
     }
     fix_checksum(&mut bytes);
     std::fs::write(&file, &bytes).unwrap();
     match open(&path) {
-        Err(Error::Tampered { check, .. }) => assert_eq!(check, "MAC"),
+        Err(Error::Tampered { check, .. }) => assert_eq!(check, Check::Mac),
         other => panic!("expected Tampered, got {other:?}"),
     }
 }
@@ -161,7 +161,7 @@ fn editing_any_field_is_detected_even_with_a_recomputed_checksum() {
             matches!(
                 open(&path),
                 Err(Error::Tampered {
-                    check: "checksum",
+                    check: Check::Checksum,
                     ..
                 })
             ),
@@ -172,28 +172,46 @@ fn editing_any_field_is_detected_even_with_a_recomputed_checksum() {
         std::fs::write(&file, &bytes).unwrap();
         match open(&path) {
             Err(Error::Tampered { check, .. }) => {
-                assert!(["MAC", "structure"].contains(&check), "{what}: {check}");
+                assert!(
+                    [Check::Mac, Check::Structure].contains(&check),
+                    "{what}: {check}"
+                );
             }
             other => panic!("{what}: expected Tampered, got {other:?}"),
         }
     }
-    // KDF parameters: an edit is tampering; with a recomputed checksum it
-    // cannot be told from a wrong passphrase (documented), but is refused.
+    // KDF parameters: an edit is tampering. With a recomputed checksum the
+    // backup, which the passphrase still opens, gives it away; edited in
+    // both files it cannot be told from a wrong passphrase without a
+    // rollback anchor (documented), but is refused.
     let mut bytes = good.clone();
     bytes[54] ^= 1; // PBKDF2 iterations
     std::fs::write(&file, &bytes).unwrap();
     assert!(matches!(
         open(&path),
         Err(Error::Tampered {
-            check: "checksum",
+            check: Check::Checksum,
             ..
         })
     ));
     fix_checksum(&mut bytes);
     std::fs::write(&file, &bytes).unwrap();
+    let r = open(&path);
+    assert!(
+        matches!(
+            r,
+            Err(Error::Tampered {
+                check: Check::HeaderMismatch,
+                ..
+            })
+        ),
+        "{r:?}"
+    );
+    std::fs::write(path.join(BACKUP_FILE), &bytes).unwrap();
     assert!(matches!(open(&path), Err(Error::WrongCredential)));
     // The untouched file still opens.
     std::fs::write(&file, &good).unwrap();
+    std::fs::write(path.join(BACKUP_FILE), &good).unwrap();
     let ks = open(&path).unwrap();
     assert_eq!(ks.primary(), KeyId::new(3));
 }
@@ -223,23 +241,24 @@ fn truncations_and_unknown_versions_are_typed_errors() {
 fn an_older_generation_put_back_is_a_rollback() {
     let (_tmp, path) = common::dir();
     let ks = Keystore::create(&path, PASS, &options()).unwrap();
+    let old = std::fs::read(path.join(KEYSTORE_FILE)).unwrap();
     ks.rotate().unwrap();
     let generation = ks.generation();
     assert_eq!(generation, 2);
     drop(ks);
-    // The backup holds generation 1: put it back.
-    let backup = std::fs::read(path.join(BACKUP_FILE)).unwrap();
+    // An old copy (generation 1) put back in place of both files.
     let current = std::fs::read(path.join(KEYSTORE_FILE)).unwrap();
-    std::fs::write(path.join(KEYSTORE_FILE), &backup).unwrap();
+    std::fs::write(path.join(KEYSTORE_FILE), &old).unwrap();
+    std::fs::write(path.join(BACKUP_FILE), &old).unwrap();
     match Keystore::open(&path, PASS, &options().expect_generation(generation)) {
-        Err(Error::Rollback {
+        Err(Error::RolledBack {
             found: 1,
             expected: 2,
         }) => {}
         other => panic!("expected a rollback, got {other:?}"),
     }
-    // A caller that does not know the generation can still open it (the
-    // backup is a valid, encrypted keystore of the previous generation).
+    // A caller that knows no generation (and has no anchor) can still open
+    // it: a valid, encrypted keystore of an older generation.
     let ks = open(&path).unwrap();
     assert_eq!(ks.primary(), KeyId::new(1));
     drop(ks);
@@ -249,13 +268,15 @@ fn an_older_generation_put_back_is_a_rollback() {
 }
 
 #[test]
-fn backups_are_encrypted_and_hold_the_previous_generation() {
+fn backups_are_encrypted_and_hold_the_current_generation() {
     let (_tmp, path) = common::dir();
     let ks = Keystore::create(&path, PASS, &options()).unwrap();
     let first = std::fs::read(path.join(KEYSTORE_FILE)).unwrap();
-    assert!(!path.join(BACKUP_FILE).exists());
-    ks.rotate().unwrap();
     assert_eq!(std::fs::read(path.join(BACKUP_FILE)).unwrap(), first);
+    ks.rotate().unwrap();
+    let second = std::fs::read(path.join(KEYSTORE_FILE)).unwrap();
+    assert_ne!(second, first);
+    assert_eq!(std::fs::read(path.join(BACKUP_FILE)).unwrap(), second);
     let sub = ks.subkey_for("probe", KeyId::new(1)).unwrap();
     drop(ks);
     // Neither file contains a key in the clear (a sub-key stands in for
@@ -291,7 +312,7 @@ fn passphrase_change_rewraps_only_the_kek_and_old_passphrase_opens_nothing() {
     let ks = Keystore::open(&path, PASS2, &options()).unwrap();
     for (i, d) in data.iter().enumerate() {
         assert_eq!(&std::fs::read(data_dir.join(i.to_string())).unwrap(), d);
-        assert_eq!(ks.decrypt(format!("e{i}").as_bytes(), d).unwrap(), b"data");
+        assert_eq!(*ks.decrypt(format!("e{i}").as_bytes(), d).unwrap(), b"data");
     }
     drop(ks);
     assert!(matches!(open(&path), Err(Error::WrongCredential)));
@@ -327,12 +348,12 @@ fn rekey_replaces_the_kek_so_an_old_file_and_passphrase_open_nothing_new() {
         assert!(!after.windows(60).any(|w| w == &leaked[at..at + 60]));
     }
     // Everything still decrypts, with the same keys (data untouched).
-    assert_eq!(ks.decrypt(b"e1", &v1).unwrap(), b"one");
+    assert_eq!(*ks.decrypt(b"e1", &v1).unwrap(), b"one");
     assert!(matches!(
         ks.decrypt(b"e2", &v2),
         Err(Error::KeyDestroyed { .. })
     ));
-    assert_eq!(ks.decrypt(b"e3", &v3).unwrap(), b"three");
+    assert_eq!(*ks.decrypt(b"e3", &v3).unwrap(), b"three");
     assert_eq!(
         ks.subkey_for("audit-mac", KeyId::new(3))
             .unwrap()
@@ -348,19 +369,19 @@ fn rekey_replaces_the_kek_so_an_old_file_and_passphrase_open_nothing_new() {
     fix_checksum(&mut spliced);
     std::fs::write(path.join(KEYSTORE_FILE), &spliced).unwrap();
     match open(&path) {
-        Err(Error::Tampered { check, .. }) => assert_eq!(check, "MAC"),
+        Err(Error::Tampered { check, .. }) => assert_eq!(check, Check::Mac),
         other => panic!("expected Tampered, got {other:?}"),
     }
     // The leaked file itself is an older generation: a rollback.
     std::fs::write(path.join(KEYSTORE_FILE), &leaked).unwrap();
     assert!(matches!(
         Keystore::open(&path, PASS, &options().expect_generation(generation + 1)),
-        Err(Error::Rollback { .. })
+        Err(Error::RolledBack { .. })
     ));
     std::fs::write(path.join(KEYSTORE_FILE), &after).unwrap();
     let ks = Keystore::open(&path, PASS2, &options()).unwrap();
-    assert_eq!(ks.decrypt(b"e1", &v1).unwrap(), b"one");
-    assert_eq!(ks.decrypt(b"e3", &v3).unwrap(), b"three");
+    assert_eq!(*ks.decrypt(b"e1", &v1).unwrap(), b"one");
+    assert_eq!(*ks.decrypt(b"e3", &v3).unwrap(), b"three");
     // Rekeying with the current passphrase keeps it and still changes
     // every wrap.
     ks.rekey(PASS2).unwrap();
@@ -368,7 +389,7 @@ fn rekey_replaces_the_kek_so_an_old_file_and_passphrase_open_nothing_new() {
     let again = std::fs::read(path.join(KEYSTORE_FILE)).unwrap();
     assert_ne!(again[131 + 22..131 + 82], after[131 + 22..131 + 82]);
     let ks = Keystore::open(&path, PASS2, &options()).unwrap();
-    assert_eq!(ks.decrypt(b"e1", &v1).unwrap(), b"one");
+    assert_eq!(*ks.decrypt(b"e1", &v1).unwrap(), b"one");
 }
 
 #[test]
@@ -378,10 +399,10 @@ fn weaker_kdf_is_upgraded_at_unlock_without_touching_keys() {
     let sealed = ks.encrypt(b"c", b"p").unwrap();
     drop(ks);
     let before = std::fs::read(path.join(KEYSTORE_FILE)).unwrap();
-    let stronger = Options::default().kdf(Kdf::insecure_pbkdf2_sha256(250).unwrap());
+    let stronger = options().kdf(Kdf::insecure_pbkdf2_sha256(250).unwrap());
     let ks = Keystore::open(&path, PASS, &stronger).unwrap();
     assert_eq!(ks.kdf().pbkdf2_iterations(), Some(250));
-    assert_eq!(ks.decrypt(b"c", &sealed).unwrap(), b"p");
+    assert_eq!(*ks.decrypt(b"c", &sealed).unwrap(), b"p");
     drop(ks);
     let after = std::fs::read(path.join(KEYSTORE_FILE)).unwrap();
     assert_eq!(before[123..before.len() - 64], after[123..after.len() - 64]);
@@ -391,12 +412,12 @@ fn weaker_kdf_is_upgraded_at_unlock_without_touching_keys() {
     assert_eq!(ks.kdf().pbkdf2_iterations(), Some(250));
     drop(ks);
     // PBKDF2 -> Argon2id.
-    let argon = Options::default().kdf(Kdf::insecure_argon2id(64, 1, 1).unwrap());
+    let argon = options().kdf(Kdf::insecure_argon2id(64, 1, 1).unwrap());
     let ks = Keystore::open(&path, PASS, &argon).unwrap();
     assert_eq!(ks.kdf().argon2id_costs(), Some((64, 1, 1)));
     drop(ks);
     let ks = Keystore::open(&path, PASS, &argon).unwrap();
-    assert_eq!(ks.decrypt(b"c", &sealed).unwrap(), b"p");
+    assert_eq!(*ks.decrypt(b"c", &sealed).unwrap(), b"p");
     // Argon2id is not "upgraded" back to PBKDF2.
     drop(ks);
     let ks = open(&path).unwrap();
@@ -405,7 +426,7 @@ fn weaker_kdf_is_upgraded_at_unlock_without_touching_keys() {
     // More passes but less memory is no upgrade: the memory cost never
     // goes down, and two option sets cannot flip the file back and forth.
     let stored = std::fs::read(path.join(KEYSTORE_FILE)).unwrap();
-    let fewer_kib = Options::default().kdf(Kdf::insecure_argon2id(32, 2, 1).unwrap());
+    let fewer_kib = options().kdf(Kdf::insecure_argon2id(32, 2, 1).unwrap());
     for _ in 0..2 {
         for opts in [&fewer_kib, &argon] {
             let ks = Keystore::open(&path, PASS, opts).unwrap();
@@ -415,10 +436,10 @@ fn weaker_kdf_is_upgraded_at_unlock_without_touching_keys() {
     }
     assert_eq!(std::fs::read(path.join(KEYSTORE_FILE)).unwrap(), stored);
     // More of one cost and no less of the others is an upgrade.
-    let more = Options::default().kdf(Kdf::insecure_argon2id(64, 2, 1).unwrap());
+    let more = options().kdf(Kdf::insecure_argon2id(64, 2, 1).unwrap());
     let ks = Keystore::open(&path, PASS, &more).unwrap();
     assert_eq!(ks.kdf().argon2id_costs(), Some((64, 2, 1)));
-    assert_eq!(ks.decrypt(b"c", &sealed).unwrap(), b"p");
+    assert_eq!(*ks.decrypt(b"c", &sealed).unwrap(), b"p");
 }
 
 #[test]
@@ -443,15 +464,16 @@ fn kdf_parameters_over_the_caps_are_refused_before_the_kdf_runs() {
         edit(1, u32::MAX, 0, 0),
         edit(1, 10_000_001, 0, 0),
         edit(2, 4 * 1024 * 1024, 64, 1),
-        edit(2, 64, 17, 1),
-        edit(2, 64, 2, 9),
+        edit(2, 1024 * 1024, 16, 8),
+        edit(2, 64, 9, 1),
+        edit(2, 64, 2, 5),
     ] {
         std::fs::write(&file, &bytes).unwrap();
         for cred in [PASS, PASS2] {
             match Keystore::open(&path, cred, &options()) {
                 Err(e @ Error::Tampered { check, .. }) => {
-                    assert_eq!(check, "KDF parameters");
-                    assert!(e.to_string().contains("KDF parameters"));
+                    assert_eq!(check, Check::KdfParameters);
+                    assert!(e.to_string().contains("KDF parameter caps"));
                 }
                 other => panic!("expected Tampered, got {other:?}"),
             }
@@ -475,7 +497,7 @@ fn argon2id_with_recommended_costs() {
         19_456
     );
     let ks = Keystore::open(&path, PASS, &opts).unwrap();
-    assert_eq!(ks.decrypt(b"c", &sealed).unwrap(), b"p");
+    assert_eq!(*ks.decrypt(b"c", &sealed).unwrap(), b"p");
     drop(ks);
     assert!(matches!(
         Keystore::open(&path, PASS2, &opts),
@@ -487,7 +509,7 @@ fn argon2id_with_recommended_costs() {
 fn master_key_file_mode() {
     let (tmp, path) = common::dir();
     let key_path = tmp.path().join("master.key");
-    let mk = MasterKey::generate();
+    let mk = MasterKey::generate().unwrap();
     mk.write_new_file(&key_path).unwrap();
     assert_eq!(mode(&key_path), 0o600);
     assert!(matches!(
@@ -501,7 +523,7 @@ fn master_key_file_mode() {
     let read = MasterKey::read_file(&key_path).unwrap();
     assert!(bool::from(subtle::ConstantTimeEq::ct_eq(&read, &mk)));
     let ks = Keystore::open(&path, Credential::MasterKey(&read), &options()).unwrap();
-    assert_eq!(ks.decrypt(b"c", &sealed).unwrap(), b"p");
+    assert_eq!(*ks.decrypt(b"c", &sealed).unwrap(), b"p");
     assert!(
         ks.kdf().is_master_key(),
         "a master key is never 'upgraded' to a KDF"
@@ -514,12 +536,12 @@ fn master_key_file_mode() {
         Err(Error::WrongCredential)
     ));
     let ks = open(&path).unwrap();
-    let other = MasterKey::generate();
+    let other = MasterKey::generate().unwrap();
     ks.change_credential(Credential::MasterKey(&other)).unwrap();
     drop(ks);
     assert!(matches!(open(&path), Err(Error::WrongCredential)));
     let ks = Keystore::open(&path, Credential::MasterKey(&other), &options()).unwrap();
-    assert_eq!(ks.decrypt(b"c", &sealed).unwrap(), b"p");
+    assert_eq!(*ks.decrypt(b"c", &sealed).unwrap(), b"p");
     // A damaged key file is refused.
     let mut bytes = std::fs::read(&key_path).unwrap();
     bytes[20] ^= 1;
@@ -559,7 +581,7 @@ fn time_based_rotation_with_an_injected_clock() {
     let states: Vec<_> = ks.keys().iter().map(|k| k.state).collect();
     assert_eq!(states, [KeyState::DecryptOnly, KeyState::Primary]);
     for (env, pt) in [(&a, &b"first"[..]), (&b, b"second"), (&c, b"third")] {
-        assert_eq!(ks.decrypt(b"c", env).unwrap(), pt);
+        assert_eq!(*ks.decrypt(b"c", env).unwrap(), pt);
     }
     // The new key's age counts from its own creation.
     clock.advance(Duration::from_secs(29 * 24 * 3600));
@@ -647,7 +669,7 @@ fn destroy_erases_the_key_from_file_and_backup() {
         ks.subkey_for("x", KeyId::new(1)),
         Err(Error::KeyDestroyed { .. })
     ));
-    assert_eq!(ks.decrypt(b"c", &new).unwrap(), b"new");
+    assert_eq!(*ks.decrypt(b"c", &new).unwrap(), b"new");
     drop(ks);
     let ks = open(&path).unwrap();
     assert!(matches!(
@@ -673,12 +695,12 @@ fn destroy_writes_the_backup_before_the_keystore_file() {
     std::fs::remove_file(&file).unwrap();
     std::fs::create_dir(&file).unwrap();
     std::fs::write(file.join("x"), b"x").unwrap();
-    assert!(matches!(ks.destroy(KeyId::new(1)), Err(Error::Fs(_))));
+    assert!(matches!(ks.destroy(KeyId::new(1)), Err(Error::Storage(_))));
     // The backup already has the key removed; nothing else changed.
     let backup = std::fs::read(path.join(BACKUP_FILE)).unwrap();
     assert!(!backup.windows(60).any(|w| w == wrap));
     assert_eq!(backup.len(), before.len() - 60);
-    assert_eq!(ks.decrypt(b"c", &old).unwrap(), b"old");
+    assert_eq!(*ks.decrypt(b"c", &old).unwrap(), b"old");
     // Once the file can be written again, the destroy goes through.
     std::fs::remove_dir_all(&file).unwrap();
     ks.destroy(KeyId::new(1)).unwrap();
@@ -723,7 +745,7 @@ fn minimum_decryption_version_and_rewrap() {
         ks.decrypt(b"c", &v1),
         Err(Error::KeyRetired { id, min }) if id == KeyId::new(1) && min == KeyId::new(2)
     ));
-    assert_eq!(ks.decrypt(b"c", &moved).unwrap(), b"one");
+    assert_eq!(*ks.decrypt(b"c", &moved).unwrap(), b"one");
     drop(ks);
     let ks = open(&path).unwrap();
     assert!(matches!(
@@ -731,7 +753,7 @@ fn minimum_decryption_version_and_rewrap() {
         Err(Error::KeyRetired { .. })
     ));
     ks.set_min_decryption_version(KeyId::new(0)).unwrap();
-    assert_eq!(ks.decrypt(b"c", &v1).unwrap(), b"one");
+    assert_eq!(*ks.decrypt(b"c", &v1).unwrap(), b"one");
 }
 
 #[test]
@@ -741,7 +763,7 @@ fn subkeys_are_distinct_per_label_and_version_and_stable() {
     let labels = ["entries", "audit-encryption", "audit-mac", "file-names"];
     let keys: Vec<[u8; 32]> = labels
         .iter()
-        .map(|l| *ks.subkey(l).unwrap().expose_secret())
+        .map(|l| *ks.subkey(l, 1).unwrap().expose_secret())
         .collect();
     for i in 0..keys.len() {
         for j in i + 1..keys.len() {
@@ -749,7 +771,7 @@ fn subkeys_are_distinct_per_label_and_version_and_stable() {
         }
     }
     ks.rotate().unwrap();
-    let after = ks.subkey("entries").unwrap();
+    let after = ks.subkey("entries", 1).unwrap();
     assert_eq!(after.key_id(), KeyId::new(2));
     assert_ne!(*after.expose_secret(), keys[0]);
     assert_eq!(
@@ -758,8 +780,14 @@ fn subkeys_are_distinct_per_label_and_version_and_stable() {
             .expose_secret(),
         keys[0]
     );
-    assert!(matches!(ks.subkey(""), Err(Error::InvalidArgument { .. })));
-    assert_eq!(format!("{after:?}"), "Subkey { key_id: KeyId(2), .. }");
+    assert!(matches!(
+        ks.subkey("", 1),
+        Err(Error::InvalidArgument { .. })
+    ));
+    assert_eq!(
+        format!("{after:?}"),
+        "Subkey { key_id: KeyId(2), budget: 1, .. }"
+    );
     drop(ks);
     let ks = open(&path).unwrap();
     assert_eq!(
@@ -783,8 +811,8 @@ fn xchacha_keystore_and_mixed_algorithms() {
     assert_eq!(x[3], 2);
     assert_eq!(x.len(), Algorithm::XChaCha20Poly1305.overhead() + 7);
     assert_eq!(ks.keys()[1].algorithm, Algorithm::XChaCha20Poly1305);
-    assert_eq!(ks.decrypt(b"c", &a).unwrap(), b"aes");
-    assert_eq!(ks.decrypt(b"c", &x).unwrap(), b"xchacha");
+    assert_eq!(*ks.decrypt(b"c", &a).unwrap(), b"aes");
+    assert_eq!(*ks.decrypt(b"c", &x).unwrap(), b"xchacha");
     // Relabelling an envelope with the other algorithm fails.
     let mut relabelled = a;
     relabelled[3] = 2;
@@ -812,8 +840,8 @@ fn a_damaged_keystore_is_restored_from_its_backup() {
     let (_tmp, path) = common::dir();
     let ks = Keystore::create(&path, PASS, &options()).unwrap();
     let sealed = ks.encrypt(b"c", b"kept").unwrap();
-    let generation = ks.generation();
     ks.rotate().unwrap();
+    let generation = ks.generation();
     drop(ks);
     assert!(matches!(
         Keystore::restore_backup(&path, PASS2, &options()),
@@ -826,17 +854,21 @@ fn a_damaged_keystore_is_restored_from_its_backup() {
     assert!(matches!(open(&path), Err(Error::Tampered { .. })));
     assert!(matches!(
         Keystore::restore_backup(&path, PASS, &options().expect_generation(generation + 1)),
-        Err(Error::Rollback { .. })
+        Err(Error::RolledBack { .. })
     ));
+    // The backup holds the current generation: nothing is lost. The
+    // restore retires the primary (a new one encrypts from here on).
     let ks =
         Keystore::restore_backup(&path, PASS, &options().expect_generation(generation)).unwrap();
-    assert_eq!(ks.generation(), generation);
-    assert_eq!(ks.decrypt(b"c", &sealed).unwrap(), b"kept");
+    assert_eq!(ks.generation(), generation + 1);
+    assert_eq!(ks.primary(), KeyId::new(3));
+    assert_eq!(*ks.decrypt(b"c", &sealed).unwrap(), b"kept");
     drop(ks);
     let ks = open(&path).unwrap();
-    assert_eq!(ks.decrypt(b"c", &sealed).unwrap(), b"kept");
+    assert_eq!(*ks.decrypt(b"c", &sealed).unwrap(), b"kept");
     let (_t2, empty) = common::dir();
     drop(Keystore::create(&empty, PASS, &options()).unwrap());
+    std::fs::remove_file(empty.join(BACKUP_FILE)).unwrap();
     assert!(matches!(
         Keystore::restore_backup(&empty, PASS, &options()),
         Err(Error::NotFound { .. })
@@ -876,14 +908,14 @@ fn concurrent_encryption_rotates_by_use_and_loses_nothing() {
     for (ctx, env) in &sealed {
         *per_key.entry(envelope_key_id(env).unwrap()).or_insert(0) += 1;
         assert!(nonces.insert(env[8..20].to_vec()), "a nonce repeated");
-        assert_eq!(ks.decrypt(ctx.as_bytes(), env).unwrap(), ctx.as_bytes());
+        assert_eq!(*ks.decrypt(ctx.as_bytes(), env).unwrap(), ctx.as_bytes());
     }
     assert!(per_key.len() >= 8, "{per_key:?}");
     assert!(per_key.values().all(|&n| n <= 50), "{per_key:?}");
     drop(ks);
     let ks = open(&path).unwrap();
     for (ctx, env) in &sealed {
-        assert_eq!(ks.decrypt(ctx.as_bytes(), env).unwrap(), ctx.as_bytes());
+        assert_eq!(*ks.decrypt(ctx.as_bytes(), env).unwrap(), ctx.as_bytes());
     }
 }
 

@@ -3,7 +3,7 @@
 
 use data_encoding::HEXLOWER;
 use keystore_rotation::{
-    Credential, Error, KEYSTORE_FILE, Kdf, KeyId, KeyState, Keystore, Options,
+    Credential, Error, KEYSTORE_FILE, Kdf, KdfFloor, KeyId, KeyState, Keystore, Options,
 };
 
 use crate::common;
@@ -26,7 +26,9 @@ fn the_keystore_file_vector_opens_and_decrypts_the_envelope_vector() {
     std::fs::write(path.join(KEYSTORE_FILE), vector("keystore_file")).unwrap();
     let passphrase = vector("passphrase");
     // Ask for no more than the vector's 1,000 iterations, so nothing is upgraded.
-    let options = Options::default().kdf(Kdf::insecure_pbkdf2_sha256(1_000).unwrap());
+    let options = Options::default()
+        .kdf(Kdf::insecure_pbkdf2_sha256(1_000).unwrap())
+        .kdf_floor(KdfFloor::insecure_any());
     let ks = Keystore::open(&path, Credential::Passphrase(&passphrase), &options).unwrap();
     assert_eq!(ks.generation(), 3);
     assert_eq!(ks.primary(), KeyId::new(3));
@@ -40,7 +42,7 @@ fn the_keystore_file_vector_opens_and_decrypts_the_envelope_vector() {
         ]
     );
     assert_eq!(
-        ks.decrypt(&vector("context"), &vector("aes_envelope"))
+        *ks.decrypt(&vector("context"), &vector("aes_envelope"))
             .unwrap(),
         vector("plaintext")
     );

@@ -1,0 +1,164 @@
+//! [`MasterKey`]: a random key in a 0600 file instead of a passphrase.
+
+use std::fmt;
+use std::io::Write;
+use std::path::Path;
+
+use secure_fs::PrivateDir;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+use zeroize::Zeroizing;
+
+use crate::error::{Check, Error, Format, Invalid, Malformed, Result, StorageError};
+use crate::secret::KeyBytes;
+use crate::storage::read_capped;
+
+/// A random 256-bit master key for unattended services: the keystore is
+/// unlocked by this key (kept in a 0600 file) instead of a passphrase.
+///
+/// Zeroized on drop; `Debug` prints no bytes; not `Clone`.
+///
+/// The master key file is 74 bytes: the magic `KRMASTER`, a big-endian
+/// `u16` version (1), the 32 key bytes, and the SHA-256 of the 42 bytes
+/// before it (see FORMAT.md).
+pub struct MasterKey(KeyBytes);
+
+const MASTER_MAGIC: &[u8; 8] = b"KRMASTER";
+const MASTER_VERSION: u16 = 1;
+const MASTER_FILE_LEN: usize = 8 + 2 + 32 + 32;
+const FORMAT: Format = Format::MasterKeyFile;
+
+impl MasterKey {
+    /// A fresh random master key, straight from the operating system's
+    /// generator.
+    ///
+    /// # Errors
+    /// [`Error::Random`] if the generator fails.
+    pub fn generate() -> Result<MasterKey> {
+        KeyBytes::random().map(MasterKey)
+    }
+
+    /// Writes this key to a new file at `path` (mode 0600, durably, through
+    /// secure-fs). The parent directory must be a private directory (0700,
+    /// ours, not a symlink).
+    ///
+    /// The file is created exclusively (`O_CREAT | O_EXCL`, no-follow): of
+    /// two concurrent calls for the same path exactly one succeeds and the
+    /// other gets [`Error::AlreadyExists`], so a key in use is never
+    /// replaced. After a crash during the write the file may be short; it
+    /// is then refused by [`MasterKey::read_file`] (and, being there, by
+    /// this function): remove it by hand and write again.
+    ///
+    /// # Errors
+    /// [`Error::AlreadyExists`] if something is at `path` already;
+    /// [`Error::InvalidArgument`] if `path` has no file name;
+    /// [`Error::Storage`] for file-system refusals and I/O errors (the
+    /// partly written file is then removed).
+    pub fn write_new_file(&self, path: impl AsRef<Path>) -> Result<()> {
+        let path = path.as_ref();
+        let (dir, name) = split_path(path)?;
+        let dir = PrivateDir::open(dir)?;
+        let mut file = dir.create_new_file(name).map_err(|e| match e.kind() {
+            secure_fs::ErrorKind::AlreadyExists => Error::AlreadyExists {
+                path: path.to_path_buf(),
+            },
+            _ => e.into(),
+        })?;
+        let mut bytes = Zeroizing::new([0u8; MASTER_FILE_LEN]);
+        bytes[..8].copy_from_slice(MASTER_MAGIC);
+        bytes[8..10].copy_from_slice(&MASTER_VERSION.to_be_bytes());
+        bytes[10..42].copy_from_slice(self.0.expose());
+        let sum = Sha256::digest(&bytes[..42]);
+        bytes[42..].copy_from_slice(&sum);
+        let written = file.write_all(&bytes[..]).and_then(|()| file.sync_all());
+        drop(file);
+        if let Err(e) = written {
+            let _ = dir.remove_file(name);
+            return Err(Error::Storage(StorageError::io(path.to_path_buf(), &e)));
+        }
+        dir.sync()?;
+        Ok(())
+    }
+
+    /// Reads a master key file written by [`MasterKey::write_new_file`].
+    ///
+    /// Through secure-fs: the file must be a regular file we own (not a
+    /// symlink), and its directory a private one. A file longer than a
+    /// master key file is refused without being read.
+    ///
+    /// # Errors
+    /// [`Error::Storage`] (missing file, symlink, wrong owner, I/O);
+    /// [`Error::Malformed`] or [`Error::UnsupportedVersion`] if the file is
+    /// not a master key file; [`Error::Tampered`] if its checksum fails.
+    pub fn read_file(path: impl AsRef<Path>) -> Result<MasterKey> {
+        let path = path.as_ref();
+        let (dir, name) = split_path(path)?;
+        let dir = PrivateDir::open(dir)?;
+        let bytes = read_capped(&dir, name, MASTER_FILE_LEN, FORMAT)?;
+        Self::decode(&bytes, path)
+    }
+
+    fn decode(bytes: &[u8], path: &Path) -> Result<MasterKey> {
+        if bytes.len() < 10 || &bytes[..8] != MASTER_MAGIC {
+            return Err(Error::malformed(FORMAT, Malformed::BadMagic));
+        }
+        let version = u16::from_be_bytes([bytes[8], bytes[9]]);
+        if version != MASTER_VERSION {
+            return Err(Error::UnsupportedVersion {
+                format: FORMAT,
+                version,
+            });
+        }
+        if bytes.len() != MASTER_FILE_LEN {
+            return Err(Error::malformed(FORMAT, Malformed::WrongLength));
+        }
+        let sum = Sha256::digest(&bytes[..42]);
+        if !bool::from(sum.as_slice().ct_eq(&bytes[42..])) {
+            return Err(Error::tampered(path, Check::Checksum));
+        }
+        KeyBytes::from_slice(&bytes[10..42])
+            .map(MasterKey)
+            .ok_or(Error::malformed(FORMAT, Malformed::WrongLength))
+    }
+
+    pub(crate) fn bytes(&self) -> &KeyBytes {
+        &self.0
+    }
+}
+
+impl fmt::Debug for MasterKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MasterKey").finish_non_exhaustive()
+    }
+}
+
+impl ConstantTimeEq for MasterKey {
+    fn ct_eq(&self, other: &Self) -> subtle::Choice {
+        self.0.expose().ct_eq(other.0.expose())
+    }
+}
+
+fn split_path(path: &Path) -> Result<(&Path, &std::ffi::OsStr)> {
+    let name = path
+        .file_name()
+        .ok_or(Error::invalid(Invalid::NoFileName))?;
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    Ok((dir, name))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn debug_prints_no_bytes() {
+        let m = MasterKey(KeyBytes::from_slice(&[0xAB; 32]).unwrap());
+        let s = format!("{m:?}");
+        assert!(!s.to_lowercase().contains("ab"), "{s}");
+        assert!(!s.contains("171"), "{s}");
+    }
+}
