@@ -23,6 +23,11 @@ fn writes_and_deletes_refuse_a_planted_symlink_and_leave_its_target_alone() {
         ),
         ("atomic_file", dir.atomic_file("entry").unwrap_err()),
         (
+            "write_atomic_shredding",
+            dir.write_atomic_shredding("entry", b"overwritten", &DeleteOptions::default())
+                .unwrap_err(),
+        ),
+        (
             "open_file",
             dir.open_file("entry", Access::ReadWrite).unwrap_err(),
         ),
