@@ -4,11 +4,15 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::{torch, util};
+use crate::{fuse, torch, util};
 
 /// Workspace packages that need libtorch. They are left out of the plain
 /// steps (so the rest builds on any machine) and built by the libtorch step.
 pub(crate) const TORCH_PACKAGES: &[&str] = &["tch-smoke"];
+
+/// The power-loss tests (FUSE): run in their own step, which says
+/// `skipped: no /dev/fuse` where the device is absent.
+const POWERLOSS_PACKAGE: &str = "powerloss";
 
 fn exclude_torch(cmd: &mut Command) -> &mut Command {
     cmd.arg("--workspace");
@@ -32,6 +36,7 @@ fn has_nextest() -> bool {
 struct Summary {
     started: Instant,
     steps: usize,
+    skipped: Vec<String>,
 }
 
 impl Summary {
@@ -48,6 +53,53 @@ impl Summary {
             }
         }
     }
+
+    /// A step that ran and passed, with a word on what it found.
+    fn step_noted(
+        &mut self,
+        name: &str,
+        result: Result<(Duration, String), String>,
+    ) -> Result<(), String> {
+        match result {
+            Ok((took, note)) => {
+                self.steps += 1;
+                println!("ci: ok    {name:<28} {} ({note})", util::secs(took));
+                Ok(())
+            }
+            Err(e) => self.step(name, Err(e)),
+        }
+    }
+
+    /// A step that could not run here: said in the summary, never silent.
+    fn skip(&mut self, name: &str, why: &str) {
+        self.steps += 1;
+        println!("ci: skip  {name:<28} skipped: {why}");
+        self.skipped.push(format!("{name}: {why}"));
+    }
+}
+
+/// The power-loss tests, with `POWERLOSS_REQUIRE` set so that a mount
+/// failure fails them instead of skipping; skipped (and said so) where
+/// there is no `/dev/fuse`.
+fn power_loss(s: &mut Summary, nextest: bool) -> Result<(), String> {
+    if !fuse::device_present() {
+        s.skip("power-loss", &format!("no {}", fuse::DEV_FUSE));
+        return Ok(());
+    }
+    let mut cmd = util::cargo();
+    if nextest {
+        cmd.args(["nextest", "run", "--no-tests", "fail"]);
+    } else {
+        cmd.arg("test");
+    }
+    cmd.args(["--package", POWERLOSS_PACKAGE, "--all-features"])
+        .env("POWERLOSS_REQUIRE", "1");
+    let name = if nextest {
+        "power-loss (nextest)"
+    } else {
+        "power-loss (cargo test)"
+    };
+    s.step(name, util::run(&mut cmd))
 }
 
 pub(crate) fn run(args: &[String]) -> Result<(), String> {
@@ -57,6 +109,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let mut s = Summary {
         started: Instant::now(),
         steps: 0,
+        skipped: Vec::new(),
     };
 
     // Asked once: both test steps use the answer.
@@ -77,25 +130,42 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         ])),
     )?;
 
+    // The power-loss tests mount FUSE; a non-root user needs fusermount3.
+    let started = Instant::now();
+    s.step_noted(
+        "fuse3",
+        fuse::ensure_fuse3().map(|note| (started.elapsed(), note)),
+    )?;
+
     if nextest {
         s.step(
             "test (nextest)",
-            util::run(exclude_torch(util::cargo().args(["nextest", "run"])).args([
-                "--all-features",
-                "--no-tests",
-                "fail",
-            ])),
+            util::run(
+                exclude_torch(util::cargo().args(["nextest", "run"]))
+                    .args(["--exclude", POWERLOSS_PACKAGE])
+                    .args(["--all-features", "--no-tests", "fail"]),
+            ),
         )?;
-        // nextest does not run doctests.
-        s.step(
-            "doctest",
-            util::run(exclude_torch(util::cargo().args(["test", "--doc"])).arg("--all-features")),
-        )?;
+        power_loss(&mut s, true)?;
+        // Plain `cargo test` once as well (the same test binaries, so no
+        // rebuild): tests must not rely on nextest's process per test.
+        // It also runs the doctests, which nextest does not.
+        let mut test = util::cargo();
+        exclude_torch(test.arg("test")).arg("--all-features");
+        if fuse::device_present() {
+            test.env("POWERLOSS_REQUIRE", "1");
+        }
+        s.step("test (cargo test)", util::run(&mut test))?;
     } else {
         s.step(
             "test (cargo test)",
-            util::run(exclude_torch(util::cargo().arg("test")).arg("--all-features")),
+            util::run(
+                exclude_torch(util::cargo().arg("test"))
+                    .args(["--exclude", POWERLOSS_PACKAGE])
+                    .arg("--all-features"),
+            ),
         )?;
+        power_loss(&mut s, false)?;
     }
 
     s.step(
@@ -143,8 +213,13 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         util::run(libtorch.apply(only_torch(&mut test))),
     )?;
 
+    let skipped = if s.skipped.is_empty() {
+        String::new()
+    } else {
+        format!(" ({} skipped: {})", s.skipped.len(), s.skipped.join("; "))
+    };
     println!(
-        "ci: all {} steps passed in {}",
+        "ci: all {} steps passed in {}{skipped}",
         s.steps,
         util::secs(s.started.elapsed())
     );

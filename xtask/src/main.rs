@@ -14,6 +14,7 @@
 mod bench;
 mod checksums;
 mod ci;
+mod fuse;
 mod fuzz;
 mod pii_eval;
 mod tidy;
