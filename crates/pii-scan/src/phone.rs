@@ -19,9 +19,9 @@ use crate::Error;
 /// populous countries and the larger economies, most likely first (the
 /// first region whose plan accepts a number decides).
 pub const DEFAULT_PHONE_REGIONS: &[&str] = &[
-    "US", "GB", "IN", "CN", "DE", "FR", "BR", "JP", "ES", "IT", "MX", "RU", "KR", "AU", "NL",
-    "TR", "ID", "PH", "PK", "BD", "NG", "VN", "EG", "TH", "IR", "ZA", "AR", "CO", "PL", "CH",
-    "AT", "BE", "IE", "PT", "SE", "NZ", "SG", "MY",
+    "US", "GB", "IN", "CN", "DE", "FR", "BR", "JP", "ES", "IT", "MX", "RU", "KR", "AU", "NL", "TR",
+    "ID", "PH", "PK", "BD", "NG", "VN", "EG", "TH", "IR", "ZA", "AR", "CO", "PL", "CH", "AT", "BE",
+    "IE", "PT", "SE", "NZ", "SG", "MY",
 ];
 
 /// Regions whose numbers are commonly written without their national
@@ -134,52 +134,16 @@ pub(crate) fn valid(w: &Written<'_>, defaults: &[Region]) -> bool {
         }
         return false;
     }
-    defaults.iter().any(|r| {
-        match r.meta.national_prefix() {
-            Some(p) if !p.is_empty() => {
-                if let Some(nsn) = d.strip_prefix(p) {
-                    valid_in(r.meta, nsn)
-                } else {
-                    r.prefix_optional && valid_in(r.meta, d)
-                }
+    defaults.iter().any(|r| match r.meta.national_prefix() {
+        Some(p) if !p.is_empty() => {
+            if let Some(nsn) = d.strip_prefix(p) {
+                valid_in(r.meta, nsn)
+            } else {
+                r.prefix_optional && valid_in(r.meta, d)
             }
-            _ => valid_in(r.meta, d),
         }
+        _ => valid_in(r.meta, d),
     })
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-    use super::*;
-
-    #[test]
-    fn regions_resolve_and_errors_name_the_code() {
-        assert_eq!(regions(DEFAULT_PHONE_REGIONS).unwrap().len(), DEFAULT_PHONE_REGIONS.len());
-        let e = regions(["US", "XX"]).err().unwrap().to_string();
-        assert!(e.contains("`XX`"), "{e}");
-    }
-
-    #[test]
-    fn plans_decide() {
-        let all = regions(DEFAULT_PHONE_REGIONS).unwrap();
-        let v = |d: &str, i: bool| {
-            valid(
-                &Written {
-                    digits: d,
-                    international: i,
-                },
-                &all,
-            )
-        };
-        assert!(v("4915123456789", true)); // +49 151 23456789
-        assert!(v("8613812345678", true)); // +86 138 1234 5678
-        assert!(v("13812345678", false)); // CN mobile, no trunk prefix
-        assert!(v("02079460958", false)); // GB London
-        assert!(v("11987654321", false)); // BR São Paulo mobile
-        assert!(!v("999999999999", true));
-        assert!(!v("123", false));
-    }
 }
 
 /// Is `c` a separator people put between the digit groups of a phone
@@ -187,17 +151,23 @@ mod tests {
 pub(crate) fn is_separator(c: char) -> bool {
     matches!(
         c,
-        ' ' | '-' | '.' | '(' | ')' | '\u{a0}' | '\u{202f}' | '\u{2009}' | '\u{2007}' | '\u{2010}'..='\u{2015}' | '\u{2212}'
+        ' ' | '-' | '.' | '(' | ')' | '\u{a0}' | '\u{202f}' | '\u{2009}' | '\u{2007}' | '\u{2010}'
+            ..='\u{2015}' | '\u{2212}'
     )
 }
 
 /// Checks a phone candidate `h[s..e]` (digits, separators, perhaps an
 /// extension): the longest valid number it starts with, with its extension
 /// when the whole number is valid. Returns the span and the score.
-pub(crate) fn check(h: &str, s: usize, e: usize, regions: &[Region]) -> Option<(usize, usize, f64)> {
+pub(crate) fn check(
+    h: &str,
+    s: usize,
+    e: usize,
+    regions: &[Region],
+) -> Option<(usize, usize, f64)> {
     let m = &h[s..e];
     // The extension, if any: "ext. 12", "x12", "#12", "extension 12".
-    let (main_end, ext_end) = match m.find(|c: char| matches!(c, 'e' | 'E' | 'x' | 'X' | '#')) {
+    let (main_end, ext_end) = match m.find(['e', 'E', 'x', 'X', '#']) {
         Some(i) => {
             let main = m[..i].trim_end_matches([' ', ',']);
             (s + main.len(), Some(e))
@@ -316,7 +286,11 @@ pub(crate) fn check(h: &str, s: usize, e: usize, regions: &[Region]) -> Option<(
             } else {
                 0.4
             };
-            let end = if take == n { ext_end.unwrap_or(end) } else { end };
+            let end = if take == n {
+                ext_end.unwrap_or(end)
+            } else {
+                end
+            };
             return Some((s, end, score));
         }
         // Back to the end of the previous digit group.
@@ -328,5 +302,42 @@ pub(crate) fn check(h: &str, s: usize, e: usize, regions: &[Region]) -> Option<(
             return None;
         }
         take = k;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn regions_resolve_and_errors_name_the_code() {
+        assert_eq!(
+            regions(DEFAULT_PHONE_REGIONS).unwrap().len(),
+            DEFAULT_PHONE_REGIONS.len()
+        );
+        let e = regions(["US", "XX"]).err().unwrap().to_string();
+        assert!(e.contains("`XX`"), "{e}");
+    }
+
+    #[test]
+    fn plans_decide() {
+        let all = regions(DEFAULT_PHONE_REGIONS).unwrap();
+        let v = |d: &str, i: bool| {
+            valid(
+                &Written {
+                    digits: d,
+                    international: i,
+                },
+                &all,
+            )
+        };
+        assert!(v("4915123456789", true)); // +49 151 23456789
+        assert!(v("8613812345678", true)); // +86 138 1234 5678
+        assert!(v("13812345678", false)); // CN mobile, no trunk prefix
+        assert!(v("02079460958", false)); // GB London
+        assert!(v("11987654321", false)); // BR São Paulo mobile
+        assert!(!v("999999999999", true));
+        assert!(!v("123", false));
     }
 }

@@ -276,7 +276,10 @@ fn check_iban(h: &str, s: usize, e: usize, b: f64) -> Option<(usize, usize, f64)
 
 fn check_iban_ascii(h: &str, s: usize, _e: usize, _b: f64) -> Option<(usize, usize, f64)> {
     let bytes = h.as_bytes();
-    let cc = [bytes[s].to_ascii_uppercase(), bytes[s + 1].to_ascii_uppercase()];
+    let cc = [
+        bytes[s].to_ascii_uppercase(),
+        bytes[s + 1].to_ascii_uppercase(),
+    ];
     let want = v::iban_length(&cc)?;
     // Walk `want` alphanumerics (single spaces or hyphens, of one kind,
     // allowed between them) and end there: the regex may have run into a
@@ -963,7 +966,11 @@ fn check_date_compact(h: &str, s: usize, e: usize, _b: f64) -> Option<(usize, us
     if m.len() != 8 || extends_number(h, s, e) {
         return None;
     }
-    let (y, mo, d) = (m[..4].parse().ok()?, m[4..6].parse().ok()?, m[6..].parse().ok()?);
+    let (y, mo, d) = (
+        m[..4].parse().ok()?,
+        m[4..6].parse().ok()?,
+        m[6..].parse().ok()?,
+    );
     v::date_ok(y, mo, d).then_some((s, e, 0.5))
 }
 

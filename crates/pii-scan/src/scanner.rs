@@ -289,7 +289,6 @@ enum Check {
 }
 
 struct Compiled {
-    name: Arc<str>,
     entity: EntityType,
     /// A match passed a checksum or structural validator: ambiguity words
     /// cannot push it under [`VALIDATED_FLOOR`].
@@ -555,14 +554,15 @@ impl ScannerBuilder {
         } in &defs
         {
             patterns.push(Compiled {
-                name: Arc::from(name.as_str()),
                 entity: entity.clone(),
                 validated: *validated,
                 lookback: *entity == EntityType::EmailAddress && name == "email",
                 regex: one(name, src)?,
                 score: *score,
                 check: match check {
-                    Check::Builtin(_) if name == "phone" => Check::Phone(Arc::clone(&phone_regions)),
+                    Check::Builtin(_) if name == "phone" => {
+                        Check::Phone(Arc::clone(&phone_regions))
+                    }
                     Check::Builtin(f) => Check::Builtin(*f),
                     Check::Phone(r) => Check::Phone(Arc::clone(r)),
                     Check::Validator(v) => Check::Validator(*v),
@@ -956,7 +956,9 @@ impl Scanner {
                 ((score + CONTEXT_BOOST).clamp(CONTEXT_FLOOR, 1.0) - CONTEXT_DISTANCE_STEP * d)
                     .max(score)
             }
-            (None, true) if p.validated => (score - NEGATIVE_PENALTY).max(score.min(VALIDATED_FLOOR)),
+            (None, true) if p.validated => {
+                (score - NEGATIVE_PENALTY).max(score.min(VALIDATED_FLOOR))
+            }
             (None, true) => (score - NEGATIVE_PENALTY).max(0.0),
             _ => score,
         }

@@ -252,7 +252,10 @@ fn context_words_raise_and_lower_scores() {
     // the floor: it is still reported.
     let f = s.scan("card order 4111111111111111");
     assert_eq!(f.len(), 1);
-    assert!((f[0].score - pii_scan::VALIDATED_FLOOR).abs() < 1e-9, "{f:?}");
+    assert!(
+        (f[0].score - pii_scan::VALIDATED_FLOOR).abs() < 1e-9,
+        "{f:?}"
+    );
     // An unvalidated number (a passport) is still pushed under the threshold.
     assert!(s.scan("passport order 912345678").is_empty());
 }
@@ -283,7 +286,7 @@ fn context_never_deletes_validated_pii() {
         ),
     ] {
         assert_eq!(
-            crate::found(text),
+            found(text),
             vec![(entity.to_owned(), value.to_owned())],
             "{text}"
         );
