@@ -106,8 +106,9 @@ pub(crate) fn refuse_code_by_name(path: &str) -> Result<(), Error> {
 /// Refuses code by its first bytes (and, for zip archives, its last),
 /// whatever the file is called:
 ///
-/// * a pickle protocol header (`0x80` then protocol 0 to 5); headerless
-///   protocol 0 and 1 pickles are found by [`refuse_pickle`];
+/// (pickles, with a protocol header or without, are found by
+/// [`refuse_pickle`], which reads the opcode stream):
+///
 /// * zip archives, by a local header at the start or an end-of-central-
 ///   directory record in the last 64 KiB (zip readers find an archive from
 ///   its end, so bytes put in front of it do not hide it): `torch.save`
@@ -127,7 +128,6 @@ pub(crate) fn refuse_code_by_name(path: &str) -> Result<(), Error> {
 /// length, and their whole structure is validated instead.
 pub(crate) fn refuse_code_by_content(path: &str, head: &[u8], tail: &[u8]) -> Result<(), Error> {
     let reason = match head {
-        [0x80, 0..=5, ..] => "pickle data (found by content)",
         [b'P', b'K', 3, 4, ..] | [b'P', b'K', 5, 6, ..] | [b'P', b'K', 7, 8, ..] => {
             "zip archive, the container of PyTorch checkpoints and other pickles (found by content)"
         }
@@ -684,12 +684,7 @@ mod tests {
     #[test]
     fn code_by_content() {
         for head in [
-            &b"\x80\x02}q\x00."[..],
-            b"\x80\x05\x95",
-            b"\x80\x04",
-            b"\x80\x01",
-            b"\x80\x00",
-            b"PK\x03\x04\x14\x00",
+            &b"PK\x03\x04\x14\x00"[..],
             b"PK\x05\x06",
             b"PK\x07\x08",
         ] {
@@ -705,11 +700,36 @@ mod tests {
             &b""[..],
             b"\x80",
             b"\x80\x06",
+            b"\x80\x02",
             b"{\"a\"",
             b"PK",
             b"PKxx",
         ] {
             assert!(refuse_code_by_content("x", head, head).is_ok(), "{head:?}");
+        }
+    }
+
+    #[test]
+    fn pickles_by_opcode_stream() {
+        for p in [
+            &b"\x80\x02}q\x00."[..],
+            b"\x80\x05\x95",
+            b"\x80\x04",
+            b"\x80\x01",
+            b"\x80\x00",
+            b"cos\nsystem\n(S'id'\ntR.",
+            b"N.",
+        ] {
+            assert!(
+                matches!(
+                    refuse_pickle("weights.dat", &p, p, u64::MAX),
+                    Err(Error::Pickle { .. })
+                ),
+                "{p:?}"
+            );
+        }
+        for p in [&b"\x80\x06"[..], b"{}", b"hello", b"\x80"] {
+            assert!(refuse_pickle("x", &p, p, u64::MAX).is_ok(), "{p:?}");
         }
     }
 

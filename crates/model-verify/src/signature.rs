@@ -450,6 +450,37 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
+    /// The key file is read into one buffer of its final capacity: no
+    /// reallocation leaves a freed, unzeroized copy of the key text.
+    #[test]
+    fn key_file_is_read_into_one_zeroizing_allocation() {
+        let dir = tempfile::tempdir().unwrap();
+        let k = SigningKey::generate_p256().unwrap();
+        let mut pem = k.to_pkcs8_pem().unwrap().to_string();
+        // Long enough that a growing read would reallocate several times.
+        pem.insert_str(0, &"# padding line\n".repeat(200));
+        let path = dir.path().join("k.pem");
+        std::fs::write(&path, &pem).unwrap();
+        let buf = read_secret_file(&path, MAX_KEY_FILE).unwrap();
+        assert_eq!(buf.len(), pem.len());
+        assert_eq!(buf.capacity(), MAX_KEY_FILE + 1);
+        // Oversized files are refused as a key error.
+        std::fs::write(&path, vec![b'a'; MAX_KEY_FILE + 10]).unwrap();
+        assert!(matches!(
+            read_secret_file(&path, MAX_KEY_FILE),
+            Err(Error::Key { .. })
+        ));
+        // PEM key files of both types load.
+        let dir2 = tempfile::tempdir().unwrap();
+        for key in [SigningKey::generate().unwrap(), SigningKey::generate_p256().unwrap()] {
+            let p = dir2.path().join("k");
+            std::fs::write(&p, key.to_pkcs8_pem().unwrap().as_bytes()).unwrap();
+            let again = SigningKey::from_pem_file(&p).unwrap();
+            assert_eq!(again.public_key().to_pem(), key.public_key().to_pem());
+            assert!(!format!("{again:?}").contains("PRIVATE"));
+        }
+    }
+
     #[test]
     fn pae_matches_dsse_spec_example() {
         // DSSE protocol.md: PAE("http://example.com/HelloWorld", "hello world")

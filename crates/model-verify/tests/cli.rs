@@ -176,3 +176,94 @@ fn oversized_manifest_is_refused_without_reading_it_whole() {
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(stderr.contains("larger than"), "{stderr}");
 }
+
+/// DESIGN.md section 4: `--require-signature` refuses (3) a manifest whose
+/// signature was not checked, and accepts one that was.
+#[test]
+fn require_signature_flag() {
+    let (dir, m) = common::model();
+    std::fs::write(dir.path().join("model.manifest.json"), m.to_json()).unwrap();
+    let out = bin()
+        .arg(dir.path())
+        .arg("--require-signature")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("signature is required"), "{stderr}");
+    let out = bin()
+        .arg(dir.path())
+        .arg("--require-signature")
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["refused"], true);
+
+    let key = SigningKey::generate_p256().unwrap();
+    let keys = tempfile::tempdir().unwrap();
+    std::fs::write(keys.path().join("k.pub"), key.public_key().to_pem()).unwrap();
+    std::fs::write(
+        dir.path().join("model.manifest.json"),
+        m.to_signed_json(&key),
+    )
+    .unwrap();
+    let out = bin()
+        .arg(dir.path())
+        .arg("--require-signature")
+        .arg("--pubkey")
+        .arg(keys.path().join("k.pub"))
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["signed"], true);
+    assert_eq!(v["authenticity"], "signature verified");
+}
+
+/// Arguments are parsed by clap: help and version succeed, unknown flags,
+/// a missing DIR or a flag without its value are usage errors (2).
+#[test]
+fn clap_usage_contract() {
+    for args in [&["--help"][..], &["-h"], &["--version"]] {
+        let out = bin().args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{args:?}");
+    }
+    let help = String::from_utf8(bin().arg("--help").output().unwrap().stdout).unwrap();
+    for flag in ["--manifest", "--pubkey", "--require-signature", "--json"] {
+        assert!(help.contains(flag), "{help}");
+    }
+    for args in [
+        &[][..],
+        &["d", "--manifest"],
+        &["d", "--pubkey"],
+        &["d", "e"],
+        &["d", "--require-signature=yes"],
+        &["--bogus", "d"],
+    ] {
+        let out = bin().args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+    }
+}
+
+/// A file name carrying terminal escape sequences is shown escaped on
+/// stderr and in JSON.
+#[test]
+fn escape_sequences_in_names_do_not_reach_the_terminal() {
+    let (dir, m) = common::model();
+    std::fs::write(dir.path().join("model.manifest.json"), m.to_json()).unwrap();
+    std::fs::write(dir.path().join("x\x1b[2J\x1b]0;owned\x07.py"), "import os").unwrap();
+    let out = bin().arg(dir.path()).output().unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert!(!out.stderr.contains(&0x1b), "{:?}", String::from_utf8_lossy(&out.stderr));
+    assert!(!out.stderr.contains(&0x07));
+    let out = bin().arg(dir.path()).arg("--json").output().unwrap();
+    assert!(!out.stdout.contains(&0x1b));
+}

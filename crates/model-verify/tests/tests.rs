@@ -3,8 +3,12 @@
 
 mod cli;
 mod common;
+mod each;
 mod format;
+mod hostile;
+mod interop;
 mod oms;
 mod refusals;
 mod signatures;
+mod trust;
 mod verify;
