@@ -3,21 +3,31 @@
 //!
 //! Hashes a model directory and writes its manifest (an OMS-compatible
 //! in-toto statement, see crates/model-verify/FORMAT.md), by default to
-//! `DIR/model.manifest.json`. With `--sign`, the manifest is written as an
-//! Ed25519-signed bundle; KEYFILE is a PEM PKCS#8 Ed25519 private key
-//! (`openssl genpkey -algorithm ed25519 -out KEYFILE`). With `--shard-size`,
+//! `DIR/model.manifest.json`. With `--sign`, the manifest is written as a
+//! signed bundle; KEYFILE is an unencrypted PEM private key: Ed25519
+//! (`openssl genpkey -algorithm ed25519 -out KEYFILE`) or ECDSA P-256
+//! (`openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out
+//! KEYFILE`), the type OpenSSF `model_signing verify key` accepts. With `--shard-size`,
 //! files are hashed in shards of that many bytes (OMS `shards`), which lets
 //! one large file be verified on several cores.
 //!
 //! The same rules as verification apply: a directory with symlinks, code,
 //! pickles, remote-code configs or invalid safetensors gets no manifest.
+//!
+//! `cargo xtask checksums --oms-interop` checks interoperability with PyPI's
+//! `model-signing` (1.1.1, installed into a venv under the cache directory
+//! on first use): a bundle signed here with P-256 verifies with
+//! `model_signing verify key` (and a tampered model does not), and a
+//! bundle `model_signing sign key` made verifies here. [`oms_interop`] is
+//! the same check for `cargo xtask ci`.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use model_verify::{HashMethod, MANIFEST_FILE_NAME, ManifestBuilder, SigningKey};
 
-const USAGE: &str = "usage: cargo xtask checksums DIR [--name NAME] [--revision REV] [--out FILE] [--sign KEYFILE] [--shard-size BYTES]";
+const USAGE: &str = "usage: cargo xtask checksums DIR [--name NAME] [--revision REV] [--out FILE] [--sign KEYFILE] [--shard-size BYTES]
+       cargo xtask checksums --oms-interop";
 
 struct Args {
     dir: PathBuf,
@@ -104,6 +114,12 @@ fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), String> {
 }
 
 pub(crate) fn run(args: &[String]) -> Result<(), String> {
+    if args.first().map(String::as_str) == Some("--oms-interop") {
+        if args.len() > 1 {
+            return Err(format!("--oms-interop takes no other argument\n{USAGE}"));
+        }
+        return oms_interop();
+    }
     let Some(a) = parse(args)? else {
         println!("{USAGE}");
         return Ok(());
@@ -178,13 +194,154 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
             HashMethod::Shards { shard_size } => format!("shards of {shard_size} bytes"),
             _ => "whole files".to_owned(),
         },
-        if key.is_some() {
-            ", signed with Ed25519"
-        } else {
-            ", unsigned"
+        match &key {
+            Some(k) => format!(", signed with {}", k.algorithm()),
+            None => ", unsigned".to_owned(),
         }
     );
     Ok(())
+}
+
+/// The PyPI `model-signing` version the interoperability check runs.
+const MODEL_SIGNING_VERSION: &str = "1.1.1";
+
+/// A venv holding `model-signing` (and `pyopenssl`, which 1.1.1 imports
+/// without declaring it), under `$XDG_CACHE_HOME` or `~/.cache`; made on
+/// first use. Returns its `bin` directory.
+fn model_signing_venv() -> Result<PathBuf, String> {
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .ok_or("neither XDG_CACHE_HOME nor HOME is set; cannot place the model-signing venv")?;
+    let venv = cache.join("model-verify").join("oms-venv");
+    let marker = venv.join(format!("installed-model-signing-{MODEL_SIGNING_VERSION}"));
+    let bin = venv.join("bin");
+    if !marker.is_file() {
+        eprintln!(
+            "xtask: installing model-signing=={MODEL_SIGNING_VERSION} into {}",
+            venv.display()
+        );
+        let python3 = std::env::var_os("PYTHON").unwrap_or_else(|| "python3".into());
+        crate::util::run(
+            std::process::Command::new(&python3)
+                .arg("-m")
+                .arg("venv")
+                .arg(&venv),
+        )?;
+        crate::util::run(std::process::Command::new(bin.join("pip")).args([
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            &format!("model-signing=={MODEL_SIGNING_VERSION}"),
+            "pyopenssl",
+        ]))?;
+        std::fs::write(&marker, MODEL_SIGNING_VERSION)
+            .map_err(|e| format!("{}: {e}", marker.display()))?;
+    }
+    Ok(bin)
+}
+
+/// A small Hugging Face style model: config, tokenizer, one safetensors.
+fn write_interop_model(dir: &Path) -> Result<(), String> {
+    let io = |e: std::io::Error| format!("{}: {e}", dir.display());
+    std::fs::create_dir_all(dir).map_err(io)?;
+    std::fs::write(dir.join("config.json"), br#"{"model_type":"llama"}"#).map_err(io)?;
+    std::fs::write(dir.join("tokenizer.json"), br#"{"version":"1.0"}"#).map_err(io)?;
+    let header = br#"{"w":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}}"#;
+    let mut st = (header.len() as u64).to_le_bytes().to_vec();
+    st.extend_from_slice(header);
+    st.extend((0u8..16).collect::<Vec<_>>());
+    std::fs::write(dir.join("model.safetensors"), st).map_err(io)
+}
+
+/// Both directions of OpenSSF model_signing interoperability, with the
+/// real tool: see the module documentation.
+///
+/// # Errors
+/// A message naming the step that failed.
+pub(crate) fn oms_interop() -> Result<(), String> {
+    use std::process::Command;
+    let bin = model_signing_venv()?;
+    let tool = bin.join("model_signing");
+    let work = std::env::temp_dir().join(format!("xtask-oms-interop-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&work);
+    let result = (|| {
+        let model = work.join("model");
+        write_interop_model(&model)?;
+        let key = SigningKey::generate_p256().map_err(|e| e.to_string())?;
+        let key_path = work.join("p256.key");
+        let pub_path = work.join("p256.pub");
+        write_atomic(
+            &key_path,
+            key.to_pkcs8_pem().map_err(|e| e.to_string())?.as_bytes(),
+        )?;
+        write_atomic(&pub_path, key.public_key().to_pem().as_bytes())?;
+        let manifest = ManifestBuilder::new("interop")
+            .build(&model)
+            .map_err(|e| e.to_string())?;
+        let ours = work.join("ours.sig");
+        write_atomic(&ours, manifest.to_signed_json(&key).as_bytes())?;
+        let verify = |sig: &Path| {
+            Command::new(&tool)
+                .args(["verify", "key"])
+                .arg(&model)
+                .arg("--signature")
+                .arg(sig)
+                .arg("--public_key")
+                .arg(&pub_path)
+                .output()
+                .map_err(|e| format!("{}: {e}", tool.display()))
+        };
+        let out = verify(&ours)?;
+        if !out.status.success() {
+            return Err(format!(
+                "model_signing verify key refused a bundle signed by model-verify (P-256): {}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        // The check is real: a changed weight file is refused.
+        let st = model.join("model.safetensors");
+        let good = std::fs::read(&st).map_err(|e| e.to_string())?;
+        let mut bad = good.clone();
+        if let Some(b) = bad.last_mut() {
+            *b ^= 1;
+        }
+        std::fs::write(&st, &bad).map_err(|e| e.to_string())?;
+        if verify(&ours)?.status.success() {
+            return Err("model_signing verify key accepted a tampered model".to_owned());
+        }
+        std::fs::write(&st, &good).map_err(|e| e.to_string())?;
+        // The other direction: model_signing signs, model-verify verifies.
+        let theirs = work.join("theirs.sig");
+        let out = Command::new(&tool)
+            .args(["sign", "key"])
+            .arg(&model)
+            .arg("--private_key")
+            .arg(&key_path)
+            .arg("--signature")
+            .arg(&theirs)
+            .output()
+            .map_err(|e| format!("{}: {e}", tool.display()))?;
+        if !out.status.success() {
+            return Err(format!(
+                "model_signing sign key failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        let bytes = std::fs::read(&theirs).map_err(|e| e.to_string())?;
+        let m = model_verify::Manifest::parse_signed(&bytes, &key.public_key())
+            .map_err(|e| format!("a model_signing bundle did not verify here: {e}"))?;
+        model_verify::Verifier::new(&m)
+            .verify(&model)
+            .map_err(|e| format!("a model_signing bundle did not verify here: {e}"))?;
+        println!(
+            "oms-interop: model_signing {MODEL_SIGNING_VERSION} verified a P-256 bundle signed by model-verify (and refused it for a tampered model); model-verify verified a bundle signed by model_signing"
+        );
+        Ok(())
+    })();
+    let _ = std::fs::remove_dir_all(&work);
+    result
 }
 
 #[cfg(test)]
@@ -261,6 +418,34 @@ mod tests {
             .ignore("signed.json")
             .verify(dir.path())
             .unwrap();
+    }
+
+    /// `--sign` takes a P-256 key too (the type model_signing verifies).
+    #[test]
+    fn signs_with_a_p256_key() {
+        let dir = TempDir::new();
+        std::fs::write(dir.path().join("config.json"), br#"{"model_type":"x"}"#).unwrap();
+        let keys = TempDir::new();
+        let key = SigningKey::generate_p256().unwrap();
+        let key_path = keys.path().join("p256.pem");
+        std::fs::write(&key_path, key.to_pkcs8_pem().unwrap().as_bytes()).unwrap();
+        let out = keys.path().join("m.sig");
+        run(&[
+            dir.path().to_str().unwrap().into(),
+            "--sign".into(),
+            key_path.to_str().unwrap().into(),
+            "--out".into(),
+            out.to_str().unwrap().into(),
+        ])
+        .unwrap();
+        let m =
+            model_verify::Manifest::parse_signed(&std::fs::read(&out).unwrap(), &key.public_key())
+                .unwrap();
+        model_verify::Verifier::new(&m)
+            .require_signature()
+            .verify(dir.path())
+            .unwrap();
+        assert!(run(&["--oms-interop".into(), "x".into()]).is_err());
     }
 
     #[test]

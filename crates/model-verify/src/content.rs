@@ -64,10 +64,7 @@ impl Bytes<'_> {
     fn with_source<R>(&self, f: impl FnOnce(&dyn pickle::Source) -> R) -> R {
         match self {
             Bytes::Mem(b) => f(b),
-            Bytes::File(file, size) => f(&pickle::FileSource {
-                file,
-                size: *size,
-            }),
+            Bytes::File(file, size) => f(&pickle::FileSource { file, size: *size }),
         }
     }
 }
@@ -97,7 +94,11 @@ pub(crate) fn check(
         let head = bytes.read(path, 0, policy::HEAD_LEN)?;
         // The last bytes (overlapping the head in a short file): a zip
         // reader finds an archive from its end.
-        let tail = bytes.read(path, size.saturating_sub(policy::TAIL_LEN), policy::TAIL_LEN)?;
+        let tail = bytes.read(
+            path,
+            size.saturating_sub(policy::TAIL_LEN),
+            policy::TAIL_LEN,
+        )?;
         policy::refuse_code_by_content(path, &head, &tail)?;
         bytes.with_source(|src| policy::refuse_pickle(path, src, &head, scan_limit))?;
         // `numpy.load` goes by the magic, not the name.

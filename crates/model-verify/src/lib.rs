@@ -4,12 +4,12 @@
 #![deny(rustdoc::broken_intra_doc_links)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod content;
 mod digest;
 mod engine;
 mod error;
 mod fsutil;
 mod manifest;
-mod content;
 mod pickle;
 mod policy;
 mod safetensors;

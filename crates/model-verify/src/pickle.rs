@@ -154,8 +154,11 @@ impl<'s, S: Source + ?Sized> Reader<'s, S> {
         for slot in out.iter_mut() {
             if self.pos < self.buf_at || self.pos >= self.buf_at + self.buf.len() as u64 {
                 let want = (self.src.len() - self.pos).min(64 << 10);
-                self.buf.resize(usize::try_from(want).unwrap_or(64 << 10), 0);
-                self.src.read_at(self.pos, &mut self.buf).map_err(Stop::Io)?;
+                self.buf
+                    .resize(usize::try_from(want).unwrap_or(64 << 10), 0);
+                self.src
+                    .read_at(self.pos, &mut self.buf)
+                    .map_err(Stop::Io)?;
                 self.buf_at = self.pos;
             }
             let i = usize::try_from(self.pos - self.buf_at).map_err(|_| Stop::Invalid)?;
@@ -220,9 +223,7 @@ fn identifier_path(s: &[u8]) -> Option<String> {
     let ok = !s.is_empty()
         && s.split('.').all(|part| {
             let mut chars = part.chars();
-            chars
-                .next()
-                .is_some_and(|c| c == '_' || c.is_alphabetic())
+            chars.next().is_some_and(|c| c == '_' || c.is_alphabetic())
                 && chars.all(|c| c == '_' || c.is_alphanumeric())
         });
     ok.then(|| s.to_owned())
@@ -230,7 +231,10 @@ fn identifier_path(s: &[u8]) -> Option<String> {
 
 fn int_line(s: &[u8]) -> bool {
     let t = s.trim_ascii();
-    let t = t.strip_prefix(b"-").or_else(|| t.strip_prefix(b"+")).unwrap_or(t);
+    let t = t
+        .strip_prefix(b"-")
+        .or_else(|| t.strip_prefix(b"+"))
+        .unwrap_or(t);
     let t = t.strip_suffix(b"L").unwrap_or(t);
     !t.is_empty() && t.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'_')
 }
@@ -444,7 +448,11 @@ pub(crate) fn scan_prefix(bytes: &[u8]) -> Scan {
     scan_inner(&bytes, bytes.len() as u64, true).unwrap_or_default()
 }
 
-fn scan_inner<S: Source + ?Sized>(src: &S, limit: u64, eof_is_bound: bool) -> std::io::Result<Scan> {
+fn scan_inner<S: Source + ?Sized>(
+    src: &S,
+    limit: u64,
+    eof_is_bound: bool,
+) -> std::io::Result<Scan> {
     let mut r = Reader {
         src,
         pos: 0,
@@ -573,9 +581,8 @@ fn one_pickle<S: Source + ?Sized>(
             b'S' => {
                 let l = r.line()?;
                 let l = l.trim_ascii_end();
-                let quoted = l.len() >= 2
-                    && matches!(l[0], b'\'' | b'"')
-                    && l.last() == Some(&l[0]);
+                let quoted =
+                    l.len() >= 2 && matches!(l[0], b'\'' | b'"') && l.last() == Some(&l[0]);
                 if !quoted {
                     return Err(Stop::Invalid);
                 }

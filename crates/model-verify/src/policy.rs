@@ -51,7 +51,9 @@ pub(crate) fn refuse_code_by_name(path: &str) -> Result<(), Error> {
     let name = path.rsplit('/').next().unwrap_or(path);
     let lower = name.to_ascii_lowercase();
     let layout = match lower.as_str() {
-        "modules.json" => Some("sentence-transformers module list, which names Python classes to import"),
+        "modules.json" => {
+            Some("sentence-transformers module list, which names Python classes to import")
+        }
         "saved_model.pb" | "saved_model.pbtxt" | "keras_metadata.pb" | "fingerprint.pb" => {
             Some("TensorFlow SavedModel / Keras file: an executable graph")
         }
@@ -81,13 +83,20 @@ pub(crate) fn refuse_code_by_name(path: &str) -> Result<(), Error> {
         }
         "zip" | "tar" | "tgz" | "7z" | "rar" => "archive (may hold a pickle or code)",
         e if COMPRESSED_EXTENSIONS.contains(&e) => {
-            let inner = name
-                .rsplit_once('.')
-                .and_then(|(stem, _)| extension(stem));
+            let inner = name.rsplit_once('.').and_then(|(stem, _)| extension(stem));
             if inner.is_some_and(|i| {
                 matches!(
                     i.as_str(),
-                    "pkl" | "pickle" | "joblib" | "dill" | "pt" | "pth" | "bin" | "ckpt" | "npy" | "npz"
+                    "pkl"
+                        | "pickle"
+                        | "joblib"
+                        | "dill"
+                        | "pt"
+                        | "pth"
+                        | "bin"
+                        | "ckpt"
+                        | "npy"
+                        | "npz"
                 )
             }) {
                 "compressed pickle"
@@ -138,7 +147,9 @@ pub(crate) fn refuse_code_by_content(path: &str, head: &[u8], tail: &[u8]) -> Re
         [b'B', b'Z', b'h', b'1'..=b'9', ..] => {
             "bzip2-compressed data (may hold a pickle; found by content)"
         }
-        [0x28, 0xb5, 0x2f, 0xfd, ..] => "zstd-compressed data (may hold a pickle; found by content)",
+        [0x28, 0xb5, 0x2f, 0xfd, ..] => {
+            "zstd-compressed data (may hold a pickle; found by content)"
+        }
         [0x04, 0x22, 0x4d, 0x18, ..] => "lz4-compressed data (may hold a pickle; found by content)",
         [0x5d, 0, 0, ..] => "lzma-compressed data (may hold a pickle; found by content)",
         [0x7f, b'E', b'L', b'F', ..] => "ELF executable or shared library (found by content)",
@@ -157,7 +168,9 @@ pub(crate) fn refuse_code_by_content(path: &str, head: &[u8], tail: &[u8]) -> Re
         {
             "HDF5 file (Keras .h5 model, may hold marshalled code; found by content)"
         }
-        _ if tail.windows(4).any(|w| w == b"PK\x05\x06") || tail.windows(4).any(|w| w == b"PK\x06\x06") => {
+        _ if tail.windows(4).any(|w| w == b"PK\x05\x06")
+            || tail.windows(4).any(|w| w == b"PK\x06\x06") =>
+        {
             "zip archive behind other bytes (found by its end-of-central-directory record)"
         }
         _ => return Ok(()),
@@ -210,7 +223,11 @@ pub(crate) fn refuse_pickle<S: pickle::Source + ?Sized>(
             // stream is still valid counts as a pickle.
             let inner = pickle::scan_prefix(&inflated);
             if inner.is_pickle {
-                return Err(pickle_error(path, "zlib-compressed, found by content", &inner));
+                return Err(pickle_error(
+                    path,
+                    "zlib-compressed, found by content",
+                    &inner,
+                ));
             }
         }
     }
@@ -683,11 +700,7 @@ mod tests {
 
     #[test]
     fn code_by_content() {
-        for head in [
-            &b"PK\x03\x04\x14\x00"[..],
-            b"PK\x05\x06",
-            b"PK\x07\x08",
-        ] {
+        for head in [&b"PK\x03\x04\x14\x00"[..], b"PK\x05\x06", b"PK\x07\x08"] {
             assert!(
                 matches!(
                     refuse_code_by_content("weights.dat", head, head),

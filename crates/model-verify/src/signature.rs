@@ -243,8 +243,7 @@ impl SigningKey {
         let le = ed25519_dalek::pkcs8::spki::der::pem::LineEnding::LF;
         let r = match &self.0 {
             SignerKind::Ed25519(k) => k.to_pkcs8_pem(le).map_err(|_| ()),
-            SignerKind::P256(k) => EncodePrivateKey::to_pkcs8_pem(k, le)
-                .map_err(|_| ()),
+            SignerKind::P256(k) => EncodePrivateKey::to_pkcs8_pem(k, le).map_err(|_| ()),
         };
         r.map_err(|()| Error::Key {
             reason: "cannot encode the key".to_owned(),
@@ -472,7 +471,10 @@ mod tests {
         ));
         // PEM key files of both types load.
         let dir2 = tempfile::tempdir().unwrap();
-        for key in [SigningKey::generate().unwrap(), SigningKey::generate_p256().unwrap()] {
+        for key in [
+            SigningKey::generate().unwrap(),
+            SigningKey::generate_p256().unwrap(),
+        ] {
             let p = dir2.path().join("k");
             std::fs::write(&p, key.to_pkcs8_pem().unwrap().as_bytes()).unwrap();
             let again = SigningKey::from_pem_file(&p).unwrap();
@@ -495,7 +497,10 @@ mod tests {
     #[test]
     fn signing_key_debug_and_pem_round_trip() {
         let k = SigningKey::generate().unwrap();
-        assert_eq!(format!("{k:?}"), "SigningKey { algorithm: \"Ed25519\", .. }");
+        assert_eq!(
+            format!("{k:?}"),
+            "SigningKey { algorithm: \"Ed25519\", .. }"
+        );
         let pem = k.to_pkcs8_pem().unwrap();
         let k2 = SigningKey::from_pkcs8_pem(&pem).unwrap();
         assert_eq!(k.public_key().to_pem(), k2.public_key().to_pem());

@@ -520,10 +520,7 @@ impl<'m> Verifier<'m> {
 /// Whether ignore rule `ig` (a file, or a directory: every file below it)
 /// covers the regular file `rel`.
 fn ignore_matches(ig: &str, rel: &str) -> bool {
-    rel == ig
-        || rel
-            .strip_prefix(ig)
-            .is_some_and(|r| r.starts_with('/'))
+    rel == ig || rel.strip_prefix(ig).is_some_and(|r| r.starts_with('/'))
 }
 
 /// Compares a file's digests with the manifest's.
@@ -637,7 +634,11 @@ impl VerifiedFiles {
             return Err(changed());
         }
         Ok(VerifiedFile {
-            sha256: if p.whole { p.digests.first().copied() } else { None },
+            sha256: if p.whole {
+                p.digests.first().copied()
+            } else {
+                None
+            },
             path: p.path,
             bytes: buf,
             header: again.header,
@@ -1007,7 +1008,8 @@ impl<'p> ManifestBuilder<'p> {
                 u64::MAX,
             )?);
         }
-        let pairs: Vec<(&str, &Content)> = opened.iter().map(|(p, _, _)| *p).zip(&contents).collect();
+        let pairs: Vec<(&str, &Content)> =
+            opened.iter().map(|(p, _, _)| *p).zip(&contents).collect();
         content::check_model(&pairs)?;
         let mut entries: Vec<ManifestEntry> = opened
             .iter()

@@ -262,7 +262,11 @@ fn escape_sequences_in_names_do_not_reach_the_terminal() {
     std::fs::write(dir.path().join("x\x1b[2J\x1b]0;owned\x07.py"), "import os").unwrap();
     let out = bin().arg(dir.path()).output().unwrap();
     assert_eq!(out.status.code(), Some(3));
-    assert!(!out.stderr.contains(&0x1b), "{:?}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        !out.stderr.contains(&0x1b),
+        "{:?}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(!out.stderr.contains(&0x07));
     let out = bin().arg(dir.path()).arg("--json").output().unwrap();
     assert!(!out.stdout.contains(&0x1b));

@@ -104,7 +104,10 @@ fn ignored_files_are_checked_by_content_and_must_be_regular() {
     let (dir, m) = clean();
     std::os::unix::fs::symlink("config.json", dir.path().join("README.md")).unwrap();
     let e = refused_by_both(&m, dir.path(), &[]);
-    assert!(matches!(&e, Error::Symlink { path } if path == "README.md"), "{e}");
+    assert!(
+        matches!(&e, Error::Symlink { path } if path == "README.md"),
+        "{e}"
+    );
     // Benign ignored content still passes: a README, and a git loose object
     // (zlib-compressed "blob N\0..."), which is not a pickle.
     let (dir, m) = clean();
@@ -116,10 +119,7 @@ fn ignored_files_are_checked_by_content_and_must_be_regular() {
     ];
     put(dir.path(), ".git/objects/ab/cdef", &obj);
     put(dir.path(), ".git/HEAD", b"ref: refs/heads/main\n");
-    Verifier::new(&m)
-        .ignore(".git")
-        .verify(dir.path())
-        .unwrap();
+    Verifier::new(&m).ignore(".git").verify(dir.path()).unwrap();
     ManifestBuilder::new("tiny")
         .ignore(".git")
         .build(dir.path())
@@ -155,7 +155,11 @@ fn listed_refusal(name: &str, bytes: &[u8]) -> Error {
 fn pickles_refused_by_content_under_any_name() {
     for (fixture_name, as_name, dangerous) in [
         ("proto0.pkl.bin", "vocab.txt", Some("posix.system")),
-        ("proto1.pkl.bin", "tokenizer.model", Some("__builtin__.eval")),
+        (
+            "proto1.pkl.bin",
+            "tokenizer.model",
+            Some("__builtin__.eval"),
+        ),
         ("proto2.pkl.bin", "weights.dat", Some("posix.system")),
         ("proto5.pkl.bin", "merges.txt", Some("posix.system")),
         ("benign_proto0.pkl.bin", "data.txt", None),
@@ -405,7 +409,10 @@ fn names_in_messages_are_escaped() {
         !shown.chars().any(|c| c.is_control() || c == '\u{202e}'),
         "{shown:?}"
     );
-    assert!(shown.contains("\\u{1b}") && shown.contains("\\u{202e}"), "{shown}");
+    assert!(
+        shown.contains("\\u{1b}") && shown.contains("\\u{202e}"),
+        "{shown}"
+    );
     // A tensor name from a safetensors header is escaped too.
     let dir = tempfile::tempdir().unwrap();
     common::write_model(dir.path());

@@ -60,7 +60,8 @@ fn our_p256_bundle_is_the_vector_model_signing_verified() {
         std::fs::write(&path, &ours).unwrap();
     }
     assert_eq!(ours, std::fs::read_to_string(&path).unwrap());
-    let pk = PublicKey::from_pem(&std::fs::read_to_string(oms().join("p256.pub")).unwrap()).unwrap();
+    let pk =
+        PublicKey::from_pem(&std::fs::read_to_string(oms().join("p256.pub")).unwrap()).unwrap();
     let signed = Manifest::parse_signed(ours.as_bytes(), &pk).unwrap();
     assert_eq!(signed.authenticity(), Authenticity::Signed);
     Verifier::new(&signed)
@@ -135,11 +136,12 @@ fn openssl_made_keys_sign_and_verify() {
         assert!(run(make), "{name}");
         let key_file = format!("{name}.key");
         let pub_file = format!("{name}.pub");
-        assert!(run(&["pkey", "-in", &key_file, "-pubout", "-out", &pub_file]));
+        assert!(run(&[
+            "pkey", "-in", &key_file, "-pubout", "-out", &pub_file
+        ]));
         let key = SigningKey::from_pem_file(dir.path().join(&key_file)).unwrap();
-        let pk =
-            PublicKey::from_pem(&std::fs::read_to_string(dir.path().join(&pub_file)).unwrap())
-                .unwrap();
+        let pk = PublicKey::from_pem(&std::fs::read_to_string(dir.path().join(&pub_file)).unwrap())
+            .unwrap();
         assert_eq!(key.public_key().to_pem(), pk.to_pem(), "{name}");
         let bundle = m.to_signed_json(&key);
         let signed = Manifest::parse_signed(bundle.as_bytes(), &pk).unwrap();
@@ -151,11 +153,8 @@ fn openssl_made_keys_sign_and_verify() {
             let env = &v["dsseEnvelope"];
             let payload = data_encoding_decode(env["payload"].as_str().unwrap());
             let sig = data_encoding_decode(env["signatures"][0]["sig"].as_str().unwrap());
-            let mut pae = format!(
-                "DSSEv1 28 application/vnd.in-toto+json {} ",
-                payload.len()
-            )
-            .into_bytes();
+            let mut pae =
+                format!("DSSEv1 28 application/vnd.in-toto+json {} ", payload.len()).into_bytes();
             pae.extend_from_slice(&payload);
             std::fs::write(dir.path().join("pae.bin"), &pae).unwrap();
             std::fs::write(dir.path().join("sig.der"), &sig).unwrap();
@@ -249,7 +248,11 @@ fn model_signing_verifies_ours_and_we_verify_theirs() {
         .arg(work.path().join("theirs.sig"))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let theirs = std::fs::read(work.path().join("theirs.sig")).unwrap();
     let m = Manifest::parse_signed(&theirs, &key.public_key()).unwrap();
     Verifier::new(&m)

@@ -278,9 +278,7 @@ fn pickles_and_zips_are_refused_by_content_under_any_name() {
             "model-00001-of-00002.safetensors",
             "model-00002-of-00002.safetensors",
         ]);
-        let code = |e: &Error| {
-            matches!(e, Error::CodeRefused { path, .. } | Error::Pickle { path, .. } if path == name)
-        };
+        let code = |e: &Error| matches!(e, Error::CodeRefused { path, .. } | Error::Pickle { path, .. } if path == name);
         let e = v.verify(dir.path()).unwrap_err();
         assert!(code(&e), "{name}: {e}");
         let e = v.load(dir.path()).unwrap_err();

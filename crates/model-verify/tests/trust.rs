@@ -18,16 +18,24 @@ fn unsigned_manifest_is_refused_when_a_signature_is_required() {
     assert_eq!(r.authenticity().to_string(), "unauthenticated");
     // Required: refused before anything is read, by verify, load and load_each.
     let v = Verifier::new(&m).require_signature();
-    assert!(matches!(v.verify(dir.path()), Err(Error::SignatureRequired)));
+    assert!(matches!(
+        v.verify(dir.path()),
+        Err(Error::SignatureRequired)
+    ));
     assert!(matches!(v.load(dir.path()), Err(Error::SignatureRequired)));
-    assert!(matches!(v.load_each(dir.path()), Err(Error::SignatureRequired)));
+    assert!(matches!(
+        v.load_each(dir.path()),
+        Err(Error::SignatureRequired)
+    ));
     assert!(Error::SignatureRequired.is_refusal());
     // A bundle whose signature was not checked (parse) is refused too.
     let key = SigningKey::generate().unwrap();
     let bundle = m.to_signed_json(&key);
     let unchecked = Manifest::parse(bundle.as_bytes()).unwrap();
     assert!(matches!(
-        Verifier::new(&unchecked).require_signature().verify(dir.path()),
+        Verifier::new(&unchecked)
+            .require_signature()
+            .verify(dir.path()),
         Err(Error::SignatureRequired)
     ));
     // Checked: accepted.
