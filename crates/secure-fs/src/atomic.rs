@@ -5,7 +5,7 @@ use std::fs::File;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use rustix::fs::{AtFlags, OFlags, RenameFlags};
+use rustix::fs::{AtFlags, OFlags};
 use rustix::io::Errno;
 
 use crate::delete::{DeleteOptions, FileSystem, Overwrite, filesystem_of, shred_contents};
@@ -65,6 +65,7 @@ pub enum OldVersion {
 /// [`AtomicFile::commit_shredding`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[must_use]
+#[non_exhaustive]
 pub struct ReplaceReport {
     /// What happened to the version that was replaced.
     pub old_version: OldVersion,
@@ -299,13 +300,7 @@ impl AtomicFile<'_> {
                 Err(e) => return Err(Error::io(target_path, e)),
             }
         }
-        match rustix::fs::renameat_with(
-            dir.fd(),
-            &temp,
-            dir.fd(),
-            &self.target,
-            RenameFlags::EXCHANGE,
-        ) {
+        match sys::rename_exchange(dir.fd(), &temp, &self.target) {
             Ok(()) => {}
             Err(Errno::NOENT) => {
                 // The target vanished meanwhile: nothing left to replace.
@@ -438,7 +433,7 @@ impl Write for AtomicFile<'_> {
 /// the kernel, the file system, or the platform), so that the fallback
 /// applies.
 fn exchange_unsupported(e: Errno) -> bool {
-    e == Errno::INVAL || e == Errno::NOSYS || e == Errno::OPNOTSUPP || e == Errno::NOTSUP
+    e == Errno::INVAL || e == Errno::NOSYS || e == Errno::OPNOTSUPP
 }
 
 impl Drop for AtomicFile<'_> {

@@ -134,6 +134,25 @@ pub(crate) fn data_sync(fd: impl AsFd) -> rustix::io::Result<()> {
     }
 }
 
+/// Atomically exchanges the entries `a` and `b` of the directory `dir`
+/// (`renameat2(RENAME_EXCHANGE)` on Linux, `renameatx_np(RENAME_SWAP)` on
+/// macOS). Elsewhere it fails with `ENOSYS`, and callers fall back.
+pub(crate) fn rename_exchange(
+    dir: impl AsFd,
+    a: &std::path::Path,
+    b: &std::path::Path,
+) -> rustix::io::Result<()> {
+    #[cfg(any(target_os = "linux", target_os = "android", target_vendor = "apple"))]
+    {
+        rustix::fs::renameat_with(&dir, a, &dir, b, rustix::fs::RenameFlags::EXCHANGE)
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android", target_vendor = "apple")))]
+    {
+        let _ = (dir, a, b);
+        Err(Errno::NOSYS)
+    }
+}
+
 /// Whether an errno says "this was a symlink" for an `O_NOFOLLOW` open.
 /// Linux returns `ELOOP`; FreeBSD returns `EMLINK`; macOS `ELOOP`.
 pub(crate) fn is_symlink_errno(e: Errno) -> bool {

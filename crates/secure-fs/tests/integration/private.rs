@@ -430,7 +430,11 @@ fn created_directories_are_fsynced_in_their_parents() {
     let mut events = Vec::new();
     for line in traced.lines() {
         // "PID call(args) = result"
-        let call = line.split_once(' ').map_or(line, |(_, rest)| rest);
+        // (strace pads the pid column to a fixed width)
+        let call = line
+            .split_once(' ')
+            .map_or(line, |(_, rest)| rest)
+            .trim_start();
         let Some((name, rest)) = call.split_once('(') else {
             continue;
         };
