@@ -16,6 +16,7 @@ pub struct Explore {
     max_cuts: usize,
     random_variants: usize,
     seed: u64,
+    keep_failures: Option<std::path::PathBuf>,
 }
 
 impl Default for Explore {
@@ -28,6 +29,7 @@ impl Default for Explore {
             max_cuts: 400,
             random_variants: 1,
             seed: 0,
+            keep_failures: None,
         }
     }
 }
@@ -67,6 +69,15 @@ impl Explore {
     #[must_use]
     pub fn seed(mut self, seed: u64) -> Self {
         self.seed = seed;
+        self
+    }
+
+    /// Keeps the crash states whose check failed under `dir` (as
+    /// `cut-<cut>-<variant>`), for a closer look; by default they are
+    /// removed like the others.
+    #[must_use]
+    pub fn keep_failures(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
+        self.keep_failures = Some(dir.into());
         self
     }
 
@@ -245,6 +256,14 @@ where
                     last_op,
                     message,
                 });
+                if let Some(keep) = &options.keep_failures {
+                    std::fs::create_dir_all(keep)?;
+                    let name = format!("cut-{cut}-{variant}").replace(['(', ')', ' '], "_");
+                    // A failure to keep it is no reason to stop checking.
+                    if std::fs::rename(&root, keep.join(name)).is_ok() {
+                        continue;
+                    }
+                }
             }
             remove_tree(&root)?;
         }
