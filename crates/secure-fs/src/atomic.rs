@@ -324,25 +324,25 @@ impl AtomicFile<'_> {
         // that will do the overwriting, that it is the file we set out to
         // replace.
         let old = match dir.open_entry(&temp, OFlags::WRONLY) {
-            Ok(file) => Some(file),
+            Ok(file) => file,
             Err(e)
                 if matches!(
                     e.kind(),
                     ErrorKind::Symlink | ErrorKind::NotAFile | ErrorKind::NotOwned { .. }
                 ) =>
             {
-                None
+                // Something that is not a regular file of ours took the
+                // target's name meanwhile (a directory, a symlink): swap it
+                // back rather than release it, and refuse, as `commit` does.
+                sys::rename_exchange(dir.fd(), &temp, &self.target)
+                    .map_err(|e| Error::io(target_path, e))?;
+                dir.sync()?;
+                return Err(Error::new(target_path, e.kind().clone()));
             }
             Err(e) => return Err(e),
         };
-        let checked = match &old {
-            Some(file) => {
-                let meta = sys::fstat(file).map_err(|e| Error::io(&shown, e))?;
-                (Some(meta.id) == self.replaces).then_some(meta)
-            }
-            None => None,
-        };
-        let Some(meta) = checked else {
+        let meta = sys::fstat(&old).map_err(|e| Error::io(&shown, e))?;
+        if Some(meta.id) != self.replaces {
             // Not the file we checked: release it as a plain rename would,
             // without overwriting it.
             drop(old);
@@ -351,13 +351,7 @@ impl AtomicFile<'_> {
             self.temp.clear();
             dir.sync()?;
             return Ok(OldVersion::ReplacedConcurrently);
-        };
-        let Some(old) = old else {
-            return Err(Error::io(
-                &shown,
-                io::Error::other("replaced version not open"),
-            ));
-        };
+        }
         shred_contents(&old, meta.size, opts).map_err(|e| Error::io(&shown, e))?;
         drop(old);
         rustix::fs::unlinkat(dir.fd(), &temp, AtFlags::empty())
@@ -525,5 +519,50 @@ mod tests {
             .unwrap();
         assert_eq!(report.old_version, OldVersion::Absent);
         assert_eq!(dir.read("g").unwrap(), b"");
+    }
+
+    /// Something other than a regular file taking the target's name right
+    /// before the exchange (after the last check) is swapped back and
+    /// refused, never released or overwritten; the temporary file is
+    /// cleaned up.
+    #[test]
+    fn a_directory_taking_the_name_at_the_exchange_is_swapped_back() {
+        let (tmp, dir) = private_tmp();
+        dir.write_atomic("f", b"old").unwrap();
+        let mut w = dir.atomic_file("f").unwrap();
+        w.write_all(b"new").unwrap();
+        let target = dir.child_path(Path::new("f"));
+        w.flush_temp(&target).unwrap();
+        std::fs::remove_file(tmp.path().join("f")).unwrap();
+        std::fs::create_dir(tmp.path().join("f")).unwrap();
+        std::fs::write(tmp.path().join("f/inside"), b"kept").unwrap();
+        let err = w
+            .replace_by_exchange(&target, &DeleteOptions::default())
+            .unwrap_err();
+        assert_eq!(*err.kind(), ErrorKind::NotAFile, "{err}");
+        drop(w);
+        assert_eq!(std::fs::read(tmp.path().join("f/inside")).unwrap(), b"kept");
+        assert_eq!(dir.entries().unwrap(), vec!["f"]);
+    }
+
+    /// A target removed right before the exchange: the new content is put
+    /// in place all the same, and the report says the old version was not
+    /// the one replaced.
+    #[test]
+    fn a_target_removed_at_the_exchange_is_reported() {
+        let (tmp, dir) = private_tmp();
+        dir.write_atomic("f", b"old").unwrap();
+        let mut w = dir.atomic_file("f").unwrap();
+        w.write_all(b"new").unwrap();
+        let target = dir.child_path(Path::new("f"));
+        w.flush_temp(&target).unwrap();
+        std::fs::remove_file(tmp.path().join("f")).unwrap();
+        let old = w
+            .replace_by_exchange(&target, &DeleteOptions::default())
+            .unwrap();
+        assert_eq!(old, OldVersion::ReplacedConcurrently);
+        drop(w);
+        assert_eq!(dir.read("f").unwrap(), b"new");
+        assert_eq!(dir.entries().unwrap(), vec!["f"]);
     }
 }
