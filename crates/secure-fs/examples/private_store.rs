@@ -1,10 +1,11 @@
 //! A tiny private key-value store on secure-fs: keyed file names, atomic
-//! writes, a writer lock, a permission audit, and secure deletion.
+//! writes, an update that shreds the replaced version, a writer lock, a
+//! permission audit, and secure deletion.
 //!
 //! Usage: `cargo run -p secure-fs --example private_store -- DIR`
 #![allow(clippy::print_stdout)]
 
-use secure_fs::{DeleteOptions, PrivateDir, PrivateNamer};
+use secure_fs::{DeleteOptions, Overwrite, PrivateDir, PrivateNamer};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let path = std::env::args_os()
@@ -25,6 +26,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("{id:>20} -> {name}");
     }
 
+    // Updating an entry: the old version is overwritten in place before
+    // its blocks are released.
+    let name = namer.name(b"2026-11-22 evening");
+    let replaced =
+        dir.write_atomic_shredding(&name, b"long walk by the river", &DeleteOptions::default())?;
+    println!(
+        "updated; old version {:?}, overwrite on {} is {}",
+        replaced.old_version,
+        replaced.filesystem,
+        replaced.overwrite()
+    );
+
     let audit = dir.audit()?;
     println!(
         "audit: {} entries, {} findings",
@@ -42,10 +55,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         report.bytes_per_pass,
         report.passes,
         report.filesystem,
-        if report.overwrite_reliable() {
-            ""
-        } else {
-            " (copy-on-write: overwrite not reliable)"
+        match report.overwrite() {
+            Overwrite::Reliable => "",
+            Overwrite::Unreliable => " (copy-on-write: the overwrite did not reach the old blocks)",
+            _ => " (unknown file system: the overwrite may not reach the old blocks)",
         }
     );
     println!("left: {:?}", dir.entries()?);
