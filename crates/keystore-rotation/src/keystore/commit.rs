@@ -1,7 +1,7 @@
 //! Writing a generation: the backup, then the keystore file, then the
 //! rollback anchor.
 
-use secure_fs::{DirLock, PrivateDir};
+use secure_fs::{DeleteOptions, DirLock, PrivateDir};
 
 use super::{BACKUP_FILE, Inner, KEYSTORE_FILE, KekKeys, Keystore};
 use crate::anchor::Anchor;
@@ -36,8 +36,17 @@ impl Keystore {
 
 /// Writes the encoded generation `bytes` to the backup and then to the
 /// keystore file, each atomically and durably (temporary file, fsync,
-/// rename, directory fsync, through secure-fs). Needs the directory's
-/// writer lock, which `_lock` proves is held.
+/// exchange with the target, directory fsync, through secure-fs). Needs
+/// the directory's writer lock, which `_lock` proves is held.
+///
+/// The replaced version of each file is overwritten in place (one pass of
+/// random data, fsynced) before it is released, and only if it is the very
+/// file (device and inode) that was there when the write started: a
+/// destroyed key, an old KEK wrap or an old credential's wrap does not stay
+/// behind in free blocks on file systems that overwrite in place (see the
+/// crate README for SSDs, copy-on-write file systems and snapshots). A
+/// crash in the middle leaves the old version under a temporary name,
+/// which the next open shreds.
 ///
 /// Both files get the new generation, the backup first: a crash between
 /// the two writes leaves the keystore file at the old generation (the
@@ -50,10 +59,18 @@ pub(super) fn write_generation(dir: &PrivateDir, _lock: &DirLock, bytes: &[u8]) 
     if bytes.len() > MAX_KEYSTORE_FILE_LEN {
         return Err(Error::invalid(Invalid::TooManyVersions));
     }
-    dir.write_atomic(BACKUP_FILE, bytes)?;
-    dir.write_atomic(KEYSTORE_FILE, bytes)?;
+    let shred = DeleteOptions::new().passes(SHRED_PASSES);
+    // What happened to the old versions is not an error either way: a file
+    // replaced concurrently by someone else is left alone by secure-fs.
+    let _backup = dir.write_atomic_shredding(BACKUP_FILE, bytes, &shred)?;
+    let _main = dir.write_atomic_shredding(KEYSTORE_FILE, bytes, &shred)?;
     Ok(())
 }
+
+/// Overwrite passes over a replaced keystore file: one pass of random data
+/// leaves nothing to read back on a disk that overwrites in place; more
+/// passes only cost time (two fsyncs each) on every write.
+const SHRED_PASSES: u32 = 1;
 
 /// Records `state` in the caller's rollback anchor, if there is one.
 pub(super) fn store_anchor(options: &super::Options, state: &FileState) -> Result<()> {

@@ -10,5 +10,9 @@
 mod common;
 mod crash;
 mod envelopes;
+mod fork;
 mod keystore;
+mod limits;
+mod shred;
+mod tampering;
 mod vectors;
