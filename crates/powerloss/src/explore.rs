@@ -72,9 +72,9 @@ impl Explore {
         self
     }
 
-    /// Keeps the crash states whose check failed under `dir` (as
-    /// `cut-<cut>-<variant>`), for a closer look; by default they are
-    /// removed like the others.
+    /// Keeps a copy of each crash state whose check failed under `dir` (as
+    /// `cut-<cut>-<variant>`, written afresh, not as the checker left it),
+    /// for a closer look; by default nothing is kept.
     #[must_use]
     pub fn keep_failures(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
         self.keep_failures = Some(dir.into());
@@ -257,12 +257,11 @@ where
                     message,
                 });
                 if let Some(keep) = &options.keep_failures {
-                    std::fs::create_dir_all(keep)?;
+                    // A fresh copy: the checker may have changed its own.
                     let name = format!("cut-{cut}-{variant}").replace(['(', ')', ' '], "_");
-                    // A failure to keep it is no reason to stop checking.
-                    if std::fs::rename(&root, keep.join(name)).is_ok() {
-                        continue;
-                    }
+                    let kept = keep.join(name);
+                    std::fs::create_dir_all(&kept)?;
+                    state.materialize(&kept)?;
                 }
             }
             remove_tree(&root)?;

@@ -877,7 +877,7 @@ impl Filesystem for RecordingFs {
     ) {
         match self.do_create(parent, name, mode, flags) {
             Ok((a, fh)) => {
-                reply.created(&TTL, &a, Generation(0), FileHandle(fh), FopenFlags::empty())
+                reply.created(&TTL, &a, Generation(0), FileHandle(fh), FopenFlags::empty());
             }
             Err(e) => reply.error(e),
         }

@@ -5,7 +5,12 @@
 //! stderr, past the test harness's capture) and passes when FUSE cannot be
 //! mounted here, unless `POWERLOSS_REQUIRE` is set, when it fails instead.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::cast_possible_truncation
+)]
 
 mod common;
 mod keystore;

@@ -112,7 +112,7 @@ fn secure_delete_overwrites_every_byte_of_a_hard_linked_file_before_the_unlink()
     };
     // Not a multiple of the chunk or of a sector: the last partial chunk
     // must be overwritten too.
-    let original: Vec<u8> = (0..3 * 4096 + 777).map(|i| (i % 251) as u8).collect();
+    let original: Vec<u8> = (0..3 * 4096 + 777u32).map(|i| (i % 251) as u8).collect();
     let dir = PrivateDir::create(rec.path().join("store")).unwrap();
     dir.write_atomic("victim", &original).unwrap();
     std::fs::hard_link(
@@ -190,10 +190,8 @@ fn secure_delete_overwrites_every_byte_of_a_hard_linked_file_before_the_unlink()
                     }
                 }
             }
-            Op::Fsync { ino, .. } if *ino == victim => {
-                if current.iter().any(|&c| c > 0) {
-                    passes.push(std::mem::replace(&mut current, vec![0u32; size]));
-                }
+            Op::Fsync { ino, .. } if *ino == victim && current.iter().any(|&c| c > 0) => {
+                passes.push(std::mem::replace(&mut current, vec![0u32; size]));
             }
             Op::SetLen { ino, len } if *ino == victim => {
                 assert!(
