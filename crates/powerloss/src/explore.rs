@@ -202,7 +202,7 @@ where
 {
     let scratch = tempfile::Builder::new()
         .prefix("powerloss-states-")
-        .tempdir()?;
+        .tempdir_in(scratch_base())?;
     let mut replay = Replayer::new(trace);
     let mut report = Report::default();
     let mut seen: HashSet<(u64, usize)> = HashSet::new();
@@ -268,6 +268,26 @@ where
         }
     }
     Ok(report)
+}
+
+/// Where crash states are written: `/dev/shm` where it is a writable
+/// directory (memory: the checkers' own fsyncs cost nothing there), else
+/// the temporary directory. `POWERLOSS_SCRATCH` overrides both.
+fn scratch_base() -> std::path::PathBuf {
+    if let Some(dir) = std::env::var_os("POWERLOSS_SCRATCH") {
+        return dir.into();
+    }
+    let shm = Path::new("/dev/shm");
+    let writable = std::fs::metadata(shm).is_ok_and(|m| m.is_dir())
+        && tempfile::Builder::new()
+            .prefix("powerloss-probe-")
+            .tempdir_in(shm)
+            .is_ok();
+    if writable {
+        shm.to_path_buf()
+    } else {
+        std::env::temp_dir()
+    }
 }
 
 /// Removes a materialised state, even one whose checker left read-only
