@@ -73,18 +73,21 @@ impl Summary {
     /// A step that could not run here: said in the summary, never silent.
     fn skip(&mut self, name: &str, why: &str) {
         self.steps += 1;
-        println!("ci: skip  {name:<28} skipped: {why}");
+        println!("{}", skip_line(name, why));
         self.skipped.push(format!("{name}: {why}"));
     }
 }
 
-/// The power-loss tests, with `POWERLOSS_REQUIRE` set so that a mount
-/// failure fails them instead of skipping; skipped (and said so) where
-/// there is no `/dev/fuse`.
-fn power_loss(s: &mut Summary, nextest: bool) -> Result<(), String> {
-    if !fuse::device_present() {
-        s.skip("power-loss", &format!("no {}", fuse::DEV_FUSE));
-        return Ok(());
+fn skip_line(name: &str, why: &str) -> String {
+    format!("ci: skip  {name:<28} skipped: {why}")
+}
+
+/// The power-loss step: its name and command, or why it cannot run here.
+/// `POWERLOSS_REQUIRE` makes a mount failure fail the tests instead of
+/// skipping them.
+fn power_loss_step(device_present: bool, nextest: bool) -> Result<(&'static str, Command), String> {
+    if !device_present {
+        return Err(format!("no {}", fuse::DEV_FUSE));
     }
     let mut cmd = util::cargo();
     if nextest {
@@ -99,7 +102,18 @@ fn power_loss(s: &mut Summary, nextest: bool) -> Result<(), String> {
     } else {
         "power-loss (cargo test)"
     };
-    s.step(name, util::run(&mut cmd))
+    Ok((name, cmd))
+}
+
+/// Runs the power-loss step, or says in the summary that it was skipped.
+fn power_loss(s: &mut Summary, nextest: bool) -> Result<(), String> {
+    match power_loss_step(fuse::device_present(), nextest) {
+        Ok((name, mut cmd)) => s.step(name, util::run(&mut cmd)),
+        Err(why) => {
+            s.skip("power-loss", &why);
+            Ok(())
+        }
+    }
 }
 
 pub(crate) fn run(args: &[String]) -> Result<(), String> {
@@ -224,4 +238,34 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         util::secs(s.started.elapsed())
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn power_loss_without_dev_fuse_is_a_skip_said_in_the_summary() {
+        let why = power_loss_step(false, true).err().unwrap_or_default();
+        assert_eq!(why, "no /dev/fuse");
+        let line = skip_line("power-loss", &why);
+        assert!(line.starts_with("ci: skip  power-loss"), "{line}");
+        assert!(line.ends_with("skipped: no /dev/fuse"), "{line}");
+    }
+
+    #[test]
+    fn power_loss_with_dev_fuse_requires_the_mount() {
+        for nextest in [true, false] {
+            let (name, cmd) = power_loss_step(true, nextest)
+                .unwrap_or_else(|why| unreachable!("no command with /dev/fuse present: {why}"));
+            assert!(name.starts_with("power-loss"));
+            let shown = util::describe(&cmd);
+            assert!(shown.contains("--package powerloss"), "{shown}");
+            assert!(
+                cmd.get_envs()
+                    .any(|(k, v)| k == "POWERLOSS_REQUIRE" && v.is_some_and(|v| v == "1")),
+                "{shown}"
+            );
+        }
+    }
 }
