@@ -34,6 +34,10 @@ pub struct AtomicFile<'d> {
     /// there was none): the only file [`AtomicFile::commit_shredding`]
     /// will ever overwrite.
     replaces: Option<FileId>,
+    /// The process that created the temporary file: only it removes it on
+    /// drop (a forked child dropping its copy must not pull the file from
+    /// under the parent's commit).
+    owner: rustix::process::Pid,
 }
 
 /// What an atomic replacement did with the version it replaced.
@@ -122,6 +126,7 @@ impl PrivateDir {
                         temp,
                         file: Some(file),
                         replaces,
+                        owner: rustix::process::getpid(),
                     });
                 }
                 Err(e) if *e.kind() == ErrorKind::AlreadyExists => last_err = Some(e),
@@ -432,7 +437,7 @@ fn exchange_unsupported(e: Errno) -> bool {
 
 impl Drop for AtomicFile<'_> {
     fn drop(&mut self) {
-        if !self.temp.is_empty() {
+        if !self.temp.is_empty() && rustix::process::getpid() == self.owner {
             // Best effort: an abandoned write leaves no temporary file.
             let _ = rustix::fs::unlinkat(self.dir.fd(), self.temp.as_str(), AtFlags::empty());
         }

@@ -132,3 +132,43 @@ fn a_forked_child_dropping_the_lock_does_not_release_it() {
     common::wait_for_line(&mut guard.0, "fork-check-passed");
     assert!(guard.0.wait().unwrap().success());
 }
+
+/// The same for an atomic write in flight: a forked child dropping its copy
+/// of the `AtomicFile` does not remove the parent's temporary file, and the
+/// parent's commit succeeds.
+#[test]
+fn a_forked_child_dropping_an_atomic_file_leaves_the_parents_write_alone() {
+    if common::child_role().as_deref() == Some("forker") {
+        use std::io::Write;
+        let dir = PrivateDir::open(common::child_arg()).unwrap();
+        let mut w = dir.atomic_file("f").unwrap();
+        w.write_all(b"from the parent").unwrap();
+        match fork::fork().unwrap() {
+            fork::Fork::Child => {
+                drop(w);
+                std::process::exit(0);
+            }
+            fork::Fork::Parent(pid) => {
+                let status = fork::waitpid(pid).unwrap();
+                assert!(fork::WIFEXITED(status) && fork::WEXITSTATUS(status) == 0);
+            }
+        }
+        w.commit().unwrap();
+        assert_eq!(dir.read("f").unwrap(), b"from the parent");
+        println!("fork-check-passed");
+        return;
+    }
+
+    let tmp = common::dir();
+    let mut guard = common::KillOnDrop(
+        common::child(
+            "lock::a_forked_child_dropping_an_atomic_file_leaves_the_parents_write_alone",
+            "forker",
+            tmp.path(),
+        )
+        .spawn()
+        .unwrap(),
+    );
+    common::wait_for_line(&mut guard.0, "fork-check-passed");
+    assert!(guard.0.wait().unwrap().success());
+}
