@@ -17,7 +17,7 @@ use crate::host::normalize_host;
 use crate::report::{Download, Hop, Sha256Digest};
 use crate::resume::{self, Sidecar};
 use crate::sink::{ChunkLog, Filled, Output, Written, writer};
-use crate::tls::{PinningVerifier, client_config};
+use crate::tls::{PinnedTls, PinningVerifier, client_config};
 
 /// Size of one network read buffer handed to the writer thread.
 const BUF_LEN: usize = 256 << 10;
@@ -70,7 +70,7 @@ impl<'a> Session<'a> {
         ));
         let config = client_config(dl.provider.clone(), verifier.clone())?;
         let mut agent = ureq::AgentBuilder::new()
-            .tls_config(Arc::new(config))
+            .tls_connector(Arc::new(PinnedTls(Arc::new(config))))
             .https_only(true)
             .redirects(0)
             .resolver(OverrideResolver(dl.resolve.clone()))

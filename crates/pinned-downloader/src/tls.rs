@@ -282,3 +282,106 @@ pub(crate) fn client_config(
         .with_no_client_auth();
     Ok(config)
 }
+
+/// Bytes asked of the kernel per read under TLS. rustls reads 4 KiB at a
+/// time; a large buffer below it turns four or five `recv` calls per 16 KiB
+/// record into one per 256 KiB.
+const SOCKET_READ_BUF: usize = 256 << 10;
+
+/// The socket (or proxy tunnel) under TLS, read through a large buffer.
+struct BufferedIo {
+    inner: Box<dyn ureq::ReadWrite>,
+    buf: Box<[u8]>,
+    pos: usize,
+    len: usize,
+}
+
+impl std::io::Read for BufferedIo {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        if self.pos == self.len {
+            self.pos = 0;
+            self.len = 0;
+            let n = self.inner.read(&mut self.buf)?;
+            self.len = n;
+        }
+        let n = out.len().min(self.len - self.pos);
+        out[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+impl std::io::Write for BufferedIo {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.inner.write(data)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// A TLS stream handed to ureq after a completed (verified, pinned)
+/// handshake.
+struct TlsStream(rustls::StreamOwned<rustls::ClientConnection, BufferedIo>);
+
+impl std::fmt::Debug for TlsStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TlsStream").finish_non_exhaustive()
+    }
+}
+
+impl std::io::Read for TlsStream {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.0.read(buf)
+    }
+}
+
+impl std::io::Write for TlsStream {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
+    }
+}
+
+impl ureq::ReadWrite for TlsStream {
+    fn socket(&self) -> Option<&std::net::TcpStream> {
+        self.0.sock.inner.socket()
+    }
+}
+
+/// ureq's TLS step: our rustls configuration (and so our verifier), the
+/// handshake completed here before ureq writes the request.
+#[derive(Debug)]
+pub(crate) struct PinnedTls(pub(crate) Arc<rustls::ClientConfig>);
+
+impl ureq::TlsConnector for PinnedTls {
+    fn connect(
+        &self,
+        dns_name: &str,
+        io: Box<dyn ureq::ReadWrite>,
+    ) -> std::result::Result<Box<dyn ureq::ReadWrite>, ureq::Error> {
+        use std::io::{Error as IoError, ErrorKind as IoKind};
+        let name = dns_name
+            .strip_prefix('[')
+            .and_then(|n| n.strip_suffix(']'))
+            .unwrap_or(dns_name);
+        let sni = ServerName::try_from(name.to_owned())
+            .map_err(|e| IoError::new(IoKind::InvalidInput, e))?;
+        let conn = rustls::ClientConnection::new(self.0.clone(), sni).map_err(IoError::other)?;
+        let io = BufferedIo {
+            inner: io,
+            buf: vec![0u8; SOCKET_READ_BUF].into_boxed_slice(),
+            pos: 0,
+            len: 0,
+        };
+        let mut stream = rustls::StreamOwned::new(conn, io);
+        while stream.conn.is_handshaking() {
+            stream.conn.complete_io(&mut stream.sock)?;
+        }
+        Ok(Box::new(TlsStream(stream)))
+    }
+}
