@@ -5,6 +5,7 @@
 
 mod anonymize;
 pub mod config;
+mod context;
 mod entity;
 mod error;
 #[doc(hidden)]

@@ -926,6 +926,17 @@ fn check_date_words(h: &str, s: usize, e: usize, _b: f64) -> Option<(usize, usiz
         last_word_len = w.chars().count();
     }
     let month = month?;
+    // "the 3rd of May": the article belongs to the date.
+    let s = if m.starts_with(|c: char| c.is_ascii_digit())
+        && h[..s].len() >= 4
+        && h.is_char_boundary(s - 4)
+        && h[s - 4..s].eq_ignore_ascii_case("the ")
+        && !h[..s - 4].ends_with(|c: char| c.is_alphanumeric())
+    {
+        s - 4
+    } else {
+        s
+    };
     let mut day = None;
     let mut year = None;
     for &(v, len) in &nums[..n] {
@@ -1401,7 +1412,10 @@ pub(crate) const BUILTINS: &[Builtin] = &[
         "phone",
         r"(?:\+ ?|\(\+?|\b)\d(?:[ \-.()\x{A0}\x{202F}\x{2009}\x{2007}\x{2010}-\x{2015}\x{2212}]{1,3}\d|\d){5,17}(?:,? ?(?:[Ee]xt(?:ension)?\.?|x|#) ?\d{1,6}\b)?",
         0.4,
-        check_phone
+        check_phone,
+        // Six digits in the shapes the pattern allows, or a number with a
+        // Unicode separator: a cheap superset for the locator.
+        r"(?:\+ ?|\(\+?|\b)\d(?:[ \-.()]{0,2}\d){5}|\b\d{1,4}[\x{A0}\x{202F}\x{2009}\x{2007}\x{2010}-\x{2015}\x{2212}]\d"
     ),
     b!(
         DateTime,
@@ -1427,9 +1441,11 @@ pub(crate) const BUILTINS: &[Builtin] = &[
     b!(
         DateTime,
         "date-words",
-        r"(?i:(?:\b(?:{WEEKDAYS})\.?,? )?(?:(?:\bthe )?\b\d{1,2}(?:st|nd|rd|th|er|\.|º)? (?:(?:of|de) )?(?:{MONTHS})\.?(?:,? (?:de )?\d{4}\b)?|\b(?:{MONTHS})\.? \d{1,2}(?:st|nd|rd|th)?\b(?: ?[-–] ?\d{1,2}\b)?(?:,? \d{4}\b)?|\b(?:{MONTHS})\.?,? (?:de )?\d{4}\b))",
+        r"(?i:(?:\b(?:{WEEKDAYS})\.?,? )?(?:\b\d{1,2}(?:st|nd|rd|th|er|\.|º)? (?:(?:of|de) )?(?:{MONTHS})\.?(?:,? (?:de )?\d{4}\b)?|\b(?:{MONTHS})\.? \d{1,2}(?:st|nd|rd|th)?\b(?: ?[-–] ?\d{1,2}\b)?(?:,? \d{4}\b)?|\b(?:{MONTHS})\.?,? (?:de )?\d{4}\b))",
         0.5,
-        check_date_words
+        check_date_words,
+        // A month name next to a number, or a weekday before one.
+        r"(?i:\b(?:{MONTHS})\.?,? (?:de )?\d|\b\d{1,2}(?:st|nd|rd|th|er|\.|º)? (?:(?:of|de) )?(?:{MONTHS})|\b(?:{WEEKDAYS})\.?,? \d)"
     ),
     b!(
         DateTime,

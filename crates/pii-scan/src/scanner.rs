@@ -9,6 +9,7 @@ use regex_automata::meta::Regex;
 use regex_automata::util::syntax;
 use regex_automata::{Anchored, Input, MatchKind, PatternSet};
 
+use crate::context::{ContextIndex, ListId};
 use crate::recognizers::{self, BUILTINS, CheckFn};
 use crate::{EntityType, Error, validate as v};
 
@@ -299,8 +300,10 @@ struct Compiled {
     regex: Regex,
     score: f64,
     check: Check,
-    context: Arc<[String]>,
-    negative: &'static [&'static str],
+    /// Supporting words (their list in the scanner's context index).
+    support: ListId,
+    /// Ambiguity words.
+    ambiguity: ListId,
 }
 
 /// Configures and builds a [`Scanner`].
@@ -541,6 +544,7 @@ impl ScannerBuilder {
             None => crate::phone::regions(crate::phone::DEFAULT_PHONE_REGIONS)?,
         });
         let mut patterns = Vec::with_capacity(defs.len());
+        let mut context_index = ContextIndex::default();
         for Def {
             name,
             entity,
@@ -568,8 +572,18 @@ impl ScannerBuilder {
                     Check::Validator(v) => Check::Validator(*v),
                     Check::Plain => Check::Plain,
                 },
-                context: Arc::clone(context),
-                negative,
+                support: context_index
+                    .add(context)
+                    .map_err(|m| Error::InvalidPattern {
+                        recognizer: name.clone(),
+                        message: m,
+                    })?,
+                ambiguity: context_index
+                    .add(negative)
+                    .map_err(|m| Error::InvalidPattern {
+                        recognizer: name.clone(),
+                        message: m,
+                    })?,
             });
         }
         let sources: Vec<&str> = defs
@@ -605,6 +619,7 @@ impl ScannerBuilder {
             locator,
             set,
             patterns,
+            context: context_index,
             min_score: self.min_score,
             allow: self.allow.into_iter().collect(),
             entities: entities.into_iter().collect(),
@@ -685,6 +700,7 @@ pub struct Scanner {
     locator: Regex,
     set: Regex,
     patterns: Vec<Compiled>,
+    context: ContextIndex,
     min_score: f64,
     allow: HashSet<String>,
     entities: Vec<EntityType>,
@@ -796,6 +812,7 @@ impl Scanner {
         patset.clear();
         self.set
             .which_overlapping_matches(&Input::new(text).span(ws..we), patset);
+        let mut nears: Vec<Near<'_>> = Vec::new();
         for pid in patset.iter() {
             let pat = pid.as_usize();
             let p = &self.patterns[pat];
@@ -842,7 +859,18 @@ impl Scanner {
                 if !self.allow.is_empty() && self.allow.contains(&text[s..e]) {
                     continue;
                 }
-                let score = self.adjust(text, s, e, score, p);
+                let near = match nears.iter().position(|n| n.span == (s, e)) {
+                    Some(i) => &mut nears[i],
+                    None => {
+                        if nears.len() == 8 {
+                            nears.remove(0);
+                        }
+                        nears.push(Near::new(text, s, e, &self.context));
+                        let last = nears.len() - 1;
+                        &mut nears[last]
+                    }
+                };
+                let score = self.adjust(near, score, p);
                 if score >= self.min_score {
                     out.push(Cand {
                         start: s,
@@ -856,93 +884,17 @@ impl Scanner {
     }
 
     /// Applies context words: support lifts the score, ambiguity lowers it.
-    fn adjust(&self, text: &str, s: usize, e: usize, score: f64, p: &Compiled) -> f64 {
-        if p.context.is_empty() && p.negative.is_empty() {
+    /// `near` holds the words around the candidate's span (shared by every
+    /// recognizer that matched the same span, with the results for shared
+    /// ambiguity lists).
+    fn adjust(&self, near: &Near<'_>, score: f64, p: &Compiled) -> f64 {
+        if p.support.is_none() && p.ambiguity.is_none() {
             return score;
         }
-        let lo = floor_boundary(text, s.saturating_sub(CONTEXT_BEFORE));
-        let hi = ceil_boundary(text, e.saturating_add(CONTEXT_AFTER).min(text.len()));
-        // The words near the match, nearest first, without allocating; one
-        // pass each way that stops at the sentence's end (context stays
-        // within the sentence) or when enough words are seen.
-        let b = text.as_bytes();
-        let mut near_before = [""; CONTEXT_WORDS_BEFORE];
-        let mut nb = 0;
-        let mut word_end = s;
-        let mut stopped = false;
-        for (i, c) in text[lo..s].char_indices().rev() {
-            let i = lo + i;
-            if c.is_alphanumeric() {
-                continue;
-            }
-            if word_end > i + c.len_utf8() {
-                near_before[nb] = &text[i + c.len_utf8()..word_end];
-                nb += 1;
-                if nb == CONTEXT_WORDS_BEFORE {
-                    break;
-                }
-            }
-            word_end = i;
-            if matches!(c, '.' | '!' | '?' | '\n') && end_at(b, i) {
-                stopped = true;
-                break;
-            }
-        }
-        if !stopped && nb < CONTEXT_WORDS_BEFORE && word_end > lo {
-            near_before[nb] = &text[lo..word_end];
-            nb += 1;
-        }
-        let mut near_after = [""; CONTEXT_WORDS_AFTER];
-        let mut na = 0;
-        let mut word_start = e;
-        for (i, c) in text[e..hi].char_indices() {
-            let i = e + i;
-            if c.is_alphanumeric() {
-                continue;
-            }
-            if i > word_start {
-                near_after[na] = &text[word_start..i];
-                na += 1;
-                if na == CONTEXT_WORDS_AFTER {
-                    break;
-                }
-            }
-            word_start = i + c.len_utf8();
-            if matches!(c, '.' | '!' | '?' | '\n') && (end_at(b, i) || i + 1 == b.len()) {
-                word_start = hi;
-                break;
-            }
-        }
-        if na < CONTEXT_WORDS_AFTER && hi > word_start {
-            near_after[na] = &text[word_start..hi];
-            na += 1;
-        }
-        let (near_before, near_after) = (&near_before[..nb], &near_after[..na]);
-        // Distance (in words) of the nearest occurrence of a context word.
-        let distance = |cw: &str, after_too: bool| {
-            let b = near_before.iter().position(|w| word_matches(w, cw));
-            let a = if after_too {
-                near_after.iter().position(|w| word_matches(w, cw))
-            } else {
-                None
-            };
-            match (b, a) {
-                (Some(x), Some(y)) => Some(x.min(y)),
-                (x, y) => x.or(y),
-            }
-        };
-        // An entry of several words matches when all of them do.
-        let entry = |e: &str, after_too: bool| {
-            if !e.as_bytes().contains(&b' ') {
-                return distance(e, after_too);
-            }
-            e.split_whitespace().try_fold(0usize, |acc, cw| {
-                distance(cw, after_too).map(|d| acc.max(d))
-            })
-        };
-        let support = p.context.iter().filter_map(|c| entry(c, true)).min();
+        let (before, after) = (&near.before[..near.nb], &near.after[..near.na]);
+        let support = self.context.distance(p.support, before, after);
         // Ambiguity words count only before the match ("order 4111...").
-        let ambiguous = p.negative.iter().filter_map(|c| entry(c, false)).min();
+        let ambiguous = self.context.distance(p.ambiguity, before, &[]);
         // With both, the nearer word decides.
         let (support, ambiguous) = match (support, ambiguous) {
             (Some(s), Some(a)) if a < s => (None, true),
@@ -967,7 +919,7 @@ impl Scanner {
     /// Picks non-overlapping findings: higher score, then longer, then
     /// earlier, then the recognizer listed first.
     fn resolve(&self, mut cands: Vec<Cand>, fixed: &[(usize, usize)]) -> Vec<Finding> {
-        cands.sort_by(|a, b| {
+        cands.sort_unstable_by(|a, b| {
             b.score
                 .total_cmp(&a.score)
                 .then((b.end - b.start).cmp(&(a.end - a.start)))
@@ -1112,6 +1064,96 @@ fn offset(base: u64, i: usize) -> usize {
         .saturating_add(i)
 }
 
+/// The words around a candidate's span, nearest first, within its
+/// sentence: [`CONTEXT_WORDS_BEFORE`] before and [`CONTEXT_WORDS_AFTER`]
+/// after it. Computed once per span and shared by every recognizer that
+/// matched it, with the results of the (shared) ambiguity lists.
+struct Near<'t> {
+    span: (usize, usize),
+    /// (context lists holding the word, the word).
+    before: [(u128, &'t str); CONTEXT_WORDS_BEFORE],
+    nb: usize,
+    after: [(u128, &'t str); CONTEXT_WORDS_AFTER],
+    na: usize,
+}
+
+impl<'t> Near<'t> {
+    fn new(text: &'t str, s: usize, e: usize, index: &ContextIndex) -> Near<'t> {
+        let lo = floor_boundary(text, s.saturating_sub(CONTEXT_BEFORE));
+        let hi = ceil_boundary(text, e.saturating_add(CONTEXT_AFTER).min(text.len()));
+        // The words near the match, nearest first, without allocating; one
+        // pass each way that stops at the sentence's end (context stays
+        // within the sentence) or when enough words are seen.
+        let b = text.as_bytes();
+        let mut near_before = [""; CONTEXT_WORDS_BEFORE];
+        let mut nb = 0;
+        let mut word_end = s;
+        let mut stopped = false;
+        for (i, c) in text[lo..s].char_indices().rev() {
+            let i = lo + i;
+            if c.is_alphanumeric() {
+                continue;
+            }
+            if word_end > i + c.len_utf8() {
+                near_before[nb] = &text[i + c.len_utf8()..word_end];
+                nb += 1;
+                if nb == CONTEXT_WORDS_BEFORE {
+                    break;
+                }
+            }
+            word_end = i;
+            if matches!(c, '.' | '!' | '?' | '\n') && end_at(b, i) {
+                stopped = true;
+                break;
+            }
+        }
+        if !stopped && nb < CONTEXT_WORDS_BEFORE && word_end > lo {
+            near_before[nb] = &text[lo..word_end];
+            nb += 1;
+        }
+        let mut near_after = [""; CONTEXT_WORDS_AFTER];
+        let mut na = 0;
+        let mut word_start = e;
+        for (i, c) in text[e..hi].char_indices() {
+            let i = e + i;
+            if c.is_alphanumeric() {
+                continue;
+            }
+            if i > word_start {
+                near_after[na] = &text[word_start..i];
+                na += 1;
+                if na == CONTEXT_WORDS_AFTER {
+                    break;
+                }
+            }
+            word_start = i + c.len_utf8();
+            if matches!(c, '.' | '!' | '?' | '\n') && (end_at(b, i) || i + 1 == b.len()) {
+                word_start = hi;
+                break;
+            }
+        }
+        if na < CONTEXT_WORDS_AFTER && hi > word_start {
+            near_after[na] = &text[word_start..hi];
+            na += 1;
+        }
+        let mut before = [(0u128, ""); CONTEXT_WORDS_BEFORE];
+        for (slot, w) in before.iter_mut().zip(&near_before[..nb]) {
+            *slot = (index.lookup(w), w);
+        }
+        let mut after = [(0u128, ""); CONTEXT_WORDS_AFTER];
+        for (slot, w) in after.iter_mut().zip(&near_after[..na]) {
+            *slot = (index.lookup(w), w);
+        }
+        Near {
+            span: (s, e),
+            before,
+            nb,
+            after,
+            na,
+        }
+    }
+}
+
 /// Whether a sentence ends at `b[i]`: a newline, or `.`/`!`/`?` followed by
 /// a space and a word that does not start with a lower-case letter or a
 /// digit, after a word that is not a common abbreviation ("passport no.
@@ -1147,7 +1189,11 @@ fn end_at(b: &[u8], i: usize) -> bool {
 
 /// Whether a text word matches a context word: case-insensitive, and a
 /// context word of four or more bytes also matches as a prefix ("passports").
-fn word_matches(word: &str, cw: &str) -> bool {
+pub(crate) fn word_matches(word: &str, cw: &str) -> bool {
+    // Context words are lower case: a cheap first-byte test rejects most.
+    if word.as_bytes().first().map(u8::to_ascii_lowercase) != cw.as_bytes().first().copied() {
+        return false;
+    }
     if word.len() == cw.len() {
         return word.eq_ignore_ascii_case(cw);
     }
