@@ -276,6 +276,15 @@ impl KdfFloor {
         }
     }
 
+    /// A floor of `iterations` PBKDF2 iterations, for the crate's tests.
+    #[cfg(test)]
+    pub(crate) fn test_pbkdf2(iterations: u32) -> KdfFloor {
+        KdfFloor {
+            pbkdf2_iterations: iterations,
+            argon2: (ARGON2_DEFAULT_M_KIB, ARGON2_DEFAULT_T, ARGON2_DEFAULT_P),
+        }
+    }
+
     /// Whether a stored KDF is at or above this floor.
     pub(crate) fn admits(&self, kind: KdfKind) -> bool {
         match kind {

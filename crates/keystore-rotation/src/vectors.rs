@@ -187,3 +187,57 @@ fn keystore_file_vector_matches_format_md() {
         HEXLOWER.encode(&keystore_file())
     );
 }
+
+/// The keystore file vector with other PBKDF2 iterations, checksum
+/// recomputed (what an attacker editing the file would write).
+fn keystore_file_with_iterations(iterations: u32) -> Vec<u8> {
+    use sha2::{Digest, Sha256};
+    let mut b = keystore_file();
+    b[51..55].copy_from_slice(&iterations.to_be_bytes());
+    let n = b.len() - 32;
+    let sum = Sha256::digest(&b[..n]);
+    b[n..].copy_from_slice(&sum);
+    b
+}
+
+#[test]
+fn anchor_vectors_match_format_md() {
+    let bytes = keystore_file();
+    let state = file::parse(&bytes, std::path::Path::new("v")).unwrap();
+    let h = file::header_hash(&state);
+    assert_eq!(HEXLOWER.encode(&vector("header_hash")), HEXLOWER.encode(&h));
+    let a = crate::anchor::Anchor::new(state.keystore_id, state.generation, h);
+    assert_eq!(
+        HEXLOWER.encode(&vector("anchor_file")),
+        HEXLOWER.encode(&a.to_bytes())
+    );
+    assert_eq!(
+        crate::anchor::Anchor::from_bytes(&vector("anchor_file")).unwrap(),
+        a
+    );
+}
+
+#[test]
+fn keystore_fail_vectors_match_format_md_and_are_refused() {
+    use crate::error::{Check, Error};
+    let below = vector("fail_keystore_kdf_below_floor");
+    assert_eq!(
+        HEXLOWER.encode(&below),
+        HEXLOWER.encode(&keystore_file_with_iterations(999))
+    );
+    let state = file::parse(&below, std::path::Path::new("v")).unwrap();
+    assert!(!crate::kdf::KdfFloor::test_pbkdf2(1_000).admits(state.kdf));
+    assert!(crate::kdf::KdfFloor::test_pbkdf2(999).admits(state.kdf));
+    let over = vector("fail_keystore_kdf_over_cap");
+    assert_eq!(
+        HEXLOWER.encode(&over),
+        HEXLOWER.encode(&keystore_file_with_iterations(10_000_001))
+    );
+    assert!(matches!(
+        file::parse(&over, std::path::Path::new("v")),
+        Err(Error::Tampered {
+            check: Check::KdfParameters,
+            ..
+        })
+    ));
+}

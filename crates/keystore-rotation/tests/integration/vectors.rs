@@ -26,6 +26,19 @@ fn the_keystore_file_vector_opens_and_decrypts_the_envelope_vector() {
     std::fs::write(path.join(KEYSTORE_FILE), vector("keystore_file")).unwrap();
     let passphrase = vector("passphrase");
     // Ask for no more than the vector's 1,000 iterations, so nothing is upgraded.
+    // 1,000 iterations is below the default floor: refused as tampering
+    // before any derivation, unless the caller lowers the floor.
+    assert!(matches!(
+        Keystore::open(
+            &path,
+            Credential::Passphrase(&passphrase),
+            &Options::default()
+        ),
+        Err(Error::Tampered {
+            check: keystore_rotation::Check::KdfBelowFloor,
+            ..
+        })
+    ));
     let options = Options::default()
         .kdf(Kdf::insecure_pbkdf2_sha256(1_000).unwrap())
         .kdf_floor(KdfFloor::insecure_any());
