@@ -8,7 +8,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use keystore_rotation::{Credential, Error, FileAnchor, Kdf, KdfFloor, KeyId, Keystore, Options};
-use powerloss::{Explore, explore};
+use powerloss::explore;
 use secure_fs::PrivateDir;
 
 use crate::common;
@@ -99,10 +99,14 @@ fn keystore_rotate_passphrase_change_and_destroy_survive_every_cut() {
     drop(ks);
     let trace = rec.finish().unwrap();
     let start = trace.position_after_mark("setup").unwrap();
-    let report = explore(&trace, &Explore::new().start(start), |case| {
-        let done = case.marks.len() - 1; // minus "setup"
-        check(case.root, &steps[..done], steps.get(done))
-    })
+    let report = explore(
+        &trace,
+        &common::explore_options(TEST).start(start),
+        |case| {
+            let done = case.marks.len() - 1; // minus "setup"
+            check(case.root, &steps[..done], steps.get(done))
+        },
+    )
     .unwrap();
     common::assert_clean(TEST, &report);
 }

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::ffi::OsStr;
 
-use powerloss::{Explore, Op, explore};
+use powerloss::{Op, explore};
 use secure_fs::{DeleteOptions, PrivateDir};
 
 use crate::common;
@@ -46,7 +46,7 @@ fn check_atomic_writes(test: &str, n: usize, write: impl Fn(&PrivateDir, &[u8]))
     }
     drop(dir);
     let trace = rec.finish().unwrap();
-    let report = explore(&trace, &Explore::new(), |case| {
+    let report = explore(&trace, &common::explore_options(test), |case| {
         if case.marks.is_empty() {
             return Ok(()); // not even the directory was acknowledged
         }

@@ -5,7 +5,7 @@ use std::fs::File;
 use std::io::Write;
 use std::path::Path;
 
-use powerloss::{Explore, Report, explore};
+use powerloss::{Report, explore};
 
 use crate::common;
 
@@ -52,33 +52,37 @@ fn run(test: &str, how: Writer, n: usize) -> Option<Report> {
     }
     let trace = rec.finish().unwrap();
     let start = trace.position_after_mark("setup").unwrap();
-    let report = explore(&trace, &Explore::new().start(start), |case| {
-        let acked = case.marks.len() - 1; // minus "setup"
-        let content = std::fs::read(case.root.join("d/f")).ok();
-        let ok = match &content {
-            None => acked == 0,
-            Some(c) => {
-                (acked > 0 && *c == version(acked - 1)) || (acked < n && *c == version(acked))
+    let report = explore(
+        &trace,
+        &common::explore_options(test).start(start),
+        |case| {
+            let acked = case.marks.len() - 1; // minus "setup"
+            let content = std::fs::read(case.root.join("d/f")).ok();
+            let ok = match &content {
+                None => acked == 0,
+                Some(c) => {
+                    (acked > 0 && *c == version(acked - 1)) || (acked < n && *c == version(acked))
+                }
+            };
+            if ok {
+                Ok(())
+            } else {
+                Err(format!(
+                    "{acked} versions acknowledged, file holds {}",
+                    content.map_or_else(
+                        || "nothing".to_owned(),
+                        |c| {
+                            format!(
+                                "{} bytes starting {:?}",
+                                c.len(),
+                                String::from_utf8_lossy(&c[..c.len().min(12)])
+                            )
+                        }
+                    )
+                ))
             }
-        };
-        if ok {
-            Ok(())
-        } else {
-            Err(format!(
-                "{acked} versions acknowledged, file holds {}",
-                content.map_or_else(
-                    || "nothing".to_owned(),
-                    |c| {
-                        format!(
-                            "{} bytes starting {:?}",
-                            c.len(),
-                            String::from_utf8_lossy(&c[..c.len().min(12)])
-                        )
-                    }
-                )
-            ))
-        }
-    })
+        },
+    )
     .unwrap();
     Some(report)
 }
