@@ -2,7 +2,17 @@
 //! - throughput on 64 MiB of mixed text (English with accents, CJK, emoji;
 //!   one piece of PII every ~4 KiB), one core, vs a `memchr` scan for `@` and
 //!   ASCII digits (the least work any PII scanner must do; target: >= 200 MB/s);
+//! - PII-dense text (one finding per ~170 bytes; target >= 100 MB/s) and
+//!   text without PII (target >= 300 MB/s), 8 MiB each, vs the same baseline;
+//! - pathological inputs (URLs every 15 bytes, a long run of closing
+//!   brackets after a URL, dotted digit runs), which must stay linear;
+//! - building a scanner with a 20,000-entry deny list;
 //! - one 2 KiB journal entry (latency), vs the same baseline on that entry.
+//!
+//! Besides criterion's groups (which run one after the other, under
+//! whatever load the machine has then), `pii-scan ratios` prints each
+//! case's median time as a ratio to the baseline's, the two timed call by
+//! call in turn (`benches::interleaved_medians`), and MB/s.
 //!
 //! The 2 KiB latency distribution (median, p99 over 20,000 single scans) is
 //! also written to `target/criterion/pii-scan-latency.json`.
@@ -19,7 +29,7 @@ use std::time::{Duration, Instant};
 use criterion::{
     BenchmarkId, Criterion, SamplingMode, Throughput, criterion_group, criterion_main,
 };
-use pii_scan::Scanner;
+use pii_scan::{EntityType, Scanner};
 
 const BIG: usize = 64 << 20;
 const ENTRY: usize = 2048;
@@ -129,6 +139,147 @@ fn baseline(text: &str) -> usize {
     at + digits
 }
 
+/// Text of at least `len` bytes with no PII: the words above, less the ones
+/// that are PII themselves ("7pm" is a time).
+fn clean_text(len: usize, seed: u64) -> String {
+    let words: Vec<&str> = WORDS.iter().copied().filter(|w| *w != "7pm").collect();
+    let mut s = String::with_capacity(len + 64);
+    let mut x = seed | 1;
+    while s.len() < len {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let pick = usize::try_from(x % 1_000_003).unwrap();
+        s.push_str(words[pick % words.len()]);
+        s.push(if pick % 17 == 0 { '.' } else { ' ' });
+    }
+    s
+}
+
+/// Dense text: one planted value every 170 bytes.
+const DENSE_EVERY: usize = 170;
+const MID: usize = 8 << 20;
+
+fn dense_and_clean(c: &mut Criterion) {
+    let scanner = Scanner::new();
+    let dense = mixed_text(MID, DENSE_EVERY, 0x51_7C_C1_B7);
+    let clean = clean_text(MID, 0x2545_F491);
+    let planted = MID / DENSE_EVERY;
+    let found = scanner.scan(&dense).len();
+    assert!(found >= planted * 9 / 10, "dense: {found} of {planted}");
+    let found_clean = scanner.scan(&clean).len();
+    assert!(found_clean < 100, "clean text: {found_clean} findings");
+    let mut group = c.benchmark_group("pii-scan/dense");
+    group.sampling_mode(SamplingMode::Flat);
+    group.sample_size(10);
+    group.warm_up_time(Duration::from_millis(500));
+    group.measurement_time(Duration::from_secs(5));
+    for (name, text) in [("dense-170B", &dense), ("no-pii", &clean)] {
+        group.throughput(Throughput::Bytes(text.len() as u64));
+        group.bench_function(BenchmarkId::new("baseline-memchr", name), |b| {
+            b.iter(|| baseline(black_box(text)));
+        });
+        group.bench_function(BenchmarkId::new("scan", name), |b| {
+            b.iter(|| scanner.scan(black_box(text)));
+        });
+    }
+    group.finish();
+}
+
+/// Inputs built to trip quadratic paths.
+fn pathological_inputs() -> Vec<(&'static str, String)> {
+    let mut urls = String::new();
+    while urls.len() < 3 << 20 {
+        urls.push_str("http://x.co/)) ");
+    }
+    let brackets = format!("http://x.co/{}", ")".repeat(200_000));
+    let dotted = "1.".repeat(500_000);
+    let digits = "4111 1111 1111 1111 ".repeat(50_000);
+    vec![
+        ("urls-every-15B", urls),
+        ("url-200k-brackets", brackets),
+        ("dotted-digits", dotted),
+        ("cards-back-to-back", digits),
+    ]
+}
+
+fn pathological(c: &mut Criterion) {
+    let scanner = Scanner::new();
+    let mut group = c.benchmark_group("pii-scan/pathological");
+    group.sampling_mode(SamplingMode::Flat);
+    group.sample_size(10);
+    group.warm_up_time(Duration::from_millis(300));
+    group.measurement_time(Duration::from_secs(3));
+    for (name, text) in pathological_inputs() {
+        group.throughput(Throughput::Bytes(text.len() as u64));
+        group.bench_function(BenchmarkId::new("baseline-memchr", name), |b| {
+            b.iter(|| baseline(black_box(&text)));
+        });
+        group.bench_function(BenchmarkId::new("scan", name), |b| {
+            b.iter(|| scanner.scan(black_box(&text)));
+        });
+    }
+    group.finish();
+}
+
+/// The words of a 20,000-entry deny list.
+fn deny_words() -> Vec<String> {
+    (0..20_000u32)
+        .map(|i| format!("codename{i:05}x{}", i.wrapping_mul(2_654_435_761) % 997))
+        .collect()
+}
+
+fn deny_list(c: &mut Criterion) {
+    let words = deny_words();
+    let mut group = c.benchmark_group("pii-scan/deny-list");
+    group.sample_size(10);
+    group.warm_up_time(Duration::from_millis(300));
+    group.measurement_time(Duration::from_secs(5));
+    group.bench_function("baseline-default-build", |b| b.iter(Scanner::new));
+    group.bench_function("build-20000-words", |b| {
+        b.iter(|| {
+            Scanner::builder()
+                .deny(EntityType::Custom("CODENAME".into()), words.iter().cloned())
+                .build()
+                .unwrap()
+        });
+    });
+    group.finish();
+}
+
+/// Interleaved cross-check: each case's median over `rounds` calls, as a
+/// ratio to the baseline's median on the same text, timed call by call.
+fn ratios(_c: &mut Criterion) {
+    let scanner = Scanner::new();
+    let mut cases: Vec<(&str, String)> = vec![
+        ("dense-170B", mixed_text(MID, DENSE_EVERY, 0x51_7C_C1_B7)),
+        ("no-pii", clean_text(MID, 0x2545_F491)),
+        ("mixed-4KiB", mixed_text(MID, 4096, 0x9E37_79B9)),
+    ];
+    cases.extend(pathological_inputs());
+    for (name, text) in &cases {
+        let findings = scanner.scan(text).len();
+        let mut base = || {
+            black_box(baseline(black_box(text)));
+        };
+        let mut scan = || {
+            black_box(scanner.scan(black_box(text)));
+        };
+        let [b, s] = benches::interleaved_medians(9, &mut [&mut base, &mut scan]);
+        let mbs = text.len() as f64 / s.as_secs_f64() / 1e6;
+        let us_per_finding = if findings == 0 {
+            0.0
+        } else {
+            s.as_secs_f64() * 1e6 / findings as f64
+        };
+        println!(
+            "pii-scan ratios {name}: {:.1}x baseline ({mbs:.0} MB/s, baseline {:.0} MB/s, {findings} findings, {us_per_finding:.2} us each)",
+            s.as_secs_f64() / b.as_secs_f64(),
+            text.len() as f64 / b.as_secs_f64() / 1e6,
+        );
+    }
+}
+
 fn throughput(c: &mut Criterion) {
     let scanner = Scanner::new();
     let text = mixed_text(BIG, 4096, 0x9E37_79B9_7F4A_7C15);
@@ -214,5 +365,13 @@ fn latency(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, throughput, latency);
+criterion_group!(
+    benches,
+    ratios,
+    dense_and_clean,
+    pathological,
+    deny_list,
+    throughput,
+    latency
+);
 criterion_main!(benches);

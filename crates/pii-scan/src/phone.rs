@@ -314,52 +314,32 @@ pub(crate) fn check(
         }
     }
     let min = if international { 7 } else { 8 };
-    // The whole number first, then without its last digit groups
-    // (the candidate may have run into a following number).
-    let mut take = n;
-    let offset = n - body.len();
-    loop {
-        if take < offset + min - usize::from(international) {
-            return None;
-        }
-        let candidate = skip(&body[..take - offset], trunk_skip);
-        let w = Written {
-            digits: &candidate,
-            international,
-        };
-        let next_joins = {
-            let end = ends[take - 1];
-            let mut after = h[end..].chars();
-            matches!((after.next(), after.next()),
-                (Some(a), Some(b)) if is_separator(a) && a != ' ' && a != ')' && b.is_alphanumeric())
-        };
-        if !next_joins && valid(&w, regions) {
-            let end = ends[take - 1];
-            let separated = seps > 0 || international;
-            let score = if international || parens {
-                0.75
-            } else if separated {
-                0.55
-            } else {
-                0.4
-            };
-            let end = if take == n {
-                ext_end.unwrap_or(end)
-            } else {
-                end
-            };
-            return Some((s, end, score));
-        }
-        // Back to the end of the previous digit group.
-        let mut k = take - 1;
-        while k > 0 && ends[k - 1] + 1 == ends[k] {
-            k -= 1;
-        }
-        if k == 0 || k == take {
-            return None;
-        }
-        take = k;
+    // The whole number or nothing: a longer digit run in one style (a card
+    // that fails Luhn) is no phone number for its first eight digits.
+    if n < (n - body.len()) + min - usize::from(international) {
+        return None;
     }
+    let candidate = skip(body, trunk_skip);
+    let w = Written {
+        digits: &candidate,
+        international,
+    };
+    // A piece of a longer code ("6762-5675-6104" has no phone in it).
+    let end = ends[n - 1];
+    let mut after = h[end..].chars();
+    let next_joins = matches!((after.next(), after.next()),
+        (Some(a), Some(b)) if is_separator(a) && a != ' ' && a != ')' && b.is_alphanumeric());
+    if next_joins || !valid(&w, regions) {
+        return None;
+    }
+    let score = if international || parens {
+        0.75
+    } else if seps > 0 {
+        0.55
+    } else {
+        0.4
+    };
+    Some((s, ext_end.unwrap_or(end), score))
 }
 
 #[cfg(test)]

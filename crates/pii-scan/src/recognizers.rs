@@ -681,16 +681,32 @@ const FILE_EXTENSIONS: &[&str] = &[
 ];
 
 fn check_email(h: &str, s: usize, e: usize, _b: f64) -> Option<(usize, usize, f64)> {
+    let (local, domain) = h[s..e].rsplit_once('@')?;
+    // "user=ann@example.com" in a log line: the key is not part of the
+    // address (a VERP address such as "list+ann=example.org@lists.example"
+    // keeps its `=`: its key part holds other punctuation).
+    let key_value = local.rsplit_once('=').filter(|(key, rest)| {
+        !rest.is_empty()
+            && (1..=20).contains(&key.len())
+            && key.bytes().all(|b| b.is_ascii_alphabetic() || b == b'_')
+    });
+    let (s, local) = match key_value {
+        Some((_, rest)) => (e - domain.len() - 1 - rest.len(), rest),
+        None => {
+            // A match starting inside a longer local part (a window began
+            // there) is the tail of an address, not an address.
+            let before = h[..s].chars().next_back();
+            if before.is_some_and(|c| c.is_alphanumeric() || "!#$%&'*+/=?^_`{|}~-".contains(c)) {
+                return None;
+            }
+            (s, local)
+        }
+    };
     let m = &h[s..e];
-    // A match starting inside a longer local part (a window began there) is
-    // the tail of an address whose local part is too long.
-    let before = h[..s].chars().next_back();
-    if before.is_some_and(|c| c.is_alphanumeric() || "!#$%&'*+/=?^_`{|}~-".contains(c)) {
-        return None;
-    }
-    let (local, domain) = m.rsplit_once('@')?;
-    if m.len() > 254
-        || local.len() > 64
+    // A local part over RFC 5321's 64 bytes is still an address a person
+    // wrote (and must not be left in clear): found whole, scored lower.
+    if m.len() > crate::scanner::MAX_FINDING_LEN
+        || domain.len() > 253
         || domain.split('.').any(|l| l.len() > 63)
         || word_char(byte_at(h, e))
     {
@@ -705,25 +721,46 @@ fn check_email(h: &str, s: usize, e: usize, _b: f64) -> Option<(usize, usize, f6
         || tld.starts_with("xn--")
         || tld.len() == 2
         || TLDS.iter().any(|t| t.eq_ignore_ascii_case(tld));
-    Some((s, e, if known { 1.0 } else { 0.6 }))
+    let score = match (known, local.len() > 64) {
+        (true, false) => 1.0,
+        (true, true) => 0.8,
+        (false, _) => 0.6,
+    };
+    Some((s, e, score))
 }
 
 fn check_url(h: &str, s: usize, e: usize, _b: f64) -> Option<(usize, usize, f64)> {
     let mut end = e;
     // Trailing punctuation belongs to the sentence, unless it closes a bracket
-    // opened inside the URL.
+    // opened inside the URL. Brackets are counted once and the counts kept
+    // up to date while trimming: linear in the match, however many
+    // brackets trail it.
+    let count = |b: u8| h.as_bytes()[s..e].iter().filter(|&&x| x == b).count();
+    let open = [count(b'('), count(b'['), count(b'{')];
+    let mut close = [0usize; 3];
+    close[0] = count(b')');
+    close[1] = count(b']');
+    close[2] = count(b'}');
     loop {
-        let m = &h[s..end];
-        let last = *m.as_bytes().last()?;
-        let trim = match last {
-            b'.' | b',' | b';' | b':' | b'!' | b'?' | b'\'' | b'*' => true,
-            b')' => m.matches('(').count() < m.matches(')').count(),
-            b']' => m.matches('[').count() < m.matches(']').count(),
-            b'}' => m.matches('{').count() < m.matches('}').count(),
+        let Some(&last) = h.as_bytes()[s..end].last() else {
+            return None;
+        };
+        let kind = match last {
+            b')' => Some(0),
+            b']' => Some(1),
+            b'}' => Some(2),
+            _ => None,
+        };
+        let trim = match (last, kind) {
+            (b'.' | b',' | b';' | b':' | b'!' | b'?' | b'\'' | b'*', _) => true,
+            (_, Some(k)) => open[k] < close[k],
             _ => false,
         };
         if !trim {
             break;
+        }
+        if let Some(k) = kind {
+            close[k] -= 1;
         }
         end -= 1;
     }
@@ -1420,7 +1457,7 @@ pub(crate) const BUILTINS: &[Builtin] = &[
     b!(
         DateTime,
         "date-iso",
-        r"\b\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z\b|[+-]\d{2}:?\d{2}\b)?)?|\b\d{4}/\d{1,2}/\d{1,2}\b",
+        r"\b\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z\b|[+-]\d{2}:?\d{2}\b)?)?|\b\d{4}/\d{1,2}/\d{1,2}\b|\b\d{4}\.\d{1,2}\.\d{1,2}\b",
         0.5,
         check_date_iso
     ),

@@ -54,7 +54,11 @@ pub(crate) fn card_issuer_ok(s: &str) -> bool {
             (51..=55).contains(&p2) && len == 16
                 || matches!(p2, 50 | 56..=58) && (12..=19).contains(&len)
         }
-        2 => (2221..=2720).contains(&p4) && len == 16,
+        // Mastercard 2221-2720; MIR 2200-2204
+        2 => {
+            (2221..=2720).contains(&p4) && len == 16
+                || (2200..=2204).contains(&p4) && (16..=19).contains(&len)
+        }
         // Amex 34/37 (15), Diners 300-305/36/38/39 (14-19), JCB 3528-3589 (16-19)
         3 => {
             matches!(p2, 34 | 37) && len == 15
@@ -73,7 +77,13 @@ pub(crate) fn card_issuer_ok(s: &str) -> bool {
                 && (16..=19).contains(&len)
                 || p2 == 62 && (16..=19).contains(&len)
                 || matches!(p2, 63 | 67) && (12..=19).contains(&len)
+                // RuPay 60 (and 65, above)
+                || p2 == 60 && len == 16
         }
+        // RuPay and UnionPay 81, RuPay 82
+        8 => matches!(p2, 81 | 82) && (16..=19).contains(&len),
+        // Troy 9792
+        9 => p4 == 9792 && len == 16,
         _ => false,
     }
 }

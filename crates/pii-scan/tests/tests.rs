@@ -11,6 +11,7 @@ mod anonymize;
 mod cli;
 mod config;
 mod entities;
+mod issue12;
 mod properties;
 mod streaming;
 mod unicode;
