@@ -91,12 +91,20 @@ fn power_loss_step(device_present: bool, nextest: bool) -> Result<(&'static str,
     }
     let mut cmd = util::cargo();
     if nextest {
-        cmd.args(["nextest", "run", "--no-tests", "fail"]);
+        // The whole workspace, filtered to the package: the same feature
+        // set as the main test step, so its build is reused (`-p` alone
+        // would unify features differently and rebuild ~50 crates).
+        exclude_torch(cmd.args(["nextest", "run"])).args([
+            "--all-features",
+            "--no-tests",
+            "fail",
+            "-E",
+            &format!("package({POWERLOSS_PACKAGE})"),
+        ]);
     } else {
-        cmd.arg("test");
+        cmd.args(["test", "--package", POWERLOSS_PACKAGE, "--all-features"]);
     }
-    cmd.args(["--package", POWERLOSS_PACKAGE, "--all-features"])
-        .env("POWERLOSS_REQUIRE", "1");
+    cmd.env("POWERLOSS_REQUIRE", "1");
     let name = if nextest {
         "power-loss (nextest)"
     } else {
@@ -154,11 +162,16 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     if nextest {
         s.step(
             "test (nextest)",
-            util::run(
-                exclude_torch(util::cargo().args(["nextest", "run"]))
-                    .args(["--exclude", POWERLOSS_PACKAGE])
-                    .args(["--all-features", "--no-tests", "fail"]),
-            ),
+            // The power-loss tests get their own step below; they are
+            // filtered out here rather than excluded, so that both steps
+            // select the same packages and share one build.
+            util::run(exclude_torch(util::cargo().args(["nextest", "run"])).args([
+                "--all-features",
+                "--no-tests",
+                "fail",
+                "-E",
+                &format!("not package({POWERLOSS_PACKAGE})"),
+            ])),
         )?;
         power_loss(&mut s, true)?;
         // Plain `cargo test` once as well (the same test binaries, so no
@@ -260,7 +273,12 @@ mod tests {
                 .unwrap_or_else(|why| unreachable!("no command with /dev/fuse present: {why}"));
             assert!(name.starts_with("power-loss"));
             let shown = util::describe(&cmd);
-            assert!(shown.contains("--package powerloss"), "{shown}");
+            let selects = if nextest {
+                "-E package(powerloss)"
+            } else {
+                "--package powerloss"
+            };
+            assert!(shown.contains(selects), "{shown}");
             assert!(
                 cmd.get_envs()
                     .any(|(k, v)| k == "POWERLOSS_REQUIRE" && v.is_some_and(|v| v == "1")),
