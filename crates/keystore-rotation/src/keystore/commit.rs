@@ -55,15 +55,28 @@ impl Keystore {
 /// holds an older generation, so there is no ready-made rollback on disk,
 /// and a destroyed key, an old credential or an old KEK does not survive
 /// in it.
-pub(super) fn write_generation(dir: &PrivateDir, _lock: &DirLock, bytes: &[u8]) -> Result<()> {
+pub(super) fn write_generation(dir: &PrivateDir, lock: &DirLock, bytes: &[u8]) -> Result<()> {
+    write_files(dir, lock, bytes, [BACKUP_FILE, KEYSTORE_FILE])
+}
+
+/// The first generation: the keystore file first, then the backup, so that
+/// a crash in between leaves a keystore that opens (there is no earlier
+/// generation to protect).
+pub(super) fn write_first_generation(dir: &PrivateDir, lock: &DirLock, bytes: &[u8]) -> Result<()> {
+    write_files(dir, lock, bytes, [KEYSTORE_FILE, BACKUP_FILE])
+}
+
+fn write_files(dir: &PrivateDir, _lock: &DirLock, bytes: &[u8], order: [&str; 2]) -> Result<()> {
     if bytes.len() > MAX_KEYSTORE_FILE_LEN {
         return Err(Error::invalid(Invalid::TooManyVersions));
     }
     let shred = DeleteOptions::new().passes(SHRED_PASSES);
-    // What happened to the old versions is not an error either way: a file
-    // replaced concurrently by someone else is left alone by secure-fs.
-    let _backup = dir.write_atomic_shredding(BACKUP_FILE, bytes, &shred)?;
-    let _main = dir.write_atomic_shredding(KEYSTORE_FILE, bytes, &shred)?;
+    for name in order {
+        // What happened to the old version is not an error either way: a
+        // file replaced concurrently by someone else is left alone by
+        // secure-fs.
+        let _report = dir.write_atomic_shredding(name, bytes, &shred)?;
+    }
     Ok(())
 }
 

@@ -8,7 +8,7 @@ use std::sync::Mutex;
 use secure_fs::PrivateDir;
 use zeroize::Zeroizing;
 
-use super::commit::{store_anchor, write_generation};
+use super::commit::{store_anchor, write_first_generation, write_generation};
 use super::options::COUNTER_BLOCK;
 use super::{BACKUP_FILE, Inner, KEYSTORE_FILE, KekKeys, KeyState, Keystore, Material, Options};
 use crate::anchor::Anchor;
@@ -99,7 +99,7 @@ impl Keystore {
             }],
         };
         let bytes = file::encode(&state, &keys.mac_key);
-        write_generation(&dir, &lock, &bytes)?;
+        write_first_generation(&dir, &lock, &bytes)?;
         let mut material = BTreeMap::new();
         material.insert(1, Material::new(data_key, algorithm));
         let ks = Keystore {

@@ -297,3 +297,26 @@ fn counters_after_a_restore_never_reuse_a_nonce_budget() {
     let ks = Keystore::open(&path, PASS, &opts).unwrap();
     assert_ne!(ks.primary(), primary);
 }
+
+#[test]
+fn a_creation_interrupted_before_the_backup_opens() {
+    let (_tmp, path) = common::dir();
+    drop(Keystore::create(&path, PASS, &options()).unwrap());
+    // The crash: the keystore file was written, the backup not yet.
+    std::fs::remove_file(path.join(BACKUP_FILE)).unwrap();
+    let ks = Keystore::open(&path, PASS, &options()).unwrap();
+    assert!(matches!(
+        Keystore::open(&path, PASS2, &options()),
+        Err(Error::Storage(_))
+    ));
+    ks.rotate().unwrap();
+    drop(ks);
+    assert_eq!(
+        std::fs::read(path.join(KEYSTORE_FILE)).unwrap(),
+        std::fs::read(path.join(BACKUP_FILE)).unwrap()
+    );
+    assert!(matches!(
+        Keystore::open(&path, PASS2, &options()),
+        Err(Error::WrongCredential)
+    ));
+}
