@@ -5,7 +5,7 @@ use std::fs::File;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use rustix::fs::{AtFlags, OFlags};
+use rustix::fs::{AtFlags, FileType, OFlags};
 use rustix::io::Errno;
 
 use crate::delete::{DeleteOptions, FileSystem, Overwrite, filesystem_of, shred_contents};
@@ -30,14 +30,58 @@ pub struct AtomicFile<'d> {
     target: PathBuf,
     temp: String,
     file: Option<File>,
-    /// The file under the target name when the write started (`None` if
-    /// there was none): the only file [`AtomicFile::commit_shredding`]
-    /// will ever overwrite.
-    replaces: Option<FileId>,
+    /// The file under the target name when the write started, held open
+    /// from then on: the only file [`AtomicFile::commit_shredding`] will
+    /// ever overwrite. Holding it open is what makes the device and inode
+    /// comparison sound: an inode number cannot be reused while a
+    /// descriptor keeps the inode alive (a recorded number alone can be
+    /// reused on ext4 as soon as the file is deleted).
+    replaces: Target,
+    /// Set once the exchange has put the replaced version under the
+    /// temporary name: from then on Drop must never unlink that name (it
+    /// would release the old version unshredded); it is left for
+    /// [`PrivateDir::remove_stale_temp_files`], which shreds it.
+    temp_holds_old: bool,
     /// The process that created the temporary file: only it removes it on
     /// drop (a forked child dropping its copy must not pull the file from
     /// under the parent's commit).
     owner: rustix::process::Pid,
+    /// Failure injection for the unit tests: called at each step of the
+    /// shredding commit, an error aborts the commit there.
+    #[cfg(test)]
+    hook: Option<fn(Step, &Path) -> io::Result<()>>,
+}
+
+/// What was under the target name when the write started.
+#[derive(Debug)]
+enum Target {
+    /// Nothing.
+    Absent,
+    /// This file, held open.
+    Held(Held),
+    /// A regular file that could not be opened at all (no read or write
+    /// permission, on a platform without `O_PATH`): a plain commit replaces
+    /// it, a shredding commit refuses before changing anything.
+    Unheld,
+}
+
+/// The target file, held open from [`PrivateDir::atomic_file`] on.
+#[derive(Debug)]
+struct Held {
+    file: File,
+    id: FileId,
+    /// Opened for writing (otherwise read-only or `O_PATH`).
+    writable: bool,
+}
+
+/// Steps of the shredding commit at which the unit tests inject failures.
+#[cfg(test)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Step {
+    /// Right after the exchange succeeded.
+    AfterExchange,
+    /// In the fallback, after the target was checked, before the rename.
+    BeforeRename,
 }
 
 /// What an atomic replacement did with the version it replaced.
@@ -109,7 +153,7 @@ impl PrivateDir {
     /// or [`crate::ErrorKind::Io`] creating the temporary file.
     pub fn atomic_file(&self, name: impl AsRef<Path>) -> Result<AtomicFile<'_>> {
         let name = self.check_name(name.as_ref())?;
-        let replaces = self.check_replaceable(name)?.map(|meta| meta.id);
+        let replaces = self.hold_target(name)?;
         let mut last_err = None;
         // A collision of 128 random bits is not expected; retry anyway
         // rather than fail on one.
@@ -126,7 +170,10 @@ impl PrivateDir {
                         temp,
                         file: Some(file),
                         replaces,
+                        temp_holds_old: false,
                         owner: rustix::process::getpid(),
+                        #[cfg(test)]
+                        hook: None,
                     });
                 }
                 Err(e) if *e.kind() == ErrorKind::AlreadyExists => last_err = Some(e),
@@ -134,6 +181,55 @@ impl PrivateDir {
             }
         }
         Err(last_err.unwrap_or_else(|| Error::new(self.child_path(name), ErrorKind::AlreadyExists)))
+    }
+
+    /// Opens the file under the target name, if any, and keeps it open
+    /// (see [`AtomicFile::replaces`]): read-write where permitted, else
+    /// read-only, else (Linux) `O_PATH`. Its mode is not changed here.
+    fn hold_target(&self, name: &Path) -> Result<Target> {
+        let path = self.child_path(name);
+        if self.check_replaceable(name)?.is_none() {
+            return Ok(Target::Absent);
+        }
+        // O_NONBLOCK: a FIFO swapped in since the check must not hang us.
+        let base = sys::base_flags() | OFlags::NONBLOCK;
+        let mut writable = true;
+        let mut attempt = rustix::fs::openat(self.fd(), name, base | OFlags::RDWR, sys::mode(0));
+        if matches!(attempt, Err(Errno::ACCESS | Errno::PERM | Errno::TXTBSY)) {
+            writable = false;
+            attempt = rustix::fs::openat(self.fd(), name, base | OFlags::RDONLY, sys::mode(0));
+        }
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        if matches!(attempt, Err(Errno::ACCESS | Errno::PERM)) {
+            attempt = rustix::fs::openat(
+                self.fd(),
+                name,
+                OFlags::PATH | sys::base_flags(),
+                sys::mode(0),
+            );
+        }
+        let fd = match attempt {
+            Ok(fd) => fd,
+            Err(Errno::NOENT) => return Ok(Target::Absent),
+            Err(Errno::ACCESS | Errno::PERM) => return Ok(Target::Unheld),
+            Err(e) if sys::is_symlink_errno(e) => {
+                return Err(Error::new(path, ErrorKind::Symlink));
+            }
+            Err(Errno::ISDIR | Errno::NXIO) => return Err(Error::new(path, ErrorKind::NotAFile)),
+            Err(e) => return Err(Error::io(path, e)),
+        };
+        let meta = sys::fstat(&fd).map_err(|e| Error::io(&path, e))?;
+        if meta.file_type == FileType::Symlink {
+            return Err(Error::new(path, ErrorKind::Symlink));
+        }
+        if meta.file_type != FileType::RegularFile {
+            return Err(Error::new(path, ErrorKind::NotAFile));
+        }
+        Ok(Target::Held(Held {
+            file: File::from(fd),
+            id: meta.id,
+            writable,
+        }))
     }
 
     /// Replaces the content of the regular file `name` with `data`,
@@ -158,35 +254,43 @@ impl PrivateDir {
     /// blocks do not return to the free list still holding the old
     /// content.
     ///
-    /// How (Linux and macOS): the new content is written to a temporary
-    /// file and flushed; `renameat2(RENAME_EXCHANGE)` swaps it with the
-    /// target in one atomic step, so that the temporary name now holds
-    /// exactly the version that was replaced; the directory is flushed
-    /// (the new content is now durable); the temporary name is opened and
-    /// its device and inode compared with the file found under the target
-    /// name when the call started. Only if they match is it overwritten,
-    /// flushed, truncated and unlinked, and the directory flushed again.
-    /// A crash after the exchange leaves the old version under a temporary
-    /// name, which [`PrivateDir::remove_stale_temp_files`] shreds.
+    /// How (Linux and macOS): [`PrivateDir::atomic_file`] opens the file
+    /// under the target name and holds it open until the commit (a
+    /// recorded device and inode alone could match a file created later:
+    /// ext4 reuses the number of a deleted file; it cannot while the file
+    /// is held). The new content is written to a temporary file and
+    /// flushed; `renameat2(RENAME_EXCHANGE)` swaps it with the target in
+    /// one atomic step, so that the temporary name now holds what had the
+    /// target name; the directory is flushed (the new content is now
+    /// durable); the temporary name is `lstat`ed (something that is not a
+    /// regular file is swapped back and refused, never opened) and its
+    /// device and inode compared with the held file. Only if they match is
+    /// it overwritten through the held descriptor (made writable by its
+    /// owner first if its mode is read-only), flushed, truncated and
+    /// unlinked, and the directory flushed again. A crash or an error
+    /// after the exchange leaves the old version under a temporary name,
+    /// never released unshredded, and
+    /// [`PrivateDir::remove_stale_temp_files`] shreds it.
     ///
     /// Where there is no target, the temporary file is renamed with
     /// `RENAME_NOREPLACE` (a file that appears meanwhile is exchanged and
     /// released unshredded, as [`OldVersion::ReplacedConcurrently`]).
     ///
     /// Fallback where the exchange is not supported (file systems that
-    /// refuse `RENAME_EXCHANGE`, other platforms): the target is opened,
-    /// its device and inode compared with the file found at the start,
-    /// the temporary file renamed over it, and the old version shredded
-    /// through the open descriptor. Two weaker points, documented: a
-    /// crash between the rename and the end of shredding leaves the old
-    /// content in released blocks, and a concurrent rename of the target
-    /// between the check and the rename releases the newcomer unshredded
-    /// while the checked file (moved elsewhere by that rename) is shredded.
+    /// refuse `RENAME_EXCHANGE`, other platforms): the target name is
+    /// checked to still be the held file, the temporary file renamed over
+    /// it, and the held file shredded only if that rename released it (its
+    /// link count dropped; a target moved away rather than replaced keeps
+    /// its links and is left alone). The weaker point, documented: a crash
+    /// or an error between the rename and the end of shredding leaves the
+    /// old content in released blocks.
     ///
     /// # Errors
-    /// As [`PrivateDir::write_atomic`]. An error after the exchange (while
-    /// shredding) leaves the new content in place and the old version
-    /// under a temporary name that
+    /// As [`PrivateDir::write_atomic`], and `Io` (`PermissionDenied`)
+    /// before anything is changed if the target could be opened neither
+    /// for reading nor for writing on a platform without `O_PATH`. An
+    /// error after the exchange (while shredding) leaves the new content in
+    /// place and the old version under a temporary name that
     /// [`PrivateDir::remove_stale_temp_files`] shreds.
     pub fn write_atomic_shredding(
         &self,
@@ -256,6 +360,15 @@ impl AtomicFile<'_> {
     ) -> Result<ReplaceReport> {
         let target_path = self.dir.child_path(&self.target);
         let filesystem = filesystem_of(self.dir.fd()).map_err(|e| Error::io(&target_path, e))?;
+        if matches!(self.replaces, Target::Unheld) {
+            return Err(Error::io(
+                &target_path,
+                io::Error::new(
+                    io::ErrorKind::PermissionDenied,
+                    "the file to replace could not be opened to check it; it was left as it was",
+                ),
+            ));
+        }
         self.flush_temp(&target_path)?;
         self.dir.check_replaceable(&self.target)?;
         let old_version = if exchange {
@@ -267,6 +380,12 @@ impl AtomicFile<'_> {
             old_version,
             filesystem,
         })
+    }
+
+    /// Runs the unit tests' failure injection for `step`.
+    #[cfg(test)]
+    fn step(&self, step: Step) -> io::Result<()> {
+        self.hook.map_or(Ok(()), |hook| hook(step, self.dir.path()))
     }
 
     /// Flushes the new content and closes the temporary file.
@@ -282,6 +401,52 @@ impl AtomicFile<'_> {
         Ok(())
     }
 
+    /// A descriptor open for writing on the held file, which `name` (in
+    /// the directory) must name: the held descriptor itself when it was
+    /// opened read-write; otherwise the file is made writable by its owner
+    /// (through the held descriptor where it allows `fchmod`) and `name`
+    /// opened, and the result must be the held file (its inode number
+    /// cannot have been reused: the held descriptor keeps it alive).
+    /// `Ok(None)` if `name` is not the held file.
+    fn writable_old(&self, held: &Held, name: &Path) -> Result<Option<File>> {
+        let shown = self.dir.child_path(name);
+        match sys::lstat_at(self.dir.fd(), name) {
+            Ok(now) if now.id == held.id => {}
+            Ok(_) | Err(Errno::NOENT) => return Ok(None),
+            Err(e) => return Err(Error::io(&shown, e)),
+        }
+        if held.writable {
+            return held
+                .file
+                .try_clone()
+                .map(Some)
+                .map_err(|e| Error::io(&shown, e));
+        }
+        if rustix::fs::fchmod(&held.file, sys::mode(crate::dir::FILE_MODE)).is_err() {
+            // An O_PATH descriptor refuses fchmod: change the mode by name.
+            // The name is checked to be the held file right after.
+            rustix::fs::chmodat(
+                self.dir.fd(),
+                name,
+                sys::mode(crate::dir::FILE_MODE),
+                AtFlags::empty(),
+            )
+            .map_err(|e| Error::io(&shown, e))?;
+        }
+        let fd = rustix::fs::openat(
+            self.dir.fd(),
+            name,
+            sys::base_flags() | OFlags::NONBLOCK | OFlags::WRONLY,
+            sys::mode(0),
+        )
+        .map_err(|e| Error::io(&shown, e))?;
+        let meta = sys::fstat(&fd).map_err(|e| Error::io(&shown, e))?;
+        if meta.id != held.id {
+            return Ok(None);
+        }
+        Ok(Some(File::from(fd)))
+    }
+
     /// The exchange path of [`AtomicFile::commit_shredding`].
     fn replace_by_exchange(
         &mut self,
@@ -290,7 +455,7 @@ impl AtomicFile<'_> {
     ) -> Result<OldVersion> {
         let dir = self.dir;
         let temp = Path::new(self.temp.as_str()).to_path_buf();
-        if self.replaces.is_none() {
+        if matches!(self.replaces, Target::Absent) {
             match dir.rename_noreplace(&temp, &self.target) {
                 Ok(()) => {
                     self.temp.clear();
@@ -322,46 +487,56 @@ impl AtomicFile<'_> {
             Err(e) => return Err(Error::io(target_path, e)),
         }
         // The temporary name now holds the replaced version; the new
-        // content is under the target name. Make that durable first.
-        dir.sync()?;
+        // content is under the target name. From here on an error must
+        // leave the old version where it is, for the sweep to shred: never
+        // let Drop unlink it.
+        self.temp_holds_old = true;
         let shown = dir.child_path(&temp);
-        // Open what the temporary name holds and check, on the descriptor
-        // that will do the overwriting, that it is the file we set out to
-        // replace.
-        let old = match dir.open_entry(&temp, OFlags::WRONLY) {
-            Ok(file) => file,
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    ErrorKind::Symlink | ErrorKind::NotAFile | ErrorKind::NotOwned { .. }
-                ) =>
-            {
-                // Something that is not a regular file of ours took the
-                // target's name meanwhile (a directory, a symlink): swap it
-                // back rather than release it, and refuse, as `commit` does.
-                sys::rename_exchange(dir.fd(), &temp, &self.target)
-                    .map_err(|e| Error::io(target_path, e))?;
-                dir.sync()?;
-                return Err(Error::new(target_path, e.kind().clone()));
-            }
-            Err(e) => return Err(e),
+        #[cfg(test)]
+        self.step(Step::AfterExchange)
+            .map_err(|e| Error::io(&shown, e))?;
+        // Make the new content durable first.
+        dir.sync()?;
+        // What the temporary name holds, looked at without opening it (a
+        // FIFO or a socket must not be opened).
+        let now = sys::lstat_at(dir.fd(), &temp).map_err(|e| Error::io(&shown, e))?;
+        if now.file_type != FileType::RegularFile {
+            // Something that is not a regular file took the target's name
+            // meanwhile (a directory, a FIFO, a symlink): swap it back
+            // rather than release it, and refuse, as `commit` does.
+            sys::rename_exchange(dir.fd(), &temp, &self.target)
+                .map_err(|e| Error::io(target_path, e))?;
+            // The temporary name holds the new content again.
+            self.temp_holds_old = false;
+            dir.sync()?;
+            let kind = if now.file_type == FileType::Symlink {
+                ErrorKind::Symlink
+            } else {
+                ErrorKind::NotAFile
+            };
+            return Err(Error::new(target_path, kind));
+        }
+        let old = match &self.replaces {
+            Target::Held(held) if held.id == now.id => self.writable_old(held, &temp)?,
+            _ => None,
         };
-        let meta = sys::fstat(&old).map_err(|e| Error::io(&shown, e))?;
-        if Some(meta.id) != self.replaces {
-            // Not the file we checked: release it as a plain rename would,
-            // without overwriting it.
-            drop(old);
+        let Some(old) = old else {
+            // Not the file we started from: release it as a plain rename
+            // would, without overwriting it.
             rustix::fs::unlinkat(dir.fd(), &temp, AtFlags::empty())
                 .map_err(|e| Error::io(&shown, e))?;
             self.temp.clear();
+            self.temp_holds_old = false;
             dir.sync()?;
             return Ok(OldVersion::ReplacedConcurrently);
-        }
+        };
+        let meta = sys::fstat(&old).map_err(|e| Error::io(&shown, e))?;
         shred_contents(&old, meta.size, opts).map_err(|e| Error::io(&shown, e))?;
         drop(old);
         rustix::fs::unlinkat(dir.fd(), &temp, AtFlags::empty())
             .map_err(|e| Error::io(&shown, e))?;
         self.temp.clear();
+        self.temp_holds_old = false;
         dir.sync()?;
         Ok(OldVersion::Shredded {
             passes: opts.passes,
@@ -371,45 +546,52 @@ impl AtomicFile<'_> {
     }
 
     /// The fallback of [`AtomicFile::commit_shredding`] where names cannot
-    /// be exchanged atomically: open the target, check it, rename over it,
-    /// shred it through the descriptor.
+    /// be exchanged atomically: check that the target is still the held
+    /// file, rename over it, and shred it through a descriptor if and only
+    /// if the rename released it (its link count dropped).
     fn replace_by_rename(
         &mut self,
         target_path: &Path,
         opts: &DeleteOptions,
     ) -> Result<OldVersion> {
         let dir = self.dir;
-        let old = match dir.open_entry(&self.target, OFlags::WRONLY) {
-            Ok(file) => Some(file),
-            Err(e) if *e.kind() == ErrorKind::NotFound => None,
-            Err(e) => return Err(e),
+        let target = self.target.clone();
+        // A writable descriptor on the held file, if the target name still
+        // refers to it.
+        let old = match &self.replaces {
+            Target::Held(held) => self.writable_old(held, &target)?,
+            _ => None,
         };
-        let checked = match &old {
-            Some(file) => {
-                let meta = sys::fstat(file).map_err(|e| Error::io(target_path, e))?;
-                (Some(meta.id) == self.replaces).then_some(meta)
-            }
+        let before = match &old {
+            Some(file) => Some(sys::fstat(file).map_err(|e| Error::io(target_path, e))?),
             None => None,
         };
-        rustix::fs::renameat(dir.fd(), self.temp.as_str(), dir.fd(), &self.target)
+        #[cfg(test)]
+        self.step(Step::BeforeRename)
+            .map_err(|e| Error::io(target_path, e))?;
+        rustix::fs::renameat(dir.fd(), self.temp.as_str(), dir.fd(), &target)
             .map_err(|e| Error::io(target_path, e))?;
         self.temp.clear();
         dir.sync()?;
-        let Some(old) = old else {
-            return Ok(if self.replaces.is_none() {
+        let (Some(old), Some(before)) = (old, before) else {
+            return Ok(if matches!(self.replaces, Target::Absent) {
                 OldVersion::Absent
             } else {
                 OldVersion::ReplacedConcurrently
             });
         };
-        let Some(meta) = checked else {
+        // Released by our rename only if it lost a link: a file that was
+        // moved away between the check and the rename keeps its links and
+        // is someone's file, not ours to shred.
+        let after = sys::fstat(&old).map_err(|e| Error::io(target_path, e))?;
+        if after.nlink >= before.nlink {
             return Ok(OldVersion::ReplacedConcurrently);
-        };
-        shred_contents(&old, meta.size, opts).map_err(|e| Error::io(target_path, e))?;
+        }
+        shred_contents(&old, after.size, opts).map_err(|e| Error::io(target_path, e))?;
         Ok(OldVersion::Shredded {
             passes: opts.passes,
-            bytes_per_pass: meta.size,
-            other_links: meta.nlink.saturating_sub(1),
+            bytes_per_pass: after.size,
+            other_links: after.nlink,
         })
     }
 }
@@ -437,7 +619,8 @@ fn exchange_unsupported(e: Errno) -> bool {
 
 impl Drop for AtomicFile<'_> {
     fn drop(&mut self) {
-        if !self.temp.is_empty() && rustix::process::getpid() == self.owner {
+        if !self.temp.is_empty() && !self.temp_holds_old && rustix::process::getpid() == self.owner
+        {
             // Best effort: an abandoned write leaves no temporary file.
             let _ = rustix::fs::unlinkat(self.dir.fd(), self.temp.as_str(), AtFlags::empty());
         }
@@ -448,7 +631,7 @@ impl Drop for AtomicFile<'_> {
 #[allow(clippy::unwrap_used, clippy::cast_possible_truncation)]
 mod tests {
     use std::io::Write;
-    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
 
     use super::*;
 
@@ -569,5 +752,108 @@ mod tests {
         drop(w);
         assert_eq!(dir.read("f").unwrap(), b"new");
         assert_eq!(dir.entries().unwrap(), vec!["f"]);
+    }
+
+    fn temp_entries(path: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(path)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with(crate::dir::TEMP_PREFIX))
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// Review finding 2: an error after the exchange (here injected right
+    /// after it; in the field a failing directory sync, open or shred)
+    /// leaves the old version under its temporary name, unreleased, for
+    /// the sweep to shred. Before, Drop unlinked that name and the old
+    /// plaintext went to the free list unshredded.
+    #[test]
+    fn an_error_after_the_exchange_leaves_the_old_version_for_the_sweep() {
+        let (tmp, dir) = private_tmp();
+        let old = plaintext();
+        dir.write_atomic("f", &old).unwrap();
+        let link = tmp.path().join("link");
+        std::fs::hard_link(tmp.path().join("f"), &link).unwrap();
+        let mut w = dir.atomic_file("f").unwrap();
+        w.write_all(b"new").unwrap();
+        w.hook = Some(|step, _| {
+            if step == Step::AfterExchange {
+                Err(io::Error::other("injected failure"))
+            } else {
+                Ok(())
+            }
+        });
+        let err = w
+            .commit_shredding_with(&DeleteOptions::default(), true)
+            .unwrap_err();
+        assert!(err.to_string().contains("injected failure"), "{err}");
+        // The new content is in place; the old version is still linked
+        // under a temporary name (2 links: that name and ours), untouched.
+        assert_eq!(dir.read("f").unwrap(), b"new");
+        assert_eq!(temp_entries(tmp.path()).len(), 1, "old version released");
+        assert_eq!(std::fs::metadata(&link).unwrap().nlink(), 2);
+        assert_eq!(std::fs::read(&link).unwrap(), old);
+        // The sweep shreds it.
+        assert_eq!(dir.remove_stale_temp_files().unwrap(), 1);
+        assert!(std::fs::read(&link).unwrap().is_empty());
+        assert!(temp_entries(tmp.path()).is_empty());
+    }
+
+    /// Review finding 4: in the fallback, a target moved away (not
+    /// replaced) between the check and the rename keeps its links: it is
+    /// someone's file, never shredded.
+    #[test]
+    fn the_fallback_never_shreds_a_target_moved_away_before_the_rename() {
+        let (tmp, dir) = private_tmp();
+        dir.write_atomic("f", &plaintext()).unwrap();
+        let mut w = dir.atomic_file("f").unwrap();
+        w.write_all(b"new").unwrap();
+        w.hook = Some(|step, dir| {
+            if step == Step::BeforeRename {
+                std::fs::rename(dir.join("f"), dir.join("moved"))?;
+            }
+            Ok(())
+        });
+        let report = w
+            .commit_shredding_with(&DeleteOptions::default(), false)
+            .unwrap();
+        assert_eq!(report.old_version, OldVersion::ReplacedConcurrently);
+        assert_eq!(
+            std::fs::read(tmp.path().join("moved")).unwrap(),
+            plaintext()
+        );
+        assert_eq!(dir.read("f").unwrap(), b"new");
+    }
+
+    /// Review finding 6: a FIFO taking the target's name at the exchange
+    /// is swapped back and refused (it is not opened, which would fail
+    /// with ENXIO, and not released by Drop).
+    #[test]
+    fn a_fifo_taking_the_name_at_the_exchange_is_swapped_back() {
+        let (tmp, dir) = private_tmp();
+        dir.write_atomic("f", b"old").unwrap();
+        let mut w = dir.atomic_file("f").unwrap();
+        w.write_all(b"new").unwrap();
+        let target = dir.child_path(Path::new("f"));
+        w.flush_temp(&target).unwrap();
+        std::fs::remove_file(tmp.path().join("f")).unwrap();
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            tmp.path().join("f").as_path(),
+            FileType::Fifo,
+            sys::mode(0o600),
+            0,
+        )
+        .unwrap();
+        let err = w
+            .replace_by_exchange(&target, &DeleteOptions::default())
+            .unwrap_err();
+        assert_eq!(*err.kind(), ErrorKind::NotAFile, "{err}");
+        drop(w);
+        let meta = sys::lstat_at(dir.fd(), Path::new("f")).unwrap();
+        assert_eq!(meta.file_type, FileType::Fifo);
+        assert!(temp_entries(tmp.path()).is_empty());
     }
 }
