@@ -221,9 +221,9 @@ impl PrivateDir {
     /// Securely deletes the regular file `name`: overwrites its content
     /// with random data (`options.passes` times, streamed in fixed-size
     /// chunks, with an fsync after each pass), checks that the name still
-    /// refers to the file it overwrote (device and inode), renames it to a
-    /// random name, checks again, truncates it, unlinks it, and syncs the
-    /// directory.
+    /// refers to the file it overwrote (device and inode), truncates it,
+    /// renames it to a random hidden name, checks again, unlinks it, and
+    /// syncs the directory.
     ///
     /// Refuses a symlink (the target is never touched). The report says
     /// whether the file system makes overwriting reliable, unreliable
@@ -235,25 +235,31 @@ impl PrivateDir {
     /// [`crate::ErrorKind::Reserved`], [`crate::ErrorKind::Io`], or
     /// [`crate::ErrorKind::Replaced`] if another file took the name while
     /// the old one was being overwritten: the old file was overwritten,
-    /// the newcomer is left alone under the name. After an I/O error
-    /// mid-way the file may be partly overwritten but still exists under
-    /// its name or, after the rename step, under a temporary name that
-    /// [`PrivateDir::remove_stale_temp_files`] shreds.
+    /// the newcomer is left alone under the name (if it was found under
+    /// the hidden name after the rename, it is put back; if the name was
+    /// taken again meanwhile, it stays under the hidden name, which the
+    /// error states, and the sweep never overwrites it). After an I/O
+    /// error mid-way the file may be partly overwritten but still exists
+    /// under its name or, after the rename step, overwritten and truncated
+    /// under a hidden name that [`PrivateDir::remove_stale_temp_files`]
+    /// removes.
     pub fn secure_delete(
         &self,
         name: impl AsRef<Path>,
         options: &DeleteOptions,
     ) -> Result<DeleteReport> {
-        self.secure_delete_with(name.as_ref(), options, &mut || {})
+        self.secure_delete_with(name.as_ref(), options, &mut || {}, &mut |_| {})
     }
 
-    /// [`PrivateDir::secure_delete`], with a hook that runs after the
-    /// overwrite passes (tests use it to replace the file meanwhile).
+    /// [`PrivateDir::secure_delete`], with hooks that run after the
+    /// overwrite passes and after the rename to the hidden name (tests use
+    /// them to replace the file meanwhile).
     fn secure_delete_with(
         &self,
         name: &Path,
         options: &DeleteOptions,
         after_overwrite: &mut dyn FnMut(),
+        after_rename: &mut dyn FnMut(&Path),
     ) -> Result<DeleteReport> {
         let name = self.check_name(name)?;
         let path = self.child_path(name);
@@ -274,27 +280,39 @@ impl PrivateDir {
             }
             Err(e) => return Err(Error::io(&path, e)),
         }
-        // Hide the old name before the metadata steps, so that the name
-        // (which may itself be telling) is gone from the directory first.
-        let hidden = sys::random_temp_name().map_err(|e| Error::io(&path, e))?;
-        rustix::fs::renameat(self.fd(), name, self.fd(), hidden.as_str())
-            .map_err(|e| Error::io(&path, e))?;
-        // Checked again after the rename, which is what counts: the check
-        // before it leaves a window.
-        match sys::lstat_at(self.fd(), Path::new(&hidden)) {
-            Ok(moved) if moved.id == meta.id => {}
-            _ => {
-                // Put the newcomer back where it was, if nothing else took
-                // the name meanwhile; otherwise it stays under the
-                // temporary name.
-                let _ = self.rename_noreplace(Path::new(&hidden), name);
-                return Err(Error::new(&path, ErrorKind::Replaced));
-            }
-        }
+        // Truncated before it is hidden: an entry under the hidden prefix
+        // that holds data is then never ours, and the sweep leaves it alone.
         if options.truncate {
             rustix::fs::ftruncate(&file, 0).map_err(|e| Error::io(&path, e))?;
         }
         sys::full_sync(&file).map_err(|e| Error::io(&path, e))?;
+        // Hide the old name before unlinking, so that the name (which may
+        // itself be telling) is gone from the directory first.
+        let hidden =
+            sys::random_name(crate::dir::DELETE_PREFIX).map_err(|e| Error::io(&path, e))?;
+        rustix::fs::renameat(self.fd(), name, self.fd(), hidden.as_str())
+            .map_err(|e| Error::io(&path, e))?;
+        after_rename(Path::new(&hidden));
+        // Checked again after the rename, which is what counts: the check
+        // before it leaves a window.
+        match sys::lstat_at(self.fd(), Path::new(&hidden)) {
+            Ok(moved) if moved.id == meta.id => {}
+            Err(rustix::io::Errno::NOENT) => {
+                return Err(Error::new(&path, ErrorKind::Replaced));
+            }
+            _ => {
+                // Put the newcomer back where it was, if nothing else took
+                // the name meanwhile; otherwise it stays under the hidden
+                // name (never shredded by the sweep: it holds data) and the
+                // error says where.
+                return Err(match self.rename_noreplace(Path::new(&hidden), name) {
+                    Ok(()) => Error::new(&path, ErrorKind::Replaced),
+                    Err(e) => {
+                        Error::replaced_and_hidden(&path, &self.child_path(Path::new(&hidden)), e)
+                    }
+                });
+            }
+        }
         drop(file);
         rustix::fs::unlinkat(self.fd(), hidden.as_str(), AtFlags::empty())
             .map_err(|e| Error::io(&path, e))?;
@@ -530,10 +548,16 @@ mod tests {
         let mut options = DeleteOptions::new().passes(1);
         options.truncate = false;
         let err = dir
-            .secure_delete_with(Path::new("victim"), &options, &mut || {
-                std::fs::write(tmp.path().join("newcomer"), b"someone else's").unwrap();
-                std::fs::rename(tmp.path().join("newcomer"), tmp.path().join("victim")).unwrap();
-            })
+            .secure_delete_with(
+                Path::new("victim"),
+                &options,
+                &mut || {
+                    std::fs::write(tmp.path().join("newcomer"), b"someone else's").unwrap();
+                    std::fs::rename(tmp.path().join("newcomer"), tmp.path().join("victim"))
+                        .unwrap();
+                },
+                &mut |_| {},
+            )
             .unwrap_err();
         assert_eq!(*err.kind(), ErrorKind::Replaced, "{err}");
         assert!(err.to_string().contains("left alone"), "{err}");
@@ -573,5 +597,81 @@ mod tests {
     fn chunk_size_has_a_floor() {
         assert_eq!(DeleteOptions::new().chunk_size(1).chunk_size, 4096);
         assert_eq!(DeleteOptions::new().passes, 3);
+    }
+
+    fn private_tmp() -> (tempfile::TempDir, PrivateDir) {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+        let dir = PrivateDir::open(tmp.path()).unwrap();
+        (tmp, dir)
+    }
+
+    /// Review finding 5: a file that takes the hidden name right after the
+    /// rename (so the rename moved ours, and ours was then replaced there)
+    /// is caught by the check after the rename: put back under the name,
+    /// never unlinked.
+    #[test]
+    fn a_file_swapped_in_at_the_hidden_name_is_put_back() {
+        let (tmp, dir) = private_tmp();
+        dir.write_atomic("victim", b"old secret").unwrap();
+        let base = tmp.path().to_path_buf();
+        let err = dir
+            .secure_delete_with(
+                Path::new("victim"),
+                &DeleteOptions::new().passes(1),
+                &mut || {},
+                &mut |hidden| {
+                    std::fs::write(base.join("newcomer"), b"someone else's").unwrap();
+                    std::fs::rename(base.join("newcomer"), base.join(hidden)).unwrap();
+                },
+            )
+            .unwrap_err();
+        assert_eq!(*err.kind(), ErrorKind::Replaced, "{err}");
+        assert_eq!(dir.read("victim").unwrap(), b"someone else's");
+        assert_eq!(dir.entries().unwrap(), vec!["victim"]);
+    }
+
+    /// Review finding 10: when the newcomer cannot be put back (the name
+    /// was taken again), the error says where it is, and the sweep never
+    /// shreds it: it holds data, so it is not a file secure delete hid.
+    #[test]
+    fn a_newcomer_that_cannot_be_put_back_is_reported_and_never_shredded() {
+        let (tmp, dir) = private_tmp();
+        dir.write_atomic("victim", b"old secret").unwrap();
+        let base = tmp.path().to_path_buf();
+        let err = dir
+            .secure_delete_with(
+                Path::new("victim"),
+                &DeleteOptions::new().passes(1),
+                &mut || {},
+                &mut |hidden| {
+                    std::fs::write(base.join("newcomer"), b"someone else's").unwrap();
+                    std::fs::rename(base.join("newcomer"), base.join(hidden)).unwrap();
+                    std::fs::write(base.join("victim"), b"a third file").unwrap();
+                },
+            )
+            .unwrap_err();
+        assert_eq!(*err.kind(), ErrorKind::Replaced, "{err}");
+        let shown = err.to_string();
+        assert!(shown.contains("could not be put back"), "{shown}");
+        let hidden: Vec<_> = std::fs::read_dir(tmp.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| {
+                p.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with(".secure-fs-")
+            })
+            .collect();
+        assert_eq!(hidden.len(), 1);
+        assert!(shown.contains(&*hidden[0].to_string_lossy()), "{shown}");
+        assert_eq!(dir.read("victim").unwrap(), b"a third file");
+        let _lock = dir.lock().unwrap();
+        let report = dir.sweep_stale_temp_files().unwrap();
+        assert_eq!(report.removed, 0);
+        assert_eq!(report.left.len(), 1, "{report:?}");
+        assert_eq!(std::fs::read(&hidden[0]).unwrap(), b"someone else's");
     }
 }

@@ -18,9 +18,49 @@ pub const DIR_MODE: u32 = 0o700;
 /// Permission bits of every file secure-fs creates.
 pub const FILE_MODE: u32 = 0o600;
 
-/// Prefix of the temporary files of atomic writes. Entries with this
+/// Prefix of the temporary files of atomic writes: the new content while
+/// it is written, and the replaced version between the exchange of a
+/// shredding replace and its shredding. Both are ours; the sweep
+/// ([`PrivateDir::remove_stale_temp_files`]) shreds them. Entries with this
 /// prefix are never listed by [`PrivateDir::entries`].
 pub(crate) const TEMP_PREFIX: &str = ".secure-fs-tmp.";
+
+/// Prefix under which [`PrivateDir::secure_delete`] hides a file it has
+/// already overwritten and truncated. The sweep unlinks such an entry only
+/// while it is empty: one that holds data was not ours (a file that took
+/// the name at the rename and could not be put back) and is left alone,
+/// never overwritten.
+pub(crate) const DELETE_PREFIX: &str = ".secure-fs-del.";
+
+/// The prefixes reserved for secure-fs's own entries.
+pub(crate) const RESERVED_PREFIXES: [&str; 2] = [TEMP_PREFIX, DELETE_PREFIX];
+
+/// Whether `name` starts with `prefix`, ignoring ASCII case (a
+/// case-insensitive file system such as APFS's default treats `.LOCK` and
+/// `.lock` as one name).
+fn has_prefix_ignoring_case(name: &[u8], prefix: &str) -> bool {
+    name.len() >= prefix.len() && name[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
+}
+
+/// Whether `name` is reserved for secure-fs: the lock file or one of the
+/// reserved prefixes, compared ignoring ASCII case.
+pub(crate) fn is_reserved(name: &[u8]) -> bool {
+    name.eq_ignore_ascii_case(crate::lock::LOCK_FILE.as_bytes())
+        || RESERVED_PREFIXES
+            .iter()
+            .any(|p| has_prefix_ignoring_case(name, p))
+}
+
+/// What [`PrivateDir::sweep_stale_temp_files`] did.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct SweepReport {
+    /// Entries shredded (regular files) or removed (anything else).
+    pub removed: usize,
+    /// Entries that could not be handled, each with why; they were left
+    /// where they are and the sweep went on with the others.
+    pub left: Vec<Error>,
+}
 
 /// How a file is opened by [`PrivateDir::open_file`] and
 /// [`PrivateDir::create_file`].
@@ -78,12 +118,15 @@ impl PrivateDir {
     /// writes and secure deletes at it.
     ///
     /// # Errors
-    /// [`ErrorKind::NotFound`], [`ErrorKind::Symlink`] (naming the
+    /// [`ErrorKind::InvalidName`] for an empty path (which would otherwise
+    /// mean the current directory), [`ErrorKind::NotFound`],
+    /// [`ErrorKind::Symlink`] (naming the
     /// component that is a symlink), [`ErrorKind::NotADirectory`],
     /// [`ErrorKind::NotOwned`] or [`ErrorKind::InsecureMode`] (naming the
     /// directory or the ancestor at fault), or [`ErrorKind::Io`].
     pub fn open(path: impl AsRef<Path>) -> Result<PrivateDir> {
         let path = path.as_ref();
+        refuse_empty(path)?;
         let fd = walk(path, false)?;
         Self::verify(fd, path.to_path_buf())
     }
@@ -102,6 +145,7 @@ impl PrivateDir {
     /// As [`PrivateDir::open`], plus errors creating the directories.
     pub fn create(path: impl AsRef<Path>) -> Result<PrivateDir> {
         let path = path.as_ref();
+        refuse_empty(path)?;
         let fd = walk(path, true)?;
         Self::verify(fd, path.to_path_buf())
     }
@@ -153,8 +197,7 @@ impl PrivateDir {
     /// every public operation.
     pub(crate) fn check_name<'a>(&self, name: &'a Path) -> Result<&'a Path> {
         let name = self.check_plain_name(name)?;
-        let bytes = name.as_os_str().as_bytes();
-        if bytes == crate::lock::LOCK_FILE.as_bytes() || bytes.starts_with(TEMP_PREFIX.as_bytes()) {
+        if is_reserved(name.as_os_str().as_bytes()) {
             return Err(Error::new(self.child_path(name), ErrorKind::Reserved));
         }
         Ok(name)
@@ -415,10 +458,7 @@ impl PrivateDir {
         while let Some(entry) = dir.read() {
             let entry = entry.map_err(|e| Error::io(&self.path, e))?;
             let name = entry.file_name().to_bytes();
-            if name == b"." || name == b".." || name.starts_with(TEMP_PREFIX.as_bytes()) {
-                continue;
-            }
-            if name == crate::lock::LOCK_FILE.as_bytes() {
+            if name == b"." || name == b".." || is_reserved(name) {
                 continue;
             }
             names.push(OsString::from(std::ffi::OsStr::from_bytes(name)));
@@ -431,57 +471,141 @@ impl PrivateDir {
     /// secure deletes leave behind when the process dies mid-way: the new
     /// content of a write that never committed, the old version that
     /// [`PrivateDir::write_atomic_shredding`] had exchanged out but not yet
-    /// shredded, or a file [`PrivateDir::secure_delete`] had hidden. Each
-    /// regular file is overwritten with the default [`crate::DeleteOptions`]
-    /// before it is unlinked; anything else under a temporary name is only
-    /// unlinked. Returns how many were removed. Call it only while holding
-    /// the directory's writer lock ([`PrivateDir::lock`]), or it may
-    /// remove another writer's file in flight.
+    /// shredded (or that an error after the exchange left there), or a file
+    /// [`PrivateDir::secure_delete`] had hidden after overwriting it.
+    /// Returns how many were removed; see
+    /// [`PrivateDir::sweep_stale_temp_files`] for the rules and for the
+    /// entries it had to leave. Call it only while holding the directory's
+    /// writer lock ([`PrivateDir::lock`]), or it may remove another
+    /// writer's file in flight.
     ///
     /// # Errors
-    /// [`ErrorKind::Io`] if the directory cannot be read or an entry cannot
-    /// be shredded or removed.
+    /// [`ErrorKind::Io`] if the directory cannot be read or synced. An
+    /// entry that cannot be handled is not an error here: it is left, and
+    /// the sweep goes on.
     pub fn remove_stale_temp_files(&self) -> Result<usize> {
+        self.sweep_stale_temp_files().map(|report| report.removed)
+    }
+
+    /// [`PrivateDir::remove_stale_temp_files`], reporting what it left.
+    ///
+    /// Each entry under a reserved temporary name is looked at with
+    /// `lstat`, never opened blindly:
+    /// - a regular file under the atomic-write prefix is overwritten with
+    ///   the default [`crate::DeleteOptions`] (made writable first if its
+    ///   mode forbids writing), truncated and unlinked;
+    /// - a regular file under the secure-delete prefix is unlinked if it is
+    ///   empty (secure delete overwrites and truncates before hiding); one
+    ///   that holds data is not ours and is left alone, unread and
+    ///   unwritten;
+    /// - a symlink, FIFO, socket or device is unlinked (not opened);
+    /// - a directory is removed if empty (secure-fs never creates one under
+    ///   these names, so its content is never ours to remove) and left
+    ///   otherwise.
+    ///
+    /// Whatever cannot be handled is listed in [`SweepReport::left`]; one
+    /// entry never stops the sweep.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Io`] if the directory cannot be read or synced.
+    pub fn sweep_stale_temp_files(&self) -> Result<SweepReport> {
         let mut stale = Vec::new();
         let mut dir = rustix::fs::Dir::read_from(&self.fd).map_err(|e| Error::io(&self.path, e))?;
         while let Some(entry) = dir.read() {
             let entry = entry.map_err(|e| Error::io(&self.path, e))?;
             let name = entry.file_name().to_bytes();
-            if name.starts_with(TEMP_PREFIX.as_bytes()) {
+            if RESERVED_PREFIXES
+                .iter()
+                .any(|p| name.starts_with(p.as_bytes()))
+            {
                 stale.push(OsString::from(std::ffi::OsStr::from_bytes(name)));
             }
         }
-        let mut removed = 0;
-        let options = crate::DeleteOptions::default();
+        let mut report = SweepReport {
+            removed: 0,
+            left: Vec::new(),
+        };
         for name in stale {
-            let name = Path::new(&name);
-            let shown = self.child_path(name);
-            match self.open_entry(name, OFlags::WRONLY) {
-                Ok(file) => {
-                    let meta = sys::fstat(&file).map_err(|e| Error::io(&shown, e))?;
-                    crate::delete::shred_contents(&file, meta.size, &options)
-                        .map_err(|e| Error::io(&shown, e))?;
-                }
-                Err(e) if *e.kind() == ErrorKind::NotFound => continue,
-                // Not a regular file of ours: nothing to overwrite, only
-                // the name to remove.
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        ErrorKind::Symlink | ErrorKind::NotAFile | ErrorKind::NotOwned { .. }
-                    ) => {}
-                Err(e) => return Err(e),
-            }
-            match rustix::fs::unlinkat(&self.fd, name, AtFlags::empty()) {
-                Ok(()) => removed += 1,
-                Err(rustix::io::Errno::NOENT) => {}
-                Err(e) => return Err(Error::io(shown, e)),
+            match self.sweep_entry(Path::new(&name)) {
+                Ok(true) => report.removed += 1,
+                Ok(false) => {}
+                Err(e) => report.left.push(e),
             }
         }
-        if removed > 0 {
+        if report.removed > 0 {
             self.sync()?;
         }
-        Ok(removed)
+        Ok(report)
+    }
+
+    /// One entry of the sweep: `Ok(true)` if removed, `Ok(false)` if gone
+    /// already, an error (the entry left) otherwise.
+    fn sweep_entry(&self, name: &Path) -> Result<bool> {
+        let shown = self.child_path(name);
+        let meta = match sys::lstat_at(&self.fd, name) {
+            Ok(meta) => meta,
+            Err(rustix::io::Errno::NOENT) => return Ok(false),
+            Err(e) => return Err(Error::io(&shown, e)),
+        };
+        let mut flags = AtFlags::empty();
+        let hidden_by_delete = name
+            .as_os_str()
+            .as_bytes()
+            .starts_with(DELETE_PREFIX.as_bytes());
+        match meta.file_type {
+            // Secure delete truncates before hiding: data here is not ours.
+            FileType::RegularFile if hidden_by_delete && meta.size != 0 => {
+                return Err(Error::io(
+                    &shown,
+                    std::io::Error::other(
+                        "holds data that secure delete did not leave (a file that took \
+                         the name of one being deleted); left alone",
+                    ),
+                ));
+            }
+            FileType::RegularFile if hidden_by_delete => {}
+            FileType::RegularFile => {
+                let file = self.open_for_shred(name, &shown)?;
+                let size = sys::fstat(&file).map_err(|e| Error::io(&shown, e))?.size;
+                crate::delete::shred_contents(&file, size, &crate::DeleteOptions::default())
+                    .map_err(|e| Error::io(&shown, e))?;
+            }
+            FileType::Directory => flags = AtFlags::REMOVEDIR,
+            _ => {}
+        }
+        match rustix::fs::unlinkat(&self.fd, name, flags) {
+            Ok(()) => Ok(true),
+            Err(rustix::io::Errno::NOENT) => Ok(false),
+            Err(e) => Err(Error::io(shown, e)),
+        }
+    }
+
+    /// Opens the regular file `name` for writing to shred it, without
+    /// following a symlink or hanging on a FIFO; if its mode forbids
+    /// writing, makes it 0600 through a read-only descriptor first. The
+    /// descriptor returned is checked to be that same file.
+    fn open_for_shred(&self, name: &Path, shown: &Path) -> Result<File> {
+        let base = sys::base_flags() | OFlags::NONBLOCK;
+        let open = |flags| rustix::fs::openat(&self.fd, name, base | flags, sys::mode(0));
+        let fd = match open(OFlags::WRONLY) {
+            Ok(fd) => fd,
+            Err(rustix::io::Errno::ACCESS | rustix::io::Errno::PERM) => {
+                let read = open(OFlags::RDONLY).map_err(|e| Error::io(shown, e))?;
+                rustix::fs::fchmod(&read, sys::mode(FILE_MODE)).map_err(|e| Error::io(shown, e))?;
+                let fd = open(OFlags::WRONLY).map_err(|e| Error::io(shown, e))?;
+                let (a, b) = (sys::fstat(&read), sys::fstat(&fd));
+                match (a, b) {
+                    (Ok(a), Ok(b)) if a.id == b.id => fd,
+                    _ => return Err(Error::new(shown, ErrorKind::Replaced)),
+                }
+            }
+            Err(e) => return Err(Error::io(shown, e)),
+        };
+        let meta = sys::fstat(&fd).map_err(|e| Error::io(shown, e))?;
+        if meta.file_type != FileType::RegularFile {
+            return Err(Error::new(shown, ErrorKind::NotAFile));
+        }
+        Ok(File::from(fd))
     }
 
     /// Renames `from` to `to` within this directory, failing with `EEXIST`
@@ -516,6 +640,15 @@ impl PrivateDir {
     pub fn sync(&self) -> Result<()> {
         sys::full_sync(&self.fd).map_err(|e| Error::io(&self.path, e))
     }
+}
+
+/// An empty path would resolve to the current directory (and the checks
+/// would then tighten it to 0700): refused as [`ErrorKind::InvalidName`].
+fn refuse_empty(path: &Path) -> Result<()> {
+    if path.as_os_str().is_empty() {
+        return Err(Error::new(path, ErrorKind::InvalidName));
+    }
+    Ok(())
 }
 
 /// Walks `path` from `/` one component at a time without following any

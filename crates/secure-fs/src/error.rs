@@ -50,7 +50,9 @@ pub enum ErrorKind {
     InvalidName,
     /// A name given to a [`crate::PrivateDir`] method is reserved for
     /// secure-fs itself: the lock file `.lock`, or a name starting with the
-    /// temporary-file prefix `.secure-fs-tmp.`.
+    /// temporary-file prefixes `.secure-fs-tmp.` and `.secure-fs-del.`,
+    /// compared ignoring ASCII case (as a case-insensitive file system
+    /// compares them).
     Reserved,
     /// Another file took the name while the operation ran (it was replaced
     /// or renamed concurrently); that file was left alone.
@@ -96,6 +98,27 @@ impl Error {
         }
     }
 
+    /// [`ErrorKind::Replaced`] where the file that took the name could not
+    /// be put back: it is left under `hidden`, and the message says so.
+    pub(crate) fn replaced_and_hidden(
+        path: impl Into<PathBuf>,
+        hidden: &Path,
+        err: impl Into<io::Error>,
+    ) -> Self {
+        let err: io::Error = err.into();
+        Error {
+            path: path.into(),
+            kind: ErrorKind::Replaced,
+            source: Some(io::Error::new(
+                err.kind(),
+                format!(
+                    "it could not be put back ({err}) and is left under {}",
+                    hidden.display()
+                ),
+            )),
+        }
+    }
+
     /// The path the operation was working on.
     pub fn path(&self) -> &Path {
         &self.path
@@ -136,10 +159,16 @@ impl fmt::Display for Error {
                 f,
                 "{path}: name reserved for secure-fs (the lock file or a temporary file)"
             ),
-            ErrorKind::Replaced => write!(
-                f,
-                "{path}: replaced by another file while the operation ran; that file was left alone"
-            ),
+            ErrorKind::Replaced => {
+                write!(
+                    f,
+                    "{path}: replaced by another file while the operation ran; that file was left alone"
+                )?;
+                match &self.source {
+                    Some(e) => write!(f, ", but {e}"),
+                    None => Ok(()),
+                }
+            }
             ErrorKind::Locked { pid: Some(pid) } => {
                 write!(f, "{path}: locked by another writer (process {pid})")
             }

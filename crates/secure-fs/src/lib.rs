@@ -17,7 +17,7 @@ mod sys;
 pub use crate::atomic::{AtomicFile, OldVersion, ReplaceReport};
 pub use crate::audit::{AuditReport, EntryType, Finding, ModeChange, Problem, RepairReport};
 pub use crate::delete::{DeleteOptions, DeleteReport, FileSystem, Overwrite};
-pub use crate::dir::{Access, DIR_MODE, FILE_MODE, PrivateDir};
+pub use crate::dir::{Access, DIR_MODE, FILE_MODE, PrivateDir, SweepReport};
 pub use crate::error::{Error, ErrorKind, Result};
 pub use crate::lock::DirLock;
 pub use crate::names::{PRIVATE_NAME_LEN, PrivateNamer};

@@ -68,11 +68,15 @@ pub(crate) fn lstat_at(dir: impl AsFd, name: &std::path::Path) -> rustix::io::Re
 /// the operating system's generator, hex-encoded. A failing generator is an
 /// error, never a panic, and never a fallback to a weaker source.
 pub(crate) fn random_temp_name() -> std::io::Result<String> {
+    random_name(crate::dir::TEMP_PREFIX)
+}
+
+/// A fresh name with `prefix` and 128 bits from the OS generator.
+pub(crate) fn random_name(prefix: &str) -> std::io::Result<String> {
     let mut suffix = [0u8; 16];
     fill_random(&mut suffix)?;
     Ok(format!(
-        "{}{}",
-        crate::dir::TEMP_PREFIX,
+        "{prefix}{}",
         data_encoding::HEXLOWER.encode(&suffix)
     ))
 }
