@@ -21,14 +21,17 @@ fn main() -> ExitCode {
     let dir = std::env::args().nth(1).unwrap_or_else(|| {
         concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/format/model").to_owned()
     });
-    let result = Manifest::parse(MANIFEST).and_then(|m| {
+    let result = Manifest::pinned(MANIFEST).and_then(|m| {
         Verifier::new(&m)
+            .require_signature() // a pinned manifest is trusted; an unsigned file would not be
             .expect_name("format-example")
             .expect_revision("r1")
             .load(&dir)
     });
     match result {
         Ok(model) => {
+            // "pinned (compiled in)"
+            println!("manifest: {}", model.report().authenticity());
             for f in model.files() {
                 println!("{} verified ({} bytes)", f.path(), f.bytes().len());
             }

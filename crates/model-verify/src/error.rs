@@ -387,6 +387,37 @@ impl std::error::Error for Error {
 mod tests {
     use super::*;
 
+    /// Names reach the message escaped: no escape sequence, bell or
+    /// bidirectional override is written as such.
+    #[test]
+    fn display_escapes_terminal_controls_and_bidi_overrides() {
+        let e = Error::CodeRefused {
+            path: "a\x1b[2Jb\x07\u{9b}c\u{202e}yp.txt\u{2066}".into(),
+            reason: "Python code",
+        };
+        let shown = e.to_string();
+        assert!(
+            !shown
+                .chars()
+                .any(|c| c.is_control() || matches!(c, '\u{202e}' | '\u{2066}')),
+            "{shown:?}"
+        );
+        for esc in ["\\u{1b}", "\\u{7}", "\\u{9b}", "\\u{202e}", "\\u{2066}"] {
+            assert!(shown.contains(esc), "{shown} lacks {esc}");
+        }
+        // Reasons built from model text (tensor names) are escaped too.
+        let e = Error::Safetensors {
+            path: "m.safetensors".into(),
+            reason: "tensor \"\x1b]0;x\x07\" is also defined in a".into(),
+        };
+        assert!(!e.to_string().contains('\x1b'));
+        // Plain names are untouched.
+        assert_eq!(
+            escape_for_terminal("model-00001-of-00002.safetensors é"),
+            "model-00001-of-00002.safetensors é"
+        );
+    }
+
     #[test]
     fn display_names_the_file_and_source_is_kept() {
         let e = Error::DigestMismatch {

@@ -36,4 +36,7 @@ pub use crate::verify::{
 pub use crate::manifest::fuzz_manifest;
 #[cfg(fuzzing)]
 #[doc(hidden)]
+pub use crate::pickle::fuzz_pickle;
+#[cfg(fuzzing)]
+#[doc(hidden)]
 pub use crate::safetensors::fuzz_safetensors;

@@ -106,6 +106,13 @@ const HIGHEST_PROTOCOL: u8 = 5;
 /// Longest line argument (protocol 0 `GLOBAL`, `STRING`, ...) followed.
 const MAX_LINE: usize = 1 << 16;
 
+/// Most stack items, open marks or memo entries followed: memory stays
+/// bounded whatever the stream.
+const MAX_ITEMS: usize = 1 << 20;
+
+/// Longest string kept for `STACK_GLOBAL` (module and attribute names).
+const MAX_KEPT_STR: usize = 256;
+
 #[derive(Clone, Debug)]
 enum Item {
     /// A `str` (module and name of `STACK_GLOBAL`), when short enough to
@@ -204,7 +211,7 @@ impl<'s, S: Source + ?Sized> Reader<'s, S> {
 
     /// A length-prefixed string kept when short (for `STACK_GLOBAL`).
     fn counted_str(&mut self, len: u64) -> Result<Item, Stop> {
-        if len <= 256 {
+        if len <= MAX_KEPT_STR as u64 {
             let mut v = vec![0u8; usize::try_from(len).map_err(|_| Stop::Invalid)?];
             self.bytes(&mut v)?;
             let s = String::from_utf8(v).map_err(|_| Stop::Invalid)?;
@@ -543,6 +550,11 @@ fn one_pickle<S: Source + ?Sized>(
         }
     };
     loop {
+        // Python would keep allocating; a stream this deep is not read
+        // further, and counts as a pickle that cannot be ruled out.
+        if stack.len() > MAX_ITEMS || frames.len() > MAX_ITEMS || memo.len() > MAX_ITEMS {
+            return Err(Stop::Bound);
+        }
         let op = r.byte()?;
         let was_first = first;
         first = false;
@@ -587,14 +599,16 @@ fn one_pickle<S: Source + ?Sized>(
                     return Err(Stop::Invalid);
                 }
                 stack.push(match std::str::from_utf8(&l[1..l.len() - 1]) {
-                    Ok(s) if !s.contains('\\') => Item::Str(s.to_owned()),
+                    Ok(s) if !s.contains('\\') && s.len() <= MAX_KEPT_STR => {
+                        Item::Str(s.to_owned())
+                    }
                     _ => Item::Other,
                 });
             }
             b'V' => {
                 let l = r.line()?;
                 stack.push(match String::from_utf8(l) {
-                    Ok(s) if !s.contains('\\') => Item::Str(s),
+                    Ok(s) if !s.contains('\\') && s.len() <= MAX_KEPT_STR => Item::Str(s),
                     _ => Item::Other,
                 });
             }
@@ -695,7 +709,7 @@ fn one_pickle<S: Source + ?Sized>(
                 stack.last().ok_or(Stop::Invalid)?;
             }
             b'l' | b't' | b'd' | 0x91 => {
-                if op == b'd' && stack.len() % 2 != 0 {
+                if op == b'd' && !stack.len().is_multiple_of(2) {
                     return Err(Stop::Invalid);
                 }
                 pop_mark(&mut stack, &mut frames)?;
@@ -823,6 +837,28 @@ fn one_pickle<S: Source + ?Sized>(
     }
 }
 
+/// Fuzzing hook: reads any bytes as a pickle opcode stream. Invariants: no
+/// panic; the verdict with a bound equal to the length is the unbounded
+/// verdict; a bound shorter than the data never turns a pickle found
+/// within it into "not a pickle"; every import classified dangerous is
+/// listed as an import.
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub fn fuzz_pickle(data: &[u8]) {
+    let whole = scan(&data, u64::MAX).unwrap_or_default();
+    let exact = scan(&data, data.len() as u64).unwrap_or_default();
+    assert_eq!(whole.is_pickle, exact.is_pickle);
+    assert_eq!(whole.imports, exact.imports);
+    if data.len() > 1 {
+        let half = scan(&data, (data.len() / 2) as u64).unwrap_or_default();
+        // Cut short, a pickle stays a pickle: valid up to the bound, or
+        // it had already imported or called something, or it has a header.
+        assert!(!whole.is_pickle || half.is_pickle, "bound hid a pickle");
+    }
+    let _ = scan_prefix(data);
+    let _ = crate::policy::refuse_pickle("fuzz", &data, data, u64::MAX);
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -922,6 +958,17 @@ mod tests {
         p.extend(std::iter::repeat_n(b'N', 1000));
         let sc = scan(&p.as_slice(), 100).unwrap();
         assert!(sc.is_pickle && sc.truncated);
+    }
+
+    #[test]
+    fn deep_streams_are_bounded() {
+        // Two million NONE pushes: not followed to the end (memory stays
+        // bounded), and counted as a pickle that cannot be ruled out.
+        let p = vec![b'N'; 2 << 20];
+        let sc = s(&p);
+        assert!(sc.is_pickle && sc.truncated);
+        let p = vec![b'('; 2 << 20];
+        assert!(s(&p).is_pickle);
     }
 
     #[test]

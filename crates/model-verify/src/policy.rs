@@ -211,7 +211,7 @@ pub(crate) fn refuse_pickle<S: pickle::Source + ?Sized>(
     // zlib: CMF 0x78 (deflate, 32 KiB window) and a header check that
     // divides by 31. Inflate the start and read what comes out.
     if let [0x78, flg, ..] = head
-        && (0x7800u16 | u16::from(*flg)) % 31 == 0
+        && (0x7800u16 | u16::from(*flg)).is_multiple_of(31)
     {
         let inflated = match miniz_oxide::inflate::decompress_to_vec_zlib_with_limit(head, 1 << 20)
         {

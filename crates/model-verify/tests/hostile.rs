@@ -413,6 +413,17 @@ fn names_in_messages_are_escaped() {
         shown.contains("\\u{1b}") && shown.contains("\\u{202e}"),
         "{shown}"
     );
+    // A bidirectional override is not a control character: the name gets
+    // through the path rules, and the message escapes it.
+    let (dir, m) = clean();
+    put(dir.path(), "report\u{202e}fdp.py", b"print(1)");
+    let e = refused_by_both(&m, dir.path(), &[]);
+    assert!(matches!(e, Error::CodeRefused { .. }), "{e}");
+    let shown = e.to_string();
+    assert!(
+        !shown.contains('\u{202e}') && shown.contains("\\u{202e}"),
+        "{shown}"
+    );
     // A tensor name from a safetensors header is escaped too.
     let dir = tempfile::tempdir().unwrap();
     common::write_model(dir.path());

@@ -21,6 +21,8 @@
 //!   `model_signing` executable); without it those tests print that they
 //!   did not run and pass.
 
+#![allow(clippy::print_stderr)] // reason: a test that cannot run says so
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
