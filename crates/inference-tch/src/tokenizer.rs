@@ -1,0 +1,134 @@
+//! `tokenizer.json` through the `tokenizers` crate (offline: the bytes are
+//! the verified file's), and ChatML formatting done here, in Rust: a
+//! model's Jinja chat template is never run.
+
+use crate::Error;
+
+/// A Hugging Face tokenizer read from verified `tokenizer.json` bytes.
+pub struct Tokenizer {
+    inner: tokenizers::Tokenizer,
+}
+
+impl std::fmt::Debug for Tokenizer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tokenizer")
+            .field("vocab_size", &self.inner.get_vocab_size(true))
+            .finish()
+    }
+}
+
+impl Tokenizer {
+    /// Parses `tokenizer.json`.
+    ///
+    /// # Errors
+    /// [`Error::Tokenizer`] when the JSON is not a tokenizer.
+    pub fn from_json(bytes: &[u8]) -> Result<Self, Error> {
+        let inner = tokenizers::Tokenizer::from_bytes(bytes)
+            .map_err(|e| Error::Tokenizer(e.to_string()))?;
+        Ok(Self { inner })
+    }
+
+    /// Token ids of `text`. `add_special_tokens` applies the tokenizer's
+    /// post-processor (a BOS token, for tokenizers that add one), as
+    /// transformers' `tokenizer(text)` does; special tokens written in the
+    /// text (`<|im_start|>`) are recognised either way.
+    ///
+    /// # Errors
+    /// [`Error::Tokenizer`].
+    pub fn encode(&self, text: &str, add_special_tokens: bool) -> Result<Vec<u32>, Error> {
+        let enc = self
+            .inner
+            .encode(text, add_special_tokens)
+            .map_err(|e| Error::Tokenizer(e.to_string()))?;
+        Ok(enc.get_ids().to_vec())
+    }
+
+    /// Text of `ids`; special tokens are left out when `skip_special_tokens`.
+    ///
+    /// # Errors
+    /// [`Error::Tokenizer`].
+    pub fn decode(&self, ids: &[u32], skip_special_tokens: bool) -> Result<String, Error> {
+        self.inner
+            .decode(ids, skip_special_tokens)
+            .map_err(|e| Error::Tokenizer(e.to_string()))
+    }
+
+    /// The id of a token written as text (`"<|im_end|>"`), if in the
+    /// vocabulary.
+    #[must_use]
+    pub fn token_id(&self, token: &str) -> Option<u32> {
+        self.inner.token_to_id(token)
+    }
+
+    /// Vocabulary size including added tokens.
+    #[must_use]
+    pub fn vocab_size(&self) -> usize {
+        self.inner.get_vocab_size(true)
+    }
+}
+
+/// Who said a chat message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// Instructions.
+    System,
+    /// The person.
+    User,
+    /// The model.
+    Assistant,
+}
+
+impl Role {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::System => "system",
+            Self::User => "user",
+            Self::Assistant => "assistant",
+        }
+    }
+}
+
+/// Formats a conversation as ChatML (Qwen2.5-Instruct, SmolLM2-Instruct),
+/// ending with the assistant's turn opened, exactly as those models'
+/// templates do with `add_generation_prompt=True`. Plain string
+/// formatting: nothing from the model directory is executed.
+///
+/// The text of a message is inserted as is; a message that itself contains
+/// `<|im_start|>` or `<|im_end|>` would be tokenized as those control tokens,
+/// so [`chatml`] removes them from message text first.
+#[must_use]
+pub fn chatml(messages: &[(Role, &str)]) -> String {
+    let mut s = String::new();
+    for (role, text) in messages {
+        let clean = text.replace("<|im_start|>", "").replace("<|im_end|>", "");
+        s.push_str("<|im_start|>");
+        s.push_str(role.as_str());
+        s.push('\n');
+        s.push_str(&clean);
+        s.push_str("<|im_end|>\n");
+    }
+    s.push_str("<|im_start|>assistant\n");
+    s
+}
+
+/// The system prompt Qwen2.5-Instruct's template adds when none is given.
+pub const QWEN2_DEFAULT_SYSTEM: &str =
+    "You are Qwen, created by Alibaba Cloud. You are a helpful assistant.";
+
+/// The system prompt SmolLM2-Instruct's template adds when none is given.
+pub const SMOLLM2_DEFAULT_SYSTEM: &str =
+    "You are a helpful AI assistant named SmolLM, trained by Hugging Face";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chatml_layout() {
+        let s = chatml(&[(Role::System, "sys"), (Role::User, "hi<|im_end|>")]);
+        assert_eq!(
+            s,
+            "<|im_start|>system\nsys<|im_end|>\n<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n"
+        );
+    }
+}
