@@ -1,5 +1,5 @@
 //! keystore-rotation under power loss: after every cut of a run of
-//! rotations, encryptions, passphrase changes and destroys, the keystore
+//! rotations, encryptions, passphrase changes (and a rekey) and destroys, the keystore
 //! opens (with the last acknowledged passphrase, or the one being set),
 //! its rollback anchor agrees, every acknowledged key version decrypts
 //! what it encrypted, and no acknowledged destroy is undone.
@@ -86,7 +86,13 @@ fn keystore_rotate_passphrase_change_and_destroy_survive_every_cut() {
         let new = ks.rotate().unwrap();
         keys.push(new);
         step(Step::Rotated(new));
-        if r % 2 == 1 {
+        if r == 4 {
+            // A fresh key-encryption key (one wrap per version) under a new
+            // passphrase: the same acknowledgement rules as a change.
+            ks.rekey(Credential::Passphrase(&passphrase(100 + r)))
+                .unwrap();
+            step(Step::Passphrase(100 + r));
+        } else if r % 2 == 1 {
             ks.change_passphrase(&passphrase(r)).unwrap();
             step(Step::Passphrase(r));
         }
