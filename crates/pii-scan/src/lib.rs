@@ -22,6 +22,6 @@ pub use crate::entity::EntityType;
 pub use crate::error::Error;
 pub use crate::phone::DEFAULT_PHONE_REGIONS;
 pub use crate::scanner::{
-    CustomRecognizer, DEFAULT_MIN_SCORE, Finding, MAX_FINDING_LEN, Scanner, ScannerBuilder,
-    VALIDATED_FLOOR, Validator, char_offsets,
+    CustomRecognizer, DEFAULT_MIN_SCORE, Explanation, Finding, MAX_FINDING_LEN, Scanner,
+    ScannerBuilder, VALIDATED_FLOOR, Validator, char_offsets,
 };

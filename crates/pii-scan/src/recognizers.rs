@@ -742,9 +742,7 @@ fn check_url(h: &str, s: usize, e: usize, _b: f64) -> Option<(usize, usize, f64)
     close[1] = count(b']');
     close[2] = count(b'}');
     loop {
-        let Some(&last) = h.as_bytes()[s..end].last() else {
-            return None;
-        };
+        let &last = h.as_bytes()[s..end].last()?;
         let kind = match last {
             b')' => Some(0),
             b']' => Some(1),

@@ -65,6 +65,13 @@ pub struct Finding {
     pub end: usize,
     /// Confidence in `0.0..=1.0`.
     pub score: f64,
+    /// The recognizer that found it (`"credit-card"`, `"phone"`,
+    /// `"deny-list-codename"`, a custom recognizer's name, or `"external"`
+    /// for findings made with [`Finding::new`]); [`Scanner::explain`] says
+    /// how its score came about.
+    pub recognizer: Arc<str>,
+    /// The score before context words (pattern and validator).
+    base_score: f64,
 }
 
 impl Finding {
@@ -77,6 +84,8 @@ impl Finding {
             start,
             end,
             score,
+            recognizer: Arc::from("external"),
+            base_score: score,
         }
     }
 
@@ -84,6 +93,42 @@ impl Finding {
     #[must_use]
     pub fn text<'t>(&self, text: &'t str) -> Option<&'t str> {
         text.get(self.start..self.end)
+    }
+}
+
+/// How a finding's score came about (see [`Scanner::explain`]).
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct Explanation {
+    /// The recognizer's name.
+    pub recognizer: Arc<str>,
+    /// The score of the pattern and its validator, before context words.
+    pub pattern_score: f64,
+    /// Whether a checksum or structural validator confirmed the value: if
+    /// so, ambiguity words cannot push it under [`VALIDATED_FLOOR`].
+    pub validated: bool,
+    /// The nearest word of the text that supports the entity, if any.
+    pub supporting_word: Option<String>,
+    /// The nearest ambiguity word before the value ("order", "ISBN"), if any.
+    pub ambiguity_word: Option<String>,
+    /// The final score.
+    pub score: f64,
+}
+
+/// One line: `phone: pattern 0.55 (validated), context "call" -> 0.90`.
+impl fmt::Display for Explanation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: pattern {:.2}", self.recognizer, self.pattern_score)?;
+        if self.validated {
+            f.write_str(" (validated)")?;
+        }
+        if let Some(w) = &self.supporting_word {
+            write!(f, ", context {w:?}")?;
+        }
+        if let Some(w) = &self.ambiguity_word {
+            write!(f, ", ambiguity {w:?}")?;
+        }
+        write!(f, " -> {:.2}", self.score)
     }
 }
 
@@ -291,6 +336,7 @@ enum Check {
 }
 
 struct Compiled {
+    name: Arc<str>,
     entity: EntityType,
     /// A match passed a checksum or structural validator: ambiguity words
     /// cannot push it under [`VALIDATED_FLOOR`].
@@ -611,6 +657,7 @@ impl ScannerBuilder {
         } in &defs
         {
             patterns.push(Compiled {
+                name: Arc::from(name.as_str()),
                 entity: entity.clone(),
                 validated: *validated,
                 lookback: *entity == EntityType::EmailAddress && name == "email",
@@ -802,6 +849,8 @@ struct Cand {
     start: usize,
     end: usize,
     score: f64,
+    /// The score before context words.
+    base: f64,
     pat: usize,
 }
 
@@ -893,6 +942,7 @@ impl Scanner {
                     start: s,
                     end: e,
                     score: 1.0,
+                    base: 1.0,
                     pat: self.patterns.len() + deny.entity_of[k],
                 });
             }
@@ -968,12 +1018,14 @@ impl Scanner {
                         &mut nears[last]
                     }
                 };
+                let base = score;
                 let score = self.adjust(near, score, p);
                 if score >= self.min_score {
                     out.push(Cand {
                         start: s,
                         end: e,
                         score,
+                        base,
                         pat,
                     });
                 }
@@ -1014,6 +1066,49 @@ impl Scanner {
         }
     }
 
+    /// Why `finding` (from [`Scanner::scan`] on `text`) scored what it did,
+    /// as Presidio's decision process tells: the recognizer, the score of
+    /// its pattern and validator, whether a checksum or structure confirmed
+    /// the value, and the context words that raised or lowered it. `None`
+    /// when the finding's recognizer is not one of this scanner's.
+    #[must_use]
+    pub fn explain(&self, text: &str, finding: &Finding) -> Option<Explanation> {
+        let (s, e) = (finding.start, finding.end);
+        text.get(s..e)?;
+        let Some(p) = self.patterns.iter().find(|p| p.name == finding.recognizer) else {
+            let deny = finding.recognizer.starts_with("deny-list-");
+            return deny.then(|| Explanation {
+                recognizer: Arc::clone(&finding.recognizer),
+                pattern_score: 1.0,
+                validated: true,
+                supporting_word: None,
+                ambiguity_word: None,
+                score: finding.score,
+            });
+        };
+        let near = Near::new(text, s, e, &self.context);
+        let (before, after) = (&near.before[..near.nb], &near.after[..near.na]);
+        let word = |id: ListId, after: &[(u128, &str)]| {
+            let d = self.context.distance(id, before, after)?;
+            let bit = 1u128 << id?;
+            before
+                .iter()
+                .chain(after)
+                .filter(|(m, _)| m & bit != 0)
+                .map(|(_, w)| (*w).to_owned())
+                .next()
+                .or_else(|| before.get(d).map(|(_, w)| (*w).to_owned()))
+        };
+        Some(Explanation {
+            recognizer: Arc::clone(&p.name),
+            pattern_score: finding.base_score,
+            validated: p.validated,
+            supporting_word: word(p.support, after),
+            ambiguity_word: word(p.ambiguity, &[]),
+            score: finding.score,
+        })
+    }
+
     /// Picks non-overlapping findings: higher score, then longer, then
     /// earlier, then the recognizer listed first.
     fn resolve(&self, mut cands: Vec<Cand>, fixed: &[(usize, usize)]) -> Vec<Finding> {
@@ -1049,11 +1144,20 @@ impl Scanner {
                     (None, Some(d)) => d.entities.get(c.pat - n)?.clone(),
                     (None, None) => return None,
                 };
+                let recognizer = match self.patterns.get(c.pat) {
+                    Some(p) => Arc::clone(&p.name),
+                    None => Arc::from(format!(
+                        "deny-list-{}",
+                        entity_type.as_str().to_ascii_lowercase()
+                    )),
+                };
                 Some(Finding {
                     entity_type,
                     start: c.start,
                     end: c.end,
                     score: (c.score * 100.0).round() / 100.0,
+                    recognizer,
+                    base_score: c.base,
                 })
             })
             .collect()

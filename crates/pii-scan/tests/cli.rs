@@ -46,7 +46,7 @@ fn json_findings_with_byte_offsets() {
         .keys()
         .map(String::as_str)
         .collect();
-    let mut want = vec!["end", "entity_type", "score", "start", "text"];
+    let mut want = vec!["end", "entity_type", "recognizer", "score", "start", "text"];
     want.sort_unstable();
     let mut keys_sorted = keys.clone();
     keys_sorted.sort_unstable();
@@ -59,6 +59,7 @@ fn json_findings_with_byte_offsets() {
         "\"end\"",
         "\"text\"",
         "\"score\"",
+        "\"recognizer\"",
     ]
     .iter()
     .map(|k| raw.find(k).unwrap())

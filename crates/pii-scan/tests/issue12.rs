@@ -210,3 +210,31 @@ fn url_trimming_is_linear() {
     let text = "see http://x.co/a_(b)) end";
     one(text, "URL", "http://x.co/a_(b)");
 }
+
+/// Item 6: findings carry their recognizer, and the scanner explains scores.
+#[test]
+fn findings_name_their_recognizer_and_explain_scores() {
+    let s = &*crate::SCANNER;
+    let text = "order placed, card number 4111111111111111";
+    let f = s.scan(text);
+    assert_eq!(&*f[0].recognizer, "credit-card");
+    let x = s.explain(text, &f[0]).unwrap();
+    assert!(x.validated);
+    assert_eq!(x.supporting_word.as_deref(), Some("card"));
+    assert_eq!(x.ambiguity_word.as_deref(), Some("order"));
+    assert!((x.score - f[0].score).abs() < 1e-9);
+    let shown = x.to_string();
+    assert!(
+        shown.starts_with("credit-card: pattern 0.90 (validated)"),
+        "{shown}"
+    );
+    let text = "passport 912345678";
+    let f = s.scan(text);
+    let x = s.explain(text, &f[0]).unwrap();
+    assert_eq!((&*x.recognizer, x.validated), ("us-passport", false));
+    assert!(x.pattern_score < 0.5 && x.score >= 0.6, "{x}");
+    assert!(
+        s.explain(text, &pii_scan::Finding::new(EntityType::UsSsn, 0, 3, 1.0))
+            .is_none()
+    );
+}

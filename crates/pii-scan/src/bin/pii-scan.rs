@@ -192,6 +192,7 @@ struct JsonFinding<'a> {
     end: usize,
     text: &'a str,
     score: f64,
+    recognizer: &'a str,
 }
 
 fn json_finding<'a>(f: &'a Finding, text: &'a str) -> JsonFinding<'a> {
@@ -201,6 +202,7 @@ fn json_finding<'a>(f: &'a Finding, text: &'a str) -> JsonFinding<'a> {
         end: f.end,
         text,
         score: f.score,
+        recognizer: &f.recognizer,
     }
 }
 
