@@ -206,20 +206,28 @@ fn a_recreated_target_with_a_reused_inode_number_is_never_shredded() {
 fn a_read_only_old_version_is_shredded_not_released() {
     const NAME: &str = "replace::a_read_only_old_version_is_shredded_not_released";
     let body = || {
-        let tmp = tempfile::tempdir().unwrap();
-        common::set_mode(tmp.path(), 0o700);
-        let dir = PrivateDir::open(tmp.path()).unwrap();
-        dir.write_atomic("f", &plaintext()).unwrap();
-        let link = tmp.path().join("link");
-        std::fs::hard_link(tmp.path().join("f"), &link).unwrap();
-        common::set_mode(&link, 0o400);
-        let report = dir
-            .write_atomic_shredding("f", b"new", &DeleteOptions::new().passes(1))
-            .unwrap();
-        assert!(report.shredded(), "{report:?}");
-        assert_eq!(dir.read("f").unwrap(), b"new");
-        assert!(std::fs::read(&link).unwrap().is_empty(), "not shredded");
-        assert_eq!(names_in(tmp.path()), vec!["f", "link"]);
+        // 0400: held read-only; 0200: held write-only; 0000: held with
+        // O_PATH (Linux) and made writable by name after the check.
+        for old_mode in [0o400, 0o200, 0o000] {
+            let tmp = tempfile::tempdir().unwrap();
+            common::set_mode(tmp.path(), 0o700);
+            let dir = PrivateDir::open(tmp.path()).unwrap();
+            dir.write_atomic("f", &plaintext()).unwrap();
+            let link = tmp.path().join("link");
+            std::fs::hard_link(tmp.path().join("f"), &link).unwrap();
+            common::set_mode(&link, old_mode);
+            let report = dir
+                .write_atomic_shredding("f", b"new", &DeleteOptions::new().passes(1))
+                .unwrap();
+            assert!(report.shredded(), "mode {old_mode:o}: {report:?}");
+            assert_eq!(dir.read("f").unwrap(), b"new");
+            common::set_mode(&link, 0o600);
+            assert!(
+                std::fs::read(&link).unwrap().is_empty(),
+                "mode {old_mode:o}: not shredded"
+            );
+            assert_eq!(names_in(tmp.path()), vec!["f", "link"]);
+        }
     };
     if common::child_role().as_deref() == Some("nobody") {
         body();
