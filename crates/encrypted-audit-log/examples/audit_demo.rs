@@ -1,5 +1,6 @@
-//! A tour: write a few events, anchor the head, verify with the MAC key
-//! alone, read back with filters, then show how a flipped byte is reported.
+//! A tour: create a log, write a few events, anchor it, verify with the
+//! public key alone, read back with the read key, then show how a flipped
+//! byte is reported.
 //!
 //! `cargo run -p encrypted-audit-log --example audit_demo -- /tmp/audit-demo`
 #![allow(clippy::print_stdout, clippy::print_stderr)] // reason: an example prints
@@ -7,8 +8,7 @@
 use std::process::ExitCode;
 
 use encrypted_audit_log::{
-    AuditLog, EncKey, Event, Filter, Fingerprinter, KeyRing, LogReader, MacKey, Options, Sanitizer,
-    SigningKey,
+    AuditLog, Event, Filter, Fingerprinter, LogReader, Options, Sanitizer, SigningKey, StateKey,
 };
 
 fn main() -> ExitCode {
@@ -25,17 +25,24 @@ fn main() -> ExitCode {
     }
 }
 
+fn random32() -> Result<[u8; 32], encrypted_audit_log::Error> {
+    let mut b = [0u8; 32];
+    getrandom::fill(&mut b).map_err(|e| encrypted_audit_log::Error::Random(e.to_string()))?;
+    Ok(b)
+}
+
 fn run(dir: &std::path::Path) -> Result<(), encrypted_audit_log::Error> {
-    // In a real program these come from a keystore, each derived with its
-    // own label; never hard-code keys.
-    let mac: [u8; 32] = rand::random();
-    let enc: [u8; 32] = rand::random();
-    let fp_key: [u8; 32] = rand::random();
-    let keys = KeyRing::new().with(1, MacKey::from_bytes(mac), EncKey::from_bytes(enc));
-    let fingerprints = Fingerprinter::new(&fp_key);
+    // In a real program the state key comes from a keystore; never
+    // hard-code keys.
+    let state_key = StateKey::generate()?;
+    let fingerprints = Fingerprinter::new(&random32()?);
     let options = Options::default().sanitizer(Sanitizer::new().max_len(200));
 
-    let log = AuditLog::open(dir, &keys, options)?;
+    let (log, created) = AuditLog::create(dir, &state_key, options)?;
+    println!(
+        "verification key (public): {}",
+        data_encoding::HEXLOWER.encode(created.verifying_key.as_bytes())
+    );
     let _ = log.append(&Event::new("journal.unlock").with("method", "passphrase"))?;
     let _ = log.append(
         &Event::new("entry.add")
@@ -47,37 +54,38 @@ fn run(dir: &std::path::Path) -> Result<(), encrypted_audit_log::Error> {
         &fingerprints,
         "summarise my week",
     ))?;
-    let signer = SigningKey::from_bytes(&rand::random());
+    let signer = SigningKey::from_bytes(&random32()?);
     let checkpoint = log.anchor(&signer, "demo")?;
     log.close()?;
     println!("checkpoint to keep elsewhere:\n{checkpoint}");
 
-    let verifier = KeyRing::new().with_verify_only(1, MacKey::from_bytes(mac));
-    let report = LogReader::open(dir, &verifier)?
-        .verify_with_anchor(checkpoint.text(), &signer.verifying_key())?;
-    println!("verified {} records with the MAC key alone", report.records);
+    let reader = LogReader::open(dir, &created.verifying_key)?;
+    let report = reader.verify_with_anchor(checkpoint.text(), &signer.verifying_key())?;
+    let sealed = report.sealed.map_or(0, |s| s.seq + 1);
+    println!(
+        "verified with the public key alone: {} records, sealed through record {}",
+        report.next_seq,
+        sealed.saturating_sub(1)
+    );
 
-    let reader = LogReader::open(dir, &keys)?;
-    for record in reader.records(Filter::all().event_type("entry.add"))? {
+    for record in reader.records(&created.read_key, Filter::all().event_type("entry.add"))? {
         println!("{}", record?.to_json());
     }
     println!(
         "prompt logged at {:?}",
-        reader.find_fingerprint(&fingerprints, "summarise my week")?
+        reader.find_fingerprint(&created.read_key, &fingerprints, "summarise my week")?
     );
 
     // Flip one byte of the first record and verify again.
     let seg = dir.join("segment-00000001.eal");
-    let mut bytes = std::fs::read(&seg).map_err(|e| encrypted_audit_log::Error::Io {
+    let io = |e| encrypted_audit_log::Error::Io {
         path: seg.clone(),
         source: e,
-    })?;
+    };
+    let mut bytes = std::fs::read(&seg).map_err(io)?;
     bytes[150] ^= 1;
-    std::fs::write(&seg, &bytes).map_err(|e| encrypted_audit_log::Error::Io {
-        path: seg.clone(),
-        source: e,
-    })?;
-    match LogReader::open(dir, &verifier)?.verify() {
+    std::fs::write(&seg, &bytes).map_err(io)?;
+    match LogReader::open(dir, &created.verifying_key)?.verify() {
         Err(e) => println!("after flipping byte 150: {e}"),
         Ok(_) => println!("after flipping byte 150: not detected (this must not happen)"),
     }

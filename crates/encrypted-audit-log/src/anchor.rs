@@ -1,6 +1,6 @@
 //! Signed checkpoints of the log's head (C2SP signed-note style).
 
-use ed25519_dalek::{Signature, Signer, SigningKey, Verifier as _, VerifyingKey};
+use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
@@ -18,18 +18,20 @@ const BASE64: data_encoding::Encoding = data_encoding::BASE64;
 /// encrypted-audit-log/<32 hex digits of the log id>
 /// <size>
 /// <base64 of the 32-byte chain value>
+/// verification-key <64 hex digits of the log's public key>
 ///
 /// — <key name> <base64 of (4-byte key hash ‖ 64-byte signature)>
 /// ```
 ///
 /// where the key hash is the first 4 bytes of
 /// `SHA-256(name ‖ 0x0A ‖ 0x01 ‖ public key)` and the signature covers the
-/// first three lines (each ending in a newline).
+/// first four lines (each ending in a newline).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Checkpoint {
     log_id: [u8; 16],
     size: u64,
     chain: [u8; 32],
+    log_key: [u8; 32],
     text: String,
 }
 
@@ -42,19 +44,23 @@ fn key_hash(name: &str, key: &VerifyingKey) -> [u8; 4] {
     [d[0], d[1], d[2], d[3]]
 }
 
-fn body(log_id: &[u8; 16], size: u64, chain: &[u8; 32]) -> String {
+fn body(log_id: &[u8; 16], size: u64, chain: &[u8; 32], vk: &[u8; 32]) -> String {
     format!(
-        "{ORIGIN_PREFIX}{}\n{size}\n{}\n",
+        "{ORIGIN_PREFIX}{}\n{size}\n{}\n{VK_PREFIX}{}\n",
         data_encoding::HEXLOWER.encode(log_id),
-        BASE64.encode(chain)
+        BASE64.encode(chain),
+        data_encoding::HEXLOWER.encode(vk)
     )
 }
+
+const VK_PREFIX: &str = "verification-key ";
 
 impl Checkpoint {
     pub(crate) fn sign(
         log_id: &[u8; 16],
         size: u64,
         chain: &[u8; 32],
+        log_key: &[u8; 32],
         key: &SigningKey,
         name: &str,
     ) -> Result<Checkpoint> {
@@ -63,7 +69,7 @@ impl Checkpoint {
                 "a checkpoint key name must be non-empty, without spaces or `+`".into(),
             ));
         }
-        let body = body(log_id, size, chain);
+        let body = body(log_id, size, chain, log_key);
         let sig: Signature = key.sign(body.as_bytes());
         let mut blob = key_hash(name, &key.verifying_key()).to_vec();
         blob.extend_from_slice(&sig.to_bytes());
@@ -72,6 +78,7 @@ impl Checkpoint {
             log_id: *log_id,
             size,
             chain: *chain,
+            log_key: *log_key,
             text,
         })
     }
@@ -114,10 +121,18 @@ impl Checkpoint {
             .ok()
             .and_then(|v| <[u8; 32]>::try_from(v).ok())
             .ok_or_else(|| bad("hash is not 32 bytes of base64"))?;
+        let vk_line = lines
+            .next()
+            .ok_or_else(|| bad("missing verification-key line"))?;
+        let log_key = vk_line
+            .strip_prefix(VK_PREFIX)
+            .and_then(|h| data_encoding::HEXLOWER.decode(h.as_bytes()).ok())
+            .and_then(|v| <[u8; 32]>::try_from(v).ok())
+            .ok_or_else(|| bad("verification-key line is not 32 bytes of hex"))?;
         if lines.next().is_some() {
             return Err(bad("unexpected extra lines in the checkpoint body"));
         }
-        if body(&id, size, &chain) != body_text {
+        if body(&id, size, &chain, &log_key) != body_text {
             return Err(bad("checkpoint body is not in canonical form"));
         }
         for line in sigs.lines() {
@@ -138,11 +153,12 @@ impl Checkpoint {
             let Ok(sig) = Signature::from_slice(&blob[4..]) else {
                 continue;
             };
-            if key.verify(body_text.as_bytes(), &sig).is_ok() {
+            if key.verify_strict(body_text.as_bytes(), &sig).is_ok() {
                 return Ok(Checkpoint {
                     log_id: id,
                     size,
                     chain,
+                    log_key,
                     text: text.to_owned(),
                 });
             }
@@ -166,6 +182,15 @@ impl Checkpoint {
         self.log_id
     }
 
+    /// The log's public verification key, as the checkpoint states it.
+    ///
+    /// # Errors
+    /// [`Error::BadAnchor`] if the bytes are not a valid Ed25519 key.
+    pub fn verifying_key(&self) -> Result<VerifyingKey> {
+        VerifyingKey::from_bytes(&self.log_key)
+            .map_err(|_| Error::BadAnchor("the verification key is not a valid key".into()))
+    }
+
     pub(crate) fn chain(&self) -> [u8; 32] {
         self.chain
     }
@@ -185,7 +210,7 @@ mod tests {
     #[test]
     fn checkpoints_round_trip_and_reject_edits() {
         let key = SigningKey::from_bytes(&[5u8; 32]);
-        let cp = Checkpoint::sign(&[1u8; 16], 42, &[2u8; 32], &key, "me").unwrap();
+        let cp = Checkpoint::sign(&[1u8; 16], 42, &[2u8; 32], &[9u8; 32], &key, "me").unwrap();
         let back = Checkpoint::verify(cp.text(), &key.verifying_key()).unwrap();
         assert_eq!(back, cp);
         assert!(
@@ -200,6 +225,8 @@ mod tests {
         let other = SigningKey::from_bytes(&[6u8; 32]);
         assert!(Checkpoint::verify(cp.text(), &other.verifying_key()).is_err());
         assert!(Checkpoint::verify("garbage", &key.verifying_key()).is_err());
-        assert!(Checkpoint::sign(&[1u8; 16], 1, &[2u8; 32], &key, "has space").is_err());
+        assert!(
+            Checkpoint::sign(&[1u8; 16], 1, &[2u8; 32], &[9u8; 32], &key, "has space").is_err()
+        );
     }
 }

@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
 use crate::format::{self, PLAINTEXT_VERSION};
+use crate::keys::SecretBuf;
 use crate::privacy::Fingerprinter;
 
 /// Longest event type, in bytes.
@@ -129,13 +130,15 @@ impl Event {
     }
 }
 
-/// Encodes an event's plaintext: version, time, type, fields (JSON).
+/// Encodes an event's plaintext (version, time, type, fields as JSON) at
+/// the end of `out`; `out` is a [`SecretBuf`], so growth leaves no copy.
 pub(crate) fn encode_plaintext(
     kind: &str,
     time_ns: u64,
     fields: &impl Serialize,
-    out: &mut Vec<u8>,
+    out: &mut SecretBuf,
 ) -> Result<()> {
+    let start = out.len();
     out.push(PLAINTEXT_VERSION);
     out.extend_from_slice(&time_ns.to_le_bytes());
     let len =
@@ -144,10 +147,10 @@ pub(crate) fn encode_plaintext(
     out.extend_from_slice(kind.as_bytes());
     serde_json::to_writer(&mut *out, fields)
         .map_err(|e| Error::InvalidInput(format!("event fields do not serialize: {e}")))?;
-    if out.len() > format::MAX_PLAINTEXT {
+    if out.len() - start > format::MAX_PLAINTEXT {
         return Err(Error::InvalidInput(format!(
             "event is {} bytes once encoded, more than the {} allowed",
-            out.len(),
+            out.len() - start,
             format::MAX_PLAINTEXT
         )));
     }
@@ -316,9 +319,10 @@ mod tests {
     fn plaintext_round_trips() {
         let mut fields = Map::new();
         fields.insert("k".into(), Value::from("v"));
-        let mut out = Vec::new();
-        encode_plaintext("t", 42, &fields, &mut out).unwrap();
-        let r = Record::decode(7, &out).unwrap();
+        let mut buf = SecretBuf::default();
+        encode_plaintext("t", 42, &fields, &mut buf).unwrap();
+        let out = buf.as_slice();
+        let r = Record::decode(7, out).unwrap();
         assert_eq!((r.seq(), r.event_type(), r.fields()), (7, "t", &fields));
         assert_eq!(r.time(), UNIX_EPOCH + Duration::from_nanos(42));
         assert!(Record::decode(7, &out[..5]).is_none());

@@ -1,100 +1,247 @@
 //! Entry points for cargo-fuzz targets (built with `--cfg fuzzing`); the
 //! unit tests below run them on a few inputs so they stay compiling.
 //! Each asserts a property, not only the absence of panics.
+#![allow(clippy::panic)] // reason: a panic is what the fuzzer reports
 
-use crate::event::Record;
-use crate::format::{self, FrameView, Head, SEGMENT_HEADER_LEN, SegmentHeader};
-use crate::keys::{EncKey, KeyRing, MacKey};
-use crate::log::{AuditLog, Options};
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use crate::format::{
+    self, FrameView, HEAD_FILE, Head, MAX_FRAME_LEN, MIN_FRAME_LEN, QuarantineBody, RecoveredBody,
+    Seal, SegmentHeader, StateSlotHeader, Tombstone,
+};
+use crate::keys::StateKey;
+use crate::log::AuditLog;
+use crate::options::Options;
 use crate::read::LogReader;
+use crate::{Error, Event, VerifyingKey};
 
-fn ring() -> KeyRing {
-    KeyRing::new().with(1, MacKey::from_bytes([1; 32]), EncKey::from_bytes([2; 32]))
-}
-
-/// The record reader on arbitrary bytes: frame fields, event plaintexts,
-/// tombstone bodies, heads and segment headers. Decoders must never panic,
-/// and a tombstone body that decodes must re-encode to the same bytes.
+/// Every decoder on arbitrary bytes: frames, seal / recovered / tombstone
+/// / quarantine bodies, the head, segment headers, state slot headers,
+/// event plaintexts. None may panic, and every body that decodes must
+/// re-encode to exactly the same bytes (no two encodings of one value).
 #[allow(clippy::missing_panics_doc)] // reason: a panic is the finding
 pub fn fuzz_record(data: &[u8]) {
     if data.len() >= 4 {
-        let len = format::le_u32(data, 0) as usize;
-        if (format::MIN_FRAME_LEN as usize..=format::MAX_FRAME_LEN as usize).contains(&len)
-            && data.len() == len + 4
-        {
+        let len = format::le_u32(data, 0);
+        if (MIN_FRAME_LEN..=MAX_FRAME_LEN).contains(&len) && data.len() == len as usize + 4 {
             let v = FrameView::parse(data);
-            let _ = (v.kind, v.epoch, v.seq, v.tag, v.mac, v.covered.len());
+            assert_eq!(v.covered.len() + 32, data.len());
+            let _ = (v.kind, v.epoch, v.seq, v.body.len());
         }
     }
-    let _ = Record::decode(0, data);
-    if let Some((t, from, through, segs)) = format::decode_pruned(data) {
-        assert_eq!(format::encode_pruned(t, from, through, &segs), data);
+    let _ = crate::event::Record::decode(0, data);
+    if let Some(s) = Seal::parse(data) {
+        assert_eq!(s.body(), data);
     }
-    let _ = Head::parse_unchecked(data);
-    if let Ok(b) = <&[u8; SEGMENT_HEADER_LEN]>::try_from(data) {
-        let _ = SegmentHeader::parse_unchecked(b);
+    if let Some(r) = RecoveredBody::parse(data) {
+        assert_eq!(r.encode(), data);
+    }
+    if let Some(t) = Tombstone::parse(data) {
+        assert_eq!(t.encode(), data);
+    }
+    if let Some(q) = QuarantineBody::parse(data) {
+        assert_eq!(q.encode(), data);
+    }
+    if let Ok(h) = Head::parse(data) {
+        assert_eq!(h.encode().as_slice(), data);
+    }
+    if let Ok(h) = SegmentHeader::parse(data) {
+        assert_eq!(h.encode().as_slice(), &data[..format::SEGMENT_HEADER_LEN]);
+    }
+    if let Ok(h) = StateSlotHeader::parse(data) {
+        assert_eq!(h.encode().as_slice(), &data[..format::STATE_AAD_LEN]);
     }
 }
 
-/// A fresh empty log, made once per process: its directory, segment and
-/// head bytes. Each input rewrites the two files (no fsync), so a run costs
-/// no disk syncs unless the input makes a log that opens.
-fn base() -> &'static (std::path::PathBuf, Vec<u8>, Vec<u8>) {
-    static BASE: std::sync::OnceLock<(std::path::PathBuf, Vec<u8>, Vec<u8>)> =
-        std::sync::OnceLock::new();
+/// The populated base log: 3 segments, several epochs each, closed.
+struct Base {
+    dir: PathBuf,
+    files: Vec<(String, Vec<u8>)>,
+    key: VerifyingKey,
+}
+
+fn state_key() -> StateKey {
+    StateKey::from_bytes([0x42; 32])
+}
+
+fn base() -> &'static Base {
+    static BASE: OnceLock<Base> = OnceLock::new();
     BASE.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!(
+        let mut id = [0u8; 8];
+        let _ = getrandom::fill(&mut id);
+        let root = std::env::temp_dir().join(format!(
             "eal-fuzz-{}-{}",
             std::process::id(),
-            rand::random::<u64>()
+            data_encoding::HEXLOWER.encode(&id)
         ));
-        let keys = ring();
-        if let Ok(log) = AuditLog::open(&dir, &keys, Options::default()) {
-            drop(log);
+        let dir = root.join("log");
+        let _ = std::fs::create_dir_all(&root);
+        // Segments roll at every second seal (tiny size limit, epochs of
+        // 3 records): a multi-epoch, multi-segment log with a signed head.
+        let opts = Options::default()
+            .epoch(3, Duration::from_secs(3600))
+            .segment_limits(600, Duration::from_secs(86_400));
+        let (log, created) = match AuditLog::create(&dir, &state_key(), opts) {
+            Ok(x) => x,
+            Err(e) => panic!("cannot create the fuzz base log: {e}"),
+        };
+        for i in 0..14u64 {
+            let _ = log.append(&Event::new("fuzz.event").with("i", i));
         }
-        let seg = std::fs::read(dir.join(format::segment_file_name(1))).unwrap_or_default();
-        let head = std::fs::read(dir.join(format::HEAD_FILE)).unwrap_or_default();
-        (dir, seg, head)
+        let _ = log.close();
+        let mut names: Vec<String> = std::fs::read_dir(&dir)
+            .map(|d| {
+                d.filter_map(|e| e.ok()?.file_name().into_string().ok())
+                    .filter(|n| n != ".lock")
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        let files = names
+            .into_iter()
+            .map(|n| {
+                let b = std::fs::read(dir.join(&n)).unwrap_or_default();
+                (n, b)
+            })
+            .collect();
+        Base {
+            dir,
+            files,
+            key: created.verifying_key,
+        }
     })
 }
 
-/// The segment reader on arbitrary bytes. The first byte picks what the
-/// rest replaces in a valid, sealed, empty log: (0) the bytes after the
-/// segment header (records), (1) the whole segment file, header included,
-/// (2) the sealed head file. Verification (read-only, whole log) and
-/// opening for writing (from the sealed head, which here is the start) must
-/// agree on whether the files are acceptable, and a log that opened
-/// (trimming any torn tail) must then verify with no torn tail left.
-/// Nothing may panic.
+/// Where the signed head points: (segment, offset).
+fn head_point(files: &[(String, Vec<u8>)]) -> Option<(u32, u64)> {
+    let (_, b) = files.iter().find(|(n, _)| n == HEAD_FILE)?;
+    Head::parse(b).ok().map(|h| (h.segment, h.offset))
+}
+
+fn write_all(dir: &Path, files: &[(String, Option<Vec<u8>>)]) -> bool {
+    let _ = std::fs::remove_dir_all(dir);
+    if std::fs::create_dir(dir).is_err() {
+        return false;
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
+    }
+    files.iter().all(|(n, b)| match b {
+        Some(b) => std::fs::write(dir.join(n), b).is_ok(),
+        None => true,
+    })
+}
+
+/// A populated log (3 segments, several sealed epochs, a signed head, the
+/// writer state) mutated by `data`, read as 5-byte operations
+/// `[file, op, offset lo, offset hi, value]`: op 0 XORs `value` into the
+/// byte at `offset`, op 1 truncates the file there, op 2 deletes the file,
+/// op 3 appends `value` bytes of the rest of the input. Properties:
+///
+/// 1. a changed byte or a truncation inside the signed part (any segment
+///    but the last, the last before the head's point, or the head) is
+///    reported by verification with the public key;
+/// 2. verification and `open` agree (unless the state file was touched:
+///    verification does not read it);
+/// 3. a log that opened (trimming a torn tail) verifies afterwards with
+///    no torn tail, sealed to its end (open + close seals).
 #[allow(clippy::missing_panics_doc)] // reason: a panic is the finding
 pub fn fuzz_segment(data: &[u8]) {
-    let (dir, seg, head) = base();
-    let keys = ring();
-    let (mode, rest) = data.split_first().map_or((0, data), |(m, r)| (m % 3, r));
-    let (bytes, head_bytes) = match mode {
-        0 => ([seg.as_slice(), rest].concat(), head.as_slice()),
-        1 => (rest.to_vec(), head.as_slice()),
-        _ => (seg.clone(), rest),
-    };
-    let seg_path = dir.join(format::segment_file_name(1));
-    if std::fs::write(&seg_path, &bytes).is_err()
-        || std::fs::write(dir.join(format::HEAD_FILE), head_bytes).is_err()
-    {
+    let base = base();
+    let mut files: Vec<(String, Option<Vec<u8>>)> = base
+        .files
+        .iter()
+        .map(|(n, b)| (n.clone(), Some(b.clone())))
+        .collect();
+    let head = head_point(&base.files);
+    let last_seg = base
+        .files
+        .iter()
+        .filter_map(|(n, _)| format::parse_segment_name(n))
+        .max()
+        .unwrap_or(1);
+    let mut must_fail = false;
+    let mut touched_state = false;
+    let mut pos = 0;
+    while pos + 5 <= data.len() {
+        let op = &data[pos..pos + 5];
+        pos += 5;
+        let i = usize::from(op[0]) % files.len();
+        let off = usize::from(u16::from_le_bytes([op[2], op[3]]));
+        let name = files[i].0.clone();
+        touched_state |= name == format::STATE_FILE;
+        let signed = |off: usize| match (format::parse_segment_name(&name), head) {
+            _ if name == HEAD_FILE => true,
+            (Some(s), Some((hs, ho))) => s < last_seg || s < hs || (s == hs && (off as u64) < ho),
+            _ => false,
+        };
+        let Some(bytes) = files[i].1.as_mut() else {
+            continue;
+        };
+        match op[1] % 4 {
+            0 => {
+                if off < bytes.len() && op[4] != 0 {
+                    bytes[off] ^= op[4];
+                    must_fail |= signed(off);
+                }
+            }
+            1 => {
+                if off < bytes.len() {
+                    bytes.truncate(off);
+                    must_fail |= signed(off);
+                }
+            }
+            2 => {
+                must_fail |= format::parse_segment_name(&name).is_some() || name == HEAD_FILE;
+                files[i].1 = None;
+            }
+            _ => {
+                let rest = &data[pos..];
+                let n = usize::from(op[4]).min(rest.len());
+                bytes.extend_from_slice(&rest[..n]);
+                pos += n;
+            }
+        }
+    }
+    let dir = base.dir.with_extension("case");
+    if !write_all(&dir, &files) {
         return;
     }
-    let verified = LogReader::open(dir, &keys).and_then(|r| r.verify());
-    let opened = AuditLog::open(dir, &keys, Options::default());
-    assert_eq!(
-        verified.is_ok(),
-        opened.is_ok(),
-        "verify and open disagree: {verified:?} / {:?}",
-        opened.as_ref().err()
-    );
-    if let Ok(log) = opened {
-        drop(log);
-        let after = LogReader::open(dir, &keys).and_then(|r| r.verify());
+    let verified = LogReader::open(&dir, &base.key).and_then(|r| r.verify());
+    if must_fail {
         assert!(
-            matches!(after, Ok(ref r) if r.torn_tail.is_none()),
+            verified.is_err(),
+            "a change in the signed part was not reported: {verified:?}"
+        );
+    }
+    if let Err(e) = &verified {
+        assert!(
+            matches!(
+                e,
+                Error::Tampered(_) | Error::NotALog { .. } | Error::UnsupportedVersion { .. }
+            ),
+            "verification failed with a non-finding: {e}"
+        );
+    }
+    let opened = AuditLog::open(&dir, &state_key(), Options::default());
+    if !touched_state {
+        assert_eq!(
+            verified.is_ok(),
+            opened.is_ok(),
+            "verify and open disagree: {verified:?} / {:?}",
+            opened.as_ref().err()
+        );
+    }
+    if let Ok(log) = opened {
+        let closed = log.close();
+        assert!(closed.is_ok(), "close failed: {closed:?}");
+        let after = LogReader::open(&dir, &base.key).and_then(|r| r.verify());
+        assert!(
+            matches!(after, Ok(ref r) if r.torn_tail.is_none() && r.unsealed_records == 0),
             "a log that opened does not verify cleanly: {after:?}"
         );
     }
@@ -105,35 +252,34 @@ mod tests {
     use super::*;
 
     #[test]
-    #[allow(clippy::unwrap_used)]
     fn fuzz_entry_points_run() {
         fuzz_record(b"");
         fuzz_record(&[0u8; 200]);
-        fuzz_record(&format::encode_pruned(1, 2, 3, &[]));
+        fuzz_record(
+            &Tombstone {
+                time_ns: 1,
+                genesis_ns: 2,
+                retention_secs: 3,
+                ranges: vec![],
+            }
+            .encode(),
+        );
         fuzz_segment(b"");
-        fuzz_segment(&[0u8; 7]);
-        fuzz_segment(&[0xffu8; 300]);
-        fuzz_segment(&[0, 0x31, 0, 0, 0, 1, 2, 3]);
-        // The header and the head themselves, whole and damaged.
-        let (_, seg0, head0) = base();
-        fuzz_segment(&[[1].as_slice(), seg0].concat());
-        fuzz_segment(&[[1].as_slice(), &seg0[..50]].concat());
-        fuzz_segment(&[[2].as_slice(), head0].concat());
-        fuzz_segment(&[[2].as_slice(), &head0[..100]].concat());
-        // Prefixes of a real next record: torn tails, and the whole one
-        // (on the base log, put back by an empty record input).
-        fuzz_segment(&[0]);
-        let (dir, seg, _) = base();
-        let log = AuditLog::open(dir, &ring(), Options::default()).unwrap();
-        let _ = log.append(&crate::Event::new("t").with("k", "v")).unwrap();
-        drop(log);
-        let full = std::fs::read(dir.join(format::segment_file_name(1))).unwrap();
-        let frame = full[seg.len()..].to_vec();
-        fuzz_record(&frame);
-        let n = frame.len();
-        for cut in [0, 1, 3, 4, 5, 21, n / 2, n - 33, n - 1, n] {
-            fuzz_segment(&[[0].as_slice(), &frame[..cut]].concat());
+        // A flipped byte in the first segment's first record.
+        fuzz_segment(&[0, 0, 140, 0, 1]);
+        // Truncations of each file.
+        for f in 0..6u8 {
+            fuzz_segment(&[f, 1, 200, 0, 0]);
+            fuzz_segment(&[f, 2, 0, 0, 0]);
         }
-        std::fs::remove_dir_all(dir).unwrap();
+        // Garbage appended to the last segment: a torn tail.
+        let segs = base()
+            .files
+            .iter()
+            .filter(|(n, _)| format::parse_segment_name(n).is_some())
+            .count();
+        let last = u8::try_from(segs - 1).unwrap_or(0);
+        fuzz_segment(&[last, 3, 0, 0, 7, 1, 2, 3, 4, 5, 6, 7]);
+        let _ = std::fs::remove_dir_all(base().dir.parent().unwrap_or(&base().dir));
     }
 }

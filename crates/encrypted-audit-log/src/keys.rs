@@ -1,385 +1,334 @@
-//! Key material given by the caller, and the per-epoch keys derived from it.
+//! Keys: the caller's state key, the reader's key, per-epoch secrets, and
+//! the randomness they come from.
 
-use std::collections::BTreeMap;
 use std::fmt;
 
-use aes_gcm::{Aes256Gcm, KeyInit};
-use chacha20poly1305::XChaCha20Poly1305;
-use chacha20poly1305::aead::AeadInOut;
+use aes_gcm::Aes256Gcm;
+use aes_gcm::aead::{AeadInOut, KeyInit};
+use ed25519_dalek::{SigningKey, VerifyingKey};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
 use crate::error::{Error, Result};
-use crate::format::{Suite, TAG_LEN};
+use crate::format::{self, NONCE_LEN, TAG_LEN};
 
-pub(crate) type HmacSha256 = Hmac<Sha256>;
+type HmacSha256 = Hmac<Sha256>;
 
-/// The 256-bit key of a log's MAC chain (for one key version).
-///
-/// Whoever holds it can verify the log (not decrypt it), and could also
-/// forge records; signed anchors kept elsewhere ([`crate::Checkpoint`])
-/// make rewriting anything anchored detectable even by a holder. Derive it
-/// from your master key with a label of its own, distinct from the
-/// [`EncKey`]'s. Erased on drop, never printed.
-pub struct MacKey(Zeroizing<[u8; 32]>);
-
-/// The 256-bit key that encrypts a log's records (for one key version).
-/// Needed to read records, not to verify the chain. Erased on drop, never
-/// printed.
-pub struct EncKey(Zeroizing<[u8; 32]>);
-
-impl MacKey {
-    /// Wraps 32 bytes of key material. The caller's copy is not erased;
-    /// pass a temporary.
-    pub fn from_bytes(bytes: [u8; 32]) -> Self {
-        MacKey(Zeroizing::new(bytes))
-    }
+/// Fills `buf` from the operating system's generator (`getrandom`). A
+/// failing generator is an error, never a panic or a weaker source.
+pub(crate) fn fill_random(buf: &mut [u8]) -> Result<()> {
+    getrandom::fill(buf).map_err(|e| Error::Random(e.to_string()))
 }
 
-impl EncKey {
-    /// Wraps 32 bytes of key material. The caller's copy is not erased;
-    /// pass a temporary.
-    pub fn from_bytes(bytes: [u8; 32]) -> Self {
-        EncKey(Zeroizing::new(bytes))
-    }
-}
-
-impl fmt::Debug for MacKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("MacKey").finish_non_exhaustive()
-    }
-}
-
-impl fmt::Debug for EncKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("EncKey").finish_non_exhaustive()
-    }
-}
-
-struct VersionKeys {
-    mac: MacKey,
-    enc: Option<EncKey>,
-}
-
-/// The keys of a log, by key version.
-///
-/// A writer needs both keys of the newest version (and of the version it
-/// resumes, if older); a reader needs both keys of every version it reads;
-/// a verifier needs only the MAC keys ([`KeyRing::with_verify_only`]).
-/// Versions are chosen by the caller (for example the keystore's key ids)
-/// and must increase with each rotation.
-///
-/// ```
-/// use encrypted_audit_log::{EncKey, KeyRing, MacKey};
-/// let keys = KeyRing::new().with(1, MacKey::from_bytes([1; 32]), EncKey::from_bytes([2; 32]));
-/// assert_eq!(keys.newest_version(), Some(1));
-/// ```
-#[derive(Default)]
-pub struct KeyRing {
-    versions: BTreeMap<u32, VersionKeys>,
-}
-
-impl KeyRing {
-    /// An empty key ring.
-    pub fn new() -> Self {
-        KeyRing::default()
-    }
-
-    /// Adds (or replaces) both keys of `version`.
-    #[must_use]
-    pub fn with(mut self, version: u32, mac: MacKey, enc: EncKey) -> Self {
-        self.versions.insert(
-            version,
-            VersionKeys {
-                mac,
-                enc: Some(enc),
-            },
-        );
-        self
-    }
-
-    /// Adds (or replaces) only the MAC key of `version`: enough to verify
-    /// the chain, not to read records.
-    #[must_use]
-    pub fn with_verify_only(mut self, version: u32, mac: MacKey) -> Self {
-        self.versions
-            .insert(version, VersionKeys { mac, enc: None });
-        self
-    }
-
-    /// Removes both keys of `version` from the ring and erases them from
-    /// memory. Returns whether the ring held them.
-    /// [`AuditLog::prune_before`](crate::AuditLog::prune_before) does this
-    /// for the key versions of the segments it prunes.
-    pub fn destroy(&mut self, version: u32) -> bool {
-        // `MacKey` and `EncKey` zeroize their bytes on drop.
-        self.versions.remove(&version).is_some()
-    }
-
-    /// The highest key version in the ring.
-    pub fn newest_version(&self) -> Option<u32> {
-        self.versions.keys().next_back().copied()
-    }
-
-    /// The key versions in the ring, in increasing order.
-    pub fn versions(&self) -> impl Iterator<Item = u32> + '_ {
-        self.versions.keys().copied()
-    }
-
-    pub(crate) fn epoch0(
-        &self,
-        log_id: &[u8; 16],
-        version: u32,
-        need_enc: bool,
-    ) -> Result<EpochKeys> {
-        let keys = self.versions.get(&version).ok_or(Error::MissingKey {
-            version,
-            encryption: false,
-        })?;
-        let enc = match (&keys.enc, need_enc) {
-            (Some(enc), _) => Some(&*enc.0),
-            (None, false) => None,
-            (None, true) => {
-                return Err(Error::MissingKey {
-                    version,
-                    encryption: true,
-                });
-            }
-        };
-        Ok(EpochKeys::initial(log_id, version, &keys.mac.0, enc))
-    }
-}
-
-impl fmt::Debug for KeyRing {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("KeyRing")
-            .field("versions", &self.versions.keys().collect::<Vec<_>>())
-            .finish_non_exhaustive()
-    }
-}
-
-pub(crate) const LABEL_MAC0: &[u8] = b"EAL1 mac epoch 0\0";
-pub(crate) const LABEL_ENC0: &[u8] = b"EAL1 enc epoch 0\0";
-pub(crate) const LABEL_MAC_NEXT: &[u8] = b"EAL1 mac evolve\0";
-pub(crate) const LABEL_ENC_NEXT: &[u8] = b"EAL1 enc evolve\0";
-
-/// HMAC-SHA256 of `parts` under `key`.
-pub(crate) fn hmac(key: &[u8], parts: &[&[u8]]) -> Zeroizing<[u8; 32]> {
-    let mut mac = keyed(key);
-    for p in parts {
-        mac.update(p);
-    }
-    let mut out = Zeroizing::new([0u8; 32]);
-    out.copy_from_slice(&mac.finalize().into_bytes());
-    out
-}
-
-pub(crate) fn keyed(key: &[u8]) -> HmacSha256 {
+pub(crate) fn hmac(key: &[u8; 32], parts: &[&[u8]]) -> Zeroizing<[u8; 32]> {
     // HMAC accepts keys of any length: this cannot fail.
-    match <HmacSha256 as KeyInit>::new_from_slice(key) {
-        Ok(m) => m,
-        Err(_) => unreachable_key_length(),
+    let Ok(mut m) = <HmacSha256 as KeyInit>::new_from_slice(key) else {
+        unreachable!("HMAC takes any key length")
+    };
+    for p in parts {
+        m.update(p);
+    }
+    Zeroizing::new(m.finalize().into_bytes().into())
+}
+
+/// The caller's 256-bit key that encrypts the writer's state on disk (the
+/// current epoch's signing key and record-key seed). Keep it in a keystore;
+/// without it the log cannot be continued (it can still be verified and,
+/// with the [`ReadKey`], read).
+///
+/// Zeroized on drop, never printed.
+pub struct StateKey(Zeroizing<[u8; 32]>);
+
+impl StateKey {
+    /// A state key from its 32 bytes (for example derived by a keystore).
+    pub fn from_bytes(bytes: [u8; 32]) -> StateKey {
+        StateKey(Zeroizing::new(bytes))
+    }
+
+    /// A new random key from the operating system's generator.
+    ///
+    /// # Errors
+    /// [`Error::Random`] if the generator fails.
+    pub fn generate() -> Result<StateKey> {
+        let mut k = Zeroizing::new([0u8; 32]);
+        fill_random(&mut *k)?;
+        Ok(StateKey(k))
+    }
+
+    /// The key that seals state slots of log `log_id`.
+    pub(crate) fn cipher(&self, log_id: &[u8; 16]) -> Aes256Gcm {
+        let k = hmac(&self.0, &[format::LABEL_STATE_KEY, log_id]);
+        cipher_from(&k)
     }
 }
 
-#[cold]
-#[allow(clippy::panic)] // HMAC and AES-256 accept 32-byte keys; this documents it.
-fn unreachable_key_length() -> ! {
-    panic!("a 32-byte key was rejected")
-}
-
-/// The keys of one epoch of one key version: the MAC key (also kept as a
-/// keyed HMAC state, so each record MAC skips the key schedule) and, for
-/// writers and readers, the encryption key.
-pub(crate) struct EpochKeys {
-    pub(crate) version: u32,
-    pub(crate) epoch: u32,
-    mac_raw: Zeroizing<[u8; 32]>,
-    mac: HmacSha256,
-    enc_raw: Option<Zeroizing<[u8; 32]>>,
-    suite: Suite,
-    enc: Option<Cipher>,
-}
-
-/// A record cipher of one of the suites, keyed (its key schedule erased on
-/// drop by the cipher crates' `zeroize` feature).
-pub(crate) enum Cipher {
-    /// Boxed: its key schedule is much larger than the other variant.
-    Aes(Box<Aes256Gcm>),
-    XChaCha(XChaCha20Poly1305),
-}
-
-impl Cipher {
-    fn new(suite: Suite, key: &[u8]) -> Cipher {
-        let c = match suite {
-            Suite::Aes256Gcm => Aes256Gcm::new_from_slice(key).map(|c| Cipher::Aes(Box::new(c))),
-            Suite::XChaCha20Poly1305 => XChaCha20Poly1305::new_from_slice(key).map(Cipher::XChaCha),
-        };
-        match c {
-            Ok(c) => c,
-            Err(_) => unreachable_key_length(),
-        }
-    }
-
-    /// Encrypts `buf` in place; returns the tag. `None` if `nonce` has the
-    /// wrong length for the suite or the message is too long.
-    pub(crate) fn encrypt(
-        &self,
-        nonce: &[u8],
-        aad: &[u8],
-        buf: &mut [u8],
-    ) -> Option<[u8; TAG_LEN]> {
-        let tag = match self {
-            Cipher::Aes(c) => {
-                let n = aes_gcm::Nonce::<aes_gcm::aead::consts::U12>::try_from(nonce).ok()?;
-                c.encrypt_inout_detached(&n, aad, buf.into()).ok()?
-            }
-            Cipher::XChaCha(c) => {
-                let n = chacha20poly1305::XNonce::try_from(nonce).ok()?;
-                c.encrypt_inout_detached(&n, aad, buf.into()).ok()?
-            }
-        };
-        let mut t = [0u8; TAG_LEN];
-        t.copy_from_slice(&tag);
-        Some(t)
-    }
-
-    /// Decrypts `buf` in place if `tag` authenticates it; `false` otherwise
-    /// (`buf` then holds no plaintext worth keeping).
-    pub(crate) fn decrypt(&self, nonce: &[u8], aad: &[u8], buf: &mut [u8], tag: &[u8]) -> bool {
-        let Ok(tag) = chacha20poly1305::Tag::try_from(tag) else {
-            return false;
-        };
-        match self {
-            Cipher::Aes(c) => aes_gcm::Nonce::<aes_gcm::aead::consts::U12>::try_from(nonce)
-                .is_ok_and(|n| c.decrypt_inout_detached(&n, aad, buf.into(), &tag).is_ok()),
-            Cipher::XChaCha(c) => chacha20poly1305::XNonce::try_from(nonce)
-                .is_ok_and(|n| c.decrypt_inout_detached(&n, aad, buf.into(), &tag).is_ok()),
-        }
-    }
-}
-
-impl EpochKeys {
-    fn initial(log_id: &[u8; 16], version: u32, mac: &[u8; 32], enc: Option<&[u8; 32]>) -> Self {
-        let v = version.to_le_bytes();
-        let mac_raw = hmac(mac, &[LABEL_MAC0, log_id, &v]);
-        let enc_raw = enc.map(|k| hmac(k, &[LABEL_ENC0, log_id, &v]));
-        Self::from_raw(version, 0, mac_raw, enc_raw, Suite::default())
-    }
-
-    fn from_raw(
-        version: u32,
-        epoch: u32,
-        mac_raw: Zeroizing<[u8; 32]>,
-        enc_raw: Option<Zeroizing<[u8; 32]>>,
-        suite: Suite,
-    ) -> Self {
-        let mac = keyed(mac_raw.as_slice());
-        let enc = enc_raw.as_ref().map(|k| Cipher::new(suite, k.as_slice()));
-        EpochKeys {
-            version,
-            epoch,
-            mac_raw,
-            mac,
-            enc_raw,
-            suite,
-            enc,
-        }
-    }
-
-    /// The same keys, encrypting with `suite` (a segment's, from its
-    /// header). The MAC keys do not depend on the suite.
-    pub(crate) fn with_suite(mut self, suite: Suite) -> Self {
-        if suite != self.suite {
-            self.enc = self
-                .enc_raw
-                .as_ref()
-                .map(|k| Cipher::new(suite, k.as_slice()));
-            self.suite = suite;
-        }
-        self
-    }
-
-    pub(crate) fn suite(&self) -> Suite {
-        self.suite
-    }
-
-    /// A placeholder holding a random MAC key and no encryption key: no
-    /// record verifies under it. Used only while keys are being replaced.
-    pub(crate) fn keyless(version: u32, epoch: u32) -> Self {
-        let raw: [u8; 32] = rand::random();
-        Self::from_raw(version, epoch, Zeroizing::new(raw), None, Suite::default())
-    }
-
-    /// The one-way step to the next epoch. `self` (the old keys) is consumed
-    /// and erased on drop.
-    pub(crate) fn evolve(self) -> Self {
-        let mac_raw = hmac(self.mac_raw.as_slice(), &[LABEL_MAC_NEXT]);
-        let enc_raw = self
-            .enc_raw
-            .as_ref()
-            .map(|k| hmac(k.as_slice(), &[LABEL_ENC_NEXT]));
-        Self::from_raw(
-            self.version,
-            self.epoch.saturating_add(1),
-            mac_raw,
-            enc_raw,
-            self.suite,
-        )
-    }
-
-    /// Evolves until `epoch` (which must not be earlier). Only the raw keys
-    /// take the steps; the HMAC state and cipher are built once, at the end
-    /// (an epoch number read from a file is checked only after this).
-    pub(crate) fn evolve_to(self, epoch: u32) -> Self {
-        if self.epoch >= epoch {
-            return self;
-        }
-        let mut mac_raw = hmac(self.mac_raw.as_slice(), &[LABEL_MAC_NEXT]);
-        let mut enc_raw = self
-            .enc_raw
-            .as_ref()
-            .map(|k| hmac(k.as_slice(), &[LABEL_ENC_NEXT]));
-        for _ in self.epoch + 1..epoch {
-            mac_raw = hmac(mac_raw.as_slice(), &[LABEL_MAC_NEXT]);
-            enc_raw = enc_raw.map(|k| hmac(k.as_slice(), &[LABEL_ENC_NEXT]));
-        }
-        Self::from_raw(self.version, epoch, mac_raw, enc_raw, self.suite)
-    }
-
-    /// A fresh HMAC state keyed with this epoch's MAC key.
-    pub(crate) fn mac(&self) -> HmacSha256 {
-        self.mac.clone()
-    }
-
-    pub(crate) fn cipher(&self) -> Option<&Cipher> {
-        self.enc.as_ref()
-    }
-
-    /// Test hook: the raw MAC key of this epoch (what an attacker who
-    /// compromises the writer during this epoch learns).
-    #[cfg(test)]
-    pub(crate) fn mac_raw(&self) -> [u8; 32] {
-        *self.mac_raw
-    }
-
-    #[cfg(test)]
-    pub(crate) fn enc_raw(&self) -> Option<[u8; 32]> {
-        self.enc_raw.as_deref().copied()
-    }
-
-    #[cfg(test)]
-    pub(crate) fn from_mac_raw_for_test(version: u32, epoch: u32, raw: [u8; 32]) -> Self {
-        Self::from_raw(version, epoch, Zeroizing::new(raw), None, Suite::default())
-    }
-}
-
-impl fmt::Debug for EpochKeys {
+impl fmt::Debug for StateKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("EpochKeys")
-            .field("version", &self.version)
-            .field("epoch", &self.epoch)
+        f.debug_struct("StateKey").finish_non_exhaustive()
+    }
+}
+
+/// The key that decrypts a log's records: the seed of epoch 0's record
+/// key, from which every later epoch's key derives by a one-way step.
+/// [`AuditLog::create`](crate::AuditLog::create) makes it and hands it to
+/// the caller once; the writer never stores it (it keeps only the current
+/// epoch's seed), so whoever steals the writer's state cannot decrypt
+/// earlier epochs.
+///
+/// Zeroized on drop, never printed.
+pub struct ReadKey(Zeroizing<[u8; 32]>);
+
+impl ReadKey {
+    /// A read key from its 32 bytes.
+    pub fn from_bytes(bytes: [u8; 32]) -> ReadKey {
+        ReadKey(Zeroizing::new(bytes))
+    }
+
+    /// The key's bytes, to store in a keystore.
+    pub fn to_bytes(&self) -> Zeroizing<[u8; 32]> {
+        Zeroizing::new(*self.0)
+    }
+
+    pub(crate) fn seed(&self) -> Zeroizing<[u8; 32]> {
+        Zeroizing::new(*self.0)
+    }
+}
+
+impl fmt::Debug for ReadKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ReadKey").finish_non_exhaustive()
+    }
+}
+
+/// The next epoch's record-key seed: `r_{e+1} = HMAC(r_e, "EAL2 evolve\0")`.
+pub(crate) fn evolve(seed: &[u8; 32]) -> Zeroizing<[u8; 32]> {
+    hmac(seed, &[format::LABEL_EVOLVE])
+}
+
+/// An epoch's record cipher: `k_e = HMAC(r_e, "EAL2 record key\0" ‖ L)`.
+pub(crate) fn record_cipher(seed: &[u8; 32], log_id: &[u8; 16]) -> Aes256Gcm {
+    let k = hmac(seed, &[format::LABEL_RECORD_KEY, log_id]);
+    cipher_from(&k)
+}
+
+fn cipher_from(k: &[u8; 32]) -> Aes256Gcm {
+    let Ok(c) = Aes256Gcm::new_from_slice(k) else {
+        unreachable!("a 32-byte key is an AES-256 key")
+    };
+    c
+}
+
+/// Encrypts `buf` in place; returns the tag.
+pub(crate) fn seal_in_place(
+    cipher: &Aes256Gcm,
+    nonce: &[u8; NONCE_LEN],
+    aad: &[u8],
+    buf: &mut [u8],
+) -> Result<[u8; TAG_LEN]> {
+    let n = aes_gcm::Nonce::<aes_gcm::aead::consts::U12>::from(*nonce);
+    let tag = cipher
+        .encrypt_inout_detached(&n, aad, buf.into())
+        .map_err(|_| Error::InvalidInput("message too large to encrypt".into()))?;
+    let mut t = [0u8; TAG_LEN];
+    t.copy_from_slice(&tag);
+    Ok(t)
+}
+
+/// Decrypts `buf` in place; on failure `buf` is zeroized.
+pub(crate) fn open_in_place(
+    cipher: &Aes256Gcm,
+    nonce: &[u8],
+    aad: &[u8],
+    buf: &mut [u8],
+    tag: &[u8],
+) -> Result<()> {
+    let n = aes_gcm::Nonce::<aes_gcm::aead::consts::U12>::try_from(nonce)
+        .map_err(|_| Error::DecryptionFailed)?;
+    let t = aes_gcm::Tag::<aes_gcm::aead::consts::U16>::try_from(tag)
+        .map_err(|_| Error::DecryptionFailed)?;
+    if cipher
+        .decrypt_inout_detached(&n, aad, buf.into(), &t)
+        .is_err()
+    {
+        buf.zeroize();
+        return Err(Error::DecryptionFailed);
+    }
+    Ok(())
+}
+
+/// One epoch's secrets, as the writer holds them: the Ed25519 signing key
+/// and the record-key seed. Erased on drop (both types zeroize).
+pub(crate) struct EpochSecrets {
+    pub(crate) signing: SigningKey,
+    pub(crate) seed: Zeroizing<[u8; 32]>,
+}
+
+impl EpochSecrets {
+    /// A fresh signing key from the OS generator, with the given seed.
+    pub(crate) fn new(seed: Zeroizing<[u8; 32]>) -> Result<EpochSecrets> {
+        let mut sk = Zeroizing::new([0u8; 32]);
+        fill_random(&mut *sk)?;
+        Ok(EpochSecrets {
+            signing: SigningKey::from_bytes(&sk),
+            seed,
+        })
+    }
+
+    /// The secrets that follow these (a new signing key, the evolved seed).
+    pub(crate) fn next(&self) -> Result<EpochSecrets> {
+        EpochSecrets::new(evolve(&self.seed))
+    }
+
+    pub(crate) fn public(&self) -> VerifyingKey {
+        self.signing.verifying_key()
+    }
+
+    pub(crate) fn to_bytes(&self) -> Zeroizing<[u8; 64]> {
+        let mut b = Zeroizing::new([0u8; 64]);
+        b[..32].copy_from_slice(self.signing.as_bytes());
+        b[32..].copy_from_slice(&*self.seed);
+        b
+    }
+
+    pub(crate) fn from_bytes(b: &[u8; 64]) -> EpochSecrets {
+        let mut sk = Zeroizing::new([0u8; 32]);
+        sk.copy_from_slice(&b[..32]);
+        let mut seed = Zeroizing::new([0u8; 32]);
+        seed.copy_from_slice(&b[32..]);
+        EpochSecrets {
+            signing: SigningKey::from_bytes(&sk),
+            seed,
+        }
+    }
+}
+
+impl fmt::Debug for EpochSecrets {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EpochSecrets").finish_non_exhaustive()
+    }
+}
+
+/// A growable byte buffer for plaintext that never leaves a copy behind:
+/// growth moves the bytes into a new allocation and zeroizes the old one,
+/// and `clear` zeroizes before reuse. Dropped zeroized.
+#[derive(Default)]
+pub(crate) struct SecretBuf(Vec<u8>);
+
+impl SecretBuf {
+    pub(crate) fn with_capacity(n: usize) -> SecretBuf {
+        SecretBuf(Vec::with_capacity(n))
+    }
+
+    /// Makes room for `extra` more bytes without a reallocation that would
+    /// leave the old contents in freed memory.
+    pub(crate) fn reserve(&mut self, extra: usize) {
+        let need = self.0.len().saturating_add(extra);
+        if need > self.0.capacity() {
+            let mut bigger = Vec::with_capacity(need.max(self.0.capacity().saturating_mul(2)));
+            bigger.extend_from_slice(&self.0);
+            self.0.zeroize();
+            self.0 = bigger;
+        }
+    }
+
+    pub(crate) fn extend_from_slice(&mut self, b: &[u8]) {
+        self.reserve(b.len());
+        self.0.extend_from_slice(b);
+    }
+
+    pub(crate) fn push(&mut self, b: u8) {
+        self.reserve(1);
+        self.0.push(b);
+    }
+
+    /// Zeroizes the contents and empties the buffer, keeping its allocation.
+    pub(crate) fn clear(&mut self) {
+        let cap = self.0.capacity();
+        self.0.zeroize(); // zeroes len bytes and sets len to 0; capacity kept
+        debug_assert_eq!(self.0.capacity(), cap);
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub(crate) fn as_slice(&self) -> &[u8] {
+        &self.0
+    }
+
+    pub(crate) fn as_mut_slice(&mut self) -> &mut [u8] {
+        &mut self.0
+    }
+
+    #[cfg(test)]
+    pub(crate) fn capacity(&self) -> usize {
+        self.0.capacity()
+    }
+}
+
+impl std::io::Write for SecretBuf {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for SecretBuf {
+    #[inline(never)]
+    fn drop(&mut self) {
+        self.0.zeroize();
+    }
+}
+
+impl fmt::Debug for SecretBuf {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SecretBuf")
+            .field("len", &self.0.len())
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_buf_grows_without_losing_bytes() {
+        let mut b = SecretBuf::with_capacity(4);
+        b.extend_from_slice(b"abcd");
+        b.extend_from_slice(b"efgh");
+        assert_eq!(
+            b.as_slice(),
+            b"efgh".iter().fold(b"abcd".to_vec(), |mut v, x| {
+                v.push(*x);
+                v
+            })
+        );
+        let cap = b.capacity();
+        b.clear();
+        assert_eq!(b.len(), 0);
+        assert_eq!(b.capacity(), cap);
+    }
+
+    #[test]
+    fn seeds_evolve_one_way_and_keys_differ_per_epoch() {
+        let r0 = [7u8; 32];
+        let r1 = evolve(&r0);
+        assert_ne!(*r1, r0);
+        assert_ne!(*evolve(&r1), *r1);
+    }
+
+    #[test]
+    fn random_keys_differ() {
+        let a = EpochSecrets::new(Zeroizing::new([0; 32])).unwrap();
+        let b = EpochSecrets::new(Zeroizing::new([0; 32])).unwrap();
+        assert_ne!(a.public(), b.public());
+        assert_eq!(format!("{a:?}"), "EpochSecrets { .. }");
     }
 }

@@ -5,20 +5,26 @@
 #![cfg(unix)]
 
 mod anchor;
+mod background;
 mod error;
 mod event;
 mod format;
 mod keys;
 mod log;
+mod options;
 mod privacy;
 mod read;
-mod scan;
+mod retention;
+mod walk;
+mod writer;
 
+#[cfg(test)]
+mod forward_tests;
 #[cfg(any(fuzzing, test))]
 #[doc(hidden)]
 pub mod fuzzing;
 
-/// The on-disk format, version 1 (the crate's FORMAT.md).
+/// The on-disk format, version 2 (the crate's FORMAT.md).
 #[doc = include_str!("../FORMAT.md")]
 pub mod format_spec {}
 
@@ -26,11 +32,15 @@ pub mod format_spec {}
 pub use crate::anchor::Checkpoint;
 pub use crate::error::{Error, Position, Result, Tamper, TamperKind};
 pub use crate::event::{Event, MAX_EVENT_TYPE_LEN, RESERVED_PREFIX, Record, rfc3339};
-pub use crate::format::{PrunedSegment, Suite};
-pub use crate::keys::{EncKey, KeyRing, MacKey};
-pub use crate::log::{Appended, AuditLog, Durability, Options, PruneReport, Recovery};
+pub use crate::format::PrunedRange;
+pub use crate::keys::{ReadKey, StateKey};
+pub use crate::log::AuditLog;
+pub use crate::options::{Durability, Options};
 pub use crate::privacy::{FINGERPRINT_PREFIX, Fingerprint, Fingerprinter, Sanitizer};
 pub use crate::read::{Filter, LogReader, Records, VerifyReport};
-pub use crate::scan::TornTail;
-/// Ed25519 keys for [`AuditLog::anchor`] and [`LogReader::verify_with_anchor`].
+pub use crate::retention::PruneReport;
+pub use crate::walk::{QuarantineEvent, SealedUntil, TornTail};
+pub use crate::writer::{Appended, Created, Recovery};
+/// Ed25519 keys: the log's public verification key, and keys for
+/// [`AuditLog::anchor`] / [`LogReader::verify_with_anchor`].
 pub use ed25519_dalek::{SigningKey, VerifyingKey};

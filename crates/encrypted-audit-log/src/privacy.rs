@@ -44,7 +44,7 @@ impl Fingerprinter {
 
     /// The fingerprint of `text`.
     pub fn fingerprint(&self, text: &str) -> Fingerprint {
-        let full = keys::hmac(self.key.as_slice(), &[DOMAIN_FINGERPRINT, text.as_bytes()]);
+        let full = keys::hmac(&self.key, &[DOMAIN_FINGERPRINT, text.as_bytes()]);
         let mut fp = [0u8; 16];
         fp.copy_from_slice(&full[..16]);
         Fingerprint(fp)

@@ -1,24 +1,11 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::time::Duration;
 
-use encrypted_audit_log::{AuditLog, EncKey, Event, KeyRing, MacKey, Options, Suite};
+use encrypted_audit_log::{AuditLog, Created, Event, Options, StateKey};
 
-pub(crate) fn mac_key(v: u32) -> MacKey {
-    MacKey::from_bytes([u8::try_from(v).unwrap(); 32])
-}
-
-pub(crate) fn enc_key(v: u32) -> EncKey {
-    EncKey::from_bytes([0x80 | u8::try_from(v).unwrap(); 32])
-}
-
-/// Both keys of versions `1..=n`.
-pub(crate) fn keys(n: u32) -> KeyRing {
-    (1..=n).fold(KeyRing::new(), |k, v| k.with(v, mac_key(v), enc_key(v)))
-}
-
-/// Only the MAC keys of versions `1..=n`.
-pub(crate) fn verify_keys(n: u32) -> KeyRing {
-    (1..=n).fold(KeyRing::new(), |k, v| k.with_verify_only(v, mac_key(v)))
+pub(crate) fn state_key() -> StateKey {
+    StateKey::from_bytes([0x5a; 32])
 }
 
 /// A temporary directory and the log path inside it.
@@ -34,32 +21,37 @@ pub(crate) fn event(i: u64) -> Event {
         .with("note", format!("record number {i}"))
 }
 
-/// A closed log of `n` events with epochs of `epoch` records.
-pub(crate) fn small_log(path: &Path, n: u64, epoch: u64) {
-    small_log_with(path, n, epoch, Suite::default());
+/// Options with epochs of `epoch` records (no time-based seal in tests).
+pub(crate) fn opts(epoch: u64) -> Options {
+    Options::default().epoch(epoch, Duration::from_secs(3600))
 }
 
-/// As [`small_log`], with records encrypted under `suite`.
-pub(crate) fn small_log_with(path: &Path, n: u64, epoch: u64, suite: Suite) {
-    let opts = Options::default()
-        .epoch(epoch, std::time::Duration::from_secs(3600))
-        .suite(suite);
-    let log = AuditLog::open(path, &keys(1), opts).unwrap();
+/// A closed log of `n` events with epochs of `epoch` records and segments
+/// of at most `seg_bytes` bytes.
+pub(crate) fn log_with(path: &Path, n: u64, epoch: u64, seg_bytes: u64) -> Created {
+    let o = opts(epoch).segment_limits(seg_bytes, Duration::from_secs(86_400));
+    let (log, created) = AuditLog::create(path, &state_key(), o).unwrap();
     for i in 0..n {
         let _ = log.append(&event(i)).unwrap();
     }
     log.close().unwrap();
+    created
 }
 
-/// Copies a log directory (a backup, or a copy to damage) into `to`, a new
-/// 0700 directory, leaving out the writer's lock file.
+/// A closed log of `n` events, epochs of `epoch` records, one segment.
+pub(crate) fn small_log(path: &Path, n: u64, epoch: u64) -> Created {
+    log_with(path, n, epoch, 64 << 20)
+}
+
+/// Copies a log directory into `to`, a new 0700 directory, leaving out the
+/// writer's lock file.
 pub(crate) fn copy_log(from: &Path, to: &Path) {
     use std::os::unix::fs::PermissionsExt;
     std::fs::create_dir(to).unwrap();
     std::fs::set_permissions(to, std::fs::Permissions::from_mode(0o700)).unwrap();
     for e in std::fs::read_dir(from).unwrap() {
         let e = e.unwrap();
-        if e.file_name() != ".lock" {
+        if e.file_name() != ".lock" && e.file_type().unwrap().is_file() {
             let _ = std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
         }
     }
@@ -69,20 +61,38 @@ pub(crate) fn seg(path: &Path, n: u32) -> PathBuf {
     path.join(format!("segment-{n:08}.eal"))
 }
 
-/// (start offset, length, seq) of every frame of a segment file.
-pub(crate) fn frames(bytes: &[u8]) -> Vec<(usize, usize, u64)> {
+pub(crate) const SEGMENT_HEADER_LEN: usize = 132;
+
+/// (start offset, length, kind, seq) of every frame of a segment file.
+pub(crate) fn frames(bytes: &[u8]) -> Vec<(usize, usize, u8, u64)> {
     let mut out = Vec::new();
-    let mut at = 116;
+    let mut at = SEGMENT_HEADER_LEN;
     while at + 4 <= bytes.len() {
         let len = u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()) as usize + 4;
         if at + len > bytes.len() {
             break;
         }
-        let seq = u64::from_le_bytes(bytes[at + 13..at + 21].try_into().unwrap());
-        out.push((at, len, seq));
+        let seq = u64::from_le_bytes(bytes[at + 9..at + 17].try_into().unwrap());
+        out.push((at, len, bytes[at + 4], seq));
         at += len;
     }
     out
+}
+
+/// Segment files of a log, ascending.
+pub(crate) fn segments(path: &Path) -> Vec<u32> {
+    let mut v: Vec<u32> = std::fs::read_dir(path)
+        .unwrap()
+        .filter_map(|e| {
+            let n = e.unwrap().file_name().into_string().unwrap();
+            n.strip_prefix("segment-")?
+                .strip_suffix(".eal")?
+                .parse()
+                .ok()
+        })
+        .collect();
+    v.sort_unstable();
+    v
 }
 
 /// Environment variable that turns a test into the child side of a
