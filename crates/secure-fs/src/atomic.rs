@@ -147,10 +147,16 @@ impl PrivateDir {
     /// not exist yet). Write to the returned [`AtomicFile`], then call
     /// [`AtomicFile::commit`].
     ///
+    /// The file under `name`, if any, is opened (never followed if it is a
+    /// symlink, its mode left unchanged) and held until the `AtomicFile`
+    /// is committed or dropped: [`AtomicFile::commit_shredding`] shreds
+    /// that file and no other. This costs one descriptor per `AtomicFile`.
+    ///
     /// # Errors
     /// [`crate::ErrorKind::Symlink`] or [`crate::ErrorKind::NotAFile`] if
     /// `name` exists and is not a regular file, [`crate::ErrorKind::InvalidName`],
-    /// or [`crate::ErrorKind::Io`] creating the temporary file.
+    /// or [`crate::ErrorKind::Io`] opening the target or creating the
+    /// temporary file.
     pub fn atomic_file(&self, name: impl AsRef<Path>) -> Result<AtomicFile<'_>> {
         let name = self.check_name(name.as_ref())?;
         let replaces = self.hold_target(name)?;
