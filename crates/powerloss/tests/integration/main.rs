@@ -12,6 +12,7 @@
     clippy::cast_possible_truncation
 )]
 
+mod audit_log;
 mod common;
 mod keystore;
 mod model;
