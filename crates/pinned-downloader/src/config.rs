@@ -295,7 +295,7 @@ fn ring_provider() -> CryptoProvider {
     rustls::crypto::ring::default_provider()
 }
 
-fn parse_resolve(spec: &str) -> Result<(String, u16, IpAddr)> {
+pub(crate) fn parse_resolve(spec: &str) -> Result<(String, u16, IpAddr)> {
     let bad = || Error::config(format!("--resolve {spec:?} is not HOST:PORT:ADDR"));
     let (host, rest) = spec.split_once(':').ok_or_else(bad)?;
     let (port, addr) = rest.split_once(':').ok_or_else(bad)?;

@@ -1002,6 +1002,43 @@ fn rate(bytes: u64, since: Instant) -> f64 {
     if secs > 0.0 { bytes as f64 / secs } else { 0.0 }
 }
 
+#[cfg(fuzzing)]
+/// Fuzzing hook for what a server or a command line hands us as text:
+/// the first line is a `Content-Range` value, the second a URL (as a
+/// redirect `Location` relative to a fixed base), the third a host pattern,
+/// the fourth a `--resolve` spec. Checks the invariants the download relies
+/// on, not only the absence of panics.
+pub fn fuzz_headers(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let mut lines = text.split('\n');
+    if let Some((start, end, total)) = lines.next().and_then(parse_content_range) {
+        assert!(start <= end);
+        assert!(total.is_none_or(|t| end < t));
+    }
+    if let Some(loc) = lines.next()
+        && let Ok(base) = Url::parse("https://good.test/a/b")
+        && let Ok(url) = base.join(loc)
+        && let Some(host) = url.host_str().and_then(normalize_host)
+    {
+        // A normalized host is stable and matches its own exact pattern.
+        assert_eq!(normalize_host(&host).as_deref(), Some(host.as_str()));
+        if let Ok(p) = crate::host::HostPattern::parse(&host) {
+            assert!(p.matches(&host));
+        }
+    }
+    if let Some(pattern) = lines.next()
+        && let Ok(p) = crate::host::HostPattern::parse(pattern)
+    {
+        let again = crate::host::HostPattern::parse(&p.to_string()).expect("round trip");
+        assert_eq!(again, p);
+    }
+    if let Some(spec) = lines.next() {
+        let _ = crate::config::parse_resolve(spec);
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {

@@ -27,6 +27,9 @@ pub use crate::report::{Download, Hop, PinStatus, Sha256Digest};
 
 #[cfg(fuzzing)]
 #[doc(hidden)]
+pub use crate::fetch::fuzz_headers;
+#[cfg(fuzzing)]
+#[doc(hidden)]
 pub use crate::pin::fuzz_pins;
 #[cfg(fuzzing)]
 #[doc(hidden)]

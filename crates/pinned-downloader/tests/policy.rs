@@ -276,3 +276,36 @@ fn configuration_mistakes_are_named() {
         assert!(err.to_string().contains(want), "{err} lacks {want}");
     }
 }
+
+#[test]
+fn a_redirect_target_is_held_to_its_own_pins() {
+    let pki = Pki::new();
+    let leaf = pki.leaf(&["good.test"]);
+    let cdn_leaf = pki.leaf(&["cdn.test"]);
+    let cdn = Server::start(
+        &cdn_leaf,
+        file_handler(Arc::new(content(10)), "\"c\"", false),
+    );
+    let origin = Server::start(
+        &leaf,
+        redirect_handler("302 Found", cdn.url("cdn.test", "/x")),
+    );
+    let (dir, target) = out_dir();
+    let dl = builder(&pki, &[("good.test", origin.port), ("cdn.test", cdn.port)])
+        .allow_pinned("good.test", pins(leaf.pin))
+        // cdn.test is pinned to a key it does not serve.
+        .allow_pinned("cdn.test", pins(leaf.pin))
+        .build()
+        .unwrap();
+    let err = dl
+        .download(Request::new(origin.url("good.test", "/m")), &target)
+        .unwrap_err();
+    match err.kind() {
+        ErrorKind::PinMismatch { host, .. } => assert_eq!(host, "cdn.test"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(err.redirect_chain().len(), 2);
+    assert_eq!(err.redirect_chain()[1].status, 0);
+    assert!(cdn.seen().is_empty());
+    assert!(entries(dir.path()).is_empty());
+}

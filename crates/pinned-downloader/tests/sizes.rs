@@ -147,11 +147,17 @@ fn an_endless_body_is_cut_at_the_limit() {
 fn an_announced_size_over_the_maximum_is_refused_before_the_body() {
     let pki = Pki::new();
     let leaf = pki.leaf(&["good.test"]);
-    let server = raw(
+    // Headers only, then a stall: a client that waited for the body would
+    // end in a timeout, not in a size refusal.
+    let server = Server::start(
         &leaf,
-        vec![("Content-Length", "5000".into())],
-        content(5000),
-        false,
+        Arc::new(|_req: &Seen, tls: &mut Tls| {
+            head(tls, "200 OK", &[("Content-Length", "5000".into())])?;
+            tls.flush()?;
+            let mut b = [0u8; 8];
+            while matches!(std::io::Read::read(tls, &mut b), Ok(n) if n > 0) {}
+            Ok(End::Cut)
+        }),
     );
     let (_d, err) = run_with(&server, &pki, &leaf, |b| b.max_size(4999), |r| r);
     assert_eq!(
