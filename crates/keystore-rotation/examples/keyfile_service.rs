@@ -60,7 +60,7 @@ fn run(root: &Path) -> Result<(), Error> {
         println!("rotated to key {id}");
     }
     let sealed = ks.encrypt(b"job 1", b"service secret")?;
-    assert_eq!(*ks.decrypt(b"job 1", &sealed)?, b"service secret");
+    assert_eq!(ks.decrypt(b"job 1", &sealed)?, b"service secret");
     println!(
         "keystore generation {}, primary key {}, {} bytes sealed",
         ks.generation(),

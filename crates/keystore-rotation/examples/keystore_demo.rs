@@ -111,6 +111,6 @@ fn run(root: &std::path::Path) -> Result<(), Error> {
             println!("destroyed key {}", k.id);
         }
     }
-    assert_eq!(*ks.decrypt(b"record 1", &moved)?, b"a private note");
+    assert_eq!(ks.decrypt(b"record 1", &moved)?, b"a private note");
     Ok(())
 }

@@ -10,10 +10,8 @@ use chacha20poly1305::XChaCha20Poly1305;
 use hkdf::Hkdf;
 use sha2::Sha256;
 
-use zeroize::Zeroizing;
-
 use crate::error::{Error, Format, Invalid, Malformed, Result};
-use crate::secret::{KeyBytes, fill_random};
+use crate::secret::{KeyBytes, Plaintext, fill_random};
 
 /// First two bytes of every envelope.
 pub(crate) const MAGIC: [u8; 2] = *b"KE";
@@ -261,7 +259,7 @@ impl Cipher {
 
     /// Opens the body of a parsed envelope. The buffer is zeroized when
     /// dropped, on failure too.
-    pub(crate) fn open(&self, header: &Header<'_>, context: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+    pub(crate) fn open(&self, header: &Header<'_>, context: &[u8]) -> Result<Plaintext> {
         if header.algorithm != self.algorithm() {
             return Err(Error::DecryptionFailed);
         }
@@ -272,7 +270,7 @@ impl Cipher {
         let mut ad = Vec::with_capacity(hlen + context.len());
         ad.extend_from_slice(header.bytes);
         ad.extend_from_slice(context);
-        let mut out = Zeroizing::new(ct.to_vec());
+        let mut out = Plaintext::new(ct.to_vec());
         let ok = match self {
             Cipher::Aes(c) => c.decrypt_inout_detached(
                 nonce.try_into().map_err(|_| nonce_err())?,

@@ -33,8 +33,8 @@ pub use crate::keystore::{
     SystemClock,
 };
 pub use crate::master_key::MasterKey;
-pub use crate::secret::Subkey;
-/// Plaintext returned by [`Keystore::decrypt`]: zeroized when dropped.
+pub use crate::secret::{Plaintext, Subkey};
+/// Re-exported for [`Plaintext::into_zeroizing`].
 pub use zeroize::Zeroizing;
 
 /// Test and benchmark support (feature `test-util`); not part of the

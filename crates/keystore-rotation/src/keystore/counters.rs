@@ -3,15 +3,13 @@
 
 use std::sync::Arc;
 
-use hkdf::Hkdf;
-use sha2::Sha256;
-use zeroize::Zeroizing;
-
 use super::options::COUNTER_BLOCK_MAX;
 use super::{Inner, KeyState, Keystore, Material};
 use crate::envelope::{self, KeyId};
 use crate::error::{Error, Invalid, Result};
-use crate::secret::{KeyBytes, Subkey};
+use crate::secret::{KeyBytes, Plaintext, Subkey};
+use hkdf::Hkdf;
+use sha2::Sha256;
 
 impl Keystore {
     /// Encrypts `plaintext` under the primary key, bound to `context` (for
@@ -69,7 +67,7 @@ impl Keystore {
     }
 
     /// Decrypts an envelope made by [`Keystore::encrypt`] with the same
-    /// `context`. The plaintext is zeroized when dropped.
+    /// `context`. The plaintext is zeroized when dropped ([`Plaintext`]).
     ///
     /// # Errors
     /// [`Error::DecryptionFailed`] if it does not authenticate (other
@@ -78,7 +76,7 @@ impl Keystore {
     /// is missing, destroyed, or below the minimum decryption version;
     /// [`Error::Malformed`] or [`Error::UnsupportedVersion`] if it is not
     /// an envelope.
-    pub fn decrypt(&self, context: &[u8], envelope: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+    pub fn decrypt(&self, context: &[u8], envelope: &[u8]) -> Result<Plaintext> {
         let header = envelope::parse(envelope)?;
         let material = self.material_for_decrypt(header.key_id)?;
         material.cipher.open(&header, context)

@@ -137,7 +137,7 @@ fn sigkill_during_rotation_and_passphrase_change_loses_nothing() {
             let plain = ks
                 .decrypt(name.as_bytes(), &sealed)
                 .unwrap_or_else(|e| panic!("kill {kill}: {name}: {e}"));
-            assert_eq!(*plain, name.as_bytes());
+            assert_eq!(plain, name.as_bytes());
         }
     }
     let stored = data.entries().unwrap().len();

@@ -32,7 +32,7 @@ fn create_open_round_trip_with_private_files() {
     assert_eq!(mode(&path.join(KEYSTORE_FILE)), 0o600);
     assert_eq!(mode(&path.join(BACKUP_FILE)), 0o600);
     let ks = open(&path).unwrap();
-    assert_eq!(*ks.decrypt(b"ctx", &sealed).unwrap(), b"secret");
+    assert_eq!(ks.decrypt(b"ctx", &sealed).unwrap(), b"secret");
     assert!(matches!(
         Keystore::create(&path, PASS, &options()),
         Err(Error::Storage(_) | Error::AlreadyExists { .. })
@@ -312,7 +312,7 @@ fn passphrase_change_rewraps_only_the_kek_and_old_passphrase_opens_nothing() {
     let ks = Keystore::open(&path, PASS2, &options()).unwrap();
     for (i, d) in data.iter().enumerate() {
         assert_eq!(&std::fs::read(data_dir.join(i.to_string())).unwrap(), d);
-        assert_eq!(*ks.decrypt(format!("e{i}").as_bytes(), d).unwrap(), b"data");
+        assert_eq!(ks.decrypt(format!("e{i}").as_bytes(), d).unwrap(), b"data");
     }
     drop(ks);
     assert!(matches!(open(&path), Err(Error::WrongCredential)));
@@ -348,12 +348,12 @@ fn rekey_replaces_the_kek_so_an_old_file_and_passphrase_open_nothing_new() {
         assert!(!after.windows(60).any(|w| w == &leaked[at..at + 60]));
     }
     // Everything still decrypts, with the same keys (data untouched).
-    assert_eq!(*ks.decrypt(b"e1", &v1).unwrap(), b"one");
+    assert_eq!(ks.decrypt(b"e1", &v1).unwrap(), b"one");
     assert!(matches!(
         ks.decrypt(b"e2", &v2),
         Err(Error::KeyDestroyed { .. })
     ));
-    assert_eq!(*ks.decrypt(b"e3", &v3).unwrap(), b"three");
+    assert_eq!(ks.decrypt(b"e3", &v3).unwrap(), b"three");
     assert_eq!(
         ks.subkey_for("audit-mac", KeyId::new(3))
             .unwrap()
@@ -380,8 +380,8 @@ fn rekey_replaces_the_kek_so_an_old_file_and_passphrase_open_nothing_new() {
     ));
     std::fs::write(path.join(KEYSTORE_FILE), &after).unwrap();
     let ks = Keystore::open(&path, PASS2, &options()).unwrap();
-    assert_eq!(*ks.decrypt(b"e1", &v1).unwrap(), b"one");
-    assert_eq!(*ks.decrypt(b"e3", &v3).unwrap(), b"three");
+    assert_eq!(ks.decrypt(b"e1", &v1).unwrap(), b"one");
+    assert_eq!(ks.decrypt(b"e3", &v3).unwrap(), b"three");
     // Rekeying with the current passphrase keeps it and still changes
     // every wrap.
     ks.rekey(PASS2).unwrap();
@@ -389,7 +389,7 @@ fn rekey_replaces_the_kek_so_an_old_file_and_passphrase_open_nothing_new() {
     let again = std::fs::read(path.join(KEYSTORE_FILE)).unwrap();
     assert_ne!(again[131 + 22..131 + 82], after[131 + 22..131 + 82]);
     let ks = Keystore::open(&path, PASS2, &options()).unwrap();
-    assert_eq!(*ks.decrypt(b"e1", &v1).unwrap(), b"one");
+    assert_eq!(ks.decrypt(b"e1", &v1).unwrap(), b"one");
 }
 
 #[test]
@@ -402,7 +402,7 @@ fn weaker_kdf_is_upgraded_at_unlock_without_touching_keys() {
     let stronger = options().kdf(Kdf::insecure_pbkdf2_sha256(250).unwrap());
     let ks = Keystore::open(&path, PASS, &stronger).unwrap();
     assert_eq!(ks.kdf().pbkdf2_iterations(), Some(250));
-    assert_eq!(*ks.decrypt(b"c", &sealed).unwrap(), b"p");
+    assert_eq!(ks.decrypt(b"c", &sealed).unwrap(), b"p");
     drop(ks);
     let after = std::fs::read(path.join(KEYSTORE_FILE)).unwrap();
     assert_eq!(before[123..before.len() - 64], after[123..after.len() - 64]);
@@ -417,7 +417,7 @@ fn weaker_kdf_is_upgraded_at_unlock_without_touching_keys() {
     assert_eq!(ks.kdf().argon2id_costs(), Some((64, 1, 1)));
     drop(ks);
     let ks = Keystore::open(&path, PASS, &argon).unwrap();
-    assert_eq!(*ks.decrypt(b"c", &sealed).unwrap(), b"p");
+    assert_eq!(ks.decrypt(b"c", &sealed).unwrap(), b"p");
     // Argon2id is not "upgraded" back to PBKDF2.
     drop(ks);
     let ks = open(&path).unwrap();
@@ -439,7 +439,7 @@ fn weaker_kdf_is_upgraded_at_unlock_without_touching_keys() {
     let more = options().kdf(Kdf::insecure_argon2id(64, 2, 1).unwrap());
     let ks = Keystore::open(&path, PASS, &more).unwrap();
     assert_eq!(ks.kdf().argon2id_costs(), Some((64, 2, 1)));
-    assert_eq!(*ks.decrypt(b"c", &sealed).unwrap(), b"p");
+    assert_eq!(ks.decrypt(b"c", &sealed).unwrap(), b"p");
 }
 
 #[test]
@@ -497,7 +497,7 @@ fn argon2id_with_recommended_costs() {
         19_456
     );
     let ks = Keystore::open(&path, PASS, &opts).unwrap();
-    assert_eq!(*ks.decrypt(b"c", &sealed).unwrap(), b"p");
+    assert_eq!(ks.decrypt(b"c", &sealed).unwrap(), b"p");
     drop(ks);
     assert!(matches!(
         Keystore::open(&path, PASS2, &opts),
@@ -523,7 +523,7 @@ fn master_key_file_mode() {
     let read = MasterKey::read_file(&key_path).unwrap();
     assert!(bool::from(subtle::ConstantTimeEq::ct_eq(&read, &mk)));
     let ks = Keystore::open(&path, Credential::MasterKey(&read), &options()).unwrap();
-    assert_eq!(*ks.decrypt(b"c", &sealed).unwrap(), b"p");
+    assert_eq!(ks.decrypt(b"c", &sealed).unwrap(), b"p");
     assert!(
         ks.kdf().is_master_key(),
         "a master key is never 'upgraded' to a KDF"
@@ -541,7 +541,7 @@ fn master_key_file_mode() {
     drop(ks);
     assert!(matches!(open(&path), Err(Error::WrongCredential)));
     let ks = Keystore::open(&path, Credential::MasterKey(&other), &options()).unwrap();
-    assert_eq!(*ks.decrypt(b"c", &sealed).unwrap(), b"p");
+    assert_eq!(ks.decrypt(b"c", &sealed).unwrap(), b"p");
     // A damaged key file is refused.
     let mut bytes = std::fs::read(&key_path).unwrap();
     bytes[20] ^= 1;
@@ -581,7 +581,7 @@ fn time_based_rotation_with_an_injected_clock() {
     let states: Vec<_> = ks.keys().iter().map(|k| k.state).collect();
     assert_eq!(states, [KeyState::DecryptOnly, KeyState::Primary]);
     for (env, pt) in [(&a, &b"first"[..]), (&b, b"second"), (&c, b"third")] {
-        assert_eq!(*ks.decrypt(b"c", env).unwrap(), pt);
+        assert_eq!(ks.decrypt(b"c", env).unwrap(), pt);
     }
     // The new key's age counts from its own creation.
     clock.advance(Duration::from_secs(29 * 24 * 3600));
@@ -669,7 +669,7 @@ fn destroy_erases_the_key_from_file_and_backup() {
         ks.subkey_for("x", KeyId::new(1)),
         Err(Error::KeyDestroyed { .. })
     ));
-    assert_eq!(*ks.decrypt(b"c", &new).unwrap(), b"new");
+    assert_eq!(ks.decrypt(b"c", &new).unwrap(), b"new");
     drop(ks);
     let ks = open(&path).unwrap();
     assert!(matches!(
@@ -700,7 +700,7 @@ fn destroy_writes_the_backup_before_the_keystore_file() {
     let backup = std::fs::read(path.join(BACKUP_FILE)).unwrap();
     assert!(!backup.windows(60).any(|w| w == wrap));
     assert_eq!(backup.len(), before.len() - 60);
-    assert_eq!(*ks.decrypt(b"c", &old).unwrap(), b"old");
+    assert_eq!(ks.decrypt(b"c", &old).unwrap(), b"old");
     // Once the file can be written again, the destroy goes through.
     std::fs::remove_dir_all(&file).unwrap();
     ks.destroy(KeyId::new(1)).unwrap();
@@ -745,7 +745,7 @@ fn minimum_decryption_version_and_rewrap() {
         ks.decrypt(b"c", &v1),
         Err(Error::KeyRetired { id, min }) if id == KeyId::new(1) && min == KeyId::new(2)
     ));
-    assert_eq!(*ks.decrypt(b"c", &moved).unwrap(), b"one");
+    assert_eq!(ks.decrypt(b"c", &moved).unwrap(), b"one");
     drop(ks);
     let ks = open(&path).unwrap();
     assert!(matches!(
@@ -753,7 +753,7 @@ fn minimum_decryption_version_and_rewrap() {
         Err(Error::KeyRetired { .. })
     ));
     ks.set_min_decryption_version(KeyId::new(0)).unwrap();
-    assert_eq!(*ks.decrypt(b"c", &v1).unwrap(), b"one");
+    assert_eq!(ks.decrypt(b"c", &v1).unwrap(), b"one");
 }
 
 #[test]
@@ -811,8 +811,8 @@ fn xchacha_keystore_and_mixed_algorithms() {
     assert_eq!(x[3], 2);
     assert_eq!(x.len(), Algorithm::XChaCha20Poly1305.overhead() + 7);
     assert_eq!(ks.keys()[1].algorithm, Algorithm::XChaCha20Poly1305);
-    assert_eq!(*ks.decrypt(b"c", &a).unwrap(), b"aes");
-    assert_eq!(*ks.decrypt(b"c", &x).unwrap(), b"xchacha");
+    assert_eq!(ks.decrypt(b"c", &a).unwrap(), b"aes");
+    assert_eq!(ks.decrypt(b"c", &x).unwrap(), b"xchacha");
     // Relabelling an envelope with the other algorithm fails.
     let mut relabelled = a;
     relabelled[3] = 2;
@@ -862,10 +862,10 @@ fn a_damaged_keystore_is_restored_from_its_backup() {
         Keystore::restore_backup(&path, PASS, &options().expect_generation(generation)).unwrap();
     assert_eq!(ks.generation(), generation + 1);
     assert_eq!(ks.primary(), KeyId::new(3));
-    assert_eq!(*ks.decrypt(b"c", &sealed).unwrap(), b"kept");
+    assert_eq!(ks.decrypt(b"c", &sealed).unwrap(), b"kept");
     drop(ks);
     let ks = open(&path).unwrap();
-    assert_eq!(*ks.decrypt(b"c", &sealed).unwrap(), b"kept");
+    assert_eq!(ks.decrypt(b"c", &sealed).unwrap(), b"kept");
     let (_t2, empty) = common::dir();
     drop(Keystore::create(&empty, PASS, &options()).unwrap());
     std::fs::remove_file(empty.join(BACKUP_FILE)).unwrap();
@@ -908,14 +908,14 @@ fn concurrent_encryption_rotates_by_use_and_loses_nothing() {
     for (ctx, env) in &sealed {
         *per_key.entry(envelope_key_id(env).unwrap()).or_insert(0) += 1;
         assert!(nonces.insert(env[8..20].to_vec()), "a nonce repeated");
-        assert_eq!(*ks.decrypt(ctx.as_bytes(), env).unwrap(), ctx.as_bytes());
+        assert_eq!(ks.decrypt(ctx.as_bytes(), env).unwrap(), ctx.as_bytes());
     }
     assert!(per_key.len() >= 8, "{per_key:?}");
     assert!(per_key.values().all(|&n| n <= 50), "{per_key:?}");
     drop(ks);
     let ks = open(&path).unwrap();
     for (ctx, env) in &sealed {
-        assert_eq!(*ks.decrypt(ctx.as_bytes(), env).unwrap(), ctx.as_bytes());
+        assert_eq!(ks.decrypt(ctx.as_bytes(), env).unwrap(), ctx.as_bytes());
     }
 }
 

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use keystore_rotation::{
     BACKUP_FILE, Error, Format, Invalid, KEYSTORE_FILE, KeyId, Keystore, Malformed, MasterKey,
-    RotationPolicy, Zeroizing,
+    Plaintext, RotationPolicy, Zeroizing,
 };
 
 use crate::common::{self, PASS, options};
@@ -85,12 +85,17 @@ fn oversized_keystore_and_master_key_files_are_refused_unread() {
 }
 
 #[test]
-fn decrypt_returns_a_zeroizing_buffer() {
+fn decrypt_returns_a_buffer_wiped_on_drop() {
+    fn wiped_on_drop<T: zeroize::ZeroizeOnDrop>(_: &T) {}
     let (_tmp, path) = common::dir();
     let ks = Keystore::create(&path, PASS, &options()).unwrap();
     let sealed = ks.encrypt(b"c", b"secret").unwrap();
-    let plain: Zeroizing<Vec<u8>> = ks.decrypt(b"c", &sealed).unwrap();
-    assert_eq!(*plain, b"secret");
+    let plain: Plaintext = ks.decrypt(b"c", &sealed).unwrap();
+    wiped_on_drop(&plain);
+    assert_eq!(plain, b"secret");
+    assert_eq!(format!("{plain:?}"), "Plaintext { len: 6, .. }");
+    let z: Zeroizing<Vec<u8>> = plain.into_zeroizing();
+    assert_eq!(*z, b"secret");
 }
 
 #[test]

@@ -137,7 +137,7 @@ fn an_update_interrupted_between_backup_and_keystore_file_is_a_recovery() {
         // not tampering; the keystore file is brought up to date.
         let ks = Keystore::open(&path, PASS2, &options()).unwrap();
         assert_eq!(ks.generation(), generation);
-        assert_eq!(*ks.decrypt(b"c", &sealed).unwrap(), b"kept");
+        assert_eq!(ks.decrypt(b"c", &sealed).unwrap(), b"kept");
         drop(ks);
         assert_eq!(
             std::fs::read(path.join(KEYSTORE_FILE)).unwrap(),
