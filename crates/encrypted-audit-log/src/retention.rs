@@ -73,17 +73,26 @@ impl AuditLog {
     /// As [`AuditLog::prune_before`].
     pub fn apply_retention(&self) -> Result<PruneReport> {
         let mut w = self.lock()?;
-        let cutoff = SystemTime::now()
+        let cutoff = w
+            .wall_now()
             .checked_sub(Duration::from_secs(w.retention_secs))
             .unwrap_or(std::time::UNIX_EPOCH);
         w.prune_before(cutoff)
     }
 }
 
+/// What a prune will remove, found by a verifying walk.
+#[derive(Debug)]
+pub(crate) struct PrunePlan {
+    pub(crate) chosen: Vec<u32>,
+    pub(crate) range: PrunedRange,
+    pub(crate) seal_frames: Vec<Vec<u8>>,
+}
+
 impl Writer {
     pub(crate) fn prune_before(&mut self, cutoff: SystemTime) -> Result<PruneReport> {
-        let now = SystemTime::now();
-        let allowed = now
+        let allowed = self
+            .wall_now()
             .checked_sub(Duration::from_secs(self.retention_secs))
             .unwrap_or(std::time::UNIX_EPOCH);
         if cutoff > allowed {
@@ -92,19 +101,27 @@ impl Writer {
                 self.retention_secs
             )));
         }
+        match self.plan_prune(format::nanos(cutoff))? {
+            None => Ok(PruneReport::default()),
+            Some(plan) => self.execute_prune(plan, None),
+        }
+    }
+
+    /// Verifies the log from its start and picks the oldest whole
+    /// segments whose last seal is before `cutoff_ns` (never the current
+    /// one). No policy here: `prune_before` checks the retention period.
+    pub(crate) fn plan_prune(&mut self, cutoff_ns: u64) -> Result<Option<PrunePlan>> {
         let _ = self.flush_pending()?;
-        // Verify from the start, gathering what the tombstone and the seal
-        // chain need. Anything wrong: refuse, prune nothing.
         let opts = WalkOptions {
             expect_log_id: Some(self.log_id),
             expect_key: Some(self.verifying_key),
-            now,
+            now: self.wall_now(),
         };
         let mut facts: BTreeMap<u32, SegmentFacts> = BTreeMap::new();
         let mut walker = Walker::start(&self.dir, opts)?;
         while let Some(step) = walker.next_step()? {
             let f = facts.entry(step.segment).or_default();
-            f.first_seq.get_or_insert(step.frame.seq);
+            let _ = f.first_seq.get_or_insert(step.frame.seq);
             f.last_seq = step.frame.seq;
             f.ends_sealed = step.kind == Kind::Seal;
             if step.kind == Kind::Seal {
@@ -114,11 +131,8 @@ impl Writer {
                 f.seals.push(whole);
             }
         }
-        let first_segment = walker.summary.first_segment;
         let first_seq = walker.summary.first_seq;
         drop(walker);
-
-        let cutoff_ns = format::nanos(cutoff);
         let mut chosen: Vec<u32> = Vec::new();
         for (&seg, f) in &facts {
             if seg >= self.segment
@@ -130,19 +144,41 @@ impl Writer {
             chosen.push(seg);
         }
         let (Some(&first), Some(&last)) = (chosen.first(), chosen.last()) else {
-            return Ok(PruneReport::default());
+            return Ok(None);
         };
-        let last_facts = &facts[&last];
-        let time_ns = self.now_ns();
         let range = PrunedRange {
             first_segment: first,
             last_segment: last,
             first_seq: facts[&first].first_seq.unwrap_or(first_seq),
-            last_seq: last_facts.last_seq,
-            sealed_ns: last_facts.last_seal_ns.unwrap_or(0),
-            pruned_ns: time_ns,
+            last_seq: facts[&last].last_seq,
+            sealed_ns: facts[&last].last_seal_ns.unwrap_or(0),
+            pruned_ns: 0,
         };
-        debug_assert_eq!(first, first_segment);
+        let seal_frames = chosen
+            .iter()
+            .flat_map(|s| facts[s].seals.iter().cloned())
+            .collect();
+        Ok(Some(PrunePlan {
+            chosen,
+            range,
+            seal_frames,
+        }))
+    }
+
+    /// Writes the tombstone (or `forged`, in tests) and seals it, writes
+    /// the seal chain, deletes the segments, rewrites the head.
+    pub(crate) fn execute_prune(
+        &mut self,
+        plan: PrunePlan,
+        forged: Option<Tombstone>,
+    ) -> Result<PruneReport> {
+        let PrunePlan {
+            chosen,
+            mut range,
+            seal_frames,
+        } = plan;
+        let time_ns = self.now_ns();
+        range.pruned_ns = time_ns;
         let mut ranges = self
             .tombstone
             .as_ref()
@@ -154,12 +190,12 @@ impl Writer {
             ));
         }
         ranges.push(range);
-        let tombstone = Tombstone {
+        let tombstone = forged.unwrap_or(Tombstone {
             time_ns,
             genesis_ns: self.genesis_ns,
             retention_secs: self.retention_secs,
             ranges,
-        };
+        });
         let seq = self.system_record(Kind::Tombstone, &tombstone.encode())?;
         self.tombstone = Some(tombstone);
         let _ = self.seal_epoch()?;
@@ -181,10 +217,8 @@ impl Writer {
         } else {
             seals.extend_from_slice(&format::seals_header(&self.log_id));
         }
-        for seg in &chosen {
-            for s in &facts[seg].seals {
-                seals.extend_from_slice(s);
-            }
+        for s in &seal_frames {
+            seals.extend_from_slice(s);
         }
         self.dir.write_atomic(SEALS_FILE, &seals)?;
 
@@ -203,5 +237,212 @@ impl Writer {
             tombstone_seq: Some(seq),
             overwrite_reliable: reliable,
         })
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    //! Retention with the writer's clock moved forward (no test waits for
+    //! a retention period to pass), and the laundering attack of issue 11.
+
+    use super::*;
+    use crate::error::TamperKind;
+    use crate::keys::StateKey;
+    use crate::options::Options;
+    use crate::read::{Filter, LogReader};
+    use crate::{Created, Event};
+
+    const DAY: Duration = Duration::from_secs(86_400);
+
+    fn key() -> StateKey {
+        StateKey::from_bytes([0x33; 32])
+    }
+
+    /// An open log, retention 1 day, epochs of 2 records, segments rolling
+    /// at the first seal past 300 bytes: several segments of sealed epochs.
+    fn log(dir: &std::path::Path) -> (AuditLog, Created) {
+        let o = Options::default()
+            .epoch(2, Duration::from_secs(3600))
+            .segment_limits(300, DAY)
+            .retention(DAY);
+        let (log, created) = AuditLog::create(dir, &key(), o).unwrap();
+        for i in 0..10u64 {
+            let _ = log.append(&Event::new("t.e").with("i", i)).unwrap();
+        }
+        let _ = log.seal().unwrap();
+        (log, created)
+    }
+
+    fn segments(dir: &std::path::Path) -> Vec<u32> {
+        let d = secure_fs::PrivateDir::open(dir).unwrap();
+        walk::list_segments(&d).unwrap()
+    }
+
+    fn verify_at(
+        dir: &std::path::Path,
+        c: &Created,
+        now: SystemTime,
+    ) -> Result<crate::VerifyReport> {
+        LogReader::open(dir, &c.verifying_key)
+            .unwrap()
+            .clock(now)
+            .verify()
+    }
+
+    #[test]
+    fn pruning_after_the_retention_period_verifies_and_reads() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("log");
+        let (log, c) = log(&dir);
+        let before = segments(&dir);
+        assert!(before.len() >= 3, "{before:?}");
+        // Inside the retention period: refused.
+        assert!(matches!(
+            log.prune_before(SystemTime::now()),
+            Err(Error::InvalidInput(_))
+        ));
+        assert_eq!(log.apply_retention().unwrap(), PruneReport::default());
+        log.lock().unwrap().clock_offset = 2 * DAY;
+        let rep = log.apply_retention().unwrap();
+        let range = rep.range.unwrap();
+        assert_eq!(range.first_segment, 1);
+        assert!(segments(&dir)[0] > 1);
+        let later = SystemTime::now() + 2 * DAY + Duration::from_secs(60);
+        let v = verify_at(&dir, &c, later).unwrap();
+        assert_eq!(v.first_seq, range.last_seq + 1);
+        // A second prune: the tombstone is cumulative.
+        for i in 0..6u64 {
+            let _ = log.append(&Event::new("t.e").with("i", 100 + i)).unwrap();
+        }
+        let _ = log.seal().unwrap();
+        log.lock().unwrap().clock_offset = 4 * DAY;
+        let rep2 = log.apply_retention().unwrap();
+        assert_eq!(rep2.range.unwrap().first_seq, range.last_seq + 1);
+        assert_eq!(
+            log.lock().unwrap().tombstone.as_ref().unwrap().ranges.len(),
+            2
+        );
+        for i in 0..3u64 {
+            let _ = log.append(&Event::new("t.e").with("i", 200 + i)).unwrap();
+        }
+        drop(log);
+        let later = later + 2 * DAY;
+        verify_at(&dir, &c, later).unwrap();
+        // Records after the pruned epochs decrypt (keys step forward).
+        let n = LogReader::open(&dir, &c.verifying_key)
+            .unwrap()
+            .clock(later)
+            .records(&c.read_key, Filter::all().event_type("t.e"))
+            .unwrap()
+            .filter(|r| r.as_ref().is_ok_and(|r| r.event_type() == "t.e"))
+            .count();
+        assert!(n >= 3, "{n}");
+        // A verifier whose clock is before the tombstones: from the future.
+        let e = verify_at(&dir, &c, SystemTime::now()).unwrap_err();
+        assert_eq!(e.tamper_report().unwrap().kind, TamperKind::BadTombstone);
+    }
+
+    /// Issue 11's laundering attack: delete segment 1, let the owner's
+    /// retention run, verify. v1 ended with `verify()` Ok; now the owner's
+    /// prune refuses (it verifies from the start) and verification reports
+    /// the missing segment before and after.
+    #[test]
+    fn deleting_a_segment_then_pruning_cannot_launder_it() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("log");
+        let (log, c) = log(&dir);
+        std::fs::remove_file(dir.join(format::segment_file_name(1))).unwrap();
+        let later = SystemTime::now() + 2 * DAY;
+        let missing = |r: Result<crate::VerifyReport>| {
+            matches!(
+                r.unwrap_err().tamper_report().map(|t| t.kind.clone()),
+                Some(TamperKind::MissingSegment { .. })
+            )
+        };
+        assert!(missing(verify_at(&dir, &c, later)));
+        log.lock().unwrap().clock_offset = 2 * DAY;
+        let e = log.apply_retention().unwrap_err();
+        assert!(matches!(
+            e.tamper_report().unwrap().kind,
+            TamperKind::MissingSegment { .. }
+        ));
+        assert!(segments(&dir).contains(&2), "nothing was pruned");
+        drop(log);
+        assert!(missing(verify_at(&dir, &c, later)));
+        // And the log does not even open for the owner.
+        assert!(AuditLog::open(&dir, &key(), Options::default()).is_err());
+    }
+
+    /// A thief holding the current key prunes early with a well-formed,
+    /// signed tombstone: reported as `PrunedEarly`. With a tombstone that
+    /// lies about when the pruned records were sealed, the seal chain tells
+    /// the truth: `PrunedEarly` again.
+    #[test]
+    fn an_early_prune_by_a_key_holder_is_reported() {
+        for lie in [false, true] {
+            let tmp = tempfile::tempdir().unwrap();
+            let dir = tmp.path().join("log");
+            let (log, c) = log(&dir);
+            let mut w = log.lock().unwrap();
+            let plan = w.plan_prune(u64::MAX).unwrap().unwrap();
+            let forged = lie.then(|| {
+                let now = format::nanos(SystemTime::now());
+                Tombstone {
+                    time_ns: now,
+                    genesis_ns: w.genesis_ns,
+                    retention_secs: w.retention_secs,
+                    ranges: vec![PrunedRange {
+                        sealed_ns: 0,
+                        pruned_ns: now,
+                        ..plan.range
+                    }],
+                }
+            });
+            let _ = w.execute_prune(plan, forged).unwrap();
+            drop(w);
+            drop(log);
+            let e = verify_at(&dir, &c, SystemTime::now()).unwrap_err();
+            assert!(
+                matches!(
+                    e.tamper_report().unwrap().kind,
+                    TamperKind::PrunedEarly { .. }
+                ),
+                "lie={lie}: {e}"
+            );
+        }
+    }
+
+    /// A later tombstone that drops a range named by an earlier one (not
+    /// cumulative) is reported.
+    #[test]
+    fn a_tombstone_must_be_cumulative() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("log");
+        let (log, c) = log(&dir);
+        log.lock().unwrap().clock_offset = 2 * DAY;
+        let _ = log.apply_retention().unwrap();
+        for i in 0..6u64 {
+            let _ = log.append(&Event::new("t.e").with("i", i)).unwrap();
+        }
+        let _ = log.seal().unwrap();
+        let mut w = log.lock().unwrap();
+        let plan = w.plan_prune(u64::MAX).unwrap().unwrap();
+        let t = w.now_ns();
+        let forged = Tombstone {
+            time_ns: t,
+            genesis_ns: w.genesis_ns,
+            retention_secs: w.retention_secs,
+            ranges: vec![PrunedRange {
+                pruned_ns: t,
+                ..plan.range
+            }],
+        };
+        let _ = w.execute_prune(plan, Some(forged)).unwrap();
+        drop(w);
+        drop(log);
+        let later = SystemTime::now() + 2 * DAY + Duration::from_secs(60);
+        let e = verify_at(&dir, &c, later).unwrap_err();
+        assert_eq!(e.tamper_report().unwrap().kind, TamperKind::BadTombstone);
     }
 }

@@ -317,14 +317,17 @@ fn walk_seals(
             Read1::Frame => {}
         }
         let f = FrameView::parse(&buf);
+        let prev = Seal::parse(f.body).map_or([0; 32], |s| s.prev);
         if f.kind != Kind::Seal as u8
             || f.epoch != st.epoch
             || f.seq < st.epoch_first_seq
-            || format::chain_record(&Seal::parse(f.body).map_or([0; 32], |s| s.prev), f.covered)
-                != f.chain
+            || format::chain_record(&prev, f.covered) != f.chain
         {
             return Err(bad(off, Some(f.seq)));
         }
+        // The records this seal covers are gone: its own (signed) `prev`
+        // is the chain input; the signature is what is checked.
+        st.chain = prev;
         let seal = accept_seal(log_id, &mut st, &f, SEALS_POSITION, off)?;
         last_sealed_ns = seal.time_ns;
         st.next_seq = f.seq + 1;
@@ -784,19 +787,23 @@ impl<'d> Walker<'d> {
             return Err(TamperKind::BadTombstone);
         }
         let retention_ns = s.retention_secs.saturating_mul(1_000_000_000);
-        let (mut next_seg, mut next_seq) = (1u32, 0u64);
-        for (i, r) in t.ranges.iter().enumerate() {
+        // Each prune adds one range, dated the tombstone's time (earlier
+        // tombstones may themselves have been pruned since).
+        if t.ranges.last().is_some_and(|r| r.pruned_ns != t.time_ns) {
+            return Err(TamperKind::BadTombstone);
+        }
+        let (mut next_seg, mut next_seq, mut pruned_at) = (1u32, 0u64, 0u64);
+        for r in &t.ranges {
             if r.first_segment != next_seg
                 || r.last_segment < r.first_segment
                 || r.first_seq != next_seq
                 || r.last_seq < r.first_seq
                 || r.pruned_ns > t.time_ns
+                || r.pruned_ns < pruned_at
             {
                 return Err(TamperKind::BadTombstone);
             }
-            if i >= prev.len() && r.pruned_ns != t.time_ns {
-                return Err(TamperKind::BadTombstone);
-            }
+            pruned_at = r.pruned_ns;
             if r.sealed_ns.saturating_add(retention_ns) > r.pruned_ns {
                 return Err(TamperKind::PrunedEarly {
                     last_seq: r.last_seq,

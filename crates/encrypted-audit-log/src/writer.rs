@@ -106,6 +106,8 @@ pub(crate) struct Writer {
     pub(crate) poisoned: bool,
     pub(crate) tombstone: Option<Tombstone>,
     pub(crate) recovery: Option<Recovery>,
+    /// Added to the wall clock (tests of retention move time forward).
+    pub(crate) clock_offset: std::time::Duration,
 }
 
 impl std::fmt::Debug for Writer {
@@ -310,6 +312,7 @@ impl Writer {
             poisoned: false,
             tombstone: None,
             recovery: None,
+            clock_offset: std::time::Duration::ZERO,
         };
         w.write_head()?;
         w.dir.sync()?;
@@ -475,6 +478,7 @@ impl Writer {
             poisoned: false,
             tombstone: s.tombstone.clone(),
             recovery: None,
+            clock_offset: std::time::Duration::ZERO,
         };
         // Erase the other slot: a certified-but-unused or an old key.
         w.wipe_slot(1 - slot)?;
@@ -503,9 +507,14 @@ impl Writer {
 
     /// Current time in ns, never before the last public time written.
     pub(crate) fn now_ns(&mut self) -> u64 {
-        let t = format::nanos(SystemTime::now()).max(self.last_time_ns);
+        let t = format::nanos(self.wall_now()).max(self.last_time_ns);
         self.last_time_ns = t;
         t
+    }
+
+    /// The wall clock (plus the test offset).
+    pub(crate) fn wall_now(&self) -> SystemTime {
+        SystemTime::now() + self.clock_offset
     }
 
     fn check_poisoned(&self) -> Result<()> {
