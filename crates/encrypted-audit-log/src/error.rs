@@ -166,7 +166,6 @@ impl fmt::Display for TamperKind {
 
 impl TamperKind {
     /// A one-byte code, recorded in quarantine records (FORMAT.md).
-    #[allow(dead_code)] // reason: used by recover_after_tamper (next stage)
     pub(crate) fn code(&self) -> u8 {
         match self {
             TamperKind::ModifiedBytes => 1,

@@ -481,8 +481,13 @@ impl Tombstone {
     }
 }
 
-/// A quarantine record body: the damage found, the quarantined segment
-/// files with their SHA-256, and where the log continues.
+/// Length of a whole seal frame (len field included).
+pub(crate) const SEAL_FRAME_LEN: usize = FRAME_HEADER_LEN + SEAL_BODY_LEN + CHAIN_LEN;
+
+/// A quarantine record body: the damage found, the quarantined files with
+/// their SHA-256, where the log continues, and the seals (whole frames,
+/// copied from the quarantined files) that certify the keys from the last
+/// good epoch to the writer's current one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct QuarantineBody {
     pub(crate) time_ns: u64,
@@ -491,15 +496,16 @@ pub(crate) struct QuarantineBody {
     pub(crate) segment: u32,
     pub(crate) offset: u64,
     pub(crate) seq: u64,
-    /// Last good sequence number + 1 (where the log continues).
+    /// The sequence number of this record (where the log continues).
     pub(crate) resume_seq: u64,
     pub(crate) files: Vec<(u32, [u8; 32])>,
+    pub(crate) bridge: Vec<Vec<u8>>,
 }
 
 impl QuarantineBody {
-    #[cfg_attr(not(any(test, fuzzing)), allow(dead_code))] // reason: recover_after_tamper (next stage)
     pub(crate) fn encode(&self) -> Vec<u8> {
-        let mut b = Vec::with_capacity(41 + self.files.len() * 36);
+        let mut b =
+            Vec::with_capacity(45 + self.files.len() * 36 + self.bridge.len() * SEAL_FRAME_LEN);
         b.extend_from_slice(&self.time_ns.to_le_bytes());
         b.push(self.kind);
         b.extend_from_slice(&self.segment.to_le_bytes());
@@ -512,17 +518,33 @@ impl QuarantineBody {
             b.extend_from_slice(&s.to_le_bytes());
             b.extend_from_slice(h);
         }
+        let m = u32::try_from(self.bridge.len()).unwrap_or(u32::MAX);
+        b.extend_from_slice(&m.to_le_bytes());
+        for f in &self.bridge {
+            b.extend_from_slice(f);
+        }
         b
     }
 
     pub(crate) fn parse(b: &[u8]) -> Option<QuarantineBody> {
-        if b.len() < 41 {
+        if b.len() < 45 {
             return None;
         }
         let n = le_u32(b, 37) as usize;
-        if n > 100_000 || b.len() != 41 + n * 36 {
+        let at = 41usize.checked_add(n.checked_mul(36)?)?;
+        if n > 100_000 || b.len() < at + 4 {
             return None;
         }
+        let m = le_u32(b, at) as usize;
+        if m > 100_000 || b.len() != at + 4 + m * SEAL_FRAME_LEN {
+            return None;
+        }
+        let bridge = (0..m)
+            .map(|i| {
+                let s = at + 4 + i * SEAL_FRAME_LEN;
+                b[s..s + SEAL_FRAME_LEN].to_vec()
+            })
+            .collect();
         Some(QuarantineBody {
             time_ns: le_u64(b, 0),
             kind: b[8],
@@ -533,8 +555,15 @@ impl QuarantineBody {
             files: (0..n)
                 .map(|i| (le_u32(b, 41 + i * 36), arr32(b, 45 + i * 36)))
                 .collect(),
+            bridge,
         })
     }
+}
+
+/// The file a quarantined segment (or, for segment 0, the head) is kept
+/// in, named by the quarantine record's sequence number.
+pub(crate) fn quarantine_file_name(record_seq: u64, segment: u32) -> String {
+    format!("quarantine-{record_seq:020}-{segment:08}.eal")
 }
 
 /// The signed head: where the log ends, signed with the epoch's key.
@@ -837,6 +866,7 @@ mod tests {
             seq: 7,
             resume_seq: 5,
             files: vec![(2, Sha256::digest(b"x").into())],
+            bridge: vec![],
         };
         assert_eq!(QuarantineBody::parse(&q.encode()).unwrap(), q);
         let mut frame = Vec::new();

@@ -14,6 +14,7 @@ mod log;
 mod options;
 mod privacy;
 mod read;
+mod recovery;
 mod retention;
 mod walk;
 mod writer;

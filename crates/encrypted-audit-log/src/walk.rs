@@ -743,8 +743,41 @@ impl<'d> Walker<'d> {
             Kind::Quarantine => {
                 let q =
                     QuarantineBody::parse(f.body).ok_or_else(|| bad(TamperKind::ModifiedBytes))?;
-                if q.time_ns < self.summary.state.last_time_ns {
+                if q.time_ns < self.summary.state.last_time_ns || q.resume_seq != seq {
                     return Err(bad(TamperKind::ModifiedBytes));
+                }
+                // The quarantined files are kept, unchanged.
+                for (qseg, hash) in &q.files {
+                    let name = format::quarantine_file_name(seq, *qseg);
+                    if file_sha256(self.dir, &name)? != Some(*hash) {
+                        return Err(bad(TamperKind::MissingSegment { expected: *qseg }));
+                    }
+                }
+                // The bridge: seals certifying the keys to the writer's epoch.
+                let mut st = self.summary.state.clone();
+                for frame in &q.bridge {
+                    let bf = FrameView::parse(frame);
+                    let bs = Seal::parse(bf.body).ok_or_else(|| bad(TamperKind::ModifiedBytes))?;
+                    if format::le_u32(frame, 0) as usize + 4 != frame.len()
+                        || bf.kind != Kind::Seal as u8
+                        || bf.epoch != st.epoch
+                        || format::chain_record(&bs.prev, bf.covered) != bf.chain
+                    {
+                        return Err(bad(TamperKind::ModifiedBytes));
+                    }
+                    // The records these seals cover are quarantined: each
+                    // seal's own (signed) fields are its inputs.
+                    st.chain = bs.prev;
+                    st.epoch_first_seq = bs.first_seq;
+                    st.last_time_ns = 0;
+                    let _ = accept_seal(&log_id, &mut st, &bf, seg, at)?;
+                }
+                if !q.bridge.is_empty() {
+                    let s = &mut self.summary.state;
+                    s.epoch = st.epoch;
+                    s.epoch_key = st.epoch_key;
+                    s.epoch_first_seq = seq + 1;
+                    self.summary.epoch_count = 0;
                 }
                 self.summary.state.last_time_ns = q.time_ns;
                 self.summary.quarantines.push(QuarantineEvent {
@@ -757,7 +790,8 @@ impl<'d> Walker<'d> {
                 });
             }
         }
-        if kind != Kind::Seal {
+        let bridged = kind == Kind::Quarantine && self.summary.state.epoch != f.epoch;
+        if kind != Kind::Seal && !bridged {
             self.summary.epoch_count += 1;
             if self.summary.epoch_count >= NONCE_BUDGET {
                 return Err(bad(TamperKind::ModifiedBytes));
@@ -891,6 +925,28 @@ impl<'d> Walker<'d> {
         while self.next_step()?.is_some() {}
         Ok(self.summary)
     }
+}
+
+/// SHA-256 of a file of the log directory; `None` if it does not exist.
+fn file_sha256(dir: &PrivateDir, name: &str) -> Result<Option<[u8; 32]>> {
+    use sha2::{Digest, Sha256};
+    let mut file = match dir.open_file(name, Access::Read) {
+        Ok(f) => f,
+        Err(e) if *e.kind() == secure_fs::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = file
+            .read(&mut buf)
+            .map_err(|e| Error::io(dir.path().join(name), e))?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(Some(h.finalize().into()))
 }
 
 /// Opens segment `seg` and reads and parses its header (bounded).

@@ -419,7 +419,8 @@ impl Writer {
         let state_file = dir.open_file(STATE_FILE, Access::ReadWrite)?;
         let seg_name = format::segment_file_name(s.last_segment);
         let seg_file = dir.open_file(&seg_name, Access::ReadWrite)?;
-        let head_file = dir.open_file(HEAD_FILE, Access::ReadWrite)?;
+        // Created if missing (a recovery after the head was deleted).
+        let head_file = dir.create_file(HEAD_FILE, Access::ReadWrite)?;
         let now = SystemTime::now();
         let seg_age = now
             .duration_since(format::from_nanos(s.last_segment_created_ns))

@@ -6,5 +6,6 @@ mod basics;
 mod common;
 mod crash;
 mod epochs;
+mod recovery;
 mod retention;
 mod tamper;

@@ -89,7 +89,7 @@ tomb, c = frame(5, 1, 3, tb, c)
 out['tombstone_frame'] = tomb
 # Record 4: quarantine
 qb = (u64(T + 5 * SEC) + bytes([1]) + u32(2) + u64(132) + u64(7) + u64(5) + u32(1)
-      + u32(2) + H(b'x'))
+      + u32(2) + H(b'x') + u32(0))
 quar, c = frame(6, 1, 4, qb, c)
 out['quarantine_frame'] = quar
 # State slot: epoch 1
