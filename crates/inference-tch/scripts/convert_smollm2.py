@@ -20,6 +20,7 @@ import os
 import sys
 
 import torch
+from safetensors.torch import save_file
 import transformers
 from transformers import AutoModelForCausalLM, AutoTokenizer, GenerationConfig
 
@@ -48,7 +49,19 @@ def main():
     tok = AutoTokenizer.from_pretrained(pkg, gguf_file=gguf)
     model = AutoModelForCausalLM.from_pretrained(pkg, gguf_file=gguf, dtype=torch.float32).eval()
     os.makedirs(out, exist_ok=True)
-    model.save_pretrained(out, safe_serialization=True)
+    # save_pretrained refuses a model loaded from GGUF ("quantized with
+    # gguf"), though its weights are dequantized float32 tensors by now:
+    # write them, the config (less its quantization entry) and the
+    # generation config ourselves.
+    sd = {k: v.detach().to(torch.float32).contiguous() for k, v in model.state_dict().items()}
+    if model.config.tie_word_embeddings:
+        sd.pop("lm_head.weight", None)
+    save_file(sd, os.path.join(out, "model.safetensors"), metadata={"format": "pt"})
+    cfg = model.config.to_dict()
+    cfg.pop("quantization_config", None)
+    with open(os.path.join(out, "config.json"), "w") as f:
+        json.dump(cfg, f, indent=1, sort_keys=True)
+    model.generation_config.save_pretrained(out)
     tok.save_pretrained(out)
     for name in os.listdir(out):
         if name.endswith(".jinja"):

@@ -106,30 +106,62 @@ fn smollm2_matches_transformers() {
 
     // Speed against transformers, same weights, prompt, threads, run.
     if let Ok(hf) = std::env::var("SMOLLM2_TRANSFORMERS") {
-        let hf: serde_json::Value = serde_json::from_str(&hf).unwrap();
-        let n = 64;
-        let mut o = GenerateOptions::greedy(n);
-        o.stop_tokens = Some(Vec::new());
-        let _ = lm
-            .generate(&ids, &o, |_| ControlFlow::Continue(()))
-            .unwrap(); // warm-up
-        let g = lm
-            .generate(&ids, &o, |_| ControlFlow::Continue(()))
-            .unwrap();
-        let ours_gen = g.generated_tokens_per_s();
-        let ours_prompt = g.prompt_tokens_per_s();
-        let hf_gen = hf["generated_tokens_per_s"].as_f64().unwrap();
-        let hf_prompt = hf["prompt_tokens_per_s"].as_f64().unwrap();
-        let bw = memory_bandwidth();
-        let bound = bw / model_bytes as f64;
-        eprintln!(
-            "smollm2 bench ({threads} threads, float32, CPU): generated {ours_gen:.1} tok/s vs transformers {hf_gen:.1} (ratio {:.2}); \
-             prompt {ours_prompt:.0} tok/s vs {hf_prompt:.0} (ratio {:.2}); memory bandwidth {:.1} GB/s, bound {bound:.1} tok/s, \
-             ours at {:.0}% of it",
-            ours_gen / hf_gen,
-            ours_prompt / hf_prompt,
-            bw / 1e9,
-            100.0 * ours_gen / bound
-        );
+        bench("smollm2", &lm, &ids, model_bytes, threads, &hf);
     }
+}
+
+/// Our generated and prompt tokens/s against transformers' (`hf`, a JSON
+/// line from scripts/bench_transformers.py measured in the same run), and
+/// against the memory-bandwidth bound.
+fn bench(name: &str, lm: &LanguageModel, ids: &[u32], model_bytes: u64, threads: usize, hf: &str) {
+    let hf: serde_json::Value = serde_json::from_str(hf).unwrap();
+    let n = 64;
+    let mut o = GenerateOptions::greedy(n);
+    o.stop_tokens = Some(Vec::new());
+    let _ = lm.generate(ids, &o, |_| ControlFlow::Continue(())).unwrap(); // warm-up
+    let g = lm.generate(ids, &o, |_| ControlFlow::Continue(())).unwrap();
+    assert_eq!(g.tokens.len(), n);
+    let ours_gen = g.generated_tokens_per_s();
+    let ours_prompt = g.prompt_tokens_per_s();
+    let hf_gen = hf["generated_tokens_per_s"].as_f64().unwrap();
+    let hf_prompt = hf["prompt_tokens_per_s"].as_f64().unwrap();
+    let bw = memory_bandwidth();
+    let bound = bw / model_bytes as f64;
+    eprintln!(
+        "{name} bench ({threads} threads, float32, CPU, {} prompt tokens, {n} generated): \
+         generated {ours_gen:.1} tok/s vs transformers {hf_gen:.1} (ratio {:.2}); \
+         prompt {ours_prompt:.0} tok/s vs {hf_prompt:.0} (ratio {:.2}); \
+         memory bandwidth {:.1} GB/s, bound {bound:.1} tok/s, ours at {:.0}% of it",
+        ids.len(),
+        ours_gen / hf_gen,
+        ours_prompt / hf_prompt,
+        bw / 1e9,
+        100.0 * ours_gen / bound
+    );
+}
+
+/// Speed only: a random Qwen2 of about 100M parameters
+/// (scripts/make_bench_qwen2.py; `BENCH_QWEN2_DIR`, `BENCH_QWEN2_TRANSFORMERS`
+/// set by `cargo xtask smollm2`).
+#[test]
+fn random_qwen2_100m_speed() {
+    let (Some(dir), Ok(hf)) = (
+        std::env::var_os("BENCH_QWEN2_DIR").map(PathBuf::from),
+        std::env::var("BENCH_QWEN2_TRANSFORMERS"),
+    ) else {
+        eprintln!("bench-qwen2: BENCH_QWEN2_DIR not set; run `cargo xtask smollm2`");
+        return;
+    };
+    let threads: usize = std::env::var("SMOLLM2_THREADS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(2);
+    let manifest =
+        Manifest::parse(&std::fs::read(dir.join(model_verify::MANIFEST_FILE_NAME)).unwrap())
+            .unwrap();
+    let files = Verifier::new(&manifest).load_each(&dir).unwrap();
+    let model_bytes = files.report().total_bytes();
+    let lm = LanguageModel::load(files, &LoadOptions::new().threads(threads)).unwrap();
+    let ids: Vec<u32> = (0..32).map(|i| 100 + 37 * i).collect();
+    bench("qwen2-100m", &lm, &ids, model_bytes, threads, &hf);
 }
