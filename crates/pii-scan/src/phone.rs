@@ -27,11 +27,14 @@ pub const DEFAULT_PHONE_REGIONS: &[&str] = &[
 ];
 
 /// Regions whose numbers are commonly written without their national
-/// (trunk) prefix: mobile numbers in China and India, area codes in
-/// parentheses in Brazil, Mexico's ten digits. Elsewhere a national number
+/// (trunk) prefix: NANP numbers without the `1`, mobile numbers in China
+/// (eleven digits from `1`) and India (ten digits from 6-9), Brazilian
+/// numbers with the area code in parentheses; other Brazilian and Mexican
+/// numbers without a prefix count only as weak matches (they need a
+/// context word). Elsewhere a national number
 /// must start with its trunk prefix (`0` in most of Europe): a bare digit
 /// run is too often something else.
-const PREFIX_OPTIONAL: &[&str] = &["CN", "IN", "BR", "MX"];
+const PREFIX_OPTIONAL: &[&str] = &["US", "CA", "CN", "IN", "BR", "MX"];
 
 /// Metadata of the regions of every country calling code.
 static BY_CODE: LazyLock<HashMap<u16, Vec<&'static Metadata>>> = LazyLock::new(|| {
@@ -49,6 +52,7 @@ static BY_CODE: LazyLock<HashMap<u16, Vec<&'static Metadata>>> = LazyLock::new(|
 /// A region's compiled plan, resolved when the scanner is built.
 #[derive(Clone, Copy)]
 pub(crate) struct Region {
+    id: &'static str,
     plan: &'static Plan,
     /// The national (trunk) prefix, if the region has one.
     prefix: Option<&'static str>,
@@ -74,6 +78,7 @@ where
                 .filter(|_| up.len() == 2)
                 .and_then(|meta| {
                     Some(Region {
+                        id: meta.id(),
                         plan: plan(meta)?,
                         prefix: meta.national_prefix().filter(|p| !p.is_empty()),
                         prefix_optional: PREFIX_OPTIONAL.contains(&up.as_str()),
@@ -168,6 +173,13 @@ fn plan(meta: &'static Metadata) -> Option<&'static Plan> {
 
 /// How a candidate was written.
 pub(crate) struct Written<'a> {
+    /// Written with an area code in brackets.
+    pub(crate) parens: bool,
+    /// Grouped as NANP numbers are written (3-3-4, ten digits, 1-3-3-4).
+    pub(crate) nanp_shape: bool,
+    /// Grouped as Chinese or Indian mobile numbers are written without a
+    /// trunk prefix (138 0013 8000, 98765 43210, ...).
+    pub(crate) mobile_shape: bool,
     /// The digits, without the `+`/`00` and without a `(0)` trunk marker.
     pub(crate) digits: &'a str,
     /// Written with `+` or `00`.
@@ -176,10 +188,10 @@ pub(crate) struct Written<'a> {
 
 /// The region a number is valid in, if any: for an international number
 /// its country code's regions, otherwise the given default regions.
-pub(crate) fn valid(w: &Written<'_>, defaults: &[Region]) -> bool {
+pub(crate) fn valid(w: &Written<'_>, defaults: &[Region]) -> Validity {
     let d = w.digits;
     if !(6..=17).contains(&d.len()) {
-        return false;
+        return Validity::Invalid;
     }
     if w.international {
         for cc_len in 1..=3 {
@@ -188,18 +200,66 @@ pub(crate) fn valid(w: &Written<'_>, defaults: &[Region]) -> bool {
             };
             if let Some(metas) = BY_CODE.get(&code) {
                 let rest = &d[cc_len..];
-                return metas.iter().any(|m| plan(m).is_some_and(|p| p.valid(rest)));
+                return if metas.iter().any(|m| plan(m).is_some_and(|p| p.valid(rest))) {
+                    Validity::Valid
+                } else {
+                    Validity::Invalid
+                };
             }
         }
-        return false;
+        return Validity::Invalid;
     }
-    defaults.iter().any(|r| match r.prefix {
-        Some(p) => match d.strip_prefix(p) {
-            Some(nsn) => r.plan.valid(nsn),
-            None => r.prefix_optional && r.plan.valid(d),
-        },
-        None => r.plan.valid(d),
-    })
+    let mut weak = false;
+    for r in defaults {
+        if matches!(r.id, "US" | "CA") && !w.nanp_shape {
+            continue;
+        }
+        if let Some(nsn) = r.prefix.and_then(|p| d.strip_prefix(p))
+            && r.plan.valid(nsn)
+        {
+            return Validity::Valid;
+        }
+        let without_prefix = match (r.prefix, r.id) {
+            (None, "MX") | (_, "MX") => Some(false),
+            (None, _) => Some(true),
+            (Some(_), _) if !r.prefix_optional => None,
+            (Some(_), "CN") => {
+                (w.mobile_shape && d.len() == 11 && d.starts_with('1')).then_some(true)
+            }
+            (Some(_), "IN") => {
+                (w.mobile_shape && d.len() == 10 && d.starts_with(['6', '7', '8', '9']))
+                    .then_some(true)
+            }
+            (Some(_), "BR") => Some(w.parens),
+            (Some(_), _) => Some(true),
+        };
+        match without_prefix {
+            Some(strong) if r.plan.valid(d) => {
+                if strong {
+                    return Validity::Valid;
+                }
+                weak = true;
+            }
+            _ => {}
+        }
+    }
+    if weak {
+        Validity::Weak
+    } else {
+        Validity::Invalid
+    }
+}
+
+/// What a region's number plan says of a candidate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Validity {
+    /// Valid as written.
+    Valid,
+    /// Valid only if read without its region's trunk prefix where people
+    /// often write one (Mexico, Brazil without brackets): needs context.
+    Weak,
+    /// Not a number of any region tried.
+    Invalid,
 }
 
 /// Is `c` a separator people put between the digit groups of a phone
@@ -246,8 +306,12 @@ pub(crate) fn check(
         return None;
     }
     // The shape of a US SSN ("123-45-6789") is left to the SSN recognizer.
-    let dashed: Vec<usize> = main.split('-').map(str::len).collect();
-    if dashed == [3, 2, 4] {
+    let groups: Vec<usize> = main.split(['-', ' ']).map(str::len).collect();
+    if groups == [3, 2, 4] {
+        return None;
+    }
+    // A decimal number ("53.2229005"): one dot and nothing else.
+    if main.bytes().filter(|&b| !b.is_ascii_digit()).eq([b'.']) {
         return None;
     }
     // A date written with dots ("08.01.2017").
@@ -320,7 +384,31 @@ pub(crate) fn check(
         return None;
     }
     let candidate = skip(body, trunk_skip);
+    let digit_groups: Vec<usize> = main
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|g| !g.is_empty())
+        .map(str::len)
+        .collect();
+    // National numbers end in a two-digit group only after other short
+    // groups ("01 23 45 67 89", "123-45-67"); "4303-5267-78" is a code.
+    if !international
+        && let [.., prev, 2] = digit_groups.as_slice()
+        && *prev >= 4
+    {
+        return None;
+    }
+    let nanp_shape = matches!(
+        digit_groups.as_slice(),
+        [3, 3, 4] | [10] | [1, 3, 3, 4] | [11] | [3, 7]
+    );
+    let mobile_shape = matches!(
+        digit_groups.as_slice(),
+        [11] | [3, 4, 4] | [3, 8] | [10] | [5, 5] | [3, 3, 4] | [4, 3, 3]
+    );
     let w = Written {
+        parens,
+        nanp_shape,
+        mobile_shape,
         digits: &candidate,
         international,
     };
@@ -329,10 +417,13 @@ pub(crate) fn check(
     let mut after = h[end..].chars();
     let next_joins = matches!((after.next(), after.next()),
         (Some(a), Some(b)) if is_separator(a) && a != ' ' && a != ')' && b.is_alphanumeric());
-    if next_joins || !valid(&w, regions) {
+    let validity = valid(&w, regions);
+    if next_joins || validity == Validity::Invalid {
         return None;
     }
-    let score = if international || parens {
+    let score = if validity == Validity::Weak {
+        0.45
+    } else if international || parens {
         0.75
     } else if seps > 0 {
         0.55
@@ -363,17 +454,22 @@ mod tests {
         let v = |d: &str, i: bool| {
             valid(
                 &Written {
+                    parens: false,
+                    nanp_shape: true,
+                    mobile_shape: true,
                     digits: d,
                     international: i,
                 },
                 &all,
-            )
+            ) == Validity::Valid
         };
         assert!(v("4915123456789", true)); // +49 151 23456789
         assert!(v("8613812345678", true)); // +86 138 1234 5678
         assert!(v("13812345678", false)); // CN mobile, no trunk prefix
         assert!(v("02079460958", false)); // GB London
-        assert!(v("11987654321", false)); // BR São Paulo mobile
+        assert!(!v("11987654321", false)); // BR without brackets: weak only
+        assert!(v("4155550132", false)); // NANP without the 1
+        assert!(!v("1957754612", false)); // SKU-like: weak (MX) at most
         assert!(!v("999999999999", true));
         assert!(!v("123", false));
     }
