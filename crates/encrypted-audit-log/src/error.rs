@@ -165,8 +165,9 @@ impl fmt::Display for TamperKind {
 }
 
 impl TamperKind {
-    /// A one-byte code, recorded in quarantine records (FORMAT.md).
-    pub(crate) fn code(&self) -> u8 {
+    /// A one-byte code for the kind, as quarantine records store it
+    /// (FORMAT.md lists them; [`crate::QuarantineEvent::kind_code`]).
+    pub fn code(&self) -> u8 {
         match self {
             TamperKind::ModifiedBytes => 1,
             TamperKind::DeletedRecords { .. } => 2,

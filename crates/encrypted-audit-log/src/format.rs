@@ -35,6 +35,9 @@ pub(crate) const SEALS_HEADER_LEN: usize = 28;
 /// Frame: `u32 len ‖ u8 kind ‖ u32 epoch ‖ u64 seq ‖ body ‖ 32-byte chain`.
 pub(crate) const FRAME_HEADER_LEN: usize = 17;
 pub(crate) const CHAIN_LEN: usize = 32;
+/// Largest file this crate reads whole into memory (the seal chain and,
+/// in a recovery, a segment): larger ones are refused, never read.
+pub(crate) const MAX_WHOLE_FILE: usize = 1 << 30;
 /// Largest event plaintext.
 pub(crate) const MAX_PLAINTEXT: usize = 1 << 20;
 pub(crate) const NONCE_LEN: usize = 12;
@@ -408,6 +411,7 @@ impl RecoveredBody {
 /// One pruned range of a tombstone: whole segments, sealed at `sealed_ns`
 /// (the time of the last seal in them), pruned at `pruned_ns`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct PrunedRange {
     /// First pruned segment.
     pub first_segment: u32,

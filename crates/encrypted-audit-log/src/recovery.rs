@@ -143,7 +143,7 @@ fn recover(
         .filter(|&n| n >= g_seg)
     {
         let name = format::segment_file_name(seg);
-        let bytes = dir.read(&name)?;
+        let bytes = walk::read_bounded(&dir, &name, format::MAX_WHOLE_FILE)?.unwrap_or_default();
         if seg == g_seg && bytes.len() as u64 <= g_off {
             continue;
         }
@@ -227,7 +227,10 @@ fn recover(
         &s.state.chain,
     );
     let seg_name = format::segment_file_name(g_seg);
-    let mut new_seg = prefix.unwrap_or_else(|| dir.read(&seg_name).unwrap_or_default());
+    let mut new_seg = match prefix {
+        Some(p) => p,
+        None => walk::read_bounded(&dir, &seg_name, format::MAX_WHOLE_FILE)?.unwrap_or_default(),
+    };
     new_seg.extend_from_slice(&frame);
     dir.write_atomic(&seg_name, &new_seg)?;
     dir.sync()?;

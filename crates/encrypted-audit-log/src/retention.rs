@@ -203,7 +203,7 @@ impl Writer {
         // The seal chain: the verified entries before the first segment
         // present, then the seals of the pruned segments.
         let mut seals = Vec::new();
-        if let Some(old) = walk::read_bounded(&self.dir, SEALS_FILE, usize::MAX >> 1)? {
+        if let Some(old) = walk::read_bounded(&self.dir, SEALS_FILE, format::MAX_WHOLE_FILE)? {
             let mut at = SEALS_HEADER_LEN;
             seals.extend_from_slice(&old[..SEALS_HEADER_LEN.min(old.len())]);
             while at + 4 <= old.len() {

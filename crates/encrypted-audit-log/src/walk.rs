@@ -57,8 +57,8 @@ pub struct SealedUntil {
 pub struct QuarantineEvent {
     /// Sequence number of the signed quarantine record.
     pub record_seq: u64,
-    /// The damage found: its kind (as [`TamperKind::code`] recorded it:
-    /// see FORMAT.md) and position.
+    /// The kind of damage found, as [`TamperKind::code`] gives it (FORMAT.md
+    /// lists the codes).
     pub kind_code: u8,
     /// Segment where the damage was found.
     pub segment: u32,
@@ -151,6 +151,11 @@ pub(crate) fn read_bounded(dir: &PrivateDir, name: &str, limit: usize) -> Result
         .take(u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1))
         .read_to_end(&mut buf)
         .map_err(|e| Error::io(dir.path().join(name), e))?;
+    if buf.len() > limit && limit >= format::MAX_WHOLE_FILE {
+        return Err(Error::InvalidInput(format!(
+            "{name} is larger than the {limit} bytes this crate reads at once"
+        )));
+    }
     Ok(Some(buf))
 }
 
