@@ -209,7 +209,8 @@ impl<'m> Verifier<'m> {
     /// rewriting a file after (or during) verification cannot change what is
     /// loaded.
     ///
-    /// Memory use is the size of the model.
+    /// Memory use is the size of the model; [`Verifier::load_each`] hands
+    /// the files over one at a time instead.
     ///
     /// # Errors
     /// As [`Verifier::verify`].
@@ -878,10 +879,12 @@ impl VerifiedFile {
 }
 
 /// Builds a [`Manifest`] by hashing a model directory (what
-/// `cargo xtask checksums` runs). The same rules as verification apply: a
-/// directory holding symlinks, code, pickles, remote-code configs or invalid
-/// safetensors files is refused, so that a manifest is only ever written for
-/// a model that will verify.
+/// `cargo xtask checksums` runs). The same rules as verification apply, from
+/// the same functions (one admission policy, one set of content checks): a
+/// directory holding symlinks, code, pickles, binaries, remote-code configs,
+/// invalid safetensors files or a shard index that does not match its shards
+/// is refused, so that a manifest is only ever written for a model that will
+/// verify.
 pub struct ManifestBuilder<'p> {
     name: String,
     revision: Option<String>,
@@ -932,9 +935,11 @@ impl<'p> ManifestBuilder<'p> {
     }
 
     /// Adds a path to leave out (recorded in the manifest's `ignore_paths`).
-    /// As for [`Verifier::ignore`], a trailing `/` is removed and an unsafe
-    /// path makes [`ManifestBuilder::build`] fail with
-    /// [`Error::UnsafePath`].
+    /// As for [`Verifier::ignore`], it matches regular files only (a file,
+    /// or every file below a directory): directories are still walked, and
+    /// an ignored file is still refused if its name or content says code, a
+    /// pickle or a binary. A trailing `/` is removed and an unsafe path
+    /// makes [`ManifestBuilder::build`] fail with [`Error::UnsafePath`].
     #[must_use]
     pub fn ignore(mut self, path: impl Into<String>) -> Self {
         self.ignore.push(normalize_ignore(path.into()));
