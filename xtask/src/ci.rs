@@ -8,7 +8,7 @@ use crate::{fuse, torch, util};
 
 /// Workspace packages that need libtorch. They are left out of the plain
 /// steps (so the rest builds on any machine) and built by the libtorch step.
-pub(crate) const TORCH_PACKAGES: &[&str] = &["tch-smoke"];
+pub(crate) const TORCH_PACKAGES: &[&str] = &["tch-smoke", "inference-tch"];
 
 /// The power-loss tests (FUSE): run in their own step, which says
 /// `skipped: no /dev/fuse` where the device is absent.
