@@ -155,7 +155,7 @@ impl<'a> Session<'a> {
                 let connecting = matches!(
                     t.kind(),
                     ureq::ErrorKind::ConnectionFailed | ureq::ErrorKind::Dns
-                );
+                ) || source_chain_is::<crate::tls::HandshakeTimeout>(&t);
                 let kind = if timed_out || self.deadline.is_some_and(|d| Instant::now() >= d) {
                     self.timed_out(connecting)
                 } else if t.kind() == ureq::ErrorKind::InsecureRequestHttpsOnly {
@@ -394,6 +394,26 @@ fn source_chain_has(e: &(dyn std::error::Error + 'static), kind: std::io::ErrorK
                 cur = Some(inner);
                 continue;
             }
+        }
+        cur = err.source();
+    }
+    false
+}
+
+/// Whether any error in the source chain (looking through `io::Error`
+/// wrappers) is a `T`.
+fn source_chain_is<T: std::error::Error + 'static>(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if err.is::<T>() {
+            return true;
+        }
+        if let Some(inner) = err
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            cur = Some(inner);
+            continue;
         }
         cur = err.source();
     }

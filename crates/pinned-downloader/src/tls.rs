@@ -353,6 +353,19 @@ impl ureq::ReadWrite for TlsStream {
     }
 }
 
+/// Marks a TLS handshake that waited longer than the read timeout, so that
+/// it is reported as a connect timeout, not an idle one.
+#[derive(Debug)]
+pub(crate) struct HandshakeTimeout;
+
+impl std::fmt::Display for HandshakeTimeout {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TLS handshake timed out")
+    }
+}
+
+impl std::error::Error for HandshakeTimeout {}
+
 /// ureq's TLS step: our rustls configuration (and so our verifier), the
 /// handshake completed here before ureq writes the request.
 #[derive(Debug)]
@@ -380,7 +393,13 @@ impl ureq::TlsConnector for PinnedTls {
         };
         let mut stream = rustls::StreamOwned::new(conn, io);
         while stream.conn.is_handshaking() {
-            stream.conn.complete_io(&mut stream.sock)?;
+            stream.conn.complete_io(&mut stream.sock).map_err(|e| {
+                if matches!(e.kind(), IoKind::TimedOut | IoKind::WouldBlock) {
+                    IoError::new(IoKind::TimedOut, HandshakeTimeout)
+                } else {
+                    e
+                }
+            })?;
         }
         Ok(Box::new(TlsStream(stream)))
     }

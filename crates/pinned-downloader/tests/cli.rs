@@ -184,3 +184,52 @@ fn https_proxy_is_used_with_pins_end_to_end() {
     assert_eq!(std::fs::read(s.out()).unwrap(), *body);
     assert_eq!(proxy.connects.lock().unwrap().len(), 1);
 }
+
+#[test]
+fn resume_continues_after_a_cut_and_exits_zero() {
+    let s = setup();
+    let body = Arc::new(content(300_000));
+    let n = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let (b2, honest) = (body.clone(), file_handler(body.clone(), "\"v1\"", true));
+    // First answer: cut after 200,000 bytes; later ones honest, with Range.
+    let server = Server::start(
+        &s.leaf,
+        Arc::new(move |req: &Seen, tls: &mut Tls| {
+            if n.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+                head(
+                    tls,
+                    "200 OK",
+                    &[
+                        ("Content-Length", b2.len().to_string()),
+                        ("ETag", "\"v1\"".into()),
+                    ],
+                )?;
+                tls.write_all(&b2[..200_000])?;
+                return Ok(End::Cut);
+            }
+            honest(req, tls)
+        }),
+    );
+    let url = server.url("good.test", "/m.bin");
+    let hex = sha256_hex(&body);
+    let out = s.run(&server, &url, &["--sha256", &hex, "--resume"]);
+    assert_eq!(
+        out.status.code(),
+        Some(15),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!s.out().exists());
+    let out = s.run(&server, &url, &["--sha256", &hex, "--resume"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(std::fs::read(s.out()).unwrap(), *body);
+    assert_eq!(entries(&s.dir.path().join("out")), ["model.bin"]);
+    // The default 64 MiB chunk holds the whole file: nothing was recorded,
+    // so the second run started over (a Range request needs a recorded chunk).
+    assert!(server.seen().iter().all(|r| r.header("range").is_none()));
+}

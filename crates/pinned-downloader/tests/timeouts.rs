@@ -112,3 +112,39 @@ fn a_slow_drip_hits_the_total_timeout() {
     });
     assert_eq!(what, TimeoutKind::Total);
 }
+
+#[test]
+fn a_server_that_never_answers_the_handshake_is_a_connect_timeout() {
+    // Accepts TCP, then says nothing.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let holder = std::thread::spawn(move || {
+        let (mut sock, _) = listener.accept().unwrap();
+        sock.set_read_timeout(Some(Duration::from_secs(20)))
+            .unwrap();
+        let mut b = [0u8; 4096];
+        // Reads the ClientHello, answers nothing, waits for the hang-up.
+        while matches!(sock.read(&mut b), Ok(n) if n > 0) {}
+    });
+    let pki = Pki::new();
+    let leaf = pki.leaf(&["good.test"]);
+    let (dir, target) = out_dir();
+    let dl = builder(&pki, &[("good.test", port)])
+        .allow_pinned("good.test", pins(leaf.pin))
+        .read_timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let err = dl
+        .download(Request::new(format!("https://good.test:{port}/m")), &target)
+        .unwrap_err();
+    assert_eq!(
+        *err.kind(),
+        ErrorKind::Timeout {
+            what: TimeoutKind::Connect
+        },
+        "{err}"
+    );
+    assert!(entries(dir.path()).is_empty());
+    drop(dl);
+    holder.join().unwrap();
+}
