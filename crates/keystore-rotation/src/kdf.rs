@@ -436,9 +436,11 @@ fn pbkdf2_sha256(password: &[u8], salt: &[u8], rounds: u32, out: &mut [u8; 32]) 
     }
     compress256(&mut outer, &pad[..]);
 
-    // U_1 = HMAC(password, salt || INT(1)).
-    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(password)
-        .unwrap_or_else(|_| <Hmac<Sha256> as KeyInit>::new(&Default::default()));
+    // U_1 = HMAC(password, salt || INT(1)), keyed with the block-sized
+    // key built above (HMAC pads shorter keys with zeros and hashes longer
+    // ones first, so this is the same key; the fixed-size constructor
+    // cannot fail).
+    let mut mac = <Hmac<Sha256> as KeyInit>::new((&*key).into());
     mac.update(salt);
     mac.update(&1u32.to_be_bytes());
     let first = Zeroizing::new(<[u8; 32]>::from(mac.finalize().into_bytes()));
