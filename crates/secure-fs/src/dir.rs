@@ -150,7 +150,35 @@ impl PrivateDir {
         Self::verify(fd, path.to_path_buf())
     }
 
+    /// Opens the directory at `path` for writing files into it, creating
+    /// it (and any missing parents) as [`PrivateDir::create`] does, but
+    /// leaves the mode of an existing directory as it is: a 0755 project
+    /// directory stays 0755. For tools that install a file into a
+    /// directory they did not create (a downloader's `--out ./model.bin`),
+    /// which must not change that directory's permissions.
+    ///
+    /// Every other check of [`PrivateDir::open`] holds: no symlink in any
+    /// component, every ancestor owned by us or root and not writable by
+    /// others unless sticky, and the directory itself owned by us and not
+    /// writable by group or others (sticky or not). Files created in it
+    /// are still 0600 and subdirectories 0700; only the directory's own
+    /// mode is not tightened, so a handle opened this way may be readable
+    /// and searchable by others.
+    ///
+    /// # Errors
+    /// As [`PrivateDir::create`].
+    pub fn create_keeping_mode(path: impl AsRef<Path>) -> Result<PrivateDir> {
+        let path = path.as_ref();
+        refuse_empty(path)?;
+        let fd = walk(path, true)?;
+        Self::check(fd, path.to_path_buf(), false)
+    }
+
     fn verify(fd: OwnedFd, path: PathBuf) -> Result<PrivateDir> {
+        Self::check(fd, path, true)
+    }
+
+    fn check(fd: OwnedFd, path: PathBuf, tighten: bool) -> Result<PrivateDir> {
         let meta = sys::fstat(&fd).map_err(|e| Error::io(&path, e))?;
         if meta.file_type != FileType::Directory {
             return Err(Error::new(path, ErrorKind::NotADirectory));
@@ -171,7 +199,7 @@ impl PrivateDir {
                 ErrorKind::InsecureMode { mode: meta.perm },
             ));
         }
-        if meta.perm != DIR_MODE {
+        if tighten && meta.perm != DIR_MODE {
             rustix::fs::fchmod(&fd, sys::mode(DIR_MODE)).map_err(|e| Error::io(&path, e))?;
         }
         Ok(PrivateDir { fd, path })

@@ -80,6 +80,38 @@ fn readable_by_others_is_tightened_to_0700() {
 }
 
 #[test]
+fn create_keeping_mode_leaves_an_existing_dir_as_it_is() {
+    let tmp = common::dir();
+    let path = tmp.path().join("project");
+    std::fs::create_dir(&path).unwrap();
+    set_mode(&path, 0o755);
+    let dir = PrivateDir::create_keeping_mode(&path).unwrap();
+    dir.write_atomic("model.bin", b"data").unwrap();
+    assert_eq!(mode(&path), 0o755, "the existing directory was changed");
+    assert_eq!(mode(&path.join("model.bin")), 0o600);
+    // A missing directory is created 0700.
+    let fresh = tmp.path().join("fresh");
+    PrivateDir::create_keeping_mode(&fresh).unwrap();
+    assert_eq!(mode(&fresh), 0o700);
+    // Writable by others is still refused, sticky or not, and left alone.
+    for m in [0o777, 0o1777, 0o775] {
+        let loose = tmp.path().join(format!("k{m:o}"));
+        std::fs::create_dir(&loose).unwrap();
+        set_mode(&loose, m);
+        let err = PrivateDir::create_keeping_mode(&loose).unwrap_err();
+        assert_eq!(*err.kind(), ErrorKind::InsecureMode { mode: m });
+        assert_eq!(mode(&loose), m);
+    }
+    // A symlink is refused.
+    let link = tmp.path().join("link");
+    std::os::unix::fs::symlink(&path, &link).unwrap();
+    assert_eq!(
+        *PrivateDir::create_keeping_mode(&link).unwrap_err().kind(),
+        ErrorKind::Symlink
+    );
+}
+
+#[test]
 fn writable_by_group_or_others_is_refused_and_left_as_is() {
     let tmp = common::dir();
     for m in [0o770, 0o707, 0o777, 0o1777] {
