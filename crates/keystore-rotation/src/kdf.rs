@@ -658,6 +658,59 @@ mod tests {
         }
     }
 
+    /// Ours and the pbkdf2 crate's output for one input.
+    fn both(pw: &[u8], salt: &[u8], rounds: u32) -> ([u8; 32], [u8; 32]) {
+        let mut ours = [0u8; 32];
+        pbkdf2_sha256(pw, salt, rounds, &mut ours);
+        let mut theirs = [0u8; 32];
+        pbkdf2::pbkdf2_hmac::<Sha256>(pw, salt, rounds, &mut theirs);
+        (ours, theirs)
+    }
+
+    #[test]
+    fn our_pbkdf2_is_the_pbkdf2_crates_at_every_block_boundary() {
+        // Passwords around the SHA-256 block (HMAC zero-pads up to 64
+        // bytes and hashes longer keys), and salts that put `salt ||
+        // INT(1)` on both sides of the 55- and 64-byte padding boundaries.
+        for pw_len in [
+            0usize, 1, 31, 32, 33, 55, 56, 63, 64, 65, 127, 128, 129, 1000,
+        ] {
+            let pw: Vec<u8> = (0..pw_len)
+                .map(|i| u8::try_from((i * 7 + 1) % 256).unwrap_or_default())
+                .collect();
+            for salt_len in [0usize, 1, 16, 51, 52, 55, 56, 59, 60, 63, 64, 65, 200] {
+                let salt: Vec<u8> = (0..salt_len)
+                    .map(|i| u8::try_from((i * 13 + 5) % 256).unwrap_or_default())
+                    .collect();
+                for rounds in [1, 2, 3] {
+                    let (ours, theirs) = both(&pw, &salt, rounds);
+                    assert_eq!(
+                        ours, theirs,
+                        "password {pw_len} B, salt {salt_len} B, {rounds} rounds"
+                    );
+                }
+            }
+        }
+    }
+
+    mod prop {
+        use super::both;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(256))]
+            #[test]
+            fn our_pbkdf2_is_the_pbkdf2_crates_for_any_input(
+                pw in proptest::collection::vec(any::<u8>(), 0..1100),
+                salt in proptest::collection::vec(any::<u8>(), 0..300),
+                rounds in 1u32..40,
+            ) {
+                let (ours, theirs) = both(&pw, &salt, rounds);
+                prop_assert_eq!(ours, theirs);
+            }
+        }
+    }
+
     #[test]
     fn wrong_kind_of_credential_is_a_wrong_credential() {
         let mk = MasterKey::generate().unwrap();
