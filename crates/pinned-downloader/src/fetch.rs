@@ -448,8 +448,10 @@ impl Downloader {
     /// Downloads `request` to `out`: checks every hop, streams the body
     /// under the size limits while a second thread writes and hashes it,
     /// and renames the file into place only when its size and digest
-    /// match. The directory of `out` must be a private directory (owned by
-    /// this user, not writable by others; it is tightened to 0700).
+    /// match. The directory of `out` must be owned by this user, not
+    /// writable by group or others, and reached without a symlink in any
+    /// component; its mode is left as it is (a 0755 directory stays 0755).
+    /// A missing directory is created 0700. The file itself is 0600.
     ///
     /// On any error nothing exists at `out` (an existing file there is left
     /// as it was) and no temporary file remains, except that a resumable
@@ -467,7 +469,10 @@ impl Downloader {
         let mut session = Session::new(self, &request, &url)?;
         // Scheme and host first: a refused URL touches nothing on disk.
         session.check_url(&url)?;
-        let dir = PrivateDir::open(&dir_path)?;
+        // Not `PrivateDir::open`, which would tighten the user's existing
+        // directory to 0700: a download must not change the mode of a
+        // directory it did not create.
+        let dir = PrivateDir::create_keeping_mode(&dir_path)?;
         let result = if request.resume {
             self.download_resumable(&mut session, &url, &dir, &name, &mut progress)
         } else {

@@ -233,3 +233,40 @@ fn resume_continues_after_a_cut_and_exits_zero() {
     // so the second run started over (a Range request needs a recorded chunk).
     assert!(server.seen().iter().all(|r| r.header("range").is_none()));
 }
+
+#[test]
+fn out_in_a_0755_directory_leaves_it_0755_and_a_world_writable_one_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o7777;
+    let s = setup();
+    let outdir = s.dir.path().join("out");
+    let body = Arc::new(content(100_000));
+    let server = Server::start(&s.leaf, file_handler(body.clone(), "\"v\"", false));
+    let hex = sha256_hex(&body);
+    let url = server.url("good.test", "/m.bin");
+
+    std::fs::set_permissions(&outdir, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let out = s.run(&server, &url, &["--sha256", &hex]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("group or others"), "{stderr}");
+    assert_eq!(mode(&outdir), 0o777);
+    assert!(entries(&outdir).is_empty());
+
+    std::fs::set_permissions(&outdir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = s.run(&server, &url, &["--sha256", &hex]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        mode(&outdir),
+        0o755,
+        "pinned-get changed the directory's mode"
+    );
+    assert_eq!(mode(&s.out()), 0o600);
+    assert_eq!(std::fs::read(s.out()).unwrap(), *body);
+    assert_eq!(entries(&outdir), ["model.bin"]);
+}

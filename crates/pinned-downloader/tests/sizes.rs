@@ -364,3 +364,71 @@ fn an_existing_target_is_replaced_only_on_success() {
     .unwrap();
     assert_eq!(std::fs::read(&target).unwrap(), body);
 }
+
+#[test]
+fn the_output_directory_keeps_its_mode_and_the_file_is_0600() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o7777;
+    let pki = Pki::new();
+    let leaf = pki.leaf(&["good.test"]);
+    let body = content(1000);
+    let server = raw(
+        &leaf,
+        vec![("Content-Length", "1000".into())],
+        body.clone(),
+        false,
+    );
+    let (dir, target) = out_dir();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::write(&target, b"old").unwrap();
+    let dl = builder(&pki, &[("good.test", server.port)])
+        .allow_pinned("good.test", pins(leaf.pin))
+        .build()
+        .unwrap();
+    dl.download(
+        Request::new(server.url("good.test", "/m")).sha256(digest(&body)),
+        &target,
+    )
+    .unwrap();
+    assert_eq!(mode(dir.path()), 0o755, "the user's directory was changed");
+    assert_eq!(mode(&target), 0o600);
+    assert_eq!(std::fs::read(&target).unwrap(), body);
+    assert_eq!(entries(dir.path()), ["model.bin"]);
+
+    // A missing directory is created 0700.
+    let fresh = dir.path().join("new");
+    dl.download(
+        Request::new(server.url("good.test", "/m")).sha256(digest(&body)),
+        fresh.join("model.bin"),
+    )
+    .unwrap();
+    assert_eq!(mode(&fresh), 0o700);
+    assert_eq!(mode(&fresh.join("model.bin")), 0o600);
+}
+
+#[test]
+fn a_world_writable_output_directory_is_refused_and_left_as_is() {
+    use std::os::unix::fs::PermissionsExt;
+    let pki = Pki::new();
+    let leaf = pki.leaf(&["good.test"]);
+    let server = raw(
+        &leaf,
+        vec![("Content-Length", "1000".into())],
+        content(1000),
+        false,
+    );
+    let (dir, target) = out_dir();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let dl = builder(&pki, &[("good.test", server.port)])
+        .allow_pinned("good.test", pins(leaf.pin))
+        .build()
+        .unwrap();
+    let err = dl
+        .download(Request::new(server.url("good.test", "/m")), &target)
+        .unwrap_err();
+    assert!(matches!(err.kind(), ErrorKind::Io { .. }), "{err}");
+    assert!(err.to_string().contains("group or others"), "{err}");
+    let mode = std::fs::metadata(dir.path()).unwrap().permissions().mode() & 0o7777;
+    assert_eq!(mode, 0o777, "a refusal must not change the directory");
+    assert!(entries(dir.path()).is_empty());
+}

@@ -38,8 +38,9 @@ HTTPS_PROXY (http://host:port) is used through CONNECT; pins still apply end to 
 struct Cli {
     /// The https URL to download.
     url: String,
-    /// Where to install the file (its directory must be private: yours, not
-    /// writable by others; it is tightened to 0700).
+    /// Where to install the file (0600). Its directory must be yours, not
+    /// writable by group or others, with no symlink on the way; its mode is
+    /// left as it is. A missing directory is created 0700.
     #[arg(long, value_name = "PATH")]
     out: PathBuf,
     /// A host that may be contacted (exact, or explicit `*.example.com`);
