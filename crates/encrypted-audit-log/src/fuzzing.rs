@@ -164,7 +164,6 @@ pub fn fuzz_segment(data: &[u8]) {
         .filter_map(|(n, _)| format::parse_segment_name(n))
         .max()
         .unwrap_or(1);
-    let mut must_fail = false;
     let mut touched_state = false;
     let mut pos = 0;
     while pos + 5 <= data.len() {
@@ -172,33 +171,18 @@ pub fn fuzz_segment(data: &[u8]) {
         pos += 5;
         let i = usize::from(op[0]) % files.len();
         let off = usize::from(u16::from_le_bytes([op[2], op[3]]));
-        let name = files[i].0.clone();
-        touched_state |= name == format::STATE_FILE;
-        let signed = |off: usize| match (format::parse_segment_name(&name), head) {
-            _ if name == HEAD_FILE => true,
-            (Some(s), Some((hs, ho))) => s < last_seg || s < hs || (s == hs && (off as u64) < ho),
-            _ => false,
-        };
+        touched_state |= files[i].0 == format::STATE_FILE;
         let Some(bytes) = files[i].1.as_mut() else {
             continue;
         };
         match op[1] % 4 {
             0 => {
-                if off < bytes.len() && op[4] != 0 {
-                    bytes[off] ^= op[4];
-                    must_fail |= signed(off);
+                if let Some(b) = bytes.get_mut(off) {
+                    *b ^= op[4];
                 }
             }
-            1 => {
-                if off < bytes.len() {
-                    bytes.truncate(off);
-                    must_fail |= signed(off);
-                }
-            }
-            2 => {
-                must_fail |= format::parse_segment_name(&name).is_some() || name == HEAD_FILE;
-                files[i].1 = None;
-            }
+            1 => bytes.truncate(off),
+            2 => files[i].1 = None,
             _ => {
                 let rest = &data[pos..];
                 let n = usize::from(op[4]).min(rest.len());
@@ -207,6 +191,34 @@ pub fn fuzz_segment(data: &[u8]) {
             }
         }
     }
+    // Whether the final files differ from the base inside the signed part:
+    // any change to the head or to a segment before the head's point (or
+    // to a segment other than the last, anywhere), or a deleted one.
+    let must_fail = files
+        .iter()
+        .zip(&base.files)
+        .any(|((name, now), (_, was))| {
+            let signed_until = match (format::parse_segment_name(name), head) {
+                _ if name == HEAD_FILE => usize::MAX,
+                (Some(s), Some((hs, ho))) if s == hs && s == last_seg => {
+                    usize::try_from(ho).unwrap_or(usize::MAX)
+                }
+                (Some(s), _) if s < last_seg => usize::MAX,
+                (Some(_), _) => 0,
+                _ => return false,
+            };
+            match now {
+                None => true,
+                Some(now) => {
+                    let first_diff = now
+                        .iter()
+                        .zip(was)
+                        .position(|(a, b)| a != b)
+                        .or_else(|| (now.len() != was.len()).then(|| now.len().min(was.len())));
+                    first_diff.is_some_and(|d| d < signed_until)
+                }
+            }
+        });
     let dir = base.dir.with_extension("case");
     if !write_all(&dir, &files) {
         return;
