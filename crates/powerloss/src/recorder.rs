@@ -131,10 +131,20 @@ impl Recorder {
     /// mount first.
     ///
     /// # Errors
-    /// The unmount failed (something still open under the mount).
+    /// The unmount failed (something still open under the mount); the mount
+    /// is then detached lazily, so that none is left behind.
     pub fn finish(mut self) -> io::Result<Trace> {
-        if let Some(session) = self.session.take() {
-            session.umount_and_join()?;
+        if let Some(session) = self.session.take()
+            && let Err(e) = session.umount_and_join()
+        {
+            detach(&self.mountpoint);
+            return Err(io::Error::new(
+                e.kind(),
+                format!(
+                    "unmounting {} failed ({e}): is a file under it still open? (detached lazily)",
+                    self.mountpoint.display()
+                ),
+            ));
         }
         Ok(self.trace.take())
     }
@@ -147,8 +157,28 @@ impl Recorder {
 
 impl Drop for Recorder {
     fn drop(&mut self) {
-        if let Some(session) = self.session.take() {
-            let _ = session.umount_and_join();
+        if let Some(session) = self.session.take()
+            && session.umount_and_join().is_err()
+        {
+            detach(&self.mountpoint);
         }
+    }
+}
+
+/// A lazy unmount after a failed one (a file still open under the mount),
+/// so that no dead mount is left behind: `umount -l`, else `fusermount3 -uz`.
+fn detach(mountpoint: &Path) {
+    let quiet = |mut c: std::process::Command| {
+        c.stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    let mut umount = std::process::Command::new("umount");
+    umount.arg("-l").arg(mountpoint);
+    if !quiet(umount) {
+        let mut fm = std::process::Command::new("fusermount3");
+        fm.arg("-u").arg("-z").arg(mountpoint);
+        let _ = quiet(fm);
     }
 }

@@ -120,3 +120,22 @@ fn a_writer_without_dir_fsync_fails() {
         "missing directory fsync not caught: {report}"
     );
 }
+
+#[test]
+fn finishing_with_a_file_still_open_fails_and_leaves_no_mount() {
+    let Some(rec) = common::recorder("finishing_with_a_file_still_open_fails_and_leaves_no_mount")
+    else {
+        return;
+    };
+    let mnt = rec.path().to_path_buf();
+    let open = File::create(mnt.join("still-open")).unwrap();
+    let err = rec.finish().unwrap_err();
+    assert!(err.to_string().contains("still open"), "{err}");
+    drop(open);
+    let mounts = std::fs::read_to_string("/proc/self/mounts").unwrap();
+    assert!(
+        !mounts.contains(mnt.to_str().unwrap()),
+        "{} is still mounted",
+        mnt.display()
+    );
+}
