@@ -1,5 +1,6 @@
 //! Anonymizing operators: replace each finding's text.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 use std::ops::Range;
@@ -55,6 +56,58 @@ impl fmt::Debug for HashKey {
     }
 }
 
+/// The form of a value that is hashed: one written form per value, so that
+/// `536-90-4399` and `536 90 4399` (or `DE89 3704 ...` and `de89370...`)
+/// give one token. Identifiers keep their letters and digits (upper case);
+/// phone numbers their digits (and a leading `+`); e-mail addresses are
+/// lower-cased; MAC addresses keep their hex digits (lower case); other
+/// entities (dates, URLs, IP and crypto addresses, custom ones) are hashed
+/// as written.
+fn normalize<'v>(entity: &EntityType, value: &'v str) -> Cow<'v, str> {
+    match entity {
+        EntityType::CreditCard
+        | EntityType::IbanCode
+        | EntityType::UsSsn
+        | EntityType::UsItin
+        | EntityType::UkNhs
+        | EntityType::UkNino
+        | EntityType::MedicalLicense
+        | EntityType::EsNif
+        | EntityType::EsNie
+        | EntityType::ItFiscalCode
+        | EntityType::PlPesel
+        | EntityType::FiPersonalIdentityCode
+        | EntityType::AbaRoutingNumber
+        | EntityType::UsPassport
+        | EntityType::UsDriverLicense
+        | EntityType::UsBankNumber => Cow::Owned(
+            value
+                .chars()
+                .filter(char::is_ascii_alphanumeric)
+                .map(|c| c.to_ascii_uppercase())
+                .collect(),
+        ),
+        EntityType::PhoneNumber => {
+            let plus = value.trim_start().starts_with('+');
+            Cow::Owned(
+                plus.then_some('+')
+                    .into_iter()
+                    .chain(value.chars().filter(char::is_ascii_digit))
+                    .collect(),
+            )
+        }
+        EntityType::MacAddress => Cow::Owned(
+            value
+                .chars()
+                .filter(char::is_ascii_hexdigit)
+                .map(|c| c.to_ascii_lowercase())
+                .collect(),
+        ),
+        EntityType::EmailAddress => Cow::Owned(value.to_lowercase()),
+        _ => Cow::Borrowed(value),
+    }
+}
+
 /// A caller-supplied replacement: gets the finding and its text, returns the replacement.
 pub type CustomFn = Arc<dyn Fn(&Finding, &str) -> String + Send + Sync>;
 
@@ -84,6 +137,9 @@ pub enum Operator {
     Hash(HashKey),
     /// Call a function.
     Custom(CustomFn),
+    /// Leave the value as it is (Presidio's `keep`): for entities that are
+    /// to be found and reported but not changed.
+    Keep,
 }
 
 impl fmt::Debug for Operator {
@@ -102,6 +158,7 @@ impl fmt::Debug for Operator {
                 .finish(),
             Operator::Hash(k) => f.debug_tuple("Hash").field(k).finish(),
             Operator::Custom(_) => f.write_str("Custom(..)"),
+            Operator::Keep => f.write_str("Keep"),
         }
     }
 }
@@ -130,10 +187,11 @@ impl Operator {
                 out.push('<');
                 out.push_str(finding.entity_type.as_str());
                 out.push(':');
-                out.push_str(&key.token(value));
+                out.push_str(&key.token(&normalize(&finding.entity_type, value)));
                 out.push('>');
             }
             Operator::Custom(f) => out.push_str(&f(finding, value)),
+            Operator::Keep => out.push_str(value),
         }
     }
 }
@@ -198,6 +256,19 @@ impl Anonymizer {
                 });
             }
         }
+        // Kept entities are left alone: not replaced, not searched for.
+        let kept = |e: &EntityType| {
+            matches!(
+                self.per_entity.get(e).unwrap_or(&self.default),
+                Operator::Keep
+            )
+        };
+        let findings: Vec<Finding> = findings
+            .iter()
+            .filter(|f| !kept(&f.entity_type))
+            .cloned()
+            .collect();
+        let findings = findings.as_slice();
         let mut values: Vec<(&str, &EntityType)> = findings
             .iter()
             .filter_map(|f| Some((f.text(text)?, &f.entity_type)))

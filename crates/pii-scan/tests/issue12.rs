@@ -238,3 +238,41 @@ fn findings_name_their_recognizer_and_explain_scores() {
             .is_none()
     );
 }
+
+/// Item 8: keyed hashing normalizes the written form; `Keep`; no pattern in
+/// a custom recognizer's `Debug`.
+#[test]
+fn hash_normalizes_keep_keeps_debug_hides_patterns() {
+    use pii_scan::{Anonymizer, CustomRecognizer, HashKey, Operator};
+    let key = || HashKey::new(b"0123456789abcdef0123456789abcdef").unwrap();
+    let text = "ssn 536-90-4399 and ssn 536 90 4399, IBAN DE89 3704 0044 0532 0130 00 or de89370400440532013000";
+    let findings = crate::SCANNER.scan(text);
+    assert_eq!(findings.len(), 4, "{findings:?}");
+    let out = Anonymizer::new(Operator::Hash(key()))
+        .anonymize(text, &findings)
+        .unwrap();
+    let tokens: Vec<&str> = out
+        .split(|c: char| c == ' ' || c == ',')
+        .filter(|w| w.starts_with('<'))
+        .collect();
+    assert_eq!(tokens.len(), 4, "{out}");
+    assert_eq!(tokens[0], tokens[1], "{out}");
+    assert_eq!(tokens[2], tokens[3], "{out}");
+    assert_ne!(tokens[0], tokens[2]);
+    // Keep: the SSNs stay, the IBANs go.
+    let out = Anonymizer::new(Operator::Replace)
+        .with(EntityType::UsSsn, Operator::Keep)
+        .anonymize(text, &findings)
+        .unwrap();
+    assert_eq!(
+        out,
+        "ssn 536-90-4399 and ssn 536 90 4399, IBAN <IBAN_CODE> or <IBAN_CODE>"
+    );
+    let r = CustomRecognizer::new(EntityType::Custom("PROJECT".into()), r"\bNightjar\b", 0.9)
+        .context(["secretword"]);
+    let shown = format!("{r:?}");
+    assert!(
+        !shown.contains("Nightjar") && !shown.contains("secretword"),
+        "{shown}"
+    );
+}
