@@ -252,7 +252,7 @@ fn hash_normalizes_keep_keeps_debug_hides_patterns() {
         .anonymize(text, &findings)
         .unwrap();
     let tokens: Vec<&str> = out
-        .split(|c: char| c == ' ' || c == ',')
+        .split([' ', ','])
         .filter(|w| w.starts_with('<'))
         .collect();
     assert_eq!(tokens.len(), 4, "{out}");
