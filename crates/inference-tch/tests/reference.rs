@@ -333,6 +333,10 @@ fn bad_inputs_are_typed_errors() {
         m.generate(&[1], &GenerateOptions::sampled(2, 1.0, 1.5, 0), cont),
         Err(Error::InvalidOption(_))
     ));
+    assert!(matches!(
+        inference_tch::set_threads(0),
+        Err(Error::InvalidOption(_))
+    ));
     // Generation that reaches the context's end stops there.
     let near = vec![1u32; m.config().max_position_embeddings - 2];
     let g = m.generate(&near, &greedy(10, true), cont).unwrap();
