@@ -30,9 +30,9 @@ pub(super) fn kdf_for(credential: Credential<'_>, options: &Options) -> Kdf {
 enum Loaded {
     /// The file asked for unlocked.
     Opened(Inner),
-    /// The keystore file did not unlock but the backup, one generation
-    /// ahead, did: an update interrupted between its two writes. The backup
-    /// is the state to continue from.
+    /// The backup, ahead of the keystore file, unlocked: an update
+    /// interrupted between its two writes (or an older keystore file put
+    /// back). The backup is the state to continue from.
     Interrupted(Inner),
 }
 
@@ -136,6 +136,13 @@ impl Keystore {
     /// file's header was edited ([`Error::Tampered`],
     /// [`Check::HeaderMismatch`]). Only when no evidence says otherwise is
     /// the failure [`Error::WrongCredential`].
+    ///
+    /// When the credential does unlock the keystore file but the backup, of
+    /// the same keystore, is ahead of it (an interrupted update, or an
+    /// older keystore file put back in place), the keystore continues from
+    /// the backup if the same credential unlocks it; if it does not and
+    /// the backup is more than one generation ahead, the keystore file was
+    /// rolled back ([`Error::RolledBack`]).
     ///
     /// If the file's KDF is weaker than [`Options::kdf`] and a passphrase
     /// was given, the key-encryption key is re-wrapped with the stronger
@@ -333,6 +340,7 @@ fn load(
     let (bytes, state) = read_state(dir, name)?;
     precheck(&state, &path, options, anchor)?;
     let loaded = match unlock(&bytes, state.clone(), &path, credential) {
+        Ok(inner) if weigh_backup => backup_ahead(dir, inner, credential, options, anchor)?,
         Ok(inner) => Loaded::Opened(inner),
         Err(Error::WrongCredential) if weigh_backup => {
             weigh_the_backup(dir, &state, &path, credential, options, anchor)?
@@ -348,6 +356,46 @@ fn load(
         });
     }
     Ok(loaded)
+}
+
+/// The keystore file unlocked as `opened`. The backup is written first and
+/// never holds an older generation, so a backup of the same keystore that
+/// is ahead of the keystore file means either an update interrupted
+/// between the two writes or an older keystore file put back in place (a
+/// rollback: lower counters, destroyed keys back, a lower minimum
+/// decryption version). Either way the backup is the state to continue
+/// from when the credential unlocks it with all its checks. One it does
+/// not unlock may be an interrupted credential change, but only one
+/// generation ahead: further ahead, the keystore file was rolled back
+/// ([`Error::RolledBack`]).
+fn backup_ahead(
+    dir: &PrivateDir,
+    opened: Inner,
+    credential: Credential<'_>,
+    options: &Options,
+    anchor: Option<&Anchor>,
+) -> Result<Loaded> {
+    let Ok((bytes, backup)) = read_state(dir, BACKUP_FILE) else {
+        return Ok(Loaded::Opened(opened));
+    };
+    let generation = opened.file.generation;
+    if backup.keystore_id != opened.file.keystore_id || backup.generation <= generation {
+        return Ok(Loaded::Opened(opened));
+    }
+    let backup_path = dir.path().join(BACKUP_FILE);
+    let found = backup.generation;
+    if precheck(&backup, &backup_path, options, anchor).is_ok()
+        && let Ok(inner) = unlock(&bytes, backup, &backup_path, credential)
+    {
+        return Ok(Loaded::Interrupted(inner));
+    }
+    if found > generation.saturating_add(1) {
+        return Err(Error::RolledBack {
+            found: generation,
+            expected: found,
+        });
+    }
+    Ok(Loaded::Opened(opened))
 }
 
 /// The credential failed on the keystore file `main`. If it unlocks the

@@ -320,3 +320,62 @@ fn a_creation_interrupted_before_the_backup_opens() {
         Err(Error::WrongCredential)
     ));
 }
+
+#[test]
+fn an_older_keystore_file_put_back_beside_the_current_backup_rolls_nothing_back() {
+    let (_tmp, path) = common::dir();
+    let ks = Keystore::create(&path, PASS, &options()).unwrap();
+    ks.rotate().unwrap();
+    // An old copy of the keystore file: key 2 primary, nothing reserved.
+    let old = std::fs::read(path.join(KEYSTORE_FILE)).unwrap();
+    let sealed = ks.encrypt(b"c", b"under key 2").unwrap();
+    ks.rotate().unwrap();
+    ks.destroy(KeyId::new(2)).unwrap();
+    ks.set_min_decryption_version(KeyId::new(3)).unwrap();
+    let generation = ks.generation();
+    drop(ks);
+    // No anchor; the old copy is put back, the backup is the current one.
+    std::fs::write(path.join(KEYSTORE_FILE), &old).unwrap();
+    let ks = Keystore::open(&path, PASS, &options()).unwrap();
+    // The keystore continues from the backup: no lower counter, no
+    // destroyed key back, no lower minimum.
+    assert_eq!(ks.generation(), generation);
+    assert_eq!(ks.primary(), KeyId::new(3));
+    assert_eq!(ks.min_decryption_version(), KeyId::new(3));
+    assert!(matches!(
+        ks.decrypt(b"c", &sealed),
+        Err(Error::KeyDestroyed { .. })
+    ));
+    drop(ks);
+    assert_eq!(
+        std::fs::read(path.join(KEYSTORE_FILE)).unwrap(),
+        std::fs::read(path.join(BACKUP_FILE)).unwrap()
+    );
+}
+
+#[test]
+fn an_older_keystore_file_put_back_past_a_passphrase_change_is_rolled_back() {
+    let (_tmp, path) = common::dir();
+    let ks = Keystore::create(&path, PASS, &options()).unwrap();
+    let sealed = ks.encrypt(b"c", b"under key 1").unwrap();
+    ks.rotate().unwrap();
+    let old = std::fs::read(path.join(KEYSTORE_FILE)).unwrap();
+    ks.change_passphrase(b"another passphrase").unwrap();
+    ks.destroy(KeyId::new(1)).unwrap();
+    let generation = ks.generation();
+    drop(ks);
+    // The old copy opens with the old passphrase; the backup, two
+    // generations ahead, does not: the keystore file was rolled back
+    // (an interrupted change leaves the backup exactly one ahead).
+    std::fs::write(path.join(KEYSTORE_FILE), &old).unwrap();
+    match Keystore::open(&path, PASS, &options()) {
+        Err(Error::RolledBack { found, expected }) => {
+            assert_eq!((found, expected), (generation - 2, generation));
+        }
+        Ok(ks) => panic!(
+            "old copy opened; destroyed key readable: {}",
+            ks.decrypt(b"c", &sealed).is_ok()
+        ),
+        Err(e) => panic!("{e}"),
+    }
+}
