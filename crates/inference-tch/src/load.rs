@@ -17,13 +17,24 @@ pub(crate) struct Loaded {
     pub(crate) tokenizer: Tokenizer,
 }
 
+/// A tensor name from a file, as shown in an error: control characters
+/// escaped and at most 200 characters, so that a hostile name cannot forge
+/// terminal output or flood a log.
+fn shown(name: &str) -> String {
+    let mut s: String = name.escape_debug().take(200).collect();
+    if name.escape_debug().nth(200).is_some() {
+        s.push('…');
+    }
+    s
+}
+
 fn source_kind(name: &str, d: Dtype) -> Result<Kind, Error> {
     match d {
         Dtype::F32 => Ok(Kind::Float),
         Dtype::BF16 => Ok(Kind::BFloat16),
         Dtype::F16 => Ok(Kind::Half),
         other => Err(Error::TensorDtype {
-            name: name.to_owned(),
+            name: shown(name),
             dtype: format!("{other:?}"),
         }),
     }
@@ -66,7 +77,7 @@ where
                         .f_to_kind(kind)?
                         .f_to_device(device)?;
                     if tensors.insert(name.to_owned(), t).is_some() {
-                        return Err(Error::DuplicateTensor(name.to_owned()));
+                        return Err(Error::DuplicateTensor(shown(name)));
                     }
                 }
                 // `file` (the shard's bytes) is dropped here.
@@ -104,7 +115,7 @@ where
         .collect();
     extra.sort();
     if let Some(n) = extra.first() {
-        return Err(Error::UnexpectedTensor((*n).clone()));
+        return Err(Error::UnexpectedTensor(shown(n)));
     }
     tensors.retain(|n, _| wanted.contains(n.as_str()));
     let model = Model::assemble(config, tensors, device, kind)?;

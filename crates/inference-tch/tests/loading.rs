@@ -146,6 +146,18 @@ fn an_unexpected_or_integer_tensor_is_refused_by_name() {
     assert!(matches!(load(dir.path()),
         Err(Error::UnexpectedTensor(n)) if n == "model.layers.0.self_attn.extra.weight"));
 
+    // A hostile name is shown escaped.
+    let mut t = fixture_tensors();
+    t.push((
+        "evil\u{1b}[2Jname".into(),
+        "F32".into(),
+        vec![1],
+        vec![0; 4],
+    ));
+    let dir = variant(&t, |_| {});
+    assert!(matches!(load(dir.path()),
+        Err(Error::UnexpectedTensor(n)) if n == "evil\\u{1b}[2Jname"));
+
     let mut t = fixture_tensors();
     let norm = t.iter_mut().find(|x| x.0 == "model.norm.weight").unwrap();
     norm.1 = "I32".into();
