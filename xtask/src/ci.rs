@@ -195,6 +195,16 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         power_loss(&mut s, false)?;
     }
 
+    // Accuracy floor on pii-scan's never-tuned split (its README gives the
+    // corpus's provenance); the project's own held-out data is checked
+    // separately.
+    let started = Instant::now();
+    s.step(
+        "pii-eval (micro-F1 >= 0.94)",
+        crate::pii_eval::run(&["--min-micro-f1".to_owned(), "0.94".to_owned()])
+            .map(|()| started.elapsed()),
+    )?;
+
     s.step(
         "doc",
         util::run(
