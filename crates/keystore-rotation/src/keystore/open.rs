@@ -207,8 +207,10 @@ impl Keystore {
     /// The backup holds the same generation as the keystore file (or the
     /// next one, after a crash in the middle of a write), never an older
     /// one, so a restore loses nothing this keystore wrote. A backup older
-    /// than the anchor (an old copy put back) is [`Error::RolledBack`].
-    /// Without an anchor an old copy cannot be told from the real backup;
+    /// than the anchor, or than a keystore file of the same keystore that
+    /// still parses (an old copy put back), is [`Error::RolledBack`].
+    /// Without an anchor and a readable keystore file, an old copy cannot
+    /// be told from the real backup;
     /// its message counters may then lag behind the messages really
     /// encrypted, so the restored primary key is retired (its whole
     /// budget counted as used) and a fresh key encrypts from here on: a
@@ -235,6 +237,18 @@ impl Keystore {
             anchor.as_ref(),
             false,
         )?;
+        // The keystore file, if it still parses, is evidence too: the
+        // backup is written first, so a keystore file of the same keystore
+        // at a later generation means an older backup was put back.
+        if let Ok((_, main)) = read_state(&dir, KEYSTORE_FILE)
+            && main.keystore_id == inner.file.keystore_id
+            && main.generation > inner.file.generation
+        {
+            return Err(Error::RolledBack {
+                found: inner.file.generation,
+                expected: main.generation,
+            });
+        }
         // Count the restored primary's whole budget as spent, then rotate.
         let limit = options.policy.max_messages();
         inner.used = limit;

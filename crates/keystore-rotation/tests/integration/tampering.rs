@@ -379,3 +379,31 @@ fn an_older_keystore_file_put_back_past_a_passphrase_change_is_rolled_back() {
         Err(e) => panic!("{e}"),
     }
 }
+
+#[test]
+fn restoring_a_backup_older_than_the_keystore_file_is_rolled_back() {
+    let (_tmp, path) = common::dir();
+    let ks = Keystore::create(&path, PASS, &options()).unwrap();
+    let sealed = ks.encrypt(b"c", b"under key 1").unwrap();
+    ks.rotate().unwrap();
+    let old = std::fs::read(path.join(BACKUP_FILE)).unwrap();
+    ks.destroy(KeyId::new(1)).unwrap();
+    let generation = ks.generation();
+    drop(ks);
+    // No anchor; an old backup is put back while the keystore file is
+    // intact: restoring it would bring the destroyed key back.
+    std::fs::write(path.join(BACKUP_FILE), &old).unwrap();
+    match Keystore::restore_backup(&path, PASS, &options()) {
+        Err(Error::RolledBack { found, expected }) => {
+            assert_eq!((found, expected), (generation - 1, generation));
+        }
+        Ok(ks) => panic!(
+            "old backup restored; destroyed key readable: {}",
+            ks.decrypt(b"c", &sealed).is_ok()
+        ),
+        Err(e) => panic!("{e}"),
+    }
+    // The keystore file still opens as it was.
+    let ks = Keystore::open(&path, PASS, &options()).unwrap();
+    assert_eq!(ks.generation(), generation);
+}
