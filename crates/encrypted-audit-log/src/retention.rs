@@ -413,6 +413,66 @@ mod tests {
         }
     }
 
+    /// The complaint of issue 11: a forged tombstone turned an anchored
+    /// record's `AnchorMismatch` into `AnchorPruned`. An early prune by a
+    /// key holder is now tampering, also against an anchor; a lawful prune
+    /// of anchored history is `AnchorPruned`.
+    #[test]
+    fn an_anchored_record_pruned_early_is_tampering() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("log");
+        let (log, c) = log(&dir);
+        let ak = ed25519_dalek::SigningKey::from_bytes(&[9; 32]);
+        let cp = log.anchor(&ak, "elsewhere").unwrap();
+        for i in 0..6u64 {
+            let _ = log.append(&Event::new("t.e").with("i", i)).unwrap();
+        }
+        let _ = log.seal().unwrap();
+        // Early: everything but the current segment, now.
+        let tmp2 = tempfile::tempdir().unwrap();
+        {
+            let mut w = log.lock().unwrap();
+            let plan = w.plan_prune(u64::MAX).unwrap().unwrap();
+            assert!(
+                plan.range.last_seq >= cp.size() - 1,
+                "the anchored record is pruned"
+            );
+            let _ = w.execute_prune(plan, None).unwrap();
+        }
+        drop(log);
+        let r = LogReader::open(&dir, &c.verifying_key).unwrap();
+        let e = r
+            .verify_with_anchor(cp.text(), &ak.verifying_key())
+            .unwrap_err();
+        assert!(
+            matches!(
+                e.tamper_report().map(|t| &t.kind),
+                Some(TamperKind::PrunedEarly { .. })
+            ),
+            "{e}"
+        );
+        // Lawful (the verifier's clock and the prune two days on): AnchorPruned.
+        let dir2 = tmp2.path().join("lawful");
+        let (log2, c2) = super::tests::log(&dir2);
+        let cp2 = log2.anchor(&ak, "elsewhere").unwrap();
+        for i in 0..6u64 {
+            let _ = log2.append(&Event::new("t.e").with("i", i)).unwrap();
+        }
+        let _ = log2.seal().unwrap();
+        log2.lock().unwrap().clock_offset = 2 * DAY;
+        let rep = log2.apply_retention().unwrap();
+        assert!(rep.range.unwrap().last_seq >= cp2.size() - 1);
+        drop(log2);
+        let later = SystemTime::now() + 2 * DAY + Duration::from_secs(60);
+        let r2 = LogReader::open(&dir2, &c2.verifying_key)
+            .unwrap()
+            .clock(later);
+        assert!(matches!(
+            r2.verify_with_anchor(cp2.text(), &ak.verifying_key()),
+            Err(Error::AnchorPruned { .. })
+        ));
+    }
+
     /// A later tombstone that drops a range named by an earlier one (not
     /// cumulative) is reported.
     #[test]
