@@ -1,5 +1,6 @@
 //! Invariant checks for the fuzz target (`fuzz/fuzz_targets/pii_scan.rs`)
-//! and the property tests; not part of the supported API.
+//! and the crate's property tests; built only with `--cfg fuzzing` (public)
+//! or for the crate's unit tests, never part of the supported API.
 
 use std::sync::OnceLock;
 
@@ -16,6 +17,8 @@ static SCANNER: OnceLock<Scanner> = OnceLock::new();
 ///
 /// # Errors
 /// A description of the first violated invariant.
+// Public to the fuzz target; crate-private in the crate's own test build.
+#[cfg_attr(not(fuzzing), allow(unreachable_pub))]
 pub fn check(data: &[u8]) -> Result<(), String> {
     let scanner = SCANNER.get_or_init(Scanner::new);
     // Bytes: the stream API accepts exactly the valid UTF-8 inputs.
@@ -103,4 +106,24 @@ fn small_chunks(scanner: &Scanner, text: &str) -> Result<Vec<Finding>, String> {
         .scan_stream(text.as_bytes(), MIN_STREAM_CHUNK, |f, _| out.push(f))
         .map_err(|e| format!("stream failed: {e}"))?;
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::check;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+        /// The fuzz target's invariant checks, on generated input.
+        #[test]
+        fn fuzz_invariants(bytes in proptest::collection::vec(any::<u8>(), 0..200), text in "\\PC{0,120}") {
+            prop_assert_eq!(check(&bytes), Ok(()));
+            prop_assert_eq!(check(text.as_bytes()), Ok(()));
+            let seeded = format!("{text} jane@example.com 4111 1111 1111 1111 {text}");
+            prop_assert_eq!(check(seeded.as_bytes()), Ok(()));
+        }
+    }
 }

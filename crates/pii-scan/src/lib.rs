@@ -8,8 +8,13 @@ pub mod config;
 mod context;
 mod entity;
 mod error;
-#[doc(hidden)]
+// Invariant checks for the fuzz target: public only in fuzzing builds
+// (`--cfg fuzzing`, set by `cargo xtask fuzz-build`), compiled for the
+// crate's own tests, absent otherwise.
+#[cfg(fuzzing)]
 pub mod fuzzing;
+#[cfg(all(test, not(fuzzing)))]
+mod fuzzing;
 mod phone;
 mod recognizers;
 mod scanner;
@@ -25,3 +30,12 @@ pub use crate::scanner::{
     CustomRecognizer, DEFAULT_MIN_SCORE, Explanation, Finding, MAX_FINDING_LEN, Scanner,
     ScannerBuilder, VALIDATED_FLOOR, Validator, char_offsets,
 };
+
+/// Compile-time checks of what is *not* public API (run as doctests).
+///
+/// The fuzzing hooks exist only in `--cfg fuzzing` builds:
+/// ```compile_fail
+/// let _ = pii_scan::fuzzing::check(b"");
+/// ```
+#[cfg(doctest)]
+pub struct NotPublicApi;
