@@ -421,17 +421,17 @@ mod tests {
     fn an_anchored_record_pruned_early_is_tampering() {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("log");
-        let (log, c) = log(&dir);
+        let (first, c) = log(&dir);
         let ak = ed25519_dalek::SigningKey::from_bytes(&[9; 32]);
-        let cp = log.anchor(&ak, "elsewhere").unwrap();
+        let cp = first.anchor(&ak, "elsewhere").unwrap();
         for i in 0..6u64 {
-            let _ = log.append(&Event::new("t.e").with("i", i)).unwrap();
+            let _ = first.append(&Event::new("t.e").with("i", i)).unwrap();
         }
-        let _ = log.seal().unwrap();
+        let _ = first.seal().unwrap();
         // Early: everything but the current segment, now.
         let tmp2 = tempfile::tempdir().unwrap();
         {
-            let mut w = log.lock().unwrap();
+            let mut w = first.lock().unwrap();
             let plan = w.plan_prune(u64::MAX).unwrap().unwrap();
             assert!(
                 plan.range.last_seq >= cp.size() - 1,
@@ -439,7 +439,7 @@ mod tests {
             );
             let _ = w.execute_prune(plan, None).unwrap();
         }
-        drop(log);
+        drop(first);
         let r = LogReader::open(&dir, &c.verifying_key).unwrap();
         let e = r
             .verify_with_anchor(cp.text(), &ak.verifying_key())
@@ -453,7 +453,7 @@ mod tests {
         );
         // Lawful (the verifier's clock and the prune two days on): AnchorPruned.
         let dir2 = tmp2.path().join("lawful");
-        let (log2, c2) = super::tests::log(&dir2);
+        let (log2, c2) = log(&dir2);
         let cp2 = log2.anchor(&ak, "elsewhere").unwrap();
         for i in 0..6u64 {
             let _ = log2.append(&Event::new("t.e").with("i", i)).unwrap();
