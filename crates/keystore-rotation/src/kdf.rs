@@ -420,7 +420,11 @@ fn pbkdf2_sha256(password: &[u8], salt: &[u8], rounds: u32, out: &mut [u8; 32]) 
     // The HMAC key block: the password, or its hash if longer than a block.
     let mut key = Zeroizing::new([0u8; 64]);
     if password.len() > 64 {
-        key[..32].copy_from_slice(&Sha256::digest(password));
+        // Into the zeroized key block directly: no copy of the hashed
+        // password (the HMAC key) is left behind.
+        let mut digest = Zeroizing::new([0u8; 32]);
+        Sha256::new_with_prefix(password).finalize_into((&mut *digest).into());
+        key[..32].copy_from_slice(&digest[..]);
     } else {
         key[..password.len()].copy_from_slice(password);
     }
