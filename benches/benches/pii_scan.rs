@@ -239,7 +239,10 @@ fn deny_list(c: &mut Criterion) {
     group.bench_function("build-20000-words", |b| {
         b.iter(|| {
             Scanner::builder()
-                .deny(EntityType::Custom("CODENAME".into()), words.iter().cloned())
+                .deny(
+                    EntityType::custom("CODENAME").unwrap(),
+                    words.iter().cloned(),
+                )
                 .build()
                 .unwrap()
         });

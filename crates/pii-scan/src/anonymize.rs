@@ -461,8 +461,8 @@ mod tests {
     fn replacement_holding_a_value_is_an_error_not_a_loop() {
         // A deny-list entity named like its value: `<BLUEBIRD>` holds "BLUEBIRD".
         let scanner = crate::Scanner::builder()
-            .entities([EntityType::Custom("BLUEBIRD".into())])
-            .deny(EntityType::Custom("BLUEBIRD".into()), ["BLUEBIRD"])
+            .entities([EntityType::custom("BLUEBIRD").unwrap()])
+            .deny(EntityType::custom("BLUEBIRD").unwrap(), ["BLUEBIRD"])
             .build()
             .unwrap();
         let text = "code BLUEBIRD today";

@@ -11,7 +11,26 @@ macro_rules! entities {
         /// The kind of personal data a [`Finding`](crate::Finding) is.
         ///
         /// Built-in types carry Presidio's names (`EMAIL_ADDRESS`, `US_SSN`, ...);
-        /// [`EntityType::Custom`] names the entity of a custom recognizer or deny list.
+        /// [`EntityType::Custom`] names the entity of a custom recognizer or deny list;
+        /// it is built with [`EntityType::custom`] (or [`str::parse`]), which
+        /// refuses the names of built-in types, so that a custom entity can
+        /// never pass for a built-in one:
+        ///
+        /// ```
+        /// use pii_scan::EntityType;
+        ///
+        /// let id = EntityType::custom("EMPLOYEE_ID")?;
+        /// assert_eq!(id.as_str(), "EMPLOYEE_ID");
+        /// assert!(EntityType::custom("US_SSN").is_err());
+        /// # Ok::<(), pii_scan::Error>(())
+        /// ```
+        ///
+        /// The name inside `Custom` cannot be built directly:
+        ///
+        /// ```compile_fail
+        /// let _ = pii_scan::EntityType::Custom("US_SSN".into());
+        /// ```
+        ///
         /// The order of the variants is the tie-break order when two findings
         /// overlap with the same score and length.
         #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -19,7 +38,7 @@ macro_rules! entities {
         pub enum EntityType {
             $($(#[$doc])* $variant,)*
             /// An entity defined by a custom recognizer or a deny list.
-            Custom(Arc<str>),
+            Custom(CustomName),
         }
 
         impl EntityType {
@@ -31,7 +50,7 @@ macro_rules! entities {
             pub fn as_str(&self) -> &str {
                 match self {
                     $(EntityType::$variant => $name,)*
-                    EntityType::Custom(name) => name,
+                    EntityType::Custom(name) => name.as_str(),
                 }
             }
 
@@ -94,6 +113,54 @@ entities! {
     UsBankNumber => "US_BANK_NUMBER",
 }
 
+/// The name of a custom entity: UPPER_SNAKE_CASE, at most 64 bytes, and
+/// never the name of a built-in type. Made only by [`EntityType::custom`].
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CustomName(Arc<str>);
+
+impl CustomName {
+    /// The name, for example `"EMPLOYEE_ID"`.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for CustomName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(&self.0)
+    }
+}
+
+impl EntityType {
+    /// A custom entity type named `name`.
+    ///
+    /// # Errors
+    /// [`Error::ReservedEntityName`] when `name` is a built-in type's name
+    /// (use that variant instead); [`Error::InvalidEntityName`] unless the
+    /// name is made of `A-Z`, `0-9` and `_`, starts with a letter and is at
+    /// most 64 bytes long.
+    pub fn custom(name: &str) -> Result<EntityType, Error> {
+        if EntityType::builtin(name).is_some() {
+            return Err(Error::ReservedEntityName {
+                name: name.to_owned(),
+            });
+        }
+        let valid = name.len() <= 64
+            && name.bytes().next().is_some_and(|b| b.is_ascii_uppercase())
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
+        if valid {
+            Ok(EntityType::Custom(CustomName(Arc::from(name))))
+        } else {
+            Err(Error::InvalidEntityName {
+                name: name.chars().take(64).collect(),
+            })
+        }
+    }
+}
+
 impl fmt::Display for EntityType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.pad(self.as_str())
@@ -101,24 +168,15 @@ impl fmt::Display for EntityType {
 }
 
 /// Parses a name: a built-in name gives its variant; any other name made of
-/// `A-Z`, `0-9` and `_` (starting with a letter) gives [`EntityType::Custom`].
+/// `A-Z`, `0-9` and `_` (starting with a letter) gives [`EntityType::Custom`]
+/// (see [`EntityType::custom`]).
 impl FromStr for EntityType {
     type Err = Error;
 
     fn from_str(s: &str) -> Result<Self, Error> {
-        if let Some(e) = EntityType::builtin(s) {
-            return Ok(e);
-        }
-        let valid = s.len() <= 64
-            && s.bytes().next().is_some_and(|b| b.is_ascii_uppercase())
-            && s.bytes()
-                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
-        if valid {
-            Ok(EntityType::Custom(Arc::from(s)))
-        } else {
-            Err(Error::InvalidEntityName {
-                name: s.chars().take(64).collect(),
-            })
+        match EntityType::builtin(s) {
+            Some(e) => Ok(e),
+            None => EntityType::custom(s),
         }
     }
 }
@@ -135,9 +193,28 @@ mod tests {
         }
         assert_eq!(
             "EMPLOYEE_ID".parse::<EntityType>().unwrap(),
-            EntityType::Custom("EMPLOYEE_ID".into())
+            EntityType::custom("EMPLOYEE_ID").unwrap()
         );
         assert!("email".parse::<EntityType>().is_err());
         assert!("".parse::<EntityType>().is_err());
+    }
+
+    #[test]
+    fn custom_refuses_builtin_names() {
+        for e in EntityType::BUILTIN {
+            let err = EntityType::custom(e.as_str()).unwrap_err();
+            assert!(
+                matches!(&err, Error::ReservedEntityName { name } if name == e.as_str()),
+                "{e}: {err:?}"
+            );
+            assert!(err.to_string().contains("built-in"), "{err}");
+        }
+        assert!(matches!(
+            EntityType::custom("email"),
+            Err(Error::InvalidEntityName { .. })
+        ));
+        let c = EntityType::custom("EMPLOYEE_ID").unwrap();
+        assert!(matches!(&c, EntityType::Custom(n) if n.as_str() == "EMPLOYEE_ID"));
+        assert!(!EntityType::BUILTIN.contains(&c));
     }
 }

@@ -21,6 +21,11 @@ pub enum Error {
         /// The offending name (at most 64 characters).
         name: String,
     },
+    /// A custom entity was given the name of a built-in entity type.
+    ReservedEntityName {
+        /// The built-in name.
+        name: String,
+    },
     /// An entity was selected that no recognizer of this scanner produces.
     UnknownEntity {
         /// The entity's name.
@@ -90,6 +95,10 @@ impl fmt::Display for Error {
                     "invalid entity name `{name}`: use UPPER_SNAKE_CASE (A-Z, 0-9, _)"
                 )
             }
+            Error::ReservedEntityName { name } => write!(
+                f,
+                "`{name}` is a built-in entity type; a custom entity needs a name of its own"
+            ),
             Error::UnknownEntity { name } => {
                 write!(f, "unknown entity `{name}`: no recognizer produces it")
             }

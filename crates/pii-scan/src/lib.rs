@@ -23,7 +23,7 @@ mod validate;
 // The public interface is:
 pub use crate::anonymize::{Anonymizer, CustomFn, HashKey, Operator};
 
-pub use crate::entity::EntityType;
+pub use crate::entity::{CustomName, EntityType};
 pub use crate::error::Error;
 pub use crate::phone::DEFAULT_PHONE_REGIONS;
 pub use crate::scanner::{

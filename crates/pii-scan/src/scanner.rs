@@ -1472,7 +1472,7 @@ mod tests {
     #[test]
     fn debug_never_shows_list_values() {
         let b = Scanner::builder().allow(["secret.allow@example.com"]).deny(
-            EntityType::Custom("PROJECT".into()),
+            EntityType::custom("PROJECT").unwrap(),
             ["Nightjar", "Bluebird"],
         );
         let shown = format!("{b:?}");
@@ -1574,9 +1574,9 @@ mod tests {
         // `\B` is the ASCII one: "é" is not a word character, so "éX1" has a
         // boundary before X and "aX1" has none.
         let scanner = Scanner::builder()
-            .entities([EntityType::Custom("INNER".into())])
+            .entities([EntityType::custom("INNER").unwrap()])
             .recognizer(CustomRecognizer::new(
-                EntityType::Custom("INNER".into()),
+                EntityType::custom("INNER").unwrap(),
                 r"\BX\d{3}\b",
                 0.9,
             ))
@@ -1585,9 +1585,9 @@ mod tests {
         assert_eq!(scanner.scan("aX123").len(), 1);
         assert!(scanner.scan("éX123 東X123").is_empty());
         let scanner = Scanner::builder()
-            .entities([EntityType::Custom("START".into())])
+            .entities([EntityType::custom("START").unwrap()])
             .recognizer(CustomRecognizer::new(
-                EntityType::Custom("START".into()),
+                EntityType::custom("START").unwrap(),
                 r"\b{start}X\d{3}",
                 0.9,
             ))

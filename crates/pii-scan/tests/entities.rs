@@ -342,7 +342,7 @@ fn allow_and_deny_lists() {
     let s = Scanner::builder()
         .allow(["noreply@example.com"])
         .deny(
-            EntityType::Custom("CODENAME".into()),
+            EntityType::custom("CODENAME").unwrap(),
             ["Bluebird", "night jar"],
         )
         .build()
@@ -363,7 +363,7 @@ fn allow_and_deny_lists() {
         ]
     );
     let empty = Scanner::builder()
-        .deny(EntityType::Custom("X".into()), [""])
+        .deny(EntityType::custom("X").unwrap(), [""])
         .build();
     assert!(matches!(empty, Err(pii_scan::Error::InvalidOption { .. })));
 }
@@ -371,7 +371,7 @@ fn allow_and_deny_lists() {
 #[test]
 fn custom_recognizer_with_validator() {
     use pii_scan::{CustomRecognizer, EntityType, Scanner, Validator};
-    let rec = CustomRecognizer::new(EntityType::Custom("LOYALTY".into()), r"\bLY\d{10}\b", 0.4)
+    let rec = CustomRecognizer::new(EntityType::custom("LOYALTY").unwrap(), r"\bLY\d{10}\b", 0.4)
         .context(["loyalty"])
         .validator(Validator::Luhn);
     let s = Scanner::builder().recognizer(rec).build().unwrap();
@@ -383,7 +383,7 @@ fn custom_recognizer_with_validator() {
     assert_eq!(found, vec![(0, 1.0)]);
     let bad = Scanner::builder()
         .recognizer(CustomRecognizer::new(
-            EntityType::Custom("X".into()),
+            EntityType::custom("X").unwrap(),
             "a(",
             0.5,
         ))
@@ -391,7 +391,7 @@ fn custom_recognizer_with_validator() {
     assert!(matches!(bad, Err(pii_scan::Error::InvalidPattern { .. })));
     let bad_score = Scanner::builder()
         .recognizer(CustomRecognizer::new(
-            EntityType::Custom("X".into()),
+            EntityType::custom("X").unwrap(),
             "a",
             2.0,
         ))

@@ -181,8 +181,8 @@ fn long_email_local_parts_are_found_whole() {
 fn large_deny_lists_build_and_match_whole_words() {
     let words: Vec<String> = (0..20_000).map(|i| format!("codename{i:05}")).collect();
     let s = Scanner::builder()
-        .deny(EntityType::Custom("CODENAME".into()), words)
-        .deny(EntityType::Custom("BIRD".into()), ["night jar"])
+        .deny(EntityType::custom("CODENAME").unwrap(), words)
+        .deny(EntityType::custom("BIRD").unwrap(), ["night jar"])
         .build()
         .unwrap();
     let text = "see CODENAME00042 and codename19999x, then Night  Jar";
@@ -268,7 +268,7 @@ fn hash_normalizes_keep_keeps_debug_hides_patterns() {
         out,
         "ssn 536-90-4399 and ssn 536 90 4399, IBAN <IBAN_CODE> or <IBAN_CODE>"
     );
-    let r = CustomRecognizer::new(EntityType::Custom("PROJECT".into()), r"\bNightjar\b", 0.9)
+    let r = CustomRecognizer::new(EntityType::custom("PROJECT").unwrap(), r"\bNightjar\b", 0.9)
         .context(["secretword"]);
     let shown = format!("{r:?}");
     assert!(
