@@ -354,3 +354,50 @@ fn config_file_and_help() {
     let o = run(&["--list-entities"], "");
     assert!(stdout(&o).lines().any(|l| l == "UK_NHS"));
 }
+
+/// Arguments are parsed by clap: generated help that names every option with
+/// its value, and errors that say what would have been accepted.
+#[test]
+fn clap_help_and_errors() {
+    for help in ["--help", "-h"] {
+        let o = run(&[help], "");
+        assert_eq!(o.status.code(), Some(0));
+        let out = stdout(&o);
+        assert!(out.contains("Options:"), "{out}");
+        for flag in [
+            "--json ",
+            "--jsonl <FILE>",
+            "--anonymize <OP>",
+            "--entities <A,B>",
+            "--min-score <S>",
+            "--config <FILE>",
+            "--mask-keep <N>",
+            "--hash-key-file <FILE>",
+            "--list-entities",
+            "Exit codes: 0 done, 1 error, 2 usage.",
+        ] {
+            assert!(out.contains(flag), "{flag}: {out}");
+        }
+    }
+    let o = run(&["--anonymize", "scramble"], "");
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(
+        err.contains("[possible values: redact, replace, mask, hash]"),
+        "{err}"
+    );
+    let o = run(&["--anonymize=mask", "--mask-keep=x"], "");
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(
+        err.contains("--mask-keep <N>") && err.contains("usage:"),
+        "{err}"
+    );
+    // `--opt=value` and `-` still work as before.
+    let o = run(
+        &["--anonymize=replace", "--mask-keep=2", "-"],
+        "mail jane@example.com",
+    );
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(stdout(&o), "mail <EMAIL_ADDRESS>");
+}

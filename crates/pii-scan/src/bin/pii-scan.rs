@@ -16,32 +16,79 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
 use std::process::ExitCode;
 
+use clap::error::ErrorKind;
+use clap::{Parser, ValueEnum};
 use pii_scan::{Anonymizer, EntityType, Finding, HashKey, Operator, Scanner};
 use serde::Serialize;
 
+/// The three forms of the command, shown with every usage error.
 const USAGE: &str = "\
-usage: pii-scan [--json] [--entities A,B] [--min-score S] [--config FILE] [FILE | -]
+pii-scan [--json] [--entities A,B] [--min-score S] [--config FILE] [FILE | -]
        pii-scan --jsonl FILE [--entities A,B] [--min-score S] [--config FILE]
-       pii-scan --anonymize redact|replace|mask|hash [--mask-keep N] [--hash-key-file FILE] [FILE | -]
+       pii-scan --anonymize redact|replace|mask|hash [--mask-keep N] [--hash-key-file FILE] [FILE | -]";
 
-Finds personal data (PII) in UTF-8 text, read from FILE or standard input.
-  --json               print a JSON array of {entity_type, start, end, text, score}
-                       (start and end are UTF-8 byte offsets)
-  --jsonl FILE         batch mode: each input line {\"id\": .., \"text\": ..} gives an
-                       output line {\"id\": .., \"findings\": [...]}; a bad line gives
-                       {\"id\": <id or null>, \"error\": ..}, the rest go on, exit 1
-  --anonymize OP       print the text with each finding redacted (removed), replaced
-                       by <ENTITY_TYPE>, masked, or replaced by a keyed hash token
-  --entities A,B       report only these entity types
-  --min-score S        drop findings scoring below S (0.0-1.0, default 0.5)
-  --config FILE        TOML configuration (allow/deny lists, custom recognizers)
-  --mask-keep N        characters left visible by mask (default 4)
-  --hash-key-file FILE key for hash (>= 16 bytes): a UTF-8 text file loses one
-                       trailing line ending, any other file is used byte for byte;
-                       without it a random key is used, so tokens are stable
-                       within one run only
-  --list-entities      print the entity types and exit
-Exit codes: 0 done, 1 error, 2 usage.";
+/// Finds personal data (PII) in UTF-8 text, read from FILE or standard input.
+#[derive(Parser)]
+#[command(
+    name = "pii-scan",
+    override_usage = USAGE,
+    after_help = "Exit codes: 0 done, 1 error, 2 usage."
+)]
+struct Args {
+    /// Print a JSON array of {entity_type, start, end, text, score, recognizer}
+    /// (start and end are UTF-8 byte offsets)
+    #[arg(long, conflicts_with_all = ["jsonl", "anonymize"])]
+    json: bool,
+    /// Batch mode: each input line {"id": .., "text": ..} gives an output line
+    /// {"id": .., "findings": [...]}; a bad line gives {"id": <id or null>,
+    /// "error": ..}, the rest go on, exit 1
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["anonymize", "input"])]
+    jsonl: Option<String>,
+    /// Print the text with each finding redacted (removed), replaced by
+    /// <ENTITY_TYPE>, masked, or replaced by a keyed hash token
+    #[arg(long, value_name = "OP", value_enum)]
+    anonymize: Option<OpName>,
+    /// Report only these entity types (comma-separated)
+    #[arg(long, value_name = "A,B")]
+    entities: Option<String>,
+    /// Drop findings scoring below S (0.0-1.0, default 0.5)
+    #[arg(long, value_name = "S", value_parser = parse_score)]
+    min_score: Option<f64>,
+    /// TOML configuration (allow/deny lists, custom recognizers)
+    #[arg(long, value_name = "FILE")]
+    config: Option<String>,
+    /// Characters left visible by mask (default 4)
+    #[arg(long, value_name = "N", requires = "anonymize")]
+    mask_keep: Option<usize>,
+    /// Key for hash (>= 16 bytes): a UTF-8 text file loses one trailing line
+    /// ending, any other file is used byte for byte; without it a random key
+    /// is used, so tokens are stable within one run only
+    #[arg(long, value_name = "FILE", requires = "anonymize")]
+    hash_key_file: Option<String>,
+    /// Print the entity types and exit
+    #[arg(long = "list-entities")]
+    list: bool,
+    /// The input text (standard input when absent or `-`)
+    #[arg(value_name = "FILE | -")]
+    input: Option<String>,
+}
+
+/// The operators of `--anonymize`.
+#[derive(Clone, Copy, ValueEnum)]
+enum OpName {
+    Redact,
+    Replace,
+    Mask,
+    Hash,
+}
+
+fn parse_score(s: &str) -> Result<f64, String> {
+    s.trim()
+        .parse()
+        .ok()
+        .filter(|v| (0.0..=1.0).contains(v))
+        .ok_or_else(|| format!("`{s}` is not a number between 0.0 and 1.0"))
+}
 
 /// A usage error (exit 2) or a runtime error (exit 1).
 enum Failure {
@@ -61,78 +108,33 @@ impl From<io::Error> for Failure {
     }
 }
 
-#[derive(Default)]
-struct Args {
-    json: bool,
-    jsonl: Option<String>,
-    anonymize: Option<String>,
-    entities: Option<String>,
-    min_score: Option<String>,
-    config: Option<String>,
-    mask_keep: Option<String>,
-    hash_key_file: Option<String>,
-    list: bool,
-    input: Option<String>,
-}
-
+/// The parsed arguments; `None` when help was asked for (and printed).
 fn parse(argv: &[String]) -> Result<Option<Args>, Failure> {
-    let mut a = Args::default();
-    let mut i = 0;
-    while i < argv.len() {
-        let arg = &argv[i];
-        let (name, inline) = match arg.split_once('=') {
-            Some((n, v)) if n.starts_with("--") => (n, Some(v.to_owned())),
-            _ => (arg.as_str(), None),
-        };
-        let mut value = |what: &str| -> Result<String, Failure> {
-            if let Some(v) = inline.clone() {
-                return Ok(v);
-            }
-            i += 1;
-            argv.get(i)
-                .cloned()
-                .ok_or_else(|| Failure::Usage(format!("{what} needs a value")))
-        };
-        match name {
-            "-h" | "--help" => return Ok(None),
-            "--json" => a.json = true,
-            "--list-entities" => a.list = true,
-            "--jsonl" => a.jsonl = Some(value("--jsonl")?),
-            "--anonymize" => a.anonymize = Some(value("--anonymize")?),
-            "--entities" => a.entities = Some(value("--entities")?),
-            "--min-score" => a.min_score = Some(value("--min-score")?),
-            "--config" => a.config = Some(value("--config")?),
-            "--mask-keep" => a.mask_keep = Some(value("--mask-keep")?),
-            "--hash-key-file" => a.hash_key_file = Some(value("--hash-key-file")?),
-            "-" => a.input = Some("-".into()),
-            s if s.starts_with('-') => return Err(Failure::Usage(format!("unknown option `{s}`"))),
-            _ => {
-                if a.input.is_some() {
-                    return Err(Failure::Usage("more than one input file".into()));
-                }
-                a.input = Some(arg.clone());
-            }
+    let argv = std::iter::once("pii-scan").chain(argv.iter().map(String::as_str));
+    match Args::try_parse_from(argv) {
+        Ok(a) => Ok(Some(a)),
+        Err(e) if e.kind() == ErrorKind::DisplayHelp => {
+            print!("{e}");
+            Ok(None)
         }
-        i += 1;
+        Err(e) => {
+            // clap's message (up to its first blank line), without its own
+            // usage block: the caller prints this tool's usage.
+            let text = e.to_string();
+            let message: Vec<&str> = text
+                .lines()
+                .take_while(|l| !l.trim().is_empty())
+                .map(str::trim)
+                .collect();
+            let message = message.join(" ");
+            Err(Failure::Usage(
+                message
+                    .strip_prefix("error: ")
+                    .unwrap_or(&message)
+                    .to_owned(),
+            ))
+        }
     }
-    let modes =
-        usize::from(a.json) + usize::from(a.jsonl.is_some()) + usize::from(a.anonymize.is_some());
-    if modes > 1 {
-        return Err(Failure::Usage(
-            "--json, --jsonl and --anonymize exclude each other".into(),
-        ));
-    }
-    if a.jsonl.is_some() && a.input.is_some() {
-        return Err(Failure::Usage(
-            "--jsonl takes its file as its value; no other input".into(),
-        ));
-    }
-    if a.anonymize.is_none() && (a.mask_keep.is_some() || a.hash_key_file.is_some()) {
-        return Err(Failure::Usage(
-            "--mask-keep and --hash-key-file only go with --anonymize".into(),
-        ));
-    }
-    Ok(Some(a))
 }
 
 fn open(path: Option<&str>) -> Result<Box<dyn Read>, Failure> {
@@ -153,17 +155,7 @@ fn build_scanner(a: &Args) -> Result<Scanner, Failure> {
             .config_toml(&text)
             .map_err(|e| Failure::Error(format!("{path}: {e}")))?;
     }
-    if let Some(s) = &a.min_score {
-        let v: f64 = s
-            .trim()
-            .parse()
-            .ok()
-            .filter(|v| (0.0..=1.0).contains(v))
-            .ok_or_else(|| {
-                Failure::Usage(format!(
-                    "--min-score `{s}` is not a number between 0.0 and 1.0"
-                ))
-            })?;
+    if let Some(v) = a.min_score {
         b = b.min_score(v);
     }
     if let Some(list) = &a.entities {
@@ -324,24 +316,15 @@ fn batch_record(line: &[u8]) -> Result<(serde_json::Value, String), (serde_json:
     }
 }
 
-fn operator(a: &Args, name: &str) -> Result<Operator, Failure> {
+fn operator(a: &Args, name: OpName) -> Result<Operator, Failure> {
     Ok(match name {
-        "redact" => Operator::Redact,
-        "replace" => Operator::Replace,
-        "mask" => {
-            let keep = match &a.mask_keep {
-                Some(s) => s
-                    .trim()
-                    .parse()
-                    .map_err(|_| Failure::Usage(format!("--mask-keep `{s}` is not a count")))?,
-                None => 4,
-            };
-            Operator::Mask {
-                keep_last: keep,
-                mask_char: '*',
-            }
-        }
-        "hash" => {
+        OpName::Redact => Operator::Redact,
+        OpName::Replace => Operator::Replace,
+        OpName::Mask => Operator::Mask {
+            keep_last: a.mask_keep.unwrap_or(4),
+            mask_char: '*',
+        },
+        OpName::Hash => {
             let key = match &a.hash_key_file {
                 Some(p) => {
                     let mut bytes = zeroize::Zeroizing::new(
@@ -373,15 +356,10 @@ fn operator(a: &Args, name: &str) -> Result<Operator, Failure> {
             };
             Operator::Hash(key)
         }
-        other => {
-            return Err(Failure::Usage(format!(
-                "--anonymize `{other}`: use redact, replace, mask or hash"
-            )));
-        }
     })
 }
 
-fn anonymize(a: &Args, op_name: &str, scanner: &Scanner) -> Result<(), Failure> {
+fn anonymize(a: &Args, op_name: OpName, scanner: &Scanner) -> Result<(), Failure> {
     let op = operator(a, op_name)?;
     let mut bytes = Vec::new();
     open(a.input.as_deref())?.read_to_end(&mut bytes)?;
@@ -401,7 +379,6 @@ fn anonymize(a: &Args, op_name: &str, scanner: &Scanner) -> Result<(), Failure> 
 
 fn run(argv: &[String]) -> Result<(), Failure> {
     let Some(a) = parse(argv)? else {
-        println!("{USAGE}");
         return Ok(());
     };
     let scanner = build_scanner(&a)?;
@@ -413,7 +390,7 @@ fn run(argv: &[String]) -> Result<(), Failure> {
     }
     match (&a.jsonl, &a.anonymize) {
         (Some(path), _) => batch(path, &scanner),
-        (_, Some(op)) => anonymize(&a, op, &scanner),
+        (_, Some(op)) => anonymize(&a, *op, &scanner),
         _ => scan_text(&a, &scanner),
     }
 }
@@ -423,7 +400,7 @@ fn main() -> ExitCode {
     match run(&argv) {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Usage(m)) => {
-            eprintln!("pii-scan: {m}\n\n{USAGE}");
+            eprintln!("pii-scan: {m}\n\nusage: {USAGE}\n\nFor the options, try `pii-scan --help`.");
             ExitCode::from(2)
         }
         Err(Failure::Error(m)) => {
