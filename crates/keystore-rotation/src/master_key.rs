@@ -1,7 +1,6 @@
 //! [`MasterKey`]: a random key in a 0600 file instead of a passphrase.
 
 use std::fmt;
-use std::io::Write;
 use std::path::Path;
 
 use secure_fs::PrivateDir;
@@ -9,7 +8,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
-use crate::error::{Check, Error, Format, Invalid, Malformed, Result, StorageError};
+use crate::error::{Check, Error, Format, Invalid, Malformed, Result};
 use crate::secret::KeyBytes;
 use crate::storage::read_capped;
 
@@ -42,42 +41,37 @@ impl MasterKey {
     /// secure-fs). The parent directory must be a private directory (0700,
     /// ours, not a symlink).
     ///
-    /// The file is created exclusively (`O_CREAT | O_EXCL`, no-follow): of
+    /// The file appears whole or not at all: the key is written to a
+    /// temporary file, flushed, and given its name by a rename that
+    /// refuses to replace anything (secure-fs
+    /// [`PrivateDir::write_new_atomic`]), then the directory is flushed. Of
     /// two concurrent calls for the same path exactly one succeeds and the
     /// other gets [`Error::AlreadyExists`], so a key in use is never
-    /// replaced. After a crash during the write the file may be short; it
-    /// is then refused by [`MasterKey::read_file`] (and, being there, by
-    /// this function): remove it by hand and write again.
+    /// replaced; and a crash during the write never leaves a short or
+    /// empty key file under `path` that would block a later init.
     ///
     /// # Errors
     /// [`Error::AlreadyExists`] if something is at `path` already;
     /// [`Error::InvalidArgument`] if `path` has no file name;
-    /// [`Error::Storage`] for file-system refusals and I/O errors (the
-    /// partly written file is then removed).
+    /// [`Error::Storage`] for file-system refusals and I/O errors (nothing
+    /// is then left under `path`).
     pub fn write_new_file(&self, path: impl AsRef<Path>) -> Result<()> {
         let path = path.as_ref();
         let (dir, name) = split_path(path)?;
         let dir = PrivateDir::open(dir)?;
-        let mut file = dir.create_new_file(name).map_err(|e| match e.kind() {
-            secure_fs::ErrorKind::AlreadyExists => Error::AlreadyExists {
-                path: path.to_path_buf(),
-            },
-            _ => e.into(),
-        })?;
         let mut bytes = Zeroizing::new([0u8; MASTER_FILE_LEN]);
         bytes[..8].copy_from_slice(MASTER_MAGIC);
         bytes[8..10].copy_from_slice(&MASTER_VERSION.to_be_bytes());
         bytes[10..42].copy_from_slice(self.0.expose());
         let sum = Sha256::digest(&bytes[..42]);
         bytes[42..].copy_from_slice(&sum);
-        let written = file.write_all(&bytes[..]).and_then(|()| file.sync_all());
-        drop(file);
-        if let Err(e) = written {
-            let _ = dir.remove_file(name);
-            return Err(Error::Storage(StorageError::io(path.to_path_buf(), &e)));
-        }
-        dir.sync()?;
-        Ok(())
+        dir.write_new_atomic(name, &bytes[..])
+            .map_err(|e| match e.kind() {
+                secure_fs::ErrorKind::AlreadyExists => Error::AlreadyExists {
+                    path: path.to_path_buf(),
+                },
+                _ => e.into(),
+            })
     }
 
     /// Reads a master key file written by [`MasterKey::write_new_file`].

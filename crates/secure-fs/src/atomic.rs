@@ -252,6 +252,29 @@ impl PrivateDir {
         file.commit()
     }
 
+    /// Creates the regular file `name` holding `data`, atomically and
+    /// durably, and only if nothing is under that name: temporary file
+    /// (0600, exclusive, no-follow), write, fsync, then a rename that
+    /// refuses to replace anything (`renameat2(RENAME_NOREPLACE)`; where
+    /// that flag is unsupported, a check then a plain rename), then an
+    /// fsync of the directory.
+    ///
+    /// Unlike creating the file in place with
+    /// [`PrivateDir::create_new_file`], a crash never leaves a short or
+    /// empty file under `name`: the name appears only once its whole
+    /// content is durable. Of two concurrent calls for the same name,
+    /// exactly one succeeds.
+    ///
+    /// # Errors
+    /// [`crate::ErrorKind::AlreadyExists`] if something is under `name`
+    /// (it is left as it was); otherwise as [`PrivateDir::write_atomic`].
+    pub fn write_new_atomic(&self, name: impl AsRef<Path>, data: &[u8]) -> Result<()> {
+        let mut file = self.atomic_file(name)?;
+        file.write_all(data)
+            .map_err(|e| Error::io(file.dir.child_path(&file.target), e))?;
+        file.commit_new()
+    }
+
     /// Replaces the content of the regular file `name` with `data`,
     /// atomically and durably as [`PrivateDir::write_atomic`] does, and
     /// shreds the replaced version in place before it is released: the
@@ -338,6 +361,26 @@ impl AtomicFile<'_> {
             &self.target,
         )
         .map_err(|e| Error::io(&target_path, e))?;
+        // The temporary name no longer exists: nothing for Drop to clean.
+        self.temp.clear();
+        self.dir.sync()
+    }
+
+    /// Like [`AtomicFile::commit`], but only if nothing is under the
+    /// target name: the rename refuses to replace anything, so the name
+    /// appears with its whole content or not at all. See
+    /// [`PrivateDir::write_new_atomic`].
+    ///
+    /// # Errors
+    /// [`crate::ErrorKind::AlreadyExists`] if something is under the
+    /// target name (it is left as it was, and the temporary file removed);
+    /// otherwise as [`AtomicFile::commit`].
+    pub fn commit_new(mut self) -> Result<()> {
+        let target_path = self.dir.child_path(&self.target);
+        self.flush_temp(&target_path)?;
+        self.dir
+            .rename_noreplace(Path::new(self.temp.as_str()), &self.target)
+            .map_err(|e| Error::io(&target_path, e))?;
         // The temporary name no longer exists: nothing for Drop to clean.
         self.temp.clear();
         self.dir.sync()

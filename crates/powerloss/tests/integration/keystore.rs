@@ -196,3 +196,59 @@ fn check(root: &Path, done: &[Step], in_flight: Option<&Step>) -> Result<(), Str
     }
     Ok(())
 }
+
+/// `MasterKey::write_new_file` under power loss: a key file is either
+/// absent (not yet acknowledged) or whole and readable, never short or
+/// empty (which would block every later init with `AlreadyExists`), and
+/// every acknowledged key reads back as written.
+#[test]
+fn master_key_files_appear_whole_or_not_at_all() {
+    use keystore_rotation::MasterKey;
+    use subtle::ConstantTimeEq;
+
+    const MASTER_TEST: &str = "master_key_files_appear_whole_or_not_at_all";
+    const KEYS: usize = 40;
+    let Some(rec) = common::recorder(MASTER_TEST) else {
+        return;
+    };
+    let keys: Vec<MasterKey> = (0..KEYS).map(|_| MasterKey::generate().unwrap()).collect();
+    drop(PrivateDir::create(rec.path().join("keys")).unwrap());
+    rec.mark("created");
+    for (i, key) in keys.iter().enumerate() {
+        key.write_new_file(rec.path().join(format!("keys/master-{i}")))
+            .unwrap();
+        rec.mark(format!("key {i}"));
+    }
+    let trace = rec.finish().unwrap();
+    let report = explore(&trace, &common::explore_options(MASTER_TEST), |case| {
+        if case.marks.is_empty() {
+            return Ok(());
+        }
+        let acked = case.marks.len() - 1;
+        for (i, key) in keys.iter().enumerate() {
+            let path = case.root.join(format!("keys/master-{i}"));
+            let present = path.symlink_metadata().is_ok();
+            if !present {
+                if i < acked {
+                    return Err(format!("acknowledged key {i} is gone"));
+                }
+                continue;
+            }
+            if i > acked {
+                return Err(format!("key {i} exists before it was written"));
+            }
+            let read = MasterKey::read_file(&path)
+                .map_err(|e| format!("key file {i} is present but unreadable: {e}"))?;
+            if !bool::from(read.ct_eq(key)) {
+                return Err(format!("key file {i} holds another key"));
+            }
+        }
+        Ok(())
+    })
+    .unwrap();
+    common::assert_clean(MASTER_TEST, &report);
+    assert!(
+        report.lossy > 0,
+        "{MASTER_TEST}: no crash state lost anything"
+    );
+}

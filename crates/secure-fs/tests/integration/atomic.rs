@@ -165,3 +165,41 @@ fn sigkill_during_rewrites_leaves_old_or_new_content() {
     dir.remove_stale_temp_files().unwrap();
     assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 1);
 }
+
+/// `write_new_atomic` creates a file whole or refuses: an existing file is
+/// left exactly as it was, no temporary file is left behind, and of many
+/// concurrent creators exactly one wins with its whole content.
+#[test]
+fn write_new_atomic_creates_whole_files_and_never_replaces() {
+    let tmp = common::dir();
+    let dir = PrivateDir::create(tmp.path().join("private")).unwrap();
+    dir.write_new_atomic("key", b"first").unwrap();
+    assert_eq!(dir.read("key").unwrap(), b"first");
+    let err = dir.write_new_atomic("key", b"second").unwrap_err();
+    assert_eq!(*err.kind(), secure_fs::ErrorKind::AlreadyExists, "{err}");
+    assert_eq!(dir.read("key").unwrap(), b"first");
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, ["key"], "a temporary file was left behind");
+
+    let winners: Vec<_> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..8u8)
+            .map(|i| {
+                let dir = &dir;
+                s.spawn(move || {
+                    dir.write_new_atomic("raced", &[i; 4096])
+                        .is_ok()
+                        .then_some(i)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .filter_map(|h| h.join().unwrap())
+            .collect()
+    });
+    assert_eq!(winners.len(), 1, "winners: {winners:?}");
+    assert_eq!(dir.read("raced").unwrap(), [winners[0]; 4096]);
+}
