@@ -205,6 +205,15 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
             .map(|()| started.elapsed()),
     )?;
 
+    // Signature interop with OpenSSF model_signing (PyPI, installed into a
+    // cached venv on first use): it verifies a bundle model-verify signed,
+    // and model-verify verifies one it signed.
+    let started = Instant::now();
+    s.step(
+        "model_signing interop",
+        crate::checksums::oms_interop().map(|()| started.elapsed()),
+    )?;
+
     s.step(
         "doc",
         util::run(
