@@ -177,8 +177,6 @@ impl Writer {
             mut range,
             seal_frames,
         } = plan;
-        let time_ns = self.now_ns();
-        range.pruned_ns = time_ns;
         let mut ranges = self
             .tombstone
             .as_ref()
@@ -189,15 +187,23 @@ impl Writer {
                 "too many pruned ranges for one tombstone".into(),
             ));
         }
-        ranges.push(range);
-        let tombstone = forged.unwrap_or(Tombstone {
-            time_ns,
-            genesis_ns: self.genesis_ns,
-            retention_secs: self.retention_secs,
-            ranges,
-        });
-        let seq = self.system_record(Kind::Tombstone, &tombstone.encode())?;
-        self.tombstone = Some(tombstone);
+        let (genesis_ns, retention_secs) = (self.genesis_ns, self.retention_secs);
+        // Dated when written (after a seal of a full epoch, if any).
+        let mut written = None;
+        let seq = self.system_record(Kind::Tombstone, |time_ns| {
+            range.pruned_ns = time_ns;
+            ranges.push(range);
+            let t = forged.unwrap_or(Tombstone {
+                time_ns,
+                genesis_ns,
+                retention_secs,
+                ranges,
+            });
+            let body = t.encode();
+            written = Some(t);
+            body
+        })?;
+        self.tombstone = written;
         let _ = self.seal_epoch()?;
 
         // The seal chain: the verified entries before the first segment
@@ -341,6 +347,28 @@ mod tests {
         // A verifier whose clock is before the tombstones: from the future.
         let e = verify_at(&dir, &c, SystemTime::now()).unwrap_err();
         assert_eq!(e.tamper_report().unwrap().kind, TamperKind::BadTombstone);
+    }
+
+    /// A prune when the current epoch is full: the epoch is sealed first,
+    /// and the tombstone is dated after that seal (it used to carry a time
+    /// from before it, which verification reported as a bad tombstone).
+    #[test]
+    fn a_prune_right_after_a_full_epoch_verifies() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("log");
+        let (log, c) = log(&dir);
+        for i in 0..2u64 {
+            let _ = log.append(&Event::new("t.e").with("i", 100 + i)).unwrap();
+        }
+        assert!(log.lock().unwrap().epoch_due(), "the epoch is full");
+        log.lock().unwrap().clock_offset = 2 * DAY;
+        let rep = log.apply_retention().unwrap();
+        assert!(rep.range.is_some());
+        drop(log);
+        let later = SystemTime::now() + 2 * DAY + Duration::from_secs(60);
+        let v = verify_at(&dir, &c, later).unwrap();
+        assert_eq!(v.unsealed_records, 0);
+        assert_eq!(v.first_seq, rep.range.unwrap().last_seq + 1);
     }
 
     /// Issue 11's laundering attack: delete segment 1, let the owner's

@@ -489,14 +489,17 @@ impl Writer {
                 .set_len(torn.offset)
                 .and_then(|()| w.seg_file.sync_all())
                 .map_err(io_err(&w.dir, &seg_name))?;
-            let body = RecoveredBody {
-                time_ns: w.now_ns(),
-                segment: torn.segment,
-                offset: torn.offset,
-                bytes: torn.bytes,
-            }
-            .encode();
-            let seq = w.system_record(Kind::Recovered, &body)?;
+            // A full epoch is sealed first; the note is dated after that
+            // seal (public times never go back).
+            let seq = w.system_record(Kind::Recovered, |time_ns| {
+                RecoveredBody {
+                    time_ns,
+                    segment: torn.segment,
+                    offset: torn.offset,
+                    bytes: torn.bytes,
+                }
+                .encode()
+            })?;
             w.recovery = Some(Recovery {
                 torn,
                 noted_at: seq,
@@ -673,16 +676,25 @@ impl Writer {
         }
     }
 
-    /// Appends a record the log writes itself (recovery, tombstone,
-    /// quarantine), durably.
-    pub(crate) fn system_record(&mut self, kind: Kind, body: &[u8]) -> Result<u64> {
+    /// Appends a record the log writes itself (recovery, tombstone),
+    /// durably. If the epoch is full or old it is sealed first; `body`
+    /// then builds the body from the record's time, taken after that seal:
+    /// verification rejects a public time before the previous one, so a
+    /// body dated before the seal would read as modified bytes.
+    pub(crate) fn system_record(
+        &mut self,
+        kind: Kind,
+        body: impl FnOnce(u64) -> Vec<u8>,
+    ) -> Result<u64> {
+        self.check_poisoned()?;
         self.flush_pending()?;
         if self.epoch_due() {
             self.seal_epoch()?;
         }
+        let body = body(self.now_ns());
         let seq = self.next_seq;
         let mut frame = Vec::with_capacity(FRAME_HEADER_LEN + body.len() + 32);
-        let chain = format::build_frame(&mut frame, kind, self.epoch, seq, body, &self.chain);
+        let chain = format::build_frame(&mut frame, kind, self.epoch, seq, &body, &self.chain);
         self.write_sync(&frame)?;
         self.chain = chain;
         self.next_seq += 1;

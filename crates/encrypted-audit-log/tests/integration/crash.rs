@@ -339,3 +339,91 @@ fn cut_unsynced_tail(path: &std::path::Path, last_acked: Option<u64>, kill: usiz
         .set_len(cut as u64)
         .unwrap_or_else(|e| panic!("kill {kill}: {e}"));
 }
+
+/// A power cut after the seal that ends a full epoch was written but
+/// before it was synced: the file already covers the seal's 201 bytes, but
+/// they are zeros (or only part of the seal). `open` trims them, seals the
+/// full epoch again and notes the recovery after that seal; the reopened
+/// log must still verify (the note used to carry a time from before the
+/// new seal's, which verification reported as modified bytes).
+#[test]
+fn a_log_reopened_after_a_torn_seal_at_an_epoch_end_verifies() {
+    const EPOCH: u64 = 8;
+    let (_t, path) = tmp();
+    let (log, created) = AuditLog::create(&path, &state_key(), common::opts(EPOCH)).unwrap();
+    // The head as created: nothing moves it until the first append.
+    let head = std::fs::read(path.join("head")).unwrap();
+    for i in 0..EPOCH {
+        let _ = log.append(&common::event(i)).unwrap();
+    }
+    // The epoch is full: the "crash" happens while its seal is written.
+    let (_t2, img) = tmp();
+    common::copy_log(&path, &img);
+    std::fs::write(img.join("head"), &head).unwrap();
+    let records = std::fs::read(seg(&img, 1)).unwrap();
+    log.close().unwrap();
+    let sealed = std::fs::read(seg(&path, 1)).unwrap();
+    let seal = &sealed[records.len()..];
+    assert_eq!(
+        frames(&sealed).last().unwrap().2,
+        2,
+        "the close wrote a seal"
+    );
+    assert_eq!(seal.len(), 201);
+    // The state as the seal left it before the sync: the next epoch's slot
+    // written, the old one not yet erased.
+    let old_state = std::fs::read(img.join("state")).unwrap();
+    let new_state = std::fs::read(path.join("state")).unwrap();
+    let state: Vec<u8> = old_state
+        .chunks(512)
+        .zip(new_state.chunks(512))
+        .flat_map(|(o, n)| if o.iter().any(|&b| b != 0) { o } else { n })
+        .copied()
+        .collect();
+    let vk = created.verifying_key;
+    let zeros = [0u8; 201];
+    for (what, tail) in [
+        ("a zeroed seal", &zeros[..]),
+        ("half a seal", &seal[..100]),
+        ("a seal without its last byte", &seal[..200]),
+    ] {
+        let (_t3, w) = tmp();
+        common::copy_log(&img, &w);
+        std::fs::write(w.join("state"), &state).unwrap();
+        std::fs::write(seg(&w, 1), [&records[..], tail].concat()).unwrap();
+        let rep = LogReader::open(&w, &vk).unwrap().verify().unwrap();
+        let torn = rep.torn_tail.unwrap();
+        assert_eq!(
+            (torn.offset, torn.bytes),
+            (records.len() as u64, tail.len() as u64),
+            "{what}"
+        );
+        let log = AuditLog::open(&w, &state_key(), common::opts(EPOCH)).unwrap();
+        let rec = log.recovery().unwrap();
+        // The full epoch is sealed again (record 8), then the note (record 9).
+        assert_eq!((rec.torn, rec.noted_at), (torn, EPOCH + 1), "{what}");
+        log.close().unwrap();
+        let rep = LogReader::open(&w, &vk)
+            .unwrap()
+            .verify()
+            .unwrap_or_else(|e| panic!("{what}: verify after reopening: {e}"));
+        assert_eq!((rep.torn_tail, rep.unsealed_records), (None, 0), "{what}");
+        let recs: Vec<_> = LogReader::open(&w, &vk)
+            .unwrap()
+            .records(&created.read_key, Filter::all())
+            .unwrap()
+            .map(|r| r.unwrap_or_else(|e| panic!("{what}: reading: {e}")))
+            .collect();
+        let types: Vec<_> = recs.iter().map(|r| r.event_type().to_owned()).collect();
+        assert_eq!(types.len(), 9, "{what}: {types:?}");
+        assert!(types[..8].iter().all(|t| t == "test.event"), "{types:?}");
+        assert_eq!(recs[8].event_type(), "audit.recovered");
+        assert_eq!(recs[8].fields()["offset"], records.len(), "{what}");
+        assert_eq!(recs[8].fields()["bytes"], tail.len(), "{what}");
+        // And it keeps working: the writer opens it again, cleanly.
+        let log = AuditLog::open(&w, &state_key(), common::opts(EPOCH)).unwrap();
+        assert!(log.recovery().is_none());
+        log.close().unwrap();
+        LogReader::open(&w, &vk).unwrap().verify().unwrap();
+    }
+}
