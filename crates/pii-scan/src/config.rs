@@ -223,7 +223,10 @@ pub(crate) fn apply(mut builder: ScannerBuilder, text: &str) -> Result<ScannerBu
                 text,
                 r.pattern.span(),
                 "pattern",
-                format!("invalid regex: {e}"),
+                format!(
+                    "invalid regex {}",
+                    crate::error::regex_error(r.pattern.get_ref(), &e)
+                ),
             ));
         }
         let mut rec = CustomRecognizer::new(e, r.pattern.get_ref().clone(), score).name(name);

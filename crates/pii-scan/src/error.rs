@@ -154,3 +154,46 @@ impl From<io::Error> for Error {
         Error::Io(e)
     }
 }
+
+/// What is wrong with `pattern`, for error messages: the pattern (at most 100
+/// characters of it) and the regex compiler's own explanation, on one line,
+/// for example ``"`EMP-(\d{6}`: unclosed group"``.
+pub(crate) fn regex_error(pattern: &str, e: &regex_automata::meta::BuildError) -> String {
+    let mut shown: String = pattern.chars().take(100).collect();
+    if shown.len() < pattern.len() {
+        shown.push('…');
+    }
+    let why = if let Some(limit) = e.size_limit() {
+        format!("the compiled pattern is larger than the limit of {limit} bytes")
+    } else if let Some(syntax) = e.syntax_error() {
+        // regex-syntax's message draws the pattern with a caret over several
+        // lines and ends with the line `error: <what>`.
+        let text = syntax.to_string();
+        text.lines()
+            .rev()
+            .find_map(|l| l.trim().strip_prefix("error: "))
+            .map_or_else(|| text.replace('\n', " "), str::to_owned)
+    } else {
+        let mut why = e.to_string();
+        let mut source = std::error::Error::source(e);
+        while let Some(s) = source {
+            why.push_str(": ");
+            why.push_str(&s.to_string());
+            source = s.source();
+        }
+        why
+    };
+    // Control characters (a newline in a pattern) are escaped; the rest of
+    // the pattern is shown as written.
+    let shown: String = shown
+        .chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_debug().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect();
+    format!("`{shown}`: {why}")
+}

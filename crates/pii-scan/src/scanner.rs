@@ -505,6 +505,7 @@ impl ScannerBuilder {
                 what: "min_score".into(),
             });
         }
+        let syntax = syntax::Config::new().unicode(true).utf8(true);
         let selected = |e: &EntityType| self.entities.as_ref().is_none_or(|set| set.contains(e));
         let mut defs: Vec<Def> = Vec::new();
         // Deny lists: values without whitespace go to one Aho-Corasick
@@ -618,10 +619,19 @@ impl ScannerBuilder {
                 });
             }
             let check = c.validator.map_or(Check::Plain, Check::Validator);
+            let src = ascii_word_boundaries(&c.pattern);
+            // Compiled here for the error: it names the caller's pattern,
+            // not the rewritten one.
+            if let Err(e) = Regex::builder().syntax(syntax).build(&src) {
+                return Err(Error::InvalidPattern {
+                    recognizer: c.name.clone(),
+                    message: crate::error::regex_error(&c.pattern, &e),
+                });
+            }
             defs.push(Def {
                 name: c.name.clone(),
                 entity: c.entity.clone(),
-                src: ascii_word_boundaries(&c.pattern),
+                src,
                 locate: String::new(),
                 score: c.score,
                 check,
@@ -641,7 +651,6 @@ impl ScannerBuilder {
         }
         defs.retain(|d| selected(&d.entity));
 
-        let syntax = syntax::Config::new().unicode(true).utf8(true);
         let one = |name: &str, src: &str| {
             Regex::builder()
                 .syntax(syntax)
@@ -649,7 +658,7 @@ impl ScannerBuilder {
                 .build(src)
                 .map_err(|e| Error::InvalidPattern {
                     recognizer: name.to_owned(),
-                    message: e.to_string(),
+                    message: crate::error::regex_error(src, &e),
                 })
         };
         let phone_regions: Arc<[crate::phone::Region]> = Arc::from(match &self.phone_regions {
