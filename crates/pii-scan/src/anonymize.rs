@@ -10,7 +10,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 use zeroize::Zeroizing;
 
-use crate::{EntityType, Error, Finding};
+use crate::{EncryptKey, EntityType, Error, Finding};
 
 /// A secret key for [`Operator::Hash`]: zeroized on drop, never printed.
 /// Cloning shares the one copy of the key bytes (it does not duplicate them).
@@ -135,6 +135,13 @@ pub enum Operator {
     /// cannot be recovered without the key (a short value can be guessed by
     /// whoever holds the key).
     Hash(HashKey),
+    /// Replace with `<ENTITY_TYPE:enc1:B64>`: the value sealed with
+    /// XChaCha20-Poly1305 under the key, a random nonce from the OS
+    /// generator, and the entity type bound as associated data (Presidio's
+    /// `encrypt`). Reversible with [`EncryptKey::decrypt`] or
+    /// [`EncryptKey::decrypt_text`] by whoever holds the key; equal values
+    /// give different tokens. The token's length tells the value's length.
+    Encrypt(EncryptKey),
     /// Call a function.
     Custom(CustomFn),
     /// Leave the value as it is (Presidio's `keep`): for entities that are
@@ -157,6 +164,7 @@ impl fmt::Debug for Operator {
                 .field("mask_char", mask_char)
                 .finish(),
             Operator::Hash(k) => f.debug_tuple("Hash").field(k).finish(),
+            Operator::Encrypt(k) => f.debug_tuple("Encrypt").field(k).finish(),
             Operator::Custom(_) => f.write_str("Custom(..)"),
             Operator::Keep => f.write_str("Keep"),
         }
@@ -164,7 +172,7 @@ impl fmt::Debug for Operator {
 }
 
 impl Operator {
-    fn apply(&self, finding: &Finding, value: &str, out: &mut String) {
+    fn apply(&self, finding: &Finding, value: &str, out: &mut String) -> Result<(), Error> {
         match self {
             Operator::Redact => {}
             Operator::Replace => {
@@ -190,9 +198,11 @@ impl Operator {
                 out.push_str(&key.token(&normalize(&finding.entity_type, value)));
                 out.push('>');
             }
+            Operator::Encrypt(key) => out.push_str(&key.token(&finding.entity_type, value)?),
             Operator::Custom(f) => out.push_str(&f(finding, value)),
             Operator::Keep => out.push_str(value),
         }
+        Ok(())
     }
 }
 
@@ -246,7 +256,8 @@ impl Anonymizer {
     /// # Errors
     /// [`Error::InvalidSpan`] when a finding lies outside `text` or splits a
     /// character; [`Error::LeakingReplacement`] when the output would still
-    /// contain a found value.
+    /// contain a found value; [`Error::Random`] when [`Operator::Encrypt`]
+    /// cannot get a nonce.
     pub fn anonymize(&self, text: &str, findings: &[Finding]) -> Result<String, Error> {
         for f in findings {
             if f.start > f.end || f.text(text).is_none() {
@@ -278,7 +289,7 @@ impl Anonymizer {
         values.dedup_by_key(|(v, _)| *v);
         // Round 0 replaces the findings and every verbatim copy of a found
         // value. `tokens` are the byte ranges of `out` that operators inserted.
-        let (mut out, mut tokens) = self.replace(text, findings.to_vec(), &values, &[]);
+        let (mut out, mut tokens) = self.replace(text, findings.to_vec(), &values, &[])?;
         // Removing a span joins its neighbours, which can spell a found value
         // again ("5::5::16" less "5::1" is "5::6"): repeat on what is left of
         // the original text. Inserted tokens are never rescanned, so a token
@@ -296,7 +307,7 @@ impl Anonymizer {
             if leaked(&out).is_none() {
                 return Ok(out);
             }
-            let (next, next_tokens) = self.replace(&out, Vec::new(), &values, &tokens);
+            let (next, next_tokens) = self.replace(&out, Vec::new(), &values, &tokens)?;
             if next == out {
                 // Only values inside or across inserted tokens are left.
                 break;
@@ -322,7 +333,7 @@ impl Anonymizer {
         mut spans: Vec<Finding>,
         values: &[(&str, &EntityType)],
         keep: &[Range<usize>],
-    ) -> (String, Vec<Range<usize>>) {
+    ) -> Result<(String, Vec<Range<usize>>), Error> {
         // A value found once is replaced wherever else it occurs verbatim
         // (an undetected copy would otherwise leak it).
         for (value, entity) in values {
@@ -370,9 +381,9 @@ impl Anonymizer {
                         keep_last: 0,
                         mask_char: *mask_char,
                     }
-                    .apply(f, value, &mut out);
+                    .apply(f, value, &mut out)?;
                 }
-                _ => op.apply(f, value, &mut out),
+                _ => op.apply(f, value, &mut out)?,
             }
             if out.len() > at {
                 tokens.push(at..out.len());
@@ -384,7 +395,7 @@ impl Anonymizer {
             tokens.push(shift..shift + r.len());
         }
         out.push_str(&text[copied..]);
-        (out, tokens)
+        Ok((out, tokens))
     }
 }
 

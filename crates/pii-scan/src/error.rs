@@ -21,6 +21,13 @@ pub enum Error {
         /// The offending name (at most 64 characters).
         name: String,
     },
+    /// An encrypt token could not be decrypted.
+    Decrypt {
+        /// Why (never the token itself).
+        reason: &'static str,
+    },
+    /// The operating system's random generator failed.
+    Random(String),
     /// A custom entity was given the name of a built-in entity type.
     ReservedEntityName {
         /// The built-in name.
@@ -95,6 +102,8 @@ impl fmt::Display for Error {
                     "invalid entity name `{name}`: use UPPER_SNAKE_CASE (A-Z, 0-9, _)"
                 )
             }
+            Error::Decrypt { reason } => write!(f, "cannot decrypt: {reason}"),
+            Error::Random(e) => write!(f, "the random generator failed: {e}"),
             Error::ReservedEntityName { name } => write!(
                 f,
                 "`{name}` is a built-in entity type; a custom entity needs a name of its own"

@@ -6,6 +6,7 @@
 mod anonymize;
 pub mod config;
 mod context;
+mod encrypt;
 mod entity;
 mod error;
 // Invariant checks for the fuzz target: public only in fuzzing builds
@@ -23,6 +24,7 @@ mod validate;
 // The public interface is:
 pub use crate::anonymize::{Anonymizer, CustomFn, HashKey, Operator};
 
+pub use crate::encrypt::EncryptKey;
 pub use crate::entity::{CustomName, EntityType};
 pub use crate::error::Error;
 pub use crate::phone::DEFAULT_PHONE_REGIONS;

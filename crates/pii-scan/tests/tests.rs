@@ -10,6 +10,7 @@ mod anonymize;
 #[cfg(feature = "cli")]
 mod cli;
 mod config;
+mod encrypt;
 mod entities;
 mod issue12;
 mod properties;
