@@ -6,6 +6,7 @@
 mod anonymize;
 pub mod config;
 mod context;
+mod custom;
 mod encrypt;
 mod entity;
 mod error;
@@ -24,13 +25,14 @@ mod validate;
 // The public interface is:
 pub use crate::anonymize::{Anonymizer, CustomFn, HashKey, Operator};
 
+pub use crate::custom::{CustomRecognizer, Validator};
 pub use crate::encrypt::EncryptKey;
 pub use crate::entity::{CustomName, EntityType};
 pub use crate::error::Error;
 pub use crate::phone::DEFAULT_PHONE_REGIONS;
 pub use crate::scanner::{
-    CustomRecognizer, DEFAULT_MIN_SCORE, Explanation, Finding, MAX_FINDING_LEN, Scanner,
-    ScannerBuilder, VALIDATED_FLOOR, Validator, char_offsets,
+    DEFAULT_MIN_SCORE, Explanation, Finding, MAX_FINDING_LEN, Scanner, ScannerBuilder,
+    VALIDATED_FLOOR, char_offsets,
 };
 
 /// Compile-time checks of what is *not* public API (run as doctests).
