@@ -684,6 +684,23 @@ mod tests {
 
     use super::*;
 
+    /// An update of `f` ("old" to "new") staged up to the exchange: the
+    /// new content flushed under its temporary name, and the target then
+    /// removed from under it (each test puts something else, or nothing,
+    /// in its place).
+    fn staged_over_removed_target<'d>(
+        dir: &'d PrivateDir,
+        path: &Path,
+    ) -> (AtomicFile<'d>, PathBuf) {
+        dir.write_atomic("f", b"old").unwrap();
+        let mut w = dir.atomic_file("f").unwrap();
+        w.write_all(b"new").unwrap();
+        let target = dir.child_path(Path::new("f"));
+        w.flush_temp(&target).unwrap();
+        std::fs::remove_file(path.join("f")).unwrap();
+        (w, target)
+    }
+
     fn private_tmp() -> (tempfile::TempDir, PrivateDir) {
         let tmp = tempfile::tempdir().unwrap();
         std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
@@ -765,12 +782,7 @@ mod tests {
     #[test]
     fn a_directory_taking_the_name_at_the_exchange_is_swapped_back() {
         let (tmp, dir) = private_tmp();
-        dir.write_atomic("f", b"old").unwrap();
-        let mut w = dir.atomic_file("f").unwrap();
-        w.write_all(b"new").unwrap();
-        let target = dir.child_path(Path::new("f"));
-        w.flush_temp(&target).unwrap();
-        std::fs::remove_file(tmp.path().join("f")).unwrap();
+        let (mut w, target) = staged_over_removed_target(&dir, tmp.path());
         std::fs::create_dir(tmp.path().join("f")).unwrap();
         std::fs::write(tmp.path().join("f/inside"), b"kept").unwrap();
         let err = w
@@ -788,12 +800,7 @@ mod tests {
     #[test]
     fn a_target_removed_at_the_exchange_is_reported() {
         let (tmp, dir) = private_tmp();
-        dir.write_atomic("f", b"old").unwrap();
-        let mut w = dir.atomic_file("f").unwrap();
-        w.write_all(b"new").unwrap();
-        let target = dir.child_path(Path::new("f"));
-        w.flush_temp(&target).unwrap();
-        std::fs::remove_file(tmp.path().join("f")).unwrap();
+        let (mut w, target) = staged_over_removed_target(&dir, tmp.path());
         let old = w
             .replace_by_exchange(&target, &DeleteOptions::default())
             .unwrap();
@@ -882,12 +889,7 @@ mod tests {
     #[test]
     fn a_fifo_taking_the_name_at_the_exchange_is_swapped_back() {
         let (tmp, dir) = private_tmp();
-        dir.write_atomic("f", b"old").unwrap();
-        let mut w = dir.atomic_file("f").unwrap();
-        w.write_all(b"new").unwrap();
-        let target = dir.child_path(Path::new("f"));
-        w.flush_temp(&target).unwrap();
-        std::fs::remove_file(tmp.path().join("f")).unwrap();
+        let (mut w, target) = staged_over_removed_target(&dir, tmp.path());
         rustix::fs::mknodat(
             rustix::fs::CWD,
             tmp.path().join("f").as_path(),
