@@ -11,6 +11,22 @@ fn serve(pki: &Pki, leaf: &Leaf, body: &Arc<Vec<u8>>) -> Server {
     Server::start(leaf, file_handler(body.clone(), "\"v1\"", false))
 }
 
+/// Downloads `/` from `good.test` (the server, on loopback) trusting
+/// `pki`'s root and pinning `leaf`'s key (with a backup pin); the refusal.
+fn download_pinned_to_leaf(
+    pki: &Pki,
+    server: &Server,
+    leaf: &Leaf,
+    target: &std::path::Path,
+) -> pinned_downloader::Error {
+    builder(pki, &[("good.test", server.port)])
+        .allow_pinned("good.test", pins(leaf.pin))
+        .build()
+        .unwrap()
+        .download(Request::new(server.url("good.test", "/")), target)
+        .unwrap_err()
+}
+
 #[test]
 fn leaf_intermediate_or_root_pin_matches() {
     let pki = Pki::new();
@@ -138,13 +154,7 @@ fn an_expired_certificate_is_refused() {
     let leaf = pki.expired_leaf(&["good.test"]);
     let server = serve(&pki, &leaf, &Arc::new(content(10)));
     let (dir, target) = out_dir();
-    let dl = builder(&pki, &[("good.test", server.port)])
-        .allow_pinned("good.test", pins(leaf.pin))
-        .build()
-        .unwrap();
-    let err = dl
-        .download(Request::new(server.url("good.test", "/")), &target)
-        .unwrap_err();
+    let err = download_pinned_to_leaf(&pki, &server, &leaf, &target);
     match err.kind() {
         ErrorKind::CertificateInvalid { reason, .. } => {
             assert!(reason.contains("expired"), "{reason}");
@@ -161,13 +171,7 @@ fn a_certificate_for_another_host_is_refused() {
     let leaf = pki.leaf(&["other.test"]);
     let server = serve(&pki, &leaf, &Arc::new(content(10)));
     let (dir, target) = out_dir();
-    let dl = builder(&pki, &[("good.test", server.port)])
-        .allow_pinned("good.test", pins(leaf.pin))
-        .build()
-        .unwrap();
-    let err = dl
-        .download(Request::new(server.url("good.test", "/")), &target)
-        .unwrap_err();
+    let err = download_pinned_to_leaf(&pki, &server, &leaf, &target);
     match err.kind() {
         ErrorKind::CertificateInvalid { host, reason } => {
             assert_eq!(host, "good.test");
@@ -185,13 +189,7 @@ fn an_unknown_issuer_is_refused_even_with_a_matching_leaf_pin() {
     let leaf = stranger.leaf(&["good.test"]);
     let server = serve(&stranger, &leaf, &Arc::new(content(10)));
     let (dir, target) = out_dir();
-    let dl = builder(&pki, &[("good.test", server.port)])
-        .allow_pinned("good.test", pins(leaf.pin))
-        .build()
-        .unwrap();
-    let err = dl
-        .download(Request::new(server.url("good.test", "/")), &target)
-        .unwrap_err();
+    let err = download_pinned_to_leaf(&pki, &server, &leaf, &target);
     match err.kind() {
         ErrorKind::CertificateInvalid { reason, .. } => {
             assert!(reason.contains("unknown issuer"), "{reason}");
