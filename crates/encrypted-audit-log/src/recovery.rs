@@ -25,7 +25,7 @@ use crate::format::{
 use crate::keys::StateKey;
 use crate::log::AuditLog;
 use crate::options::Options;
-use crate::walk::{self, QuarantineEvent, WalkOptions, Walker};
+use crate::walk::{self, QuarantineEvent, Walker};
 use crate::writer::{self, Writer};
 
 impl AuditLog {
@@ -76,22 +76,7 @@ fn recover(
     state_key: &StateKey,
     opts: Options,
 ) -> Result<(Writer, Option<QuarantineEvent>)> {
-    opts.check()?;
-    let dir = match PrivateDir::open(path) {
-        Ok(d) => d,
-        Err(e) if *e.kind() == secure_fs::ErrorKind::NotFound => {
-            return Err(Error::NotALog {
-                path: path.to_owned(),
-            });
-        }
-        Err(e) => return Err(e.into()),
-    };
-    let lock = dir.lock()?;
-    let wopts = WalkOptions {
-        expect_log_id: opts.expect_log_id,
-        expect_key: None,
-        now: SystemTime::now(),
-    };
+    let (dir, lock, wopts) = writer::open_existing(path, &opts)?;
     let mut walker = Walker::start(&dir, wopts).map_err(|e| match e {
         Error::Tampered(t) => Error::InvalidInput(format!(
             "cannot continue this log: the damage ({t}) is at its start; start a new log"

@@ -210,6 +210,33 @@ pub struct Created {
     pub read_key: ReadKey,
 }
 
+/// The first steps of every call that continues an existing log (`open`,
+/// `recover_after_tamper`): checks the options, opens the log's directory
+/// (a missing one is [`Error::NotALog`], never created), takes the writer
+/// lock, and sets up a walk that pins the log id when the options do.
+pub(crate) fn open_existing(
+    path: &std::path::Path,
+    opts: &Options,
+) -> Result<(PrivateDir, DirLock, WalkOptions)> {
+    opts.check()?;
+    let dir = match PrivateDir::open(path) {
+        Ok(d) => d,
+        Err(e) if *e.kind() == secure_fs::ErrorKind::NotFound => {
+            return Err(Error::NotALog {
+                path: path.to_owned(),
+            });
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let lock = dir.lock()?;
+    let walk_opts = WalkOptions {
+        expect_log_id: opts.expect_log_id,
+        expect_key: None,
+        now: SystemTime::now(),
+    };
+    Ok((dir, lock, walk_opts))
+}
+
 impl Writer {
     /// Creates a new log in `path` (a new or empty directory).
     pub(crate) fn create(
@@ -331,22 +358,7 @@ impl Writer {
         state_key: &StateKey,
         opts: Options,
     ) -> Result<Writer> {
-        opts.check()?;
-        let dir = match PrivateDir::open(path) {
-            Ok(d) => d,
-            Err(e) if *e.kind() == secure_fs::ErrorKind::NotFound => {
-                return Err(Error::NotALog {
-                    path: path.to_owned(),
-                });
-            }
-            Err(e) => return Err(e.into()),
-        };
-        let lock = dir.lock()?;
-        let walk_opts = WalkOptions {
-            expect_log_id: opts.expect_log_id,
-            expect_key: None,
-            now: SystemTime::now(),
-        };
+        let (dir, lock, walk_opts) = open_existing(path, &opts)?;
         let summary = walk::verify_dir(&dir, walk_opts)?;
         Writer::resume(dir, lock, &summary, state_key, opts)
     }
