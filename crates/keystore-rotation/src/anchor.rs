@@ -77,16 +77,7 @@ impl Anchor {
     /// [`Error::Malformed`], [`Error::UnsupportedVersion`], or
     /// [`Error::Tampered`] when the checksum fails.
     pub fn from_bytes(bytes: &[u8]) -> Result<Anchor> {
-        if bytes.len() < 10 || &bytes[..8] != MAGIC {
-            return Err(Error::malformed(FORMAT, Malformed::BadMagic));
-        }
-        let version = u16::from_be_bytes([bytes[8], bytes[9]]);
-        if version != VERSION {
-            return Err(Error::UnsupportedVersion {
-                format: FORMAT,
-                version,
-            });
-        }
+        crate::file::check_magic_and_version(bytes, MAGIC, VERSION, FORMAT)?;
         if bytes.len() != ANCHOR_LEN {
             return Err(Error::malformed(FORMAT, Malformed::WrongLength));
         }

@@ -274,19 +274,32 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// The start shared by every file format of this crate: an 8-byte magic
+/// (else [`Malformed::BadMagic`]) and a big-endian `u16` version (else
+/// [`Error::UnsupportedVersion`]).
+pub(crate) fn check_magic_and_version(
+    bytes: &[u8],
+    magic: &[u8; 8],
+    version: u16,
+    format: Format,
+) -> Result<()> {
+    if bytes.len() < 10 || &bytes[..8] != magic {
+        return Err(Error::malformed(format, Malformed::BadMagic));
+    }
+    let found = u16::from_be_bytes([bytes[8], bytes[9]]);
+    if found != version {
+        return Err(Error::UnsupportedVersion {
+            format,
+            version: found,
+        });
+    }
+    Ok(())
+}
+
 /// Checks magic, version and checksum, then parses the structure. The MAC
 /// is checked later, once the key-encryption key is known.
 pub(crate) fn parse(bytes: &[u8], path: &Path) -> Result<FileState> {
-    if bytes.len() < 10 || &bytes[..8] != MAGIC {
-        return Err(Error::malformed(FORMAT, Malformed::BadMagic));
-    }
-    let version = u16::from_be_bytes([bytes[8], bytes[9]]);
-    if version != VERSION {
-        return Err(Error::UnsupportedVersion {
-            format: FORMAT,
-            version,
-        });
-    }
+    check_magic_and_version(bytes, MAGIC, VERSION, FORMAT)?;
     let tampered = |check| Error::tampered(path, check);
     if bytes.len() < FIXED_LEN + TRAILER_LEN {
         return Err(tampered(Check::Length));

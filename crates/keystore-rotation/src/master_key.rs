@@ -93,16 +93,7 @@ impl MasterKey {
     }
 
     fn decode(bytes: &[u8], path: &Path) -> Result<MasterKey> {
-        if bytes.len() < 10 || &bytes[..8] != MASTER_MAGIC {
-            return Err(Error::malformed(FORMAT, Malformed::BadMagic));
-        }
-        let version = u16::from_be_bytes([bytes[8], bytes[9]]);
-        if version != MASTER_VERSION {
-            return Err(Error::UnsupportedVersion {
-                format: FORMAT,
-                version,
-            });
-        }
+        crate::file::check_magic_and_version(bytes, MASTER_MAGIC, MASTER_VERSION, FORMAT)?;
         if bytes.len() != MASTER_FILE_LEN {
             return Err(Error::malformed(FORMAT, Malformed::WrongLength));
         }
