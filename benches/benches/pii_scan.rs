@@ -26,9 +26,7 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use criterion::{
-    BenchmarkId, Criterion, SamplingMode, Throughput, criterion_group, criterion_main,
-};
+use criterion::{BenchmarkId, Criterion, SamplingMode, Throughput, criterion_group};
 use pii_scan::{EntityType, Scanner};
 
 const BIG: usize = 64 << 20;
@@ -377,4 +375,56 @@ criterion_group!(
     throughput,
     latency
 );
-criterion_main!(benches);
+
+/// `PII_SCAN_PROFILE=dense|no-pii|baseline-dense|baseline-no-pii` runs one
+/// scan (or baseline) loop over 1 MiB of that text and exits, for
+/// instruction counts under `valgrind --tool=callgrind` (which load on the
+/// machine does not change); otherwise the criterion benches run.
+fn profile(which: &str) {
+    let rounds: usize = std::env::var("PII_SCAN_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(1);
+    let len = 1 << 20;
+    let dense = which.ends_with("dense");
+    let text = if dense {
+        mixed_text(len, DENSE_EVERY, 0x51_7C_C1_B7)
+    } else {
+        clean_text(len, 0x2545_F491)
+    };
+    let scanner = Scanner::new();
+    // One untimed round first: lazy DFA states and phone plans are built
+    // on first use.
+    black_box(scanner.scan(black_box(&text)));
+    let start = Instant::now();
+    let n = profile_rounds(which, rounds, &scanner, &text);
+    let secs = start.elapsed().as_secs_f64();
+    println!(
+        "{which}: {n} ({:.0} MB/s over {rounds} rounds)",
+        (text.len() * rounds) as f64 / secs / 1e6
+    );
+}
+
+/// The measured loop (`valgrind --tool=callgrind --collect-atstart=no
+/// --toggle-collect='*profile_rounds*'` counts only this).
+#[inline(never)]
+fn profile_rounds(which: &str, rounds: usize, scanner: &Scanner, text: &str) -> usize {
+    let mut n = 0;
+    for _ in 0..rounds {
+        n = if which.starts_with("baseline") {
+            baseline(black_box(text))
+        } else {
+            scanner.scan(black_box(text)).len()
+        };
+    }
+    n
+}
+
+fn main() {
+    if let Ok(which) = std::env::var("PII_SCAN_PROFILE") {
+        profile(&which);
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

@@ -34,6 +34,26 @@ type WordMap<V> = HashMap<Box<[u8]>, V, BuildHasherDefault<WordHasher>>;
 /// Longest word looked up (no context word is longer).
 const MAX_WORD: usize = 32;
 
+/// A set of bytes.
+#[derive(Clone, Copy)]
+struct FirstBytes([u64; 4]);
+
+impl Default for FirstBytes {
+    fn default() -> Self {
+        FirstBytes([0; 4])
+    }
+}
+
+impl FirstBytes {
+    fn insert(&mut self, b: u8) {
+        self.0[usize::from(b >> 6)] |= 1 << (b & 63);
+    }
+
+    fn contains(self, b: u8) -> bool {
+        self.0[usize::from(b >> 6)] & (1 << (b & 63)) != 0
+    }
+}
+
 /// The index of context lists.
 #[derive(Default)]
 pub(crate) struct ContextIndex {
@@ -42,6 +62,10 @@ pub(crate) struct ContextIndex {
     /// Whether list `i` holds an entry of several words.
     multi: Vec<bool>,
     exact: WordMap<u128>,
+    /// Whether some context word starts with this (lower-case) byte: most
+    /// words of a text (numbers, punctuation, most of the alphabet for a
+    /// given list) are rejected before hashing.
+    first: FirstBytes,
     /// Context words of four or more bytes by their first four bytes, to
     /// find those that start a longer text word.
     prefix: WordMap<Vec<(Box<[u8]>, u128)>>,
@@ -72,6 +96,9 @@ impl ContextIndex {
         for entry in &list {
             for w in entry.split_whitespace() {
                 let key: Box<[u8]> = w.as_bytes().into();
+                if let Some(&b) = key.first() {
+                    self.first.insert(b);
+                }
                 *self.exact.entry(key.clone()).or_default() |= bit;
                 if w.len() >= 4 {
                     let entries = self.prefix.entry(w.as_bytes()[..4].into()).or_default();
@@ -90,7 +117,7 @@ impl ContextIndex {
     /// The bits of the lists holding a word that `word` matches.
     pub(crate) fn lookup(&self, word: &str) -> u128 {
         let b = word.as_bytes();
-        if b.is_empty() || b.len() > MAX_WORD || (self.exact.is_empty()) {
+        if b.is_empty() || b.len() > MAX_WORD || !self.first.contains(b[0].to_ascii_lowercase()) {
             return 0;
         }
         let mut buf = [0u8; MAX_WORD];
@@ -106,6 +133,43 @@ impl ContextIndex {
                     bits |= b;
                 }
             }
+        }
+        bits
+    }
+
+    /// The lists that hold a word matched by some word of `text` from
+    /// `before` bytes before `start` to `after` bytes after `end` (a cheap
+    /// superset of what [`crate::scanner`]'s per-span context sees: no
+    /// sentence or word-count limits).
+    pub(crate) fn lists_near(
+        &self,
+        text: &str,
+        start: usize,
+        end: usize,
+        before: usize,
+        after: usize,
+    ) -> u128 {
+        let lo = crate::scanner::floor_boundary(text, start.saturating_sub(before));
+        let hi = crate::scanner::ceil_boundary(text, end.saturating_add(after));
+        let mut bits = 0;
+        let mut word_start: Option<usize> = None;
+        for (i, c) in text[lo..hi].char_indices() {
+            let alnum = if c.is_ascii() {
+                c.is_ascii_alphanumeric()
+            } else {
+                c.is_alphanumeric()
+            };
+            match (alnum, word_start) {
+                (true, None) => word_start = Some(lo + i),
+                (false, Some(ws)) => {
+                    bits |= self.lookup(&text[ws..lo + i]);
+                    word_start = None;
+                }
+                _ => {}
+            }
+        }
+        if let Some(ws) = word_start {
+            bits |= self.lookup(&text[ws..hi]);
         }
         bits
     }

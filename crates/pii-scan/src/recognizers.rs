@@ -49,6 +49,20 @@ pub(crate) const UNVALIDATED: &[&str] = &[
     "us-bank-number",
 ];
 
+/// The highest score a built-in's check gives before context words
+/// (1.0 unless listed): patterns scoring under the scanner's minimum need a
+/// supporting word to be reported, and the scanner skips them where none
+/// is near.
+pub(crate) fn max_check_score(name: &str) -> f64 {
+    match name {
+        "us-passport" => 0.1,
+        "us-driver-license" => 0.3,
+        "us-driver-license-digits" | "us-bank-number" => 0.05,
+        "pl-pesel" => 0.4,
+        _ => 1.0,
+    }
+}
+
 /// Words that make an entity more likely when they appear near a match.
 pub(crate) fn context_words(e: &EntityType) -> &'static [&'static str] {
     match e {

@@ -54,6 +54,9 @@ const WINDOW: usize = 32;
 /// candidates (PII-dense text) is cut into windows of about this size, so
 /// that each recognizer searches only near its candidates.
 const MAX_MERGED_WINDOW: usize = 256;
+/// Spans whose context words a window keeps (recognizers that matched the
+/// same span share them).
+const NEARS_KEPT: usize = 8;
 
 /// One piece of personal data found in a text.
 ///
@@ -176,6 +179,7 @@ struct Def {
     context: Arc<[String]>,
     negative: &'static [&'static str],
     validated: bool,
+    max_score: f64,
 }
 
 /// How a compiled pattern checks its matches.
@@ -196,6 +200,11 @@ struct Compiled {
     /// The locator finds the `@` of an e-mail address: the window starts at
     /// the beginning of the local part before it.
     lookback: bool,
+    /// The highest score the pattern's check gives before context words:
+    /// below the scanner's minimum, a match is reported only with a
+    /// supporting word near it, so the pattern is not even searched in a
+    /// window that has none of its supporting words nearby.
+    max_score: f64,
     regex: Regex,
     score: f64,
     check: Check,
@@ -404,6 +413,7 @@ impl ScannerBuilder {
                 context: Arc::from(Vec::new()),
                 negative: &[],
                 validated: true,
+                max_score: 1.0,
             });
         }
         let deny = if deny_words.is_empty() {
@@ -448,6 +458,7 @@ impl ScannerBuilder {
                 context: Arc::from(context),
                 negative: recognizers::negative_words(&b.entity),
                 validated: !recognizers::UNVALIDATED.contains(&b.name),
+                max_score: recognizers::max_check_score(b.name),
             });
         }
         for c in &self.custom {
@@ -476,6 +487,7 @@ impl ScannerBuilder {
                 context: Arc::from(c.context.clone()),
                 negative: &[],
                 validated: c.validator.is_some(),
+                max_score: 1.0,
             });
         }
         if let Some(set) = &self.entities {
@@ -514,6 +526,7 @@ impl ScannerBuilder {
             context,
             negative,
             validated,
+            max_score,
             ..
         } in &defs
         {
@@ -522,6 +535,7 @@ impl ScannerBuilder {
                 entity: entity.clone(),
                 validated: *validated,
                 lookback: *entity == EntityType::EmailAddress && name == "email",
+                max_score: *max_score,
                 regex: one(name, src)?,
                 score: *score,
                 check: match check {
@@ -761,6 +775,7 @@ impl Scanner {
         let mut cands: Vec<Cand> = Vec::new();
         let mut window: Option<(usize, usize)> = None;
         let mut patset = PatternSet::new(self.patterns.len());
+        let mut nears: Vec<Near<'_>> = Vec::with_capacity(NEARS_KEPT);
         for m in self.locator.find_iter(Input::new(text).range(from..)) {
             let ws = if self.patterns[m.pattern().as_usize()].lookback {
                 local_part_start(text, m.start()).max(from)
@@ -773,14 +788,14 @@ impl Scanner {
                     Some((s.min(ws), e.max(we)))
                 }
                 Some(w) => {
-                    self.scan_window(text, w, &mut patset, &mut cands);
+                    self.scan_window(text, w, &mut patset, &mut nears, &mut cands);
                     Some((ws, we))
                 }
                 None => Some((ws, we)),
             };
         }
         if let Some(w) = window {
-            self.scan_window(text, w, &mut patset, &mut cands);
+            self.scan_window(text, w, &mut patset, &mut nears, &mut cands);
         }
         if let Some(deny) = &self.deny {
             let b = text.as_bytes();
@@ -811,20 +826,36 @@ impl Scanner {
         self.resolve(cands, fixed)
     }
 
-    fn scan_window(
+    fn scan_window<'t>(
         &self,
-        text: &str,
+        text: &'t str,
         (ws, we): (usize, usize),
         patset: &mut PatternSet,
+        nears: &mut Vec<Near<'t>>,
         out: &mut Vec<Cand>,
     ) {
         patset.clear();
         self.set
             .which_overlapping_matches(&Input::new(text).span(ws..we), patset);
-        let mut nears: Vec<Near<'_>> = Vec::new();
+        nears.clear();
+        // The context lists with a word near the window, computed when a
+        // pattern that needs a supporting word is among the matches.
+        let mut near_window: Option<u128> = None;
         for pid in patset.iter() {
             let pat = pid.as_usize();
             let p = &self.patterns[pat];
+            if p.max_score < self.min_score {
+                let Some(bit) = p.support.map(|id| 1u128 << id) else {
+                    continue;
+                };
+                let bits = *near_window.get_or_insert_with(|| {
+                    self.context
+                        .lists_near(text, ws, we, CONTEXT_BEFORE, CONTEXT_AFTER + WINDOW)
+                });
+                if bits & bit == 0 {
+                    continue;
+                }
+            }
             for m in p.regex.find_iter(Input::new(text).span(ws..we)) {
                 let (mut s, mut e) = (m.start(), m.end());
                 if e == we && we < text.len() {
@@ -868,19 +899,24 @@ impl Scanner {
                 if !self.allow.is_empty() && self.allow.contains(&text[s..e]) {
                     continue;
                 }
-                let near = match nears.iter().position(|n| n.span == (s, e)) {
-                    Some(i) => &mut nears[i],
-                    None => {
-                        if nears.len() == 8 {
-                            nears.remove(0);
-                        }
-                        nears.push(Near::new(text, s, e, &self.context));
-                        let last = nears.len() - 1;
-                        &mut nears[last]
-                    }
-                };
                 let base = score;
-                let score = self.adjust(near, score, p);
+                // A pattern without ambiguity words whose score no
+                // supporting word can raise needs no context.
+                let score = if p.ambiguity.is_none() && (p.support.is_none() || score >= 1.0) {
+                    score
+                } else {
+                    let near = match nears.iter().position(|n| n.span == (s, e)) {
+                        Some(i) => &nears[i],
+                        None => {
+                            if nears.len() == NEARS_KEPT {
+                                nears.remove(0);
+                            }
+                            nears.push(Near::new(text, s, e, &self.context));
+                            &nears[nears.len() - 1]
+                        }
+                    };
+                    self.adjust(near, score, p)
+                };
                 if score >= self.min_score {
                     out.push(Cand {
                         start: s,
@@ -1052,7 +1088,7 @@ impl<'t> Near<'t> {
         let mut stopped = false;
         for (i, c) in text[lo..s].char_indices().rev() {
             let i = lo + i;
-            if c.is_alphanumeric() {
+            if is_word_char(c) {
                 continue;
             }
             if word_end > i + c.len_utf8() {
@@ -1077,7 +1113,7 @@ impl<'t> Near<'t> {
         let mut word_start = e;
         for (i, c) in text[e..hi].char_indices() {
             let i = e + i;
-            if c.is_alphanumeric() {
+            if is_word_char(c) {
                 continue;
             }
             if i > word_start {
@@ -1112,6 +1148,15 @@ impl<'t> Near<'t> {
             after,
             na,
         }
+    }
+}
+
+/// A letter or digit (ASCII first: the Unicode tables cost more).
+fn is_word_char(c: char) -> bool {
+    if c.is_ascii() {
+        c.is_ascii_alphanumeric()
+    } else {
+        c.is_alphanumeric()
     }
 }
 
