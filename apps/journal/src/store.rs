@@ -1,0 +1,810 @@
+//! Where entries live: one encrypted file per entry, and an encrypted
+//! index (a base snapshot plus an append-only log of deltas) for fast
+//! listing and search.
+//!
+//! # On disk (inside the data directory)
+//!
+//! ```text
+//! entries/<64 hex>   one keystore envelope per entry; the name is secure-fs's
+//!                    keyed private name of the entry id, the envelope's
+//!                    context is "journal/entry\0" ‖ that name (so the id is bound)
+//! index.base         envelope (context "journal/index-base\0") of
+//!                    "JIDX" | version u16 = 1 | base id [16] | count u32 | record*
+//! index.log          "JLOG" | version u16 = 1 | base id [16], then frames:
+//!                    length u32 | envelope (context "journal/index-delta\0" ‖
+//!                    base id ‖ ordinal u64) of
+//!                    "JDLT" | version u16 = 1 | kind u8 | count u32 | payload
+//!                    kind 1: upsert, payload = record*   kind 2: remove, payload = id*
+//!                    kind 3: applied (the previous delta reached the entry files)
+//! ```
+//!
+//! `record` is the entry layout of [`crate::entry`].
+//!
+//! # Why it stays fast and consistent
+//!
+//! Every change appends one delta (fsynced) *before* touching the entry
+//! files, then an `applied` marker after; a crash in between is finished at
+//! the next open by replaying the last delta onto the files (roll forward).
+//! Adding costs one delta, not a rewrite: the log is folded into a new base
+//! only once it outgrows a quarter of the base (amortized O(1) per change).
+//! At every open the index's file names are compared with the directory
+//! listing; entry files the index does not know are decrypted and added,
+//! and index entries whose file is gone are dropped. An index that is
+//! missing or does not decrypt is rebuilt from the entry files.
+
+use std::collections::{HashMap, HashSet};
+use std::io::{Seek, SeekFrom, Write};
+
+use anyhow::{Context, Result};
+use keystore_rotation::Keystore;
+use secure_fs::{Access, DeleteOptions, PrivateDir, PrivateNamer};
+
+use crate::entry::{DecodeError, Entry, EntryId, Reader, decode_entry_plaintext, put_record};
+use crate::error::{error, integrity};
+
+/// Directory of the entry files.
+pub const ENTRIES_DIR: &str = "entries";
+/// The index's base snapshot.
+pub const INDEX_BASE: &str = "index.base";
+/// The index's delta log.
+pub const INDEX_LOG: &str = "index.log";
+
+const INDEX_MAGIC: &[u8; 4] = b"JIDX";
+const LOG_MAGIC: &[u8; 4] = b"JLOG";
+const DELTA_MAGIC: &[u8; 4] = b"JDLT";
+const VERSION: u16 = 1;
+const LOG_HEADER_LEN: usize = 4 + 2 + 16;
+const MAX_FRAME: usize = 64 << 20;
+const MAX_INDEX_ENTRIES: u32 = 10_000_000;
+/// The log is folded into a new base once it is larger than this share of
+/// the base (and at least [`MIN_COMPACT_BYTES`]).
+const COMPACT_DIVISOR: u64 = 4;
+const MIN_COMPACT_BYTES: u64 = 256 << 10;
+
+const CTX_ENTRY: &[u8] = b"journal/entry\0";
+const CTX_BASE: &[u8] = b"journal/index-base\0";
+const CTX_DELTA: &[u8] = b"journal/index-delta\0";
+
+/// The decoded base snapshot of the index.
+#[derive(Debug)]
+pub struct IndexSnapshot {
+    /// The random id of this base; the log names it.
+    pub base_id: [u8; 16],
+    /// Every entry.
+    pub entries: Vec<Entry>,
+}
+
+/// One change recorded in the index log.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Delta {
+    /// Entries added or replaced.
+    Upsert(Vec<Entry>),
+    /// Entries removed.
+    Remove(Vec<EntryId>),
+    /// The previous delta reached the entry files.
+    Applied,
+}
+
+/// Decodes the plaintext of `index.base`.
+///
+/// # Errors
+/// [`DecodeError`] for anything that is not one version-1 index.
+pub fn decode_index(bytes: &[u8]) -> Result<IndexSnapshot, DecodeError> {
+    let mut r = Reader::new(bytes);
+    r.header(INDEX_MAGIC, VERSION)?;
+    let base_id = r.array()?;
+    let n = r.u32()?;
+    if n > MAX_INDEX_ENTRIES {
+        return Err(DecodeError::TooLarge);
+    }
+    // Each record is at least 38 bytes: do not trust `n` for the capacity.
+    let mut entries = Vec::with_capacity((n as usize).min(bytes.len() / 38));
+    for _ in 0..n {
+        entries.push(r.record()?);
+    }
+    r.finish()?;
+    Ok(IndexSnapshot { base_id, entries })
+}
+
+/// Encodes an index base (the inverse of [`decode_index`]).
+pub fn encode_index<'a>(
+    base_id: &[u8; 16],
+    entries: impl ExactSizeIterator<Item = &'a Entry>,
+) -> zeroize::Zeroizing<Vec<u8>> {
+    let mut out = zeroize::Zeroizing::new(Vec::new());
+    out.extend_from_slice(INDEX_MAGIC);
+    out.extend_from_slice(&VERSION.to_be_bytes());
+    out.extend_from_slice(base_id);
+    let n = u32::try_from(entries.len()).unwrap_or(u32::MAX);
+    out.extend_from_slice(&n.to_be_bytes());
+    for e in entries.take(n as usize) {
+        put_record(&mut out, e);
+    }
+    out
+}
+
+/// Decodes the plaintext of one index-log delta.
+///
+/// # Errors
+/// [`DecodeError`] for anything that is not one version-1 delta.
+pub fn decode_delta(bytes: &[u8]) -> Result<Delta, DecodeError> {
+    let mut r = Reader::new(bytes);
+    r.header(DELTA_MAGIC, VERSION)?;
+    let kind = r.u8()?;
+    let n = r.u32()?;
+    if n > MAX_INDEX_ENTRIES {
+        return Err(DecodeError::TooLarge);
+    }
+    let cap = (n as usize).min(bytes.len() / 16);
+    let d = match kind {
+        1 => {
+            let mut v = Vec::with_capacity(cap);
+            for _ in 0..n {
+                v.push(r.record()?);
+            }
+            Delta::Upsert(v)
+        }
+        2 => {
+            let mut v = Vec::with_capacity(cap);
+            for _ in 0..n {
+                v.push(EntryId::from_bytes(r.array()?));
+            }
+            Delta::Remove(v)
+        }
+        3 if n == 0 => Delta::Applied,
+        _ => return Err(DecodeError::BadMagic),
+    };
+    r.finish()?;
+    Ok(d)
+}
+
+/// Encodes one delta (the inverse of [`decode_delta`]).
+pub fn encode_delta(d: &Delta) -> zeroize::Zeroizing<Vec<u8>> {
+    let mut out = zeroize::Zeroizing::new(Vec::new());
+    out.extend_from_slice(DELTA_MAGIC);
+    out.extend_from_slice(&VERSION.to_be_bytes());
+    match d {
+        Delta::Upsert(v) => {
+            out.push(1);
+            let n = u32::try_from(v.len()).unwrap_or(u32::MAX);
+            out.extend_from_slice(&n.to_be_bytes());
+            for e in v.iter().take(n as usize) {
+                put_record(&mut out, e);
+            }
+        }
+        Delta::Remove(v) => {
+            out.push(2);
+            let n = u32::try_from(v.len()).unwrap_or(u32::MAX);
+            out.extend_from_slice(&n.to_be_bytes());
+            for id in v.iter().take(n as usize) {
+                out.extend_from_slice(id.as_bytes());
+            }
+        }
+        Delta::Applied => {
+            out.push(3);
+            out.extend_from_slice(&0u32.to_be_bytes());
+        }
+    }
+    out
+}
+
+/// What opening the store had to repair.
+#[derive(Debug, Default, Clone)]
+pub struct Repairs {
+    /// The index was missing or unreadable and was rebuilt from the files.
+    pub rebuilt: bool,
+    /// Entry files found that the index did not list (added to it).
+    pub added: usize,
+    /// Index entries whose file was gone (dropped from the index).
+    pub dropped: usize,
+    /// Entry files that do not decrypt or decode (left in place, not listed).
+    pub damaged: Vec<String>,
+    /// An interrupted change was finished.
+    pub rolled_forward: bool,
+}
+
+impl Repairs {
+    /// Whether anything was repaired.
+    pub fn any(&self) -> bool {
+        self.rebuilt
+            || self.added > 0
+            || self.dropped > 0
+            || !self.damaged.is_empty()
+            || self.rolled_forward
+    }
+}
+
+/// The open store: the index in memory, the entry directory, and the
+/// keystore that encrypts both.
+pub struct Store<'k> {
+    root: &'k PrivateDir,
+    entries: PrivateDir,
+    ks: &'k Keystore,
+    namer: PrivateNamer,
+    index: HashMap<EntryId, Entry>,
+    base_id: [u8; 16],
+    base_len: u64,
+    /// Valid bytes of the log (a torn tail after them is cut at the next append).
+    log_len: u64,
+    /// Deltas in the log.
+    ordinal: u64,
+    repairs: Repairs,
+}
+
+impl std::fmt::Debug for Store<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("entries", &self.index.len())
+            .finish_non_exhaustive()
+    }
+}
+
+fn ctx(prefix: &[u8], parts: &[&[u8]]) -> Vec<u8> {
+    let mut c = prefix.to_vec();
+    for p in parts {
+        c.extend_from_slice(p);
+    }
+    c
+}
+
+fn delta_ctx(base_id: &[u8; 16], ordinal: u64) -> Vec<u8> {
+    ctx(CTX_DELTA, &[base_id, &ordinal.to_be_bytes()])
+}
+
+fn random16() -> Result<[u8; 16]> {
+    let mut b = [0u8; 16];
+    getrandom::fill(&mut b).map_err(|e| error(format!("the OS random generator failed: {e}")))?;
+    Ok(b)
+}
+
+/// The loaded index, before it is checked against the files.
+struct Loaded {
+    base_id: [u8; 16],
+    base_len: u64,
+    index: HashMap<EntryId, Entry>,
+    log_len: u64,
+    ordinal: u64,
+    /// The last delta, if the log does not end with an `applied` marker.
+    pending: Option<Delta>,
+}
+
+impl<'k> Store<'k> {
+    /// Creates an empty store in `root` (the journal's data directory).
+    ///
+    /// # Errors
+    /// File-system and keystore errors.
+    pub fn create(root: &'k PrivateDir, ks: &'k Keystore, names_key: &[u8; 32]) -> Result<()> {
+        root.create_dir(ENTRIES_DIR)?;
+        let mut s = Store {
+            root,
+            entries: root.open_dir(ENTRIES_DIR)?,
+            ks,
+            namer: PrivateNamer::new(names_key),
+            index: HashMap::new(),
+            base_id: [0; 16],
+            base_len: 0,
+            log_len: 0,
+            ordinal: 0,
+            repairs: Repairs::default(),
+        };
+        s.compact()
+    }
+
+    /// Opens the store: loads the index, checks it against the entry
+    /// files, and repairs what it must (see the module docs).
+    ///
+    /// # Errors
+    /// File-system and keystore errors.
+    pub fn open(root: &'k PrivateDir, ks: &'k Keystore, names_key: &[u8; 32]) -> Result<Store<'k>> {
+        let entries = match root.open_dir(ENTRIES_DIR) {
+            Ok(d) => d,
+            Err(e) if matches!(e.kind(), secure_fs::ErrorKind::NotFound) => {
+                root.create_dir(ENTRIES_DIR)?
+            }
+            Err(e) => return Err(e.into()),
+        };
+        entries.remove_stale_temp_files()?;
+        let mut s = Store {
+            root,
+            entries,
+            ks,
+            namer: PrivateNamer::new(names_key),
+            index: HashMap::new(),
+            base_id: [0; 16],
+            base_len: 0,
+            log_len: 0,
+            ordinal: 0,
+            repairs: Repairs::default(),
+        };
+        let pending = match s.load() {
+            Ok(l) => {
+                s.base_id = l.base_id;
+                s.base_len = l.base_len;
+                s.index = l.index;
+                s.log_len = l.log_len;
+                s.ordinal = l.ordinal;
+                l.pending
+            }
+            Err(_) => {
+                s.rebuild_from_files()?;
+                s.repairs.rebuilt = true;
+                None
+            }
+        };
+        if let Some(d) = pending {
+            s.apply_to_files(&d)?;
+            s.append(&Delta::Applied)?;
+            s.repairs.rolled_forward = true;
+        }
+        s.reconcile()?;
+        Ok(s)
+    }
+
+    /// What opening repaired.
+    pub fn repairs(&self) -> &Repairs {
+        &self.repairs
+    }
+
+    /// The number of entries.
+    pub fn len(&self) -> usize {
+        self.index.len()
+    }
+
+    /// Whether the journal has no entries.
+    pub fn is_empty(&self) -> bool {
+        self.index.is_empty()
+    }
+
+    /// Every entry, oldest first (ties by id).
+    pub fn all_sorted(&self) -> Vec<&Entry> {
+        let mut v: Vec<&Entry> = self.index.values().collect();
+        v.sort_by(|a, b| a.created.cmp(&b.created).then(a.id.cmp(&b.id)));
+        v
+    }
+
+    /// Every entry id.
+    pub fn ids(&self) -> Vec<EntryId> {
+        self.index.keys().copied().collect()
+    }
+
+    /// The index's copy of an entry.
+    pub fn indexed(&self, id: &EntryId) -> Option<&Entry> {
+        self.index.get(id)
+    }
+
+    /// Resolves an id or a unique prefix of at least 8 hex digits
+    /// (hyphens optional).
+    ///
+    /// # Errors
+    /// Exit 1 naming the problem: too short, unknown, or ambiguous.
+    pub fn resolve(&self, prefix: &str) -> Result<EntryId> {
+        let p: String = prefix
+            .trim()
+            .chars()
+            .filter(|c| *c != '-')
+            .map(|c| c.to_ascii_lowercase())
+            .collect();
+        if p.len() < 8 || !p.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Err(error(format!(
+                "`{}` is not an entry id: give the id or a prefix of at least 8 hex digits (see `journal list`)",
+                prefix.escape_debug()
+            )));
+        }
+        let mut found = self.index.keys().filter(|id| {
+            data_encoding::HEXLOWER
+                .encode(id.as_bytes())
+                .starts_with(&p)
+        });
+        match (found.next(), found.next()) {
+            (Some(id), None) => Ok(*id),
+            (None, _) => Err(error(format!("no entry with id {p}"))),
+            (Some(_), Some(_)) => Err(error(format!(
+                "the prefix {p} matches more than one entry: give more digits"
+            ))),
+        }
+    }
+
+    /// The file name of an entry.
+    pub fn file_name(&self, id: &EntryId) -> String {
+        self.namer.name(id.as_bytes())
+    }
+
+    /// Reads and decrypts an entry from its own file (not the index).
+    ///
+    /// # Errors
+    /// Exit 3 when the file is damaged or was moved from another entry;
+    /// exit 1 when it is missing.
+    pub fn read_entry(&self, id: &EntryId) -> Result<Entry> {
+        let name = self.file_name(id);
+        if !self.entries.exists(&name)? {
+            return Err(error(format!("the file of entry {id} is missing")));
+        }
+        let bytes = self.entries.read(&name)?;
+        let e = self
+            .decrypt_file(&name, &bytes)
+            .map_err(|why| integrity(format!("entry {id} is damaged: {why}")))?;
+        if e.id != *id {
+            return Err(integrity(format!(
+                "entry {id} is damaged: its file holds another entry"
+            )));
+        }
+        Ok(e)
+    }
+
+    fn decrypt_file(&self, name: &str, bytes: &[u8]) -> Result<Entry, String> {
+        let plain = self
+            .ks
+            .decrypt(&ctx(CTX_ENTRY, &[name.as_bytes()]), bytes)
+            .map_err(|e| e.to_string())?;
+        let e = decode_entry_plaintext(&plain).map_err(|e| e.to_string())?;
+        if self.file_name(&e.id) != name {
+            return Err("the file was renamed or moved from another entry".into());
+        }
+        Ok(e)
+    }
+
+    fn write_file(&self, e: &Entry, replace: bool) -> Result<()> {
+        let name = self.file_name(&e.id);
+        let sealed = self
+            .ks
+            .encrypt(&ctx(CTX_ENTRY, &[name.as_bytes()]), &e.encode())?;
+        if replace && self.entries.exists(&name)? {
+            let _ = self.entries
+                .write_atomic_shredding(&name, &sealed, &DeleteOptions::default())?;
+        } else {
+            self.entries.write_atomic(&name, &sealed)?;
+        }
+        Ok(())
+    }
+
+    /// Adds or replaces entries: one delta (durable), then the files, then
+    /// the `applied` marker. Returns when all of it is on disk.
+    ///
+    /// # Errors
+    /// File-system and keystore errors; nothing is acknowledged then.
+    pub fn upsert(&mut self, entries: Vec<Entry>) -> Result<()> {
+        for e in &entries {
+            e.check().map_err(error)?;
+        }
+        let d = Delta::Upsert(entries);
+        self.append(&d)?;
+        self.apply_to_files(&d)?;
+        self.append(&Delta::Applied)?;
+        self.apply_to_index(d);
+        self.maybe_compact()
+    }
+
+    /// Removes an entry: the delta, then the file securely deleted (see
+    /// secure-fs for what overwriting reaches), then the marker.
+    ///
+    /// # Errors
+    /// File-system and keystore errors.
+    pub fn remove(&mut self, id: &EntryId) -> Result<secure_fs::Overwrite> {
+        let d = Delta::Remove(vec![*id]);
+        self.append(&d)?;
+        let name = self.file_name(id);
+        let overwrite = if self.entries.exists(&name)? {
+            self.entries
+                .secure_delete(&name, &DeleteOptions::default())?
+                .overwrite()
+        } else {
+            secure_fs::Overwrite::Unknown
+        };
+        self.append(&Delta::Applied)?;
+        self.apply_to_index(d);
+        self.maybe_compact()?;
+        Ok(overwrite)
+    }
+
+    fn apply_to_files(&self, d: &Delta) -> Result<()> {
+        match d {
+            Delta::Upsert(v) => {
+                for e in v {
+                    self.write_file(e, true)?;
+                }
+            }
+            Delta::Remove(v) => {
+                for id in v {
+                    let name = self.file_name(id);
+                    if self.entries.exists(&name)? {
+                        let _ = self.entries.secure_delete(&name, &DeleteOptions::default())?;
+                    }
+                }
+            }
+            Delta::Applied => {}
+        }
+        self.entries.sync()?;
+        Ok(())
+    }
+
+    fn apply_to_index(&mut self, d: Delta) {
+        match d {
+            Delta::Upsert(v) => {
+                for e in v {
+                    self.index.insert(e.id, e);
+                }
+            }
+            Delta::Remove(v) => {
+                for id in v {
+                    self.index.remove(&id);
+                }
+            }
+            Delta::Applied => {}
+        }
+    }
+
+    fn load(&self) -> Result<Loaded> {
+        let sealed = self.root.read(INDEX_BASE)?;
+        let base_len = sealed.len() as u64;
+        let plain = self.ks.decrypt(CTX_BASE, &sealed)?;
+        let snap = decode_index(&plain)?;
+        drop(plain);
+        let base_id = snap.base_id;
+        let mut index = HashMap::with_capacity(snap.entries.len());
+        for e in snap.entries {
+            index.insert(e.id, e);
+        }
+        let mut loaded = Loaded {
+            base_id,
+            base_len,
+            index,
+            log_len: 0,
+            ordinal: 0,
+            pending: None,
+        };
+        if !self.root.exists(INDEX_LOG)? {
+            return Ok(loaded);
+        }
+        let log = self.root.read(INDEX_LOG)?;
+        if log.len() < LOG_HEADER_LEN
+            || &log[..4] != LOG_MAGIC
+            || log[4..6] != VERSION.to_be_bytes()
+            || log[6..22] != base_id
+        {
+            // A log of an older base (a crash during compaction): the base
+            // already holds everything it had.
+            return Ok(loaded);
+        }
+        let mut pos = LOG_HEADER_LEN;
+        let mut last: Option<Delta> = None;
+        loop {
+            let rest = &log[pos..];
+            if rest.len() < 4 {
+                break;
+            }
+            let len = u32::from_be_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
+            if len > MAX_FRAME || rest.len() < 4 + len {
+                break; // torn tail
+            }
+            let frame = &rest[4..4 + len];
+            let plain = match self.ks.decrypt(&delta_ctx(&base_id, loaded.ordinal), frame) {
+                Ok(p) => p,
+                // The last frame may be torn (a crash while appending);
+                // anything before it is damage.
+                Err(_) if rest.len() == 4 + len => break,
+                Err(e) => return Err(e.into()),
+            };
+            let d = decode_delta(&plain)?;
+            drop(plain);
+            pos += 4 + len;
+            loaded.ordinal += 1;
+            match d {
+                Delta::Applied => last = None,
+                Delta::Upsert(v) => {
+                    for e in &v {
+                        loaded.index.insert(e.id, e.clone());
+                    }
+                    last = Some(Delta::Upsert(v));
+                }
+                Delta::Remove(v) => {
+                    for id in &v {
+                        loaded.index.remove(id);
+                    }
+                    last = Some(Delta::Remove(v));
+                }
+            }
+        }
+        loaded.log_len = pos as u64;
+        loaded.pending = last;
+        Ok(loaded)
+    }
+
+    /// Appends one delta to the log and syncs it.
+    fn append(&mut self, d: &Delta) -> Result<()> {
+        let sealed = self
+            .ks
+            .encrypt(&delta_ctx(&self.base_id, self.ordinal), &encode_delta(d))?;
+        let len = u32::try_from(sealed.len()).map_err(|_| error("a change too large to record"))?;
+        let mut f = self
+            .root
+            .open_file(INDEX_LOG, Access::ReadWrite)
+            .context("opening the index log")?;
+        f.seek(SeekFrom::Start(self.log_len))?;
+        let mut frame = Vec::with_capacity(4 + sealed.len());
+        frame.extend_from_slice(&len.to_be_bytes());
+        frame.extend_from_slice(&sealed);
+        f.write_all(&frame)?;
+        let end = self.log_len + frame.len() as u64;
+        f.set_len(end)?;
+        f.sync_data()?;
+        self.log_len = end;
+        self.ordinal += 1;
+        Ok(())
+    }
+
+    fn maybe_compact(&mut self) -> Result<()> {
+        let log = self.log_len.saturating_sub(LOG_HEADER_LEN as u64);
+        if log > MIN_COMPACT_BYTES.max(self.base_len / COMPACT_DIVISOR) {
+            self.compact()?;
+        }
+        Ok(())
+    }
+
+    /// Writes a new base (under the primary key) and starts an empty log.
+    /// A crash between the two leaves a log naming the old base, which is
+    /// then ignored: the new base already holds it.
+    ///
+    /// # Errors
+    /// File-system and keystore errors.
+    pub fn compact(&mut self) -> Result<()> {
+        let base_id = random16()?;
+        let mut sorted: Vec<&Entry> = self.index.values().collect();
+        sorted.sort_by(|a, b| a.created.cmp(&b.created).then(a.id.cmp(&b.id)));
+        let plain = encode_index(&base_id, sorted.into_iter());
+        let sealed = self.ks.encrypt(CTX_BASE, &plain)?;
+        drop(plain);
+        let _ = self.root
+            .write_atomic_shredding(INDEX_BASE, &sealed, &DeleteOptions::default().passes(1))?;
+        let mut header = Vec::with_capacity(LOG_HEADER_LEN);
+        header.extend_from_slice(LOG_MAGIC);
+        header.extend_from_slice(&VERSION.to_be_bytes());
+        header.extend_from_slice(&base_id);
+        let _ = self.root
+            .write_atomic_shredding(INDEX_LOG, &header, &DeleteOptions::default().passes(1))?;
+        self.base_id = base_id;
+        self.base_len = sealed.len() as u64;
+        self.log_len = LOG_HEADER_LEN as u64;
+        self.ordinal = 0;
+        Ok(())
+    }
+
+    fn rebuild_from_files(&mut self) -> Result<()> {
+        self.index.clear();
+        for name in self.entry_file_names()? {
+            let bytes = self.entries.read(&name)?;
+            match self.decrypt_file(&name, &bytes) {
+                Ok(e) => {
+                    self.index.insert(e.id, e);
+                }
+                Err(_) => self.repairs.damaged.push(name),
+            }
+        }
+        self.compact()
+    }
+
+    fn entry_file_names(&self) -> Result<Vec<String>> {
+        Ok(self
+            .entries
+            .entries()?
+            .into_iter()
+            .filter_map(|n| n.into_string().ok())
+            .filter(|n| n.len() == secure_fs::PRIVATE_NAME_LEN && n.bytes().all(|b| b.is_ascii_hexdigit()))
+            .collect())
+    }
+
+    /// Compares the index with the directory listing and repairs the
+    /// difference (see the module docs).
+    fn reconcile(&mut self) -> Result<()> {
+        let on_disk: HashSet<String> = self.entry_file_names()?.into_iter().collect();
+        let mut known: HashMap<String, EntryId> = HashMap::with_capacity(self.index.len());
+        for id in self.index.keys() {
+            known.insert(self.namer.name(id.as_bytes()), *id);
+        }
+        let mut changed = false;
+        let gone: Vec<EntryId> = known
+            .iter()
+            .filter(|(n, _)| !on_disk.contains(*n))
+            .map(|(_, id)| *id)
+            .collect();
+        for id in gone {
+            self.index.remove(&id);
+            self.repairs.dropped += 1;
+            changed = true;
+        }
+        for name in on_disk.iter().filter(|n| !known.contains_key(*n)) {
+            let bytes = self.entries.read(name)?;
+            match self.decrypt_file(name, &bytes) {
+                Ok(e) => {
+                    self.index.insert(e.id, e);
+                    self.repairs.added += 1;
+                    changed = true;
+                }
+                Err(_) => self.repairs.damaged.push(name.clone()),
+            }
+        }
+        if changed {
+            self.compact()?;
+        }
+        Ok(())
+    }
+
+    /// Re-encrypts every entry file, the index and `extra` under the
+    /// keystore's primary key (after a rotation), calling `progress` after
+    /// each file. Files already under the primary are left alone.
+    ///
+    /// # Errors
+    /// Exit 3 for an entry file that does not decrypt; file-system and
+    /// keystore errors.
+    pub fn rewrap_all(&mut self, mut progress: impl FnMut(u64)) -> Result<usize> {
+        let primary = self.ks.primary();
+        let mut n = 0;
+        for name in self.entry_file_names()? {
+            let bytes = self.entries.read(&name)?;
+            if keystore_rotation::envelope_key_id(&bytes).ok() != Some(primary) {
+                let c = ctx(CTX_ENTRY, &[name.as_bytes()]);
+                let new = self
+                    .ks
+                    .rewrap(&c, &bytes)
+                    .map_err(|e| integrity(format!("an entry file does not decrypt ({e}): run `journal doctor`")))?;
+                let _ = self.entries
+                    .write_atomic_shredding(&name, &new, &DeleteOptions::default())?;
+                n += 1;
+            }
+            progress(1);
+        }
+        self.entries.sync()?;
+        self.compact()?;
+        Ok(n)
+    }
+
+    /// The entry directory, for `doctor`.
+    pub fn entries_dir(&self) -> &PrivateDir {
+        &self.entries
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn entry(n: i64) -> Entry {
+        Entry {
+            id: EntryId::generate().unwrap(),
+            created: n,
+            updated: n,
+            tags: vec!["t".into()],
+            title: format!("title {n}"),
+            body: format!("body {n}"),
+        }
+    }
+
+    #[test]
+    fn index_and_deltas_round_trip() {
+        let es = [entry(1), entry(2)];
+        let b = encode_index(&[7; 16], es.iter());
+        let snap = decode_index(&b).unwrap();
+        assert_eq!(snap.base_id, [7; 16]);
+        assert_eq!(snap.entries, es.to_vec());
+        for n in 0..b.len() {
+            assert!(decode_index(&b[..n]).is_err());
+        }
+        let d = encode_delta(&Delta::Upsert(es.to_vec()));
+        assert!(matches!(decode_delta(&d).unwrap(), Delta::Upsert(v) if v == es.to_vec()));
+        let d = encode_delta(&Delta::Remove(vec![es[0].id]));
+        assert!(matches!(decode_delta(&d).unwrap(), Delta::Remove(v) if v == vec![es[0].id]));
+        let d = encode_delta(&Delta::Applied);
+        assert!(matches!(decode_delta(&d).unwrap(), Delta::Applied));
+    }
+
+    #[test]
+    fn a_huge_count_does_not_allocate() {
+        let mut b = Vec::new();
+        b.extend_from_slice(INDEX_MAGIC);
+        b.extend_from_slice(&VERSION.to_be_bytes());
+        b.extend_from_slice(&[0; 16]);
+        b.extend_from_slice(&MAX_INDEX_ENTRIES.to_be_bytes());
+        assert_eq!(decode_index(&b).unwrap_err(), DecodeError::Truncated);
+    }
+}
