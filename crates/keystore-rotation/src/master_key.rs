@@ -92,6 +92,12 @@ impl MasterKey {
         Self::decode(&bytes, path)
     }
 
+    /// [`Self::decode`] for the fuzzing hooks (`crate::fuzz`).
+    #[cfg(any(fuzzing, test))]
+    pub(crate) fn decode_for_fuzzing(bytes: &[u8]) -> Result<MasterKey> {
+        Self::decode(bytes, Path::new("fuzz"))
+    }
+
     fn decode(bytes: &[u8], path: &Path) -> Result<MasterKey> {
         crate::file::check_magic_and_version(bytes, MASTER_MAGIC, MASTER_VERSION, FORMAT)?;
         if bytes.len() != MASTER_FILE_LEN {
