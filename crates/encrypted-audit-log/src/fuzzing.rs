@@ -55,6 +55,9 @@ pub fn fuzz_record(data: &[u8]) {
     }
 }
 
+/// A log's files by name; `None` for a deleted one.
+type Files = Vec<(String, Option<Vec<u8>>)>;
+
 /// The populated base log: 3 segments, several epochs each, closed.
 struct Base {
     dir: PathBuf,
@@ -151,19 +154,71 @@ fn write_all(dir: &Path, files: &[(String, Option<Vec<u8>>)]) -> bool {
 ///    no torn tail, sealed to its end (open + close seals).
 #[allow(clippy::missing_panics_doc)] // reason: a panic is the finding
 pub fn fuzz_segment(data: &[u8]) {
+    let (files, touched_state) = mutate(data);
+    check_mutated(&files, touched_state);
+}
+
+/// [`fuzz_segment`] with every hash chain recomputed after the mutations
+/// (the `prev` field of each segment header and of each seal, and the
+/// chain field of each frame, walking the frames by their length fields):
+/// the unkeyed chain no longer stops a changed record at the first check,
+/// so the walker's checks behind it are reached (seal fields and signatures, tombstones,
+/// recovery notes, quarantine records, epochs, sequence numbers, event
+/// bodies). The properties are those of [`fuzz_segment`]: seals and the
+/// head sign chain values, so a change in the signed part must still be
+/// reported.
+#[allow(clippy::missing_panics_doc)] // reason: a panic is the finding
+pub fn fuzz_segment_rechained(data: &[u8]) {
+    let (mut files, touched_state) = mutate(data);
+    rechain(&mut files);
+    check_mutated(&files, touched_state);
+}
+
+/// Recomputes, in segment order, each segment header's `prev` (the chain
+/// after the previous segment), each seal's `prev` and each frame's chain
+/// field, up to the first frame whose length does not fit.
+fn rechain(files: &mut Files) {
+    let mut chain = [0u8; 32];
+    for (name, bytes) in files.iter_mut() {
+        let (Some(_), Some(b)) = (format::parse_segment_name(name), bytes.as_mut()) else {
+            continue;
+        };
+        let Some(header) = b.get_mut(..format::SEGMENT_HEADER_LEN) else {
+            continue;
+        };
+        header[100..132].copy_from_slice(&chain);
+        let mut h = [0u8; format::SEGMENT_HEADER_LEN];
+        h.copy_from_slice(header);
+        chain = format::chain_segment(&h);
+        let mut pos = format::SEGMENT_HEADER_LEN;
+        while pos + 4 <= b.len() {
+            let len = format::le_u32(b, pos);
+            let end = pos + 4 + len as usize;
+            if !(MIN_FRAME_LEN..=MAX_FRAME_LEN).contains(&len) || end > b.len() {
+                break;
+            }
+            // A seal names the chain before it (body bytes 24..56): set it
+            // too, so that the seal's signature is what is checked.
+            if b[pos + 4] == 2 && len as usize == MIN_FRAME_LEN as usize + format::SEAL_BODY_LEN {
+                let at = pos + format::FRAME_HEADER_LEN + 24;
+                b[at..at + 32].copy_from_slice(&chain);
+            }
+            chain = format::chain_record(&chain, &b[pos..end - format::CHAIN_LEN]);
+            b[end - format::CHAIN_LEN..end].copy_from_slice(&chain);
+            pos = end;
+        }
+    }
+}
+
+/// The base log's files after the 5-byte operations of `data` (see
+/// [`fuzz_segment`]), and whether the state file was touched.
+fn mutate(data: &[u8]) -> (Files, bool) {
     let base = base();
     let mut files: Vec<(String, Option<Vec<u8>>)> = base
         .files
         .iter()
         .map(|(n, b)| (n.clone(), Some(b.clone())))
         .collect();
-    let head = head_point(&base.files);
-    let last_seg = base
-        .files
-        .iter()
-        .filter_map(|(n, _)| format::parse_segment_name(n))
-        .max()
-        .unwrap_or(1);
     let mut touched_state = false;
     let mut pos = 0;
     while pos + 5 <= data.len() {
@@ -191,6 +246,19 @@ pub fn fuzz_segment(data: &[u8]) {
             }
         }
     }
+    (files, touched_state)
+}
+
+/// Checks the properties of [`fuzz_segment`] on mutated files.
+fn check_mutated(files: &[(String, Option<Vec<u8>>)], touched_state: bool) {
+    let base = base();
+    let head = head_point(&base.files);
+    let last_seg = base
+        .files
+        .iter()
+        .filter_map(|(n, _)| format::parse_segment_name(n))
+        .max()
+        .unwrap_or(1);
     // Whether the final files differ from the base inside the signed part:
     // any change to the head or to a segment before the head's point (or
     // to a segment other than the last, anywhere), or a deleted one.
@@ -220,7 +288,7 @@ pub fn fuzz_segment(data: &[u8]) {
             }
         });
     let dir = base.dir.with_extension("case");
-    if !write_all(&dir, &files) {
+    if !write_all(&dir, files) {
         return;
     }
     let verified = LogReader::open(&dir, &base.key).and_then(|r| r.verify());
@@ -292,6 +360,49 @@ mod tests {
             .count();
         let last = u8::try_from(segs - 1).unwrap_or(0);
         fuzz_segment(&[last, 3, 0, 0, 7, 1, 2, 3, 4, 5, 6, 7]);
+        fuzz_segment_rechained(b"");
+        fuzz_segment_rechained(&[0, 0, 140, 0, 1]);
+        fuzz_segment_rechained(&[last, 3, 0, 0, 7, 1, 2, 3, 4, 5, 6, 7]);
         let _ = std::fs::remove_dir_all(base().dir.parent().unwrap_or(&base().dir));
+    }
+
+    /// Rechaining gets a changed record past the chain check: the
+    /// verifier then stops at the seal that signs the old chain value
+    /// (`BadSignature`), not at the record (`ModifiedBytes`); the base
+    /// log rechained is unchanged.
+    #[test]
+    fn rechaining_reaches_the_seal_check() {
+        let (mut files, _) = mutate(&[]);
+        rechain(&mut files);
+        let same = files
+            .iter()
+            .zip(&base().files)
+            .all(|((_, now), (_, was))| now.as_ref() == Some(was));
+        assert!(same, "rechaining the untouched log changed it");
+        // A flipped byte inside the first event body of segment 1 (the
+        // frame header is 17 bytes after the 132-byte segment header).
+        let seg1 = base()
+            .files
+            .iter()
+            .position(|(n, _)| format::parse_segment_name(n) == Some(1))
+            .unwrap_or(0);
+        let op = [u8::try_from(seg1).unwrap_or(0), 0, 160, 0, 1];
+        let kind = |rechained: bool| {
+            let (mut files, _) = mutate(&op);
+            if rechained {
+                rechain(&mut files);
+            }
+            let dir = base().dir.with_extension("rechain-test");
+            assert!(write_all(&dir, &files));
+            let r = LogReader::open(&dir, &base().key).and_then(|r| r.verify());
+            let _ = std::fs::remove_dir_all(&dir);
+            match r {
+                Err(Error::Tampered(t)) => format!("{:?}", t.kind),
+                other => format!("{other:?}"),
+            }
+        };
+        assert_eq!(kind(false), "ModifiedBytes");
+        let rechained = kind(true);
+        assert!(rechained.starts_with("BadSignature"), "{rechained}");
     }
 }
