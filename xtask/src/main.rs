@@ -7,12 +7,14 @@
 //! - `checksums DIR ...`: writes a model manifest (model-verify).
 //! - `pii-eval`: per-entity precision/recall/F1 of pii-scan on its corpus.
 //! - `fuzz-build`, `fuzz-run TARGET [SECONDS]`: the libFuzzer targets.
+//! - `deny`, `audit`, `vet`, `tools`: the supply-chain checks and their tools.
 //! - `torch [--print-env] [-- CARGO ARGS]`: cargo with the libtorch environment.
 //! - `reference`, `smollm2`: inference-tch's reference fixtures and real model.
 
 // A command-line tool: printing is its job.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod advisory_db;
 mod bench;
 mod checksums;
 mod ci;
@@ -20,7 +22,9 @@ mod fuse;
 mod fuzz;
 mod pii_eval;
 mod reference;
+mod supply;
 mod tidy;
+mod tools;
 mod torch;
 mod util;
 
@@ -33,6 +37,15 @@ tasks:
   bench [FILTER]  criterion benches and a table of ratios against their baselines
   checksums DIR [--name NAME] [--revision REV] [--out FILE] [--sign KEYFILE]
                   write (and optionally sign) a model manifest for DIR
+  deny [--db PATH|live] [--max-age-days N]
+                  cargo-deny (deny.toml) and the advisory freshness gate; the database is
+                  PATH, JOURNAL_ADVISORY_DB, ../shared/advisory-db if present, else live
+  audit [--db PATH|live] [--max-age-days N]
+                  cargo-audit of Cargo.lock and fuzz/Cargo.lock without fetching, after
+                  the freshness gate (limit: deny.toml, JOURNAL_ADVISORY_MAX_AGE_DAYS)
+  vet [--regenerate-exemptions]
+                  cargo vet --locked on supply-chain/ (regenerate after dependency changes)
+  tools           install the pinned supply-chain tools into the user cache (first run only)
   pii-eval        precision, recall and F1 per entity on the labelled PII corpus
   fuzz-build      build every libFuzzer target in fuzz/ (stable Rust, coverage-guided)
   fuzz-run TARGET [SECONDS]
@@ -58,6 +71,10 @@ fn main() -> ExitCode {
         "bench" => bench::run(rest),
         "checksums" => checksums::run(rest),
         "pii-eval" => pii_eval::run(rest),
+        "deny" => supply::run_deny(rest),
+        "audit" => supply::run_audit(rest),
+        "vet" => supply::run_vet(rest),
+        "tools" => tools::run(rest),
         "fuzz-build" => fuzz::build(rest),
         "fuzz-run" => fuzz::run(rest),
         "torch" => torch::run_task(rest),

@@ -1,0 +1,306 @@
+//! The supply-chain tools, installed by the project itself when missing.
+//!
+//! Each tool is a pinned crates.io release installed with
+//! `cargo install --locked --version =X --root <cache>/tools/<crate>-<X>`,
+//! so a version bump here installs the new version beside the old one and
+//! nothing on the user's `PATH` is used or changed. The tools are invoked by
+//! absolute path. A cached install is reused when its binary answers
+//! `--version` with the pinned version; anything else (an interrupted
+//! install, a corrupted binary) is installed again.
+//!
+//! `cargo xtask tools` installs (or checks) them all and prints where they
+//! are. The first run compiles the tools: see the README for how long.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crate::util;
+
+/// A pinned cargo subcommand from crates.io.
+#[derive(Debug)]
+pub(crate) struct Tool {
+    /// The crate on crates.io, also the binary's name (`cargo-deny`).
+    pub(crate) krate: &'static str,
+    /// The pinned version (installed with `--locked --version =X`).
+    pub(crate) version: &'static str,
+    /// The subcommand word cargo passes as the first argument when it runs
+    /// `cargo <word>`; the binary expects it when run by path too.
+    pub(crate) subcommand: &'static str,
+    /// Extra `cargo install` flags (feature choices), each with its reason
+    /// in [`TOOLS`].
+    install_flags: &'static [&'static str],
+}
+
+/// cargo-deny: licenses, bans, sources and advisories (`deny.toml`).
+/// No optional features to trim.
+pub(crate) const DENY: Tool = Tool {
+    krate: "cargo-deny",
+    version: "0.20.2",
+    subcommand: "deny",
+    install_flags: &[],
+};
+
+/// cargo-audit: RustSec advisories against each Cargo.lock. Its default
+/// `binary-scanning` feature is kept: `cargo audit bin` reads the
+/// dependency list that cargo-auditable embeds in release binaries.
+pub(crate) const AUDIT: Tool = Tool {
+    krate: "cargo-audit",
+    version: "0.22.2",
+    subcommand: "audit",
+    install_flags: &[],
+};
+
+/// cargo-vet: `supply-chain/` audits and exemptions.
+pub(crate) const VET: Tool = Tool {
+    krate: "cargo-vet",
+    version: "0.10.3",
+    subcommand: "vet",
+    install_flags: &[],
+};
+
+/// cargo-auditable: release builds with the dependency list embedded.
+pub(crate) const AUDITABLE: Tool = Tool {
+    krate: "cargo-auditable",
+    version: "0.7.7",
+    subcommand: "auditable",
+    install_flags: &[],
+};
+
+/// cargo-cyclonedx: the CycloneDX SBOM of the app.
+pub(crate) const CYCLONEDX: Tool = Tool {
+    krate: "cargo-cyclonedx",
+    version: "0.5.9",
+    subcommand: "cyclonedx",
+    install_flags: &[],
+};
+
+/// Every tool, in the order `cargo xtask tools` installs them.
+pub(crate) const TOOLS: &[&Tool] = &[&DENY, &AUDIT, &VET, &AUDITABLE, &CYCLONEDX];
+
+impl fmt::Display for Tool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.krate, self.version)
+    }
+}
+
+/// The user's cache directory: `$XDG_CACHE_HOME`, else `~/.cache` (Linux),
+/// `~/Library/Caches` (macOS).
+fn user_cache_dir() -> Result<PathBuf, String> {
+    if let Some(dir) = std::env::var_os("XDG_CACHE_HOME").filter(|d| !d.is_empty()) {
+        return Ok(PathBuf::from(dir));
+    }
+    let home = std::env::var_os("HOME")
+        .filter(|h| !h.is_empty())
+        .ok_or("neither XDG_CACHE_HOME nor HOME is set; cannot place the tool cache")?;
+    let home = PathBuf::from(home);
+    Ok(if cfg!(target_os = "macos") {
+        home.join("Library/Caches")
+    } else {
+        home.join(".cache")
+    })
+}
+
+/// `<cache>/journal-xtask/tools`: one directory per tool and version, and
+/// `build/`, the target directory the installs share while they run.
+pub(crate) fn tools_dir() -> Result<PathBuf, String> {
+    Ok(user_cache_dir()?.join("journal-xtask").join("tools"))
+}
+
+impl Tool {
+    /// The install root of this version: `<tools>/<crate>-<version>`.
+    fn root(&self, tools: &Path) -> PathBuf {
+        tools.join(format!("{}-{}", self.krate, self.version))
+    }
+
+    /// The binary inside an install root.
+    fn binary_in(&self, tools: &Path) -> PathBuf {
+        self.root(tools).join("bin").join(self.krate)
+    }
+
+    /// Whether `binary` is this tool at the pinned version: it runs and its
+    /// `--version` line is `<crate> <version>` (the name may be printed
+    /// without the `cargo-` prefix). Asked without the subcommand word:
+    /// `cargo-audit audit --version` answers `cargo-audit-audit 0.22.2`.
+    fn is_installed_at(&self, binary: &Path) -> bool {
+        if !binary.is_file() {
+            return false;
+        }
+        let mut cmd = std::process::Command::new(binary);
+        cmd.arg("--version");
+        util::output(&mut cmd).is_some_and(|out| self.version_line_matches(&out))
+    }
+
+    fn version_line_matches(&self, out: &str) -> bool {
+        let short = self.krate.trim_start_matches("cargo-");
+        out.lines().any(|line| {
+            let mut words = line.split_whitespace();
+            let name = words.next().unwrap_or_default();
+            let version = words.next().unwrap_or_default();
+            (name == self.krate || name == short || name == self.subcommand)
+                && version.trim_start_matches('v') == self.version
+        })
+    }
+
+    /// The `cargo install` command for this tool into `tools`.
+    fn install_cmd(&self, tools: &Path) -> std::process::Command {
+        let mut cmd = util::cargo();
+        cmd.args(["install", "--locked", "--version"])
+            .arg(format!("={}", self.version))
+            .arg("--root")
+            .arg(self.root(tools))
+            .args(self.install_flags)
+            .arg(self.krate)
+            // One target directory for all tools: the crates they share
+            // (clap, serde, gix...) with the same features build once.
+            .env("CARGO_TARGET_DIR", tools.join("build"))
+            // Installs are not part of the workspace: run from the cache
+            // so that no workspace `.cargo/config.toml` applies.
+            .current_dir(tools);
+        cmd
+    }
+}
+
+/// An installed tool: its absolute path and whether this call installed it
+/// (and how long that took).
+#[derive(Debug)]
+pub(crate) struct Installed {
+    /// The binary, to be run by absolute path with `tool.subcommand` first.
+    pub(crate) path: PathBuf,
+    /// `Some(time)` when it was installed now, `None` when it was cached.
+    pub(crate) installed_in: Option<Duration>,
+}
+
+/// Returns the pinned `tool`, installing it first when the cache lacks it.
+///
+/// # Errors
+/// When the cache directory cannot be found or `cargo install` fails (for
+/// example without access to crates.io).
+pub(crate) fn ensure(tool: &Tool) -> Result<Installed, String> {
+    let tools = tools_dir()?;
+    let path = tool.binary_in(&tools);
+    if tool.is_installed_at(&path) {
+        return Ok(Installed {
+            path,
+            installed_in: None,
+        });
+    }
+    std::fs::create_dir_all(&tools).map_err(|e| format!("{}: {e}", tools.display()))?;
+    // One install at a time (parallel tests, two terminals): the second
+    // waits, then finds the tool installed.
+    let lock_path = tools.join(".install.lock");
+    let lock = std::fs::File::create(&lock_path)
+        .and_then(|f| f.lock().map(|()| f))
+        .map_err(|e| format!("{}: {e}", lock_path.display()))?;
+    if tool.is_installed_at(&path) {
+        return Ok(Installed {
+            path,
+            installed_in: None,
+        });
+    }
+    eprintln!(
+        "xtask: installing {tool} into {} (first run only)",
+        tool.root(&tools).display()
+    );
+    let started = Instant::now();
+    util::run(&mut tool.install_cmd(&tools))
+        .map_err(|e| format!("could not install {tool}: {e}"))?;
+    let took = started.elapsed();
+    drop(lock);
+    if !tool.is_installed_at(&path) {
+        return Err(format!(
+            "{tool} was installed but {} does not report that version",
+            path.display()
+        ));
+    }
+    Ok(Installed {
+        path,
+        installed_in: Some(took),
+    })
+}
+
+/// Ensures every tool and returns one summary note, such as `5 cached` or
+/// `cargo-vet 0.10.3 installed in 212.0s, 4 cached`.
+///
+/// # Errors
+/// The first tool that cannot be installed.
+#[allow(dead_code, reason = "the entry point of `cargo xtask release-check`")]
+pub(crate) fn ensure_all() -> Result<String, String> {
+    let mut installed = Vec::new();
+    let mut cached = 0;
+    for tool in TOOLS {
+        match ensure(tool)?.installed_in {
+            Some(took) => installed.push(format!("{tool} installed in {}", util::secs(took))),
+            None => cached += 1,
+        }
+    }
+    if cached > 0 {
+        installed.push(format!("{cached} cached"));
+    }
+    Ok(installed.join(", "))
+}
+
+/// `cargo xtask tools`: installs the missing tools and lists them all.
+pub(crate) fn run(args: &[String]) -> Result<(), String> {
+    if let Some(arg) = args.first() {
+        return Err(format!("unexpected argument `{arg}` (tools takes none)"));
+    }
+    let started = Instant::now();
+    for tool in TOOLS {
+        let installed = ensure(tool)?;
+        let how = match installed.installed_in {
+            Some(took) => format!("installed in {}", util::secs(took)),
+            None => "cached".to_owned(),
+        };
+        println!(
+            "tools: {:<24} {how:<22} {}",
+            tool.to_string(),
+            installed.path.display()
+        );
+    }
+    println!(
+        "tools: all {} ready in {}",
+        TOOLS.len(),
+        util::secs(started.elapsed())
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_lines_of_the_tools_are_recognised() {
+        assert!(DENY.version_line_matches("cargo-deny 0.20.2"));
+        assert!(AUDIT.version_line_matches("cargo-audit 0.22.2"));
+        assert!(VET.version_line_matches("cargo-vet 0.10.3"));
+        assert!(AUDITABLE.version_line_matches("cargo-auditable 0.7.7"));
+        assert!(CYCLONEDX.version_line_matches("cargo-cyclonedx 0.5.9"));
+        // Another version of the same tool is not the pinned one.
+        assert!(!DENY.version_line_matches("cargo-deny 0.20.1"));
+        assert!(!DENY.version_line_matches("cargo-deny 0.20.20"));
+        assert!(!VET.version_line_matches("cargo-deny 0.10.3"));
+        assert!(!VET.version_line_matches(""));
+    }
+
+    #[test]
+    fn each_version_has_its_own_install_root_and_the_install_is_locked() {
+        let tools = Path::new("/cache/journal-xtask/tools");
+        assert_eq!(
+            DENY.binary_in(tools),
+            Path::new("/cache/journal-xtask/tools/cargo-deny-0.20.2/bin/cargo-deny")
+        );
+        let shown = util::describe(&VET.install_cmd(tools));
+        assert!(
+            shown.contains("install --locked --version =0.10.3 --root /cache/journal-xtask/tools/cargo-vet-0.10.3"),
+            "{shown}"
+        );
+        assert!(shown.ends_with(" cargo-vet"), "{shown}");
+    }
+
+    #[test]
+    fn a_missing_binary_is_not_installed() {
+        assert!(!DENY.is_installed_at(Path::new("/nonexistent/cargo-deny")));
+    }
+}
