@@ -35,14 +35,8 @@ type WordMap<V> = HashMap<Box<[u8]>, V, BuildHasherDefault<WordHasher>>;
 const MAX_WORD: usize = 32;
 
 /// A set of bytes.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Default)]
 struct FirstBytes([u64; 4]);
-
-impl Default for FirstBytes {
-    fn default() -> Self {
-        FirstBytes([0; 4])
-    }
-}
 
 impl FirstBytes {
     fn insert(&mut self, b: u8) {

@@ -91,6 +91,34 @@ entities! {
     PlPesel => "PL_PESEL",
     /// Finnish personal identity code (mod 31).
     FiPersonalIdentityCode => "FI_PERSONAL_IDENTITY_CODE",
+    /// Dutch citizen service number, BSN (11-test; needs context words).
+    NlBsn => "NL_BSN",
+    /// German tax identification number, Steuer-IdNr (ISO 7064 MOD 11,10).
+    DeTaxId => "DE_TAX_ID",
+    /// German identity card (Personalausweis) number (7-3-1 check digit).
+    DeIdCard => "DE_ID_CARD",
+    /// French social security number, NIR (mod 97 key).
+    FrNir => "FR_NIR",
+    /// Swedish personal identity number, personnummer (date and Luhn).
+    SePersonnummer => "SE_PERSONNUMMER",
+    /// Belgian national register number (date and mod 97).
+    BeNationalNumber => "BE_NATIONAL_NUMBER",
+    /// Indian Aadhaar number (Verhoeff).
+    InAadhaar => "IN_AADHAAR",
+    /// Indian Permanent Account Number, PAN (structure).
+    InPan => "IN_PAN",
+    /// Australian tax file number (mod 11; needs context words).
+    AuTfn => "AU_TFN",
+    /// Australian Business Number (mod 89).
+    AuAbn => "AU_ABN",
+    /// Australian Company Number (mod 10; needs context words).
+    AuAcn => "AU_ACN",
+    /// Australian Medicare card number (check digit).
+    AuMedicare => "AU_MEDICARE",
+    /// Singapore NRIC / FIN (check letter).
+    SgNricFin => "SG_NRIC_FIN",
+    /// Korean resident registration number (date and check digit).
+    KrRrn => "KR_RRN",
     /// E-mail address (RFC 5322 dot-atom, internationalized domains).
     EmailAddress => "EMAIL_ADDRESS",
     /// URL with a scheme or a `www.` host.

@@ -7,6 +7,7 @@ mod anonymize;
 pub mod config;
 mod context;
 mod custom;
+mod data;
 mod encrypt;
 mod entity;
 mod error;

@@ -19,44 +19,12 @@ mod stream;
 #[cfg(any(test, fuzzing))]
 pub(crate) use stream::MIN_STREAM_CHUNK;
 
-/// Longest finding the scanner reports, in bytes. Longer candidates (a
-/// multi-kilobyte URL) are dropped; streaming relies on this bound.
-pub const MAX_FINDING_LEN: usize = 2048;
-
-/// Default [`ScannerBuilder::min_score`].
-pub const DEFAULT_MIN_SCORE: f64 = 0.5;
-
-/// Bytes of text before a match searched for context words.
-const CONTEXT_BEFORE: usize = 96;
-/// Bytes of text after a match searched for context words.
-const CONTEXT_AFTER: usize = 40;
-/// Words before / after a match that count as its context.
-const CONTEXT_WORDS_BEFORE: usize = 6;
-const CONTEXT_WORDS_AFTER: usize = 2;
-/// Score added by a supporting context word, and the floor it lifts to.
-const CONTEXT_BOOST: f64 = 0.35;
-const CONTEXT_FLOOR: f64 = 0.6;
-/// Score taken off a context boost per word of distance from the match.
-const CONTEXT_DISTANCE_STEP: f64 = 0.02;
-/// Score taken away by an ambiguity word ("order", "isbn") with no support.
-const NEGATIVE_PENALTY: f64 = 0.6;
-/// The lowest score an ambiguity word can give a finding that a checksum or
-/// structural validator confirmed (a Luhn-valid card, an SSN by the SSA
-/// rules, a NANP number): the default [`DEFAULT_MIN_SCORE`], so that nobody
-/// can hide such a value from the default scanner by writing "order" or
-/// "reference" in front of it. A validated finding whose own score is lower
-/// than this floor keeps its score.
-pub const VALIDATED_FLOOR: f64 = DEFAULT_MIN_SCORE;
-/// Bytes searched after a located candidate for further matches (a match
-/// that reaches the window's end is extended by an anchored search).
-const WINDOW: usize = 32;
-/// Windows that overlap are merged up to this length; a longer run of
-/// candidates (PII-dense text) is cut into windows of about this size, so
-/// that each recognizer searches only near its candidates.
-const MAX_MERGED_WINDOW: usize = 256;
-/// Spans whose context words a window keeps (recognizers that matched the
-/// same span share them).
-const NEARS_KEPT: usize = 8;
+use crate::data::{
+    ABBREVIATIONS, CONTEXT_AFTER, CONTEXT_BEFORE, CONTEXT_BOOST, CONTEXT_DISTANCE_STEP,
+    CONTEXT_FLOOR, CONTEXT_WORDS_AFTER, CONTEXT_WORDS_BEFORE, MAX_MERGED_WINDOW, NEARS_KEPT,
+    NEGATIVE_PENALTY, WINDOW,
+};
+pub use crate::data::{DEFAULT_MIN_SCORE, MAX_FINDING_LEN, VALIDATED_FLOOR};
 
 /// One piece of personal data found in a text.
 ///
@@ -444,7 +412,7 @@ impl ScannerBuilder {
             })
         };
         for b in BUILTINS {
-            let context: Vec<String> = recognizers::context_words(&b.entity)
+            let context: Vec<String> = crate::data::context_words(&b.entity)
                 .iter()
                 .map(|s| (*s).to_owned())
                 .collect();
@@ -456,9 +424,13 @@ impl ScannerBuilder {
                 score: b.score,
                 check: Check::Builtin(b.check),
                 context: Arc::from(context),
-                negative: recognizers::negative_words(&b.entity),
-                validated: !recognizers::UNVALIDATED.contains(&b.name),
-                max_score: recognizers::max_check_score(b.name),
+                negative: crate::data::negative_words(&b.entity),
+                validated: !crate::data::UNVALIDATED.contains(&b.name),
+                max_score: if crate::data::CONTEXT_ONLY.contains(&b.name) {
+                    b.score
+                } else {
+                    1.0
+                },
             });
         }
         for c in &self.custom {
@@ -1165,11 +1137,6 @@ fn is_word_char(c: char) -> bool {
 /// digit, after a word that is not a common abbreviation ("passport no.
 /// 123", "NHS no. is", "Dr. Patel" and "e.g. the" do not end a sentence).
 fn end_at(b: &[u8], i: usize) -> bool {
-    const ABBREVIATIONS: &[&[u8]] = &[
-        b"no", b"nr", b"nos", b"num", b"dr", b"mr", b"mrs", b"ms", b"prof", b"st", b"tel", b"ph",
-        b"fax", b"acct", b"approx", b"vs", b"etc", b"e.g", b"i.e", b"ref", b"inc", b"ltd", b"jr",
-        b"sr", b"apt", b"dept", b"ext",
-    ];
     if b[i] == b'\n' {
         return true;
     }

@@ -5,6 +5,28 @@ use crate::found;
 
 /// (entity, sentence, expected finding text)
 const POSITIVE: &[(&str, &str, &str)] = &[
+    ("NL_BSN", "BSN: 111222333", "111222333"),
+    ("DE_TAX_ID", "Steuer-ID 36 574 261 809", "36 574 261 809"),
+    ("DE_ID_CARD", "Personalausweis T220001293", "T220001293"),
+    (
+        "FR_NIR",
+        "NIR 2 95 10 99 126 111 93",
+        "2 95 10 99 126 111 93",
+    ),
+    ("SE_PERSONNUMMER", "personnummer 880320-0016", "880320-0016"),
+    (
+        "BE_NATIONAL_NUMBER",
+        "nr 85.07.30-033.28",
+        "85.07.30-033.28",
+    ),
+    ("IN_AADHAAR", "aadhaar 2341 2341 2346", "2341 2341 2346"),
+    ("IN_PAN", "PAN ACUPA7085R", "ACUPA7085R"),
+    ("AU_TFN", "TFN 123 456 782", "123 456 782"),
+    ("AU_ABN", "ABN 51 824 753 556", "51 824 753 556"),
+    ("AU_ACN", "ACN 004 085 616", "004 085 616"),
+    ("AU_MEDICARE", "Medicare 2123 45670 1", "2123 45670 1"),
+    ("SG_NRIC_FIN", "NRIC S1234567D", "S1234567D"),
+    ("KR_RRN", "RRN 971013-9019902", "971013-9019902"),
     (
         "CREDIT_CARD",
         "card 4111 1111 1111 1111 thanks",

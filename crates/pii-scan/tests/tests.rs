@@ -13,6 +13,7 @@ mod config;
 mod encrypt;
 mod entities;
 mod issue12;
+mod national;
 mod properties;
 mod streaming;
 mod unicode;

@@ -2,7 +2,8 @@
 
 use crate::validate as v;
 
-use super::{byte_at, byte_before, extends_number, month_of, word_char};
+use super::common::{byte_at, byte_before, extends_number, word_char};
+use crate::data::MONTH_NAMES;
 
 fn month_number(word: &str) -> Option<u32> {
     let w = word.trim_end_matches('.');
@@ -311,4 +312,11 @@ pub(super) fn check_time(h: &str, s: usize, e: usize, _b: f64) -> Option<(usize,
         e
     };
     Some((s, e, score))
+}
+
+/// The month a (lower- or mixed-case) word names, in any of the languages
+/// of [`MONTH_NAMES`]; a trailing dot is ignored.
+fn month_of(word: &str) -> Option<u32> {
+    let w = word.trim_end_matches('.').to_lowercase();
+    MONTH_NAMES.iter().find(|(n, _)| *n == w).map(|&(_, m)| m)
 }

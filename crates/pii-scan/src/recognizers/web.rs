@@ -1,6 +1,6 @@
 //! E-mail addresses and URLs.
 
-use super::{byte_at, word_char};
+use super::common::{byte_at, word_char};
 
 const TLDS: &[&str] = &[
     "com",
