@@ -145,7 +145,10 @@ impl Tool {
     /// The `cargo install` command for this tool into `tools`.
     fn install_cmd(&self, tools: &Path) -> std::process::Command {
         let mut cmd = util::cargo();
-        cmd.args(["install", "--locked", "--version"])
+        // --force: only called when the binary there is missing or is not
+        // this version (an interrupted install, a damaged file), which cargo
+        // would otherwise take as already installed.
+        cmd.args(["install", "--locked", "--force", "--version"])
             .arg(format!("={}", self.version))
             .arg("--root")
             .arg(self.root(tools))
@@ -293,7 +296,9 @@ mod tests {
         );
         let shown = util::describe(&VET.install_cmd(tools));
         assert!(
-            shown.contains("install --locked --version =0.10.3 --root /cache/journal-xtask/tools/cargo-vet-0.10.3"),
+            shown.contains(
+                "install --locked --force --version =0.10.3 --root /cache/journal-xtask/tools/cargo-vet-0.10.3"
+            ),
             "{shown}"
         );
         assert!(shown.ends_with(" cargo-vet"), "{shown}");
