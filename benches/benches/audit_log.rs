@@ -85,7 +85,23 @@ fn bare_durable_append(
     });
 }
 
+/// The benchmark ids of a group here (`group/function/200B`).
+fn ids_200b(group: &str, ours: &str) -> [String; 2] {
+    [
+        format!("{group}/baseline-write-fdatasync/{SIZE}"),
+        format!("{group}/{ours}/{SIZE}"),
+    ]
+}
+
+fn selected(ids: &[String]) -> bool {
+    let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+    benches::selected(&ids)
+}
+
 fn durable_append(c: &mut Criterion) {
+    if !selected(&ids_200b("audit-log/durable-append", "append-per-record")) {
+        return;
+    }
     let tmp = tempfile::tempdir().unwrap();
     let mut group = c.benchmark_group("audit-log/durable-append");
     group.sample_size(20);
@@ -105,6 +121,9 @@ fn durable_append(c: &mut Criterion) {
 }
 
 fn group_commit(c: &mut Criterion) {
+    if !selected(&ids_200b("audit-log/group-commit", "append-group-64")) {
+        return;
+    }
     let tmp = tempfile::tempdir().unwrap();
     let mut group = c.benchmark_group("audit-log/group-commit");
     group.sample_size(20);
@@ -160,7 +179,24 @@ fn raw_sha256_chain(frames: &[Vec<u8>]) -> [u8; 32] {
     prev
 }
 
+/// The ids of a group over the 10,000-record log (setup: writing it).
+fn ids_records(group: &str, functions: [&str; 2]) -> Vec<String> {
+    // The log holds the events plus one seal per epoch of 1024.
+    let n = VERIFY_RECORDS + VERIFY_RECORDS.div_ceil(1024);
+    // The parameter depends on the exact record count; match any.
+    functions
+        .iter()
+        .flat_map(|f| [format!("{group}/{f}/{n}-records"), format!("{group}/{f}/")])
+        .collect()
+}
+
 fn verify(c: &mut Criterion) {
+    if !selected(&ids_records(
+        "audit-log/verify",
+        ["baseline-sha256-chain", "verify-public-key"],
+    )) {
+        return;
+    }
     let tmp = tempfile::tempdir().unwrap();
     let path = tmp.path().join("log");
     let (created, frames) = big_log(&path);
@@ -184,6 +220,12 @@ fn verify(c: &mut Criterion) {
 }
 
 fn read(c: &mut Criterion) {
+    if !selected(&ids_records(
+        "audit-log/read",
+        ["baseline-aes-256-gcm-decrypt", "records"],
+    )) {
+        return;
+    }
     let tmp = tempfile::tempdir().unwrap();
     let path = tmp.path().join("log");
     let (created, frames) = big_log(&path);
@@ -260,6 +302,7 @@ fn interleaved_durable() {
         ],
     );
     let [o, b] = medians.map(|m| m.as_secs_f64() * 1e6);
+    benches::record_paired("audit-log-durable-append", b / o);
     eprintln!(
         "audit-log interleaved durable appends (2,000 pairs): ours {o:.1} us vs bare write + \
          fdatasync {b:.1} us, appends/s ratio {:.3} (target >= 0.9)",
@@ -303,11 +346,8 @@ fn interleaved_seal() {
 criterion_group!(benches, durable_append, group_commit, verify, read);
 
 fn main() {
-    let filter = std::env::args().skip(1).find(|a| !a.starts_with('-'));
-    if filter
-        .as_deref()
-        .is_none_or(|f| "audit-log/durable-append".contains(f) || f.contains("audit-log"))
-    {
+    // The interleaved cross-checks go with the durable-append group.
+    if selected(&ids_200b("audit-log/durable-append", "append-per-record")) {
         interleaved_durable();
         interleaved_seal();
     }

@@ -129,7 +129,15 @@ fn bare_pbkdf2(salt: &[u8; 16]) -> [u8; 32] {
     out
 }
 
+const UNLOCK_IDS: [&str; 2] = [
+    "keystore_unlock/keystore/600000",
+    "keystore_unlock/baseline-pbkdf2/600000",
+];
+
 fn unlock(c: &mut Criterion) {
+    if !benches::selected(&UNLOCK_IDS) {
+        return;
+    }
     let tmp = private_tempdir();
     let path = tmp.path().join("keys");
     drop(Keystore::create(&path, Credential::Passphrase(PASS), &Options::default()).unwrap());
@@ -152,6 +160,13 @@ fn unlock(c: &mut Criterion) {
 }
 
 fn passphrase_change(c: &mut Criterion) {
+    // Setup: a keystore with 10,000 key versions.
+    if !benches::selected(&[
+        "keystore_passphrase_change/keystore/10000",
+        "keystore_passphrase_change/baseline-pbkdf2/10000",
+    ]) {
+        return;
+    }
     let tmp = private_tempdir();
     let path = tmp.path().join("keys");
     let ks = Keystore::create(&path, Credential::Passphrase(PASS), &Options::default()).unwrap();
@@ -229,6 +244,8 @@ fn interleaved_64k() {
         ],
     );
     let [e, eb, d, db] = medians.map(|m| m.as_secs_f64() * 1e6);
+    benches::record_paired("keystore-encrypt-64k", eb / e);
+    benches::record_paired("keystore-decrypt-64k", db / d);
     eprintln!(
         "keystore interleaved 64 KiB AES-256-GCM medians: encrypt {e:.2} us vs baseline {eb:.2} us \
          (throughput ratio {:.3}); decrypt {d:.2} us vs baseline {db:.2} us (throughput ratio {:.3})",
@@ -253,6 +270,7 @@ fn interleaved_unlock() {
         }],
     );
     let [o, b] = medians.map(|m| m.as_secs_f64() * 1e3);
+    benches::record_paired("keystore-unlock", o / b);
     eprintln!(
         "keystore interleaved unlock medians (15 pairs): Keystore::open {o:.2} ms vs bare PBKDF2 \
          {b:.2} ms (time ratio {:.3}, target <= 1.1)",
@@ -263,9 +281,16 @@ fn interleaved_unlock() {
 criterion_group!(benches, envelopes, unlock, passphrase_change);
 
 fn main() {
-    let filter = std::env::args().skip(1).find(|a| !a.starts_with('-'));
-    if filter.as_deref().is_none_or(|f| f.contains("keystore")) {
+    // Each cross-check goes with the criterion groups it checks.
+    if benches::selected(&[
+        "keystore_encrypt_aes256gcm/keystore/65536",
+        "keystore_encrypt_aes256gcm/baseline-aes-gcm/65536",
+        "keystore_decrypt_aes256gcm/keystore/65536",
+        "keystore_decrypt_aes256gcm/baseline-aes-gcm/65536",
+    ]) {
         interleaved_64k();
+    }
+    if benches::selected(&UNLOCK_IDS) {
         interleaved_unlock();
     }
     benches();

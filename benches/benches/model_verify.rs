@@ -138,27 +138,60 @@ fn paired(label: &str, dir: &Path, manifest: &Manifest, files: &[PathBuf], round
         v.sort_by(f64::total_cmp);
         v[v.len() / 2]
     };
+    let ratio = median(&mut ratios);
+    if label == "model_verify_multi_file" {
+        benches::record_paired("model-verify-multi-file", ratio);
+    }
     let (lo, hi) = (
         ratios.iter().copied().fold(f64::INFINITY, f64::min),
         ratios.iter().copied().fold(0.0, f64::max),
     );
     println!(
-        "{label}: paired speed-up vs openssl (median of {rounds}) {:.2}x, range {lo:.2}..{hi:.2}; medians: ours {:.3} s, openssl {:.3} s",
-        median(&mut ratios),
+        "{label}: paired speed-up vs openssl (median of {rounds}) {ratio:.2}x, range {lo:.2}..{hi:.2}; medians: ours {:.3} s, openssl {:.3} s",
         median(&mut ours),
         median(&mut base)
     );
 }
 
+/// The ids of `group`'s two benchmarks, for [`benches::selected`].
+fn ids(group: &str, total: u64) -> [String; 2] {
+    let param = format!("{}MiB", total / MIB);
+    [
+        format!("{group}/model-verify/{param}"),
+        format!("{group}/baseline-openssl-dgst-sha256/{param}"),
+    ]
+}
+
+fn selected(group: &str, total: u64) -> bool {
+    let ids = ids(group, total);
+    benches::selected(&[&ids[0], &ids[1]])
+}
+
 fn benches(c: &mut Criterion) {
     let total = model_mib() * MIB;
+    // The files (2 GiB per group by default) are written only for the
+    // groups that the filter selects.
+    let multi_selected = selected("model_verify_multi_file", total + 22);
+    let single_selected = selected("model_verify_single_file", total);
+    if !multi_selected && !single_selected {
+        return;
+    }
     let root = tempfile::Builder::new()
         .prefix("model-verify-bench-")
         .tempdir_in("/tmp")
         .unwrap();
+    if multi_selected {
+        multi_file(c, root.path(), total);
+    }
+    if single_selected {
+        single_file(c, root.path(), total);
+    }
+    // `root` is deleted on drop.
+}
 
+fn multi_file(c: &mut Criterion, root: &Path, total: u64) {
     // 4 files of a quarter each.
-    let multi = root.path().join("multi");
+    let multi = root.join("multi");
     std::fs::create_dir(&multi).unwrap();
     std::fs::write(multi.join("config.json"), br#"{"model_type":"llama"}"#).unwrap();
     let mut files = Vec::new();
@@ -172,9 +205,11 @@ fn benches(c: &mut Criterion) {
     bench_group(c, "model_verify_multi_file", &multi, &m, &files, total + 22);
     paired("model_verify_multi_file", &multi, &m, &files, 5);
     std::fs::remove_dir_all(&multi).unwrap();
+}
 
+fn single_file(c: &mut Criterion, root: &Path, total: u64) {
     // One file, sharded manifest.
-    let single = root.path().join("single");
+    let single = root.join("single");
     std::fs::create_dir(&single).unwrap();
     let p = single.join("model.safetensors");
     write_safetensors(&p, total, 42);
@@ -193,7 +228,7 @@ fn benches(c: &mut Criterion) {
         total,
     );
     paired("model_verify_single_file", &single, &m, &[p], 5);
-    // `root` is deleted on drop.
+    std::fs::remove_dir_all(&single).unwrap();
 }
 
 criterion_group!(model_verify, benches);

@@ -174,6 +174,11 @@ fn curl_available() -> bool {
 }
 
 fn bench(c: &mut Criterion) {
+    // The server, its certificate and the 1 GiB digest only when the
+    // filter selects this bench.
+    if !benches::selected(&["pinned_download/ours", "pinned_download/baseline_curl"]) {
+        return;
+    }
     let s = setup();
     let url = format!("https://{HOST}:{}/model.bin", s.port);
     let target = s.out_dir.path().join("model.bin");
@@ -233,6 +238,10 @@ fn bench(c: &mut Criterion) {
     if have_curl {
         let [t_ours, t_curl] = benches::interleaved_medians(5, &mut [&mut ours, &mut curl]);
         let mib = s.size as f64 / f64::from(1 << 20);
+        benches::record_paired(
+            "pinned-download",
+            t_curl.as_secs_f64() / t_ours.as_secs_f64(),
+        );
         println!(
             "pinned_download paired (5 rounds, medians): ours {:.0} MiB/s, curl {:.0} MiB/s, \
              throughput ratio ours/curl = {:.3} (target >= 0.9)",

@@ -22,6 +22,10 @@ use criterion::{BenchmarkId, Criterion, SamplingMode, Throughput, criterion_grou
 use secure_fs::{DeleteOptions, PrivateDir};
 
 const DELETE_SIZE: usize = 256 << 20;
+const DELETE_IDS: [&str; 2] = [
+    "secure-fs/secure-delete/baseline-shred/256MiB-3-passes",
+    "secure-fs/secure-delete/secure_delete/256MiB-3-passes",
+];
 
 fn secure_delete(c: &mut Criterion) {
     let tmp = tempfile::tempdir().unwrap();
@@ -137,6 +141,7 @@ fn interleaved_delete() {
     );
     let shred = medians[1].as_secs_f64();
     let ours = medians[3].as_secs_f64();
+    benches::record_paired("secure-delete", ours / shred);
     eprintln!(
         "secure-fs interleaved secure delete, 256 MiB x 3 passes ({rounds} rounds): ours {ours:.3} s \
          vs shred -n 3 -u {shred:.3} s, time ratio {:.3} (target <= 1.0)",
@@ -147,11 +152,8 @@ fn interleaved_delete() {
 criterion_group!(benches, atomic_write, secure_delete);
 
 fn main() {
-    let filter = std::env::args().skip(1).find(|a| !a.starts_with('-'));
-    if filter
-        .as_deref()
-        .is_none_or(|f| "secure-fs/secure-delete".contains(f) || f.contains("secure-fs"))
-    {
+    // The interleaved cross-check goes with the secure-delete group.
+    if benches::selected(&DELETE_IDS) {
         interleaved_delete();
     }
     benches();
