@@ -6,7 +6,8 @@
 //!   the baselines measured in the same run.
 //! - `checksums DIR ...`: writes a model manifest (model-verify).
 //! - `pii-eval`: per-entity precision/recall/F1 of pii-scan on its corpus.
-//! - `fuzz-build`, `fuzz-run TARGET [SECONDS]`: the libFuzzer targets.
+//! - `fuzz [--seconds N] [TARGET...]`, `fuzz-build`, `fuzz-run TARGET [SECONDS]`:
+//!   the libFuzzer targets.
 //! - `deny`, `audit`, `vet`, `tools`: the supply-chain checks and their tools.
 //! - `torch [--print-env] [-- CARGO ARGS]`: cargo with the libtorch environment.
 //! - `reference`, `smollm2`: inference-tch's reference fixtures and real model.
@@ -47,6 +48,10 @@ tasks:
                   cargo vet --locked on supply-chain/ (regenerate after dependency changes)
   tools           install the pinned supply-chain tools into the user cache (first run only)
   pii-eval        precision, recall and F1 per entity on the labelled PII corpus
+  fuzz [--seconds N] [TARGET...]
+                  build the libFuzzer targets and run each (default: all) for N seconds
+                  (default 10) over fuzz/corpus/TARGET; one table of executions, coverage,
+                  corpus size; fails on any finding
   fuzz-build      build every libFuzzer target in fuzz/ (stable Rust, coverage-guided)
   fuzz-run TARGET [SECONDS]
                   build and run one fuzz target over fuzz/corpus/TARGET (default 10 s)
@@ -75,6 +80,7 @@ fn main() -> ExitCode {
         "audit" => supply::run_audit(rest),
         "vet" => supply::run_vet(rest),
         "tools" => tools::run(rest),
+        "fuzz" => fuzz::fuzz(rest),
         "fuzz-build" => fuzz::build(rest),
         "fuzz-run" => fuzz::run(rest),
         "torch" => torch::run_task(rest),
