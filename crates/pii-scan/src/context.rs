@@ -148,11 +148,7 @@ impl ContextIndex {
         let mut bits = 0;
         let mut word_start: Option<usize> = None;
         for (i, c) in text[lo..hi].char_indices() {
-            let alnum = if c.is_ascii() {
-                c.is_ascii_alphanumeric()
-            } else {
-                c.is_alphanumeric()
-            };
+            let alnum = crate::scanner::is_word_char(c);
             match (alnum, word_start) {
                 (true, None) => word_start = Some(lo + i),
                 (false, Some(ws)) => {

@@ -168,6 +168,9 @@ struct Compiled {
     /// The locator finds the `@` of an e-mail address: the window starts at
     /// the beginning of the local part before it.
     lookback: bool,
+    /// The locator searches for this pattern's own regex (not a cheaper
+    /// stand-in), so its matches are the pattern's matches.
+    own_locate: bool,
     /// The highest score the pattern's check gives before context words:
     /// below the scanner's minimum, a match is reported only with a
     /// supporting word near it, so the pattern is not even searched in a
@@ -499,7 +502,7 @@ impl ScannerBuilder {
             negative,
             validated,
             max_score,
-            ..
+            locate,
         } in &defs
         {
             patterns.push(Compiled {
@@ -507,6 +510,7 @@ impl ScannerBuilder {
                 entity: entity.clone(),
                 validated: *validated,
                 lookback: *entity == EntityType::EmailAddress && name == "email",
+                own_locate: locate.is_empty(),
                 max_score: *max_score,
                 regex: one(name, src)?,
                 score: *score,
@@ -691,6 +695,16 @@ impl Default for Scanner {
     }
 }
 
+/// A stretch of text around located candidates, searched by every
+/// recognizer that matches in it.
+struct Window {
+    span: (usize, usize),
+    /// The first locator match in it: (pattern, start, end).
+    first: (usize, usize, usize),
+    /// How many locator matches it holds.
+    matches: usize,
+}
+
 #[derive(Clone, Copy)]
 struct Cand {
     start: usize,
@@ -745,29 +759,41 @@ impl Scanner {
     /// spans already reported (from an earlier chunk) that win every overlap.
     fn scan_range(&self, text: &str, from: usize, fixed: &[(usize, usize)]) -> Vec<Finding> {
         let mut cands: Vec<Cand> = Vec::new();
-        let mut window: Option<(usize, usize)> = None;
+        // The window being gathered, and its locator matches: the first
+        // one, and how many.
+        let mut window: Option<Window> = None;
         let mut patset = PatternSet::new(self.patterns.len());
         let mut nears: Vec<Near<'_>> = Vec::with_capacity(NEARS_KEPT);
         for m in self.locator.find_iter(Input::new(text).range(from..)) {
-            let ws = if self.patterns[m.pattern().as_usize()].lookback {
+            let pat = m.pattern().as_usize();
+            let ws = if self.patterns[pat].lookback {
                 local_part_start(text, m.start()).max(from)
             } else {
                 m.start()
             };
             let we = ceil_boundary(text, m.end().saturating_add(WINDOW).min(text.len()));
+            let fresh = Window {
+                span: (ws, we),
+                first: (pat, m.start(), m.end()),
+                matches: 1,
+            };
             window = match window {
-                Some((s, e)) if ws <= e && e - s < MAX_MERGED_WINDOW => {
-                    Some((s.min(ws), e.max(we)))
+                Some(w) if ws <= w.span.1 && w.span.1 - w.span.0 < MAX_MERGED_WINDOW => {
+                    Some(Window {
+                        span: (w.span.0.min(ws), w.span.1.max(we)),
+                        matches: w.matches + 1,
+                        ..w
+                    })
                 }
                 Some(w) => {
-                    self.scan_window(text, w, &mut patset, &mut nears, &mut cands);
-                    Some((ws, we))
+                    self.scan_window(text, &w, &mut patset, &mut nears, &mut cands);
+                    Some(fresh)
                 }
-                None => Some((ws, we)),
+                None => Some(fresh),
             };
         }
         if let Some(w) = window {
-            self.scan_window(text, w, &mut patset, &mut nears, &mut cands);
+            self.scan_window(text, &w, &mut patset, &mut nears, &mut cands);
         }
         if let Some(deny) = &self.deny {
             let b = text.as_bytes();
@@ -801,11 +827,12 @@ impl Scanner {
     fn scan_window<'t>(
         &self,
         text: &'t str,
-        (ws, we): (usize, usize),
+        window: &Window,
         patset: &mut PatternSet,
         nears: &mut Vec<Near<'t>>,
         out: &mut Vec<Cand>,
     ) {
+        let (ws, we) = window.span;
         patset.clear();
         self.set
             .which_overlapping_matches(&Input::new(text).span(ws..we), patset);
@@ -828,8 +855,20 @@ impl Scanner {
                     continue;
                 }
             }
-            for m in p.regex.find_iter(Input::new(text).span(ws..we)) {
-                let (mut s, mut e) = (m.start(), m.end());
+            // A window made of one locator match of this pattern (found
+            // with the pattern itself) holds that match and no other of
+            // the pattern: any further one would have been a locator
+            // match too. No need to search again.
+            let single = (window.matches == 1 && window.first.0 == pat && p.own_locate)
+                .then_some(window.first);
+            let searched = single
+                .is_none()
+                .then(|| p.regex.find_iter(Input::new(text).span(ws..we)));
+            let spans = single
+                .map(|(_, s, e)| (s, e))
+                .into_iter()
+                .chain(searched.into_iter().flatten().map(|m| (m.start(), m.end())));
+            for (mut s, mut e) in spans {
                 if e == we && we < text.len() {
                     // The window cut the match short: find its full extent.
                     if let Some(full) = p
@@ -1058,23 +1097,34 @@ impl<'t> Near<'t> {
         let mut nb = 0;
         let mut word_end = s;
         let mut stopped = false;
-        for (i, c) in text[lo..s].char_indices().rev() {
-            let i = lo + i;
-            if is_word_char(c) {
-                continue;
-            }
-            if word_end > i + c.len_utf8() {
-                near_before[nb] = &text[i + c.len_utf8()..word_end];
-                nb += 1;
-                if nb == CONTEXT_WORDS_BEFORE {
+        // Backwards over the bytes; a non-ASCII character is decoded from
+        // its first byte. The character found occupies `j..i`.
+        let mut i = s;
+        while i > lo {
+            let mut j = i - 1;
+            let c = if b[j] < 0x80 {
+                char::from(b[j])
+            } else {
+                while j > lo && b[j] & 0xC0 == 0x80 {
+                    j -= 1;
+                }
+                text[j..i].chars().next().unwrap_or(' ')
+            };
+            if !is_word_char(c) {
+                if word_end > i {
+                    near_before[nb] = &text[i..word_end];
+                    nb += 1;
+                    if nb == CONTEXT_WORDS_BEFORE {
+                        break;
+                    }
+                }
+                word_end = j;
+                if matches!(c, '.' | '!' | '?' | '\n') && end_at(b, j) {
+                    stopped = true;
                     break;
                 }
             }
-            word_end = i;
-            if matches!(c, '.' | '!' | '?' | '\n') && end_at(b, i) {
-                stopped = true;
-                break;
-            }
+            i = j;
         }
         if !stopped && nb < CONTEXT_WORDS_BEFORE && word_end > lo {
             near_before[nb] = &text[lo..word_end];
@@ -1123,12 +1173,16 @@ impl<'t> Near<'t> {
     }
 }
 
-/// A letter or digit (ASCII first: the Unicode tables cost more).
-fn is_word_char(c: char) -> bool {
-    if c.is_ascii() {
-        c.is_ascii_alphanumeric()
-    } else {
-        c.is_alphanumeric()
+/// A letter or digit (`char::is_alphanumeric`), with the common cases
+/// first: ASCII, Latin letters with accents, Cyrillic and Arabic letters,
+/// CJK ideographs (all letters) and emoji (none are).
+pub(crate) fn is_word_char(c: char) -> bool {
+    match c {
+        '\0'..='\x7f' => c.is_ascii_alphanumeric(),
+        '\u{c0}'..='\u{24f}' => c != '\u{d7}' && c != '\u{f7}',
+        '\u{410}'..='\u{44f}' | '\u{621}'..='\u{64a}' | '\u{4e00}'..='\u{9fff}' => true,
+        '\u{1f300}'..='\u{1faff}' => false,
+        _ => c.is_alphanumeric(),
     }
 }
 
@@ -1341,6 +1395,13 @@ mod tests {
             .build()
             .unwrap();
         assert_eq!(scanner.scan("éX123").len(), 1);
+    }
+
+    #[test]
+    fn word_chars_agree_with_the_standard_library() {
+        for c in (0..0x2_0000).filter_map(char::from_u32) {
+            assert_eq!(is_word_char(c), c.is_alphanumeric(), "{c:?}");
+        }
     }
 
     #[test]

@@ -70,11 +70,14 @@ macro_rules! b {
     };
 }
 
-/// Locator for every IPv6 form: a hex group and a colon at a word start, or `::`.
-/// (A match not at an ASCII word boundary is rejected by `check_ipv6` anyway.)
+/// Locator for every IPv6 form: seven groups (the full form), six groups
+/// and a digit (IPv4-mapped), or `::` (compressed forms), starting at a
+/// word start or at the `::`. Six hex pairs with colons (a MAC address)
+/// match none of these. (A match not at an ASCII word boundary is rejected
+/// by `check_ipv6` anyway.)
 macro_rules! ipv6_locate {
     () => {
-        r"\b[0-9A-Fa-f]{1,4}:[0-9A-Fa-f:]|::[0-9A-Fa-f]"
+        r"\b(?:[0-9A-Fa-f]{1,4}:){6}[0-9A-Fa-f]|\b(?:[0-9A-Fa-f]{1,4}:){1,6}:|::[0-9A-Fa-f]"
     };
 }
 
