@@ -6,6 +6,7 @@
 //!   the baselines measured in the same run.
 //! - `checksums DIR ...`: writes a model manifest (model-verify).
 //! - `pii-eval`: per-entity precision/recall/F1 of pii-scan on its corpus.
+//! - `journal-bench`: the journal app against jrnl on the same entries.
 //! - `fuzz [--seconds N] [TARGET...]`, `fuzz-build`, `fuzz-run TARGET [SECONDS]`:
 //!   the libFuzzer targets.
 //! - `deny`, `audit`, `vet`, `tools`: the supply-chain checks and their tools.
@@ -21,6 +22,7 @@ mod checksums;
 mod ci;
 mod fuse;
 mod fuzz;
+mod journal_bench;
 mod pii_eval;
 mod reference;
 mod supply;
@@ -48,6 +50,9 @@ tasks:
                   cargo vet --locked on supply-chain/ (regenerate after dependency changes)
   tools           install the pinned supply-chain tools into the user cache (first run only)
   pii-eval        precision, recall and F1 per entity on the labelled PII corpus
+  journal-bench [--entries N]... [--repeat R]
+                  the journal release binary against jrnl (PyPI) on encrypted journals
+                  of the same entries (default 10,000 and 50,000), as ratios
   fuzz [--seconds N] [TARGET...]
                   build the libFuzzer targets and run each (default: all) for N seconds
                   (default 10) over fuzz/corpus/TARGET; one table of executions, coverage,
@@ -76,6 +81,7 @@ fn main() -> ExitCode {
         "bench" => bench::run(rest),
         "checksums" => checksums::run(rest),
         "pii-eval" => pii_eval::run(rest),
+        "journal-bench" => journal_bench::run(rest),
         "deny" => supply::run_deny(rest),
         "audit" => supply::run_audit(rest),
         "vet" => supply::run_vet(rest),
