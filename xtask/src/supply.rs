@@ -34,6 +34,11 @@ const CRATES_IO: &[&str] = &[
 fn tool_cmd(installed: &tools::Installed, tool: &Tool) -> Command {
     let mut cmd = Command::new(&installed.path);
     cmd.arg(tool.subcommand).current_dir(util::project_root());
+    // cargo sets CARGO for the commands it runs; the tools use it to run
+    // `cargo metadata` with the same toolchain (cargo-vet insists on it).
+    if std::env::var_os("CARGO").is_none() {
+        cmd.env("CARGO", "cargo");
+    }
     cmd
 }
 
@@ -388,24 +393,46 @@ pub(crate) fn audit(adv: &Advisories) -> Result<String, String> {
 pub(crate) fn vet(regenerate: bool) -> Result<String, String> {
     let installed = tools::ensure(&tools::VET)?;
     if regenerate {
-        util::run(tool_cmd(&installed, &tools::VET).args([
-            "--locked",
-            "regenerate",
-            "exemptions",
-        ]))?;
+        // cargo-vet refuses `--locked` here; with no imports configured it
+        // needs no network.
+        util::run(tool_cmd(&installed, &tools::VET).args(["regenerate", "exemptions"]))?;
     }
     let out = capture(tool_cmd(&installed, &tools::VET).arg("--locked"))
         .map_err(|(e, out)| format!("{e}\n{out}"))?;
     let summary = out
         .lines()
-        .find(|l| l.contains("Vetted"))
-        .unwrap_or("vetted")
+        .find(|l| l.contains("Vetting Succeeded"))
+        .unwrap_or("vetting succeeded")
         .trim()
         .to_owned();
     Ok(format!(
-        "{}; {summary}",
-        installed_note(&tools::VET, &installed)
+        "{}; {summary}; crypto-reviewed audits: {}",
+        installed_note(&tools::VET, &installed),
+        crypto_reviewed_audits()?.join(", ")
     ))
+}
+
+/// The crates `supply-chain/audits.toml` audits under `crypto-reviewed`, as
+/// `name version`, for the summary.
+fn crypto_reviewed_audits() -> Result<Vec<String>, String> {
+    let path = util::project_root().join("supply-chain/audits.toml");
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let doc: toml::Table = text
+        .parse()
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut out = Vec::new();
+    if let Some(audits) = doc.get("audits").and_then(toml::Value::as_table) {
+        for (name, entries) in audits {
+            for entry in entries.as_array().map_or(&[][..], Vec::as_slice) {
+                let criteria = entry.get("criteria").and_then(toml::Value::as_str);
+                let version = entry.get("version").and_then(toml::Value::as_str);
+                if let (Some("crypto-reviewed"), Some(v)) = (criteria, version) {
+                    out.push(format!("{name} {v}"));
+                }
+            }
+        }
+    }
+    Ok(out)
 }
 
 fn print_note(task: &str, result: Result<String, String>) -> Result<(), String> {
@@ -580,6 +607,61 @@ mod tests {
             Output::Capture,
         )
         .unwrap_or_else(|(e, out)| panic!("{e}\n{out}"));
+    }
+
+    /// A scratch copy of `supply-chain/`.
+    fn scratch_store() -> tempfile::TempDir {
+        let store = tempfile::tempdir().unwrap();
+        for file in ["config.toml", "audits.toml", "imports.lock"] {
+            let from = util::project_root().join("supply-chain").join(file);
+            std::fs::copy(&from, store.path().join(file)).unwrap();
+        }
+        store
+    }
+
+    /// The `crypto-reviewed` policy is enforced: with one of our audits
+    /// removed, `cargo vet --locked` fails and names that crate, although
+    /// its `safe-to-deploy` exemption is still there.
+    #[test]
+    fn vet_requires_our_crypto_reviewed_audits() {
+        let installed = tools::ensure(&tools::VET).unwrap();
+        let lock = std::fs::read_to_string(util::project_root().join("Cargo.lock")).unwrap();
+        let audited = crypto_reviewed_audits().unwrap();
+        let (name, version) = audited
+            .iter()
+            .filter_map(|a| a.split_once(' '))
+            .find(|(n, v)| lock.contains(&format!("name = \"{n}\"\nversion = \"{v}\"")))
+            .unwrap_or_else(|| panic!("none of {audited:?} is in Cargo.lock"));
+
+        let store = scratch_store();
+        let check = |store: &Path| {
+            capture(
+                tool_cmd(&installed, &tools::VET)
+                    .arg("--store-path")
+                    .arg(store)
+                    .arg("--locked"),
+            )
+        };
+        let missing = format!("{name}:{version} missing [\"crypto-reviewed\"]");
+        // The committed store may lag a dependency change (then `cargo
+        // xtask vet` says so); it never lacks this audit.
+        if let Err((e, out)) = check(store.path()) {
+            assert!(!out.contains(&missing), "baseline: {e}\n{out}");
+        }
+
+        // Drop the audit's `[[audits.NAME]]` block, keeping the file in
+        // cargo-vet's own format (it refuses reformatted stores).
+        let audits_path = store.path().join("audits.toml");
+        let text = std::fs::read_to_string(&audits_path).unwrap();
+        let header = format!("[[audits.{name}]]\n");
+        let start = text.find(&header).unwrap();
+        let end = text[start + header.len()..]
+            .find("\n[")
+            .map_or(text.len(), |i| start + header.len() + i + 1);
+        std::fs::write(&audits_path, format!("{}{}", &text[..start], &text[end..])).unwrap();
+
+        let (err, out) = check(store.path()).unwrap_err();
+        assert!(out.contains(&missing), "{err}\n{out}");
     }
 
     #[test]
