@@ -34,17 +34,44 @@ type WordMap<V> = HashMap<Box<[u8]>, V, BuildHasherDefault<WordHasher>>;
 /// Longest word looked up (no context word is longer).
 const MAX_WORD: usize = 32;
 
-/// A set of bytes.
-#[derive(Clone, Copy, Default)]
-struct FirstBytes([u64; 4]);
+/// A set of byte pairs (and of single bytes).
+struct StartBytes {
+    pairs: [u64; 1024],
+    singles: [u64; 4],
+}
 
-impl FirstBytes {
-    fn insert(&mut self, b: u8) {
-        self.0[usize::from(b >> 6)] |= 1 << (b & 63);
+impl Default for StartBytes {
+    fn default() -> Self {
+        StartBytes {
+            pairs: [0; 1024],
+            singles: [0; 4],
+        }
+    }
+}
+
+impl StartBytes {
+    fn insert(&mut self, word: &[u8]) {
+        match *word {
+            [] => {}
+            [a] => self.singles[usize::from(a >> 6)] |= 1 << (a & 63),
+            [a, b, ..] => {
+                let k = usize::from(a) << 8 | usize::from(b);
+                self.pairs[k >> 6] |= 1 << (k & 63);
+            }
+        }
     }
 
-    fn contains(self, b: u8) -> bool {
-        self.0[usize::from(b >> 6)] & (1 << (b & 63)) != 0
+    /// Whether a context word may match `word` (lower case): one starting
+    /// with its first two bytes, or equal to its one byte.
+    fn may_match(&self, word: &[u8]) -> bool {
+        match *word {
+            [] => false,
+            [a] => self.singles[usize::from(a >> 6)] & (1 << (a & 63)) != 0,
+            [a, b, ..] => {
+                let k = usize::from(a) << 8 | usize::from(b);
+                self.pairs[k >> 6] & (1 << (k & 63)) != 0
+            }
+        }
     }
 }
 
@@ -56,10 +83,10 @@ pub(crate) struct ContextIndex {
     /// Whether list `i` holds an entry of several words.
     multi: Vec<bool>,
     exact: WordMap<u128>,
-    /// Whether some context word starts with this (lower-case) byte: most
-    /// words of a text (numbers, punctuation, most of the alphabet for a
-    /// given list) are rejected before hashing.
-    first: FirstBytes,
+    /// The first two (lower-case) bytes of every context word (the first
+    /// byte alone for one-byte words): most words of a text are rejected
+    /// by this set before hashing.
+    starts: Box<StartBytes>,
     /// Context words of four or more bytes by their first four bytes, to
     /// find those that start a longer text word.
     prefix: WordMap<Vec<(Box<[u8]>, u128)>>,
@@ -90,9 +117,7 @@ impl ContextIndex {
         for entry in &list {
             for w in entry.split_whitespace() {
                 let key: Box<[u8]> = w.as_bytes().into();
-                if let Some(&b) = key.first() {
-                    self.first.insert(b);
-                }
+                self.starts.insert(&key);
                 *self.exact.entry(key.clone()).or_default() |= bit;
                 if w.len() >= 4 {
                     let entries = self.prefix.entry(w.as_bytes()[..4].into()).or_default();
@@ -111,13 +136,16 @@ impl ContextIndex {
     /// The bits of the lists holding a word that `word` matches.
     pub(crate) fn lookup(&self, word: &str) -> u128 {
         let b = word.as_bytes();
-        if b.is_empty() || b.len() > MAX_WORD || !self.first.contains(b[0].to_ascii_lowercase()) {
+        if b.is_empty() || b.len() > MAX_WORD {
             return 0;
         }
         let mut buf = [0u8; MAX_WORD];
         let lower = &mut buf[..b.len()];
         lower.copy_from_slice(b);
         lower.make_ascii_lowercase();
+        if !self.starts.may_match(lower) {
+            return 0;
+        }
         let mut bits = self.exact.get(&*lower).copied().unwrap_or(0);
         if lower.len() > 4
             && let Some(entries) = self.prefix.get(&lower[..4])

@@ -272,6 +272,33 @@ pub(crate) fn is_separator(c: char) -> bool {
     )
 }
 
+/// The lengths of up to 24 pieces (without allocating; a candidate has
+/// at most 24 digits, so at most 25 pieces, and more never match a shape).
+struct Lengths {
+    len: [usize; 24],
+    n: usize,
+}
+
+impl Lengths {
+    fn as_slice(&self) -> &[usize] {
+        &self.len[..self.n]
+    }
+}
+
+fn group_lengths<'a>(pieces: impl Iterator<Item = &'a str>) -> Lengths {
+    let mut out = Lengths { len: [0; 24], n: 0 };
+    for p in pieces {
+        if out.n == out.len.len() {
+            // Too many pieces for any shape: a shape nothing matches.
+            out.len[0] = usize::MAX;
+            break;
+        }
+        out.len[out.n] = p.len();
+        out.n += 1;
+    }
+    out
+}
+
 /// Checks a phone candidate `h[s..e]` (digits, separators, perhaps an
 /// extension): the longest valid number it starts with, with its extension
 /// when the whole number is valid. Returns the span and the score.
@@ -306,8 +333,7 @@ pub(crate) fn check(
         return None;
     }
     // The shape of a US SSN ("123-45-6789") is left to the SSN recognizer.
-    let groups: Vec<usize> = main.split(['-', ' ']).map(str::len).collect();
-    if groups == [3, 2, 4] {
+    if group_lengths(main.split(['-', ' '])).as_slice() == [3, 2, 4] {
         return None;
     }
     // A decimal number ("53.2229005"): one dot and nothing else.
@@ -315,8 +341,10 @@ pub(crate) fn check(
         return None;
     }
     // A date written with dots ("08.01.2017").
-    let groups: Vec<usize> = main.split('.').map(str::len).collect();
-    if groups.len() == 3 && groups[0] <= 2 && groups[1] <= 2 && matches!(groups[2], 2 | 4) {
+    if let [d, m, 2 | 4] = group_lengths(main.split('.')).as_slice()
+        && *d <= 2
+        && *m <= 2
+    {
         return None;
     }
     let plus = main.starts_with('+') || main.starts_with("(+");
@@ -384,25 +412,25 @@ pub(crate) fn check(
         return None;
     }
     let candidate = skip(body, trunk_skip);
-    let digit_groups: Vec<usize> = main
-        .split(|c: char| !c.is_ascii_digit())
-        .filter(|g| !g.is_empty())
-        .map(str::len)
-        .collect();
+    let digit_groups = group_lengths(
+        main.split(|c: char| !c.is_ascii_digit())
+            .filter(|g| !g.is_empty()),
+    );
+    let digit_groups = digit_groups.as_slice();
     // National numbers end in a two-digit group only after other short
     // groups ("01 23 45 67 89", "123-45-67"); "4303-5267-78" is a code.
     if !international
-        && let [.., prev, 2] = digit_groups.as_slice()
+        && let [.., prev, 2] = digit_groups
         && *prev >= 4
     {
         return None;
     }
     let nanp_shape = matches!(
-        digit_groups.as_slice(),
+        digit_groups,
         [3, 3, 4] | [10] | [1, 3, 3, 4] | [11] | [3, 7]
     );
     let mobile_shape = matches!(
-        digit_groups.as_slice(),
+        digit_groups,
         [11] | [3, 4, 4] | [3, 8] | [10] | [5, 5] | [3, 3, 4] | [4, 3, 3]
     );
     let w = Written {
