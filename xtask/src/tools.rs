@@ -30,6 +30,10 @@ pub(crate) struct Tool {
     /// Extra `cargo install` flags (feature choices), each with its reason
     /// in [`TOOLS`].
     install_flags: &'static [&'static str],
+    /// The arguments that make the binary print `<name> <version>`, where
+    /// it has such a question (cargo-auditable only runs through cargo and
+    /// answers with cargo's version).
+    version_args: Option<&'static [&'static str]>,
 }
 
 /// cargo-deny: licenses, bans, sources and advisories (`deny.toml`).
@@ -39,6 +43,7 @@ pub(crate) const DENY: Tool = Tool {
     version: "0.20.2",
     subcommand: "deny",
     install_flags: &[],
+    version_args: Some(&["--version"]),
 };
 
 /// cargo-audit: RustSec advisories against each Cargo.lock. Its default
@@ -49,6 +54,7 @@ pub(crate) const AUDIT: Tool = Tool {
     version: "0.22.2",
     subcommand: "audit",
     install_flags: &[],
+    version_args: Some(&["--version"]),
 };
 
 /// cargo-vet: `supply-chain/` audits and exemptions.
@@ -57,6 +63,7 @@ pub(crate) const VET: Tool = Tool {
     version: "0.10.3",
     subcommand: "vet",
     install_flags: &[],
+    version_args: Some(&["--version"]),
 };
 
 /// cargo-auditable: release builds with the dependency list embedded.
@@ -65,6 +72,7 @@ pub(crate) const AUDITABLE: Tool = Tool {
     version: "0.7.7",
     subcommand: "auditable",
     install_flags: &[],
+    version_args: None,
 };
 
 /// cargo-cyclonedx: the CycloneDX SBOM of the app.
@@ -73,6 +81,7 @@ pub(crate) const CYCLONEDX: Tool = Tool {
     version: "0.5.9",
     subcommand: "cyclonedx",
     install_flags: &[],
+    version_args: Some(&["cyclonedx", "--version"]),
 };
 
 /// Every tool, in the order `cargo xtask tools` installs them.
@@ -118,26 +127,41 @@ impl Tool {
         self.root(tools).join("bin").join(self.krate)
     }
 
-    /// Whether `binary` is this tool at the pinned version: it runs and its
-    /// `--version` line is `<crate> <version>` (the name may be printed
-    /// without the `cargo-` prefix). Asked without the subcommand word:
-    /// `cargo-audit audit --version` answers `cargo-audit-audit 0.22.2`.
-    fn is_installed_at(&self, binary: &Path) -> bool {
-        if !binary.is_file() {
+    /// Whether the install root under `tools` holds this tool at the pinned
+    /// version: cargo's own record of the install (`.crates.toml`, written
+    /// after the binary) names this version, the binary is there, and where
+    /// the tool can say its version, it runs and says this one.
+    fn is_installed_in(&self, tools: &Path) -> bool {
+        let binary = self.binary_in(tools);
+        let record = std::fs::read_to_string(self.root(tools).join(".crates.toml"));
+        if !binary.is_file() || !record.is_ok_and(|r| self.recorded_in(&r)) {
             return false;
         }
+        let Some(args) = self.version_args else {
+            return true;
+        };
         let mut cmd = std::process::Command::new(binary);
-        cmd.arg("--version");
+        cmd.args(args);
         util::output(&mut cmd).is_some_and(|out| self.version_line_matches(&out))
     }
 
+    /// `.crates.toml` lists `"<crate> <version> (registry+...)"`.
+    fn recorded_in(&self, crates_toml: &str) -> bool {
+        let entry = format!("\"{} {} (registry+", self.krate, self.version);
+        crates_toml.lines().any(|l| l.starts_with(&entry))
+    }
+
+    /// A `<name> <version>` line for this tool: the name is the crate's,
+    /// possibly without `cargo-`, or `<crate>-<subcommand>` (cargo-audit and
+    /// cargo-cyclonedx asked through their subcommand word).
     fn version_line_matches(&self, out: &str) -> bool {
         let short = self.krate.trim_start_matches("cargo-");
+        let long = format!("{}-{}", self.krate, self.subcommand);
         out.lines().any(|line| {
             let mut words = line.split_whitespace();
             let name = words.next().unwrap_or_default();
             let version = words.next().unwrap_or_default();
-            (name == self.krate || name == short || name == self.subcommand)
+            (name == self.krate || name == short || name == long)
                 && version.trim_start_matches('v') == self.version
         })
     }
@@ -182,7 +206,7 @@ pub(crate) struct Installed {
 pub(crate) fn ensure(tool: &Tool) -> Result<Installed, String> {
     let tools = tools_dir()?;
     let path = tool.binary_in(&tools);
-    if tool.is_installed_at(&path) {
+    if tool.is_installed_in(&tools) {
         return Ok(Installed {
             path,
             installed_in: None,
@@ -195,7 +219,7 @@ pub(crate) fn ensure(tool: &Tool) -> Result<Installed, String> {
     let lock = std::fs::File::create(&lock_path)
         .and_then(|f| f.lock().map(|()| f))
         .map_err(|e| format!("{}: {e}", lock_path.display()))?;
-    if tool.is_installed_at(&path) {
+    if tool.is_installed_in(&tools) {
         return Ok(Installed {
             path,
             installed_in: None,
@@ -210,7 +234,7 @@ pub(crate) fn ensure(tool: &Tool) -> Result<Installed, String> {
         .map_err(|e| format!("could not install {tool}: {e}"))?;
     let took = started.elapsed();
     drop(lock);
-    if !tool.is_installed_at(&path) {
+    if !tool.is_installed_in(&tools) {
         return Err(format!(
             "{tool} was installed but {} does not report that version",
             path.display()
@@ -279,7 +303,8 @@ mod tests {
         assert!(AUDIT.version_line_matches("cargo-audit 0.22.2"));
         assert!(VET.version_line_matches("cargo-vet 0.10.3"));
         assert!(AUDITABLE.version_line_matches("cargo-auditable 0.7.7"));
-        assert!(CYCLONEDX.version_line_matches("cargo-cyclonedx 0.5.9"));
+        assert!(CYCLONEDX.version_line_matches("cargo-cyclonedx-cyclonedx 0.5.9"));
+        assert!(AUDIT.version_line_matches("cargo-audit-audit 0.22.2"));
         // Another version of the same tool is not the pinned one.
         assert!(!DENY.version_line_matches("cargo-deny 0.20.1"));
         assert!(!DENY.version_line_matches("cargo-deny 0.20.20"));
@@ -305,7 +330,50 @@ mod tests {
     }
 
     #[test]
-    fn a_missing_binary_is_not_installed() {
-        assert!(!DENY.is_installed_at(Path::new("/nonexistent/cargo-deny")));
+    fn only_cargos_record_of_the_pinned_version_counts() {
+        let record = "[v1]\n\"cargo-vet 0.10.3 (registry+https://github.com/rust-lang/crates.io-index)\" = [\"cargo-vet\"]\n";
+        assert!(VET.recorded_in(record));
+        assert!(!VET.recorded_in(&record.replace("0.10.3", "0.10.2")));
+        assert!(!DENY.recorded_in(record));
+        assert!(!DENY.is_installed_in(Path::new("/nonexistent")));
+    }
+
+    /// A cache entry with cargo's record but a binary that does not answer
+    /// with the pinned version (damaged, replaced) is not taken as installed.
+    #[test]
+    fn a_binary_that_does_not_say_the_version_is_not_installed() {
+        let tools = tempfile::tempdir().unwrap();
+        let root = DENY.root(tools.path());
+        std::fs::create_dir_all(root.join("bin")).unwrap();
+        std::fs::write(
+            root.join(".crates.toml"),
+            "[v1]\n\"cargo-deny 0.20.2 (registry+https://github.com/rust-lang/crates.io-index)\" = [\"cargo-deny\"]\n",
+        )
+        .unwrap();
+        std::fs::write(DENY.binary_in(tools.path()), b"not a program").unwrap();
+        assert!(!DENY.is_installed_in(tools.path()));
+        // cargo-auditable cannot be asked; the record and the file decide.
+        let root = AUDITABLE.root(tools.path());
+        std::fs::create_dir_all(root.join("bin")).unwrap();
+        std::fs::write(
+            root.join(".crates.toml"),
+            "[v1]\n\"cargo-auditable 0.7.7 (registry+https://github.com/rust-lang/crates.io-index)\" = [\"cargo-auditable\"]\n",
+        )
+        .unwrap();
+        assert!(!AUDITABLE.is_installed_in(tools.path()));
+        std::fs::write(AUDITABLE.binary_in(tools.path()), b"x").unwrap();
+        assert!(AUDITABLE.is_installed_in(tools.path()));
+    }
+
+    /// The tools this machine has installed are recognised as installed
+    /// (no reinstall on every run): checked for whichever are in the cache.
+    #[test]
+    fn installed_tools_are_recognised() {
+        let tools = tools_dir().unwrap();
+        for tool in TOOLS {
+            if tool.root(&tools).join(".crates.toml").is_file() {
+                assert!(tool.is_installed_in(&tools), "{tool}");
+            }
+        }
     }
 }
