@@ -111,7 +111,8 @@ fn user_cache_dir() -> Result<PathBuf, String> {
 }
 
 /// `<cache>/journal-xtask/tools`: one directory per tool and version, and
-/// `build/`, the target directory the installs share while they run.
+/// `build/`, the target directory the installs share while they run
+/// (removed once `cargo xtask tools` or release-check has them all).
 pub(crate) fn tools_dir() -> Result<PathBuf, String> {
     Ok(user_cache_dir()?.join("journal-xtask").join("tools"))
 }
@@ -188,6 +189,14 @@ impl Tool {
     }
 }
 
+/// The lock that serializes installs and the build directory's removal.
+fn install_lock(tools: &Path) -> Result<std::fs::File, String> {
+    let path = tools.join(".install.lock");
+    std::fs::File::create(&path)
+        .and_then(|f| f.lock().map(|()| f))
+        .map_err(|e| format!("{}: {e}", path.display()))
+}
+
 /// An installed tool: its absolute path and whether this call installed it
 /// (and how long that took).
 #[derive(Debug)]
@@ -215,10 +224,7 @@ pub(crate) fn ensure(tool: &Tool) -> Result<Installed, String> {
     std::fs::create_dir_all(&tools).map_err(|e| format!("{}: {e}", tools.display()))?;
     // One install at a time (parallel tests, two terminals): the second
     // waits, then finds the tool installed.
-    let lock_path = tools.join(".install.lock");
-    let lock = std::fs::File::create(&lock_path)
-        .and_then(|f| f.lock().map(|()| f))
-        .map_err(|e| format!("{}: {e}", lock_path.display()))?;
+    let lock = install_lock(&tools)?;
     if tool.is_installed_in(&tools) {
         return Ok(Installed {
             path,
@@ -246,6 +252,30 @@ pub(crate) fn ensure(tool: &Tool) -> Result<Installed, String> {
     })
 }
 
+/// Ensures every tool, calling `each` with each one as it is ready. When
+/// any was installed, the shared build directory is removed afterwards
+/// (about 2 GB; the installed binaries do not need it).
+fn ensure_every(mut each: impl FnMut(&Tool, &Installed)) -> Result<(), String> {
+    let mut built = false;
+    for tool in TOOLS {
+        let installed = ensure(tool)?;
+        built |= installed.installed_in.is_some();
+        each(tool, &installed);
+    }
+    if built {
+        let tools = tools_dir()?;
+        let _lock = install_lock(&tools)?;
+        let build = tools.join("build");
+        match std::fs::remove_dir_all(&build) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(format!("{}: {e}", build.display()));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 /// Ensures every tool and returns one summary note, such as `5 cached` or
 /// `cargo-vet 0.10.3 installed in 212.0s, 4 cached`.
 ///
@@ -253,18 +283,16 @@ pub(crate) fn ensure(tool: &Tool) -> Result<Installed, String> {
 /// The first tool that cannot be installed.
 #[allow(dead_code, reason = "the entry point of `cargo xtask release-check`")]
 pub(crate) fn ensure_all() -> Result<String, String> {
-    let mut installed = Vec::new();
+    let mut notes = Vec::new();
     let mut cached = 0;
-    for tool in TOOLS {
-        match ensure(tool)?.installed_in {
-            Some(took) => installed.push(format!("{tool} installed in {}", util::secs(took))),
-            None => cached += 1,
-        }
-    }
+    ensure_every(|tool, installed| match installed.installed_in {
+        Some(took) => notes.push(format!("{tool} installed in {}", util::secs(took))),
+        None => cached += 1,
+    })?;
     if cached > 0 {
-        installed.push(format!("{cached} cached"));
+        notes.push(format!("{cached} cached"));
     }
-    Ok(installed.join(", "))
+    Ok(notes.join(", "))
 }
 
 /// `cargo xtask tools`: installs the missing tools and lists them all.
@@ -273,8 +301,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         return Err(format!("unexpected argument `{arg}` (tools takes none)"));
     }
     let started = Instant::now();
-    for tool in TOOLS {
-        let installed = ensure(tool)?;
+    ensure_every(|tool, installed| {
         let how = match installed.installed_in {
             Some(took) => format!("installed in {}", util::secs(took)),
             None => "cached".to_owned(),
@@ -284,7 +311,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
             tool.to_string(),
             installed.path.display()
         );
-    }
+    })?;
     println!(
         "tools: all {} ready in {}",
         TOOLS.len(),
