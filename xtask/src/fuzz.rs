@@ -107,11 +107,21 @@ fn run_cmd(triple: &str, target: &str, seconds: u64) -> Result<Command, String> 
         .arg("-print_final_stats=1")
         .arg(format!("-artifact_prefix={}/", artifacts.display()))
         .arg(&corpus);
-    // Targets that write files (audit_segment) keep them in memory.
-    if Path::new("/dev/shm").is_dir() {
-        cmd.env("TMPDIR", "/dev/shm");
-    }
+    cmd.env("TMPDIR", scratch_dir(target));
     Ok(cmd)
+}
+
+/// A directory of this run's own for the targets that write files
+/// (audit_segment, keystore_unlock, model_content, securefs_names): in
+/// memory where `/dev/shm` exists, removed after the run (libFuzzer exits
+/// without running the targets' clean-up).
+fn scratch_dir(target: &str) -> PathBuf {
+    let base = if Path::new("/dev/shm").is_dir() {
+        PathBuf::from("/dev/shm")
+    } else {
+        std::env::temp_dir()
+    };
+    base.join(format!("journal-fuzz-{target}-{}", std::process::id()))
 }
 
 /// Builds every fuzz target.
@@ -137,7 +147,11 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     };
     let triple = host_triple()?;
     util::run(build_cmd(&triple).args(["--bin", target]))?;
-    util::run(&mut run_cmd(&triple, target, seconds)?).map(|_| ())
+    let scratch = scratch_dir(target);
+    std::fs::create_dir_all(&scratch).map_err(|e| format!("{}: {e}", scratch.display()))?;
+    let result = util::run(&mut run_cmd(&triple, target, seconds)?).map(|_| ());
+    let _ = std::fs::remove_dir_all(&scratch);
+    result
 }
 
 fn parse_seconds(s: &str) -> Result<u64, String> {
@@ -227,6 +241,8 @@ fn build_and_run(targets: &[String], seconds: u64) -> Result<Vec<Outcome>, Strin
 
 fn run_one(triple: &str, target: &str, seconds: u64) -> Result<Outcome, String> {
     let mut cmd = run_cmd(triple, target, seconds)?;
+    let scratch = scratch_dir(target);
+    std::fs::create_dir_all(&scratch).map_err(|e| format!("{}: {e}", scratch.display()))?;
     let log_path = fuzz_dir()
         .join("artifacts")
         .join(target)
@@ -242,6 +258,7 @@ fn run_one(triple: &str, target: &str, seconds: u64) -> Result<Outcome, String> 
         .stderr(Stdio::from(log2))
         .status()
         .map_err(|e| format!("could not start `{}`: {e}", util::describe(&cmd)))?;
+    let _ = std::fs::remove_dir_all(&scratch);
     let text = std::fs::read_to_string(&log_path).unwrap_or_default();
     let mut o = parse_stats(target, &text);
     o.seconds = started.elapsed().as_secs_f64();
