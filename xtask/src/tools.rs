@@ -321,6 +321,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
