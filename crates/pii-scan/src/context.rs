@@ -11,6 +11,12 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
+use crate::data::{
+    ABBREVIATIONS, CONTEXT_AFTER, CONTEXT_BEFORE, CONTEXT_BOOST, CONTEXT_DISTANCE_STEP,
+    CONTEXT_FLOOR, CONTEXT_WORDS_AFTER, CONTEXT_WORDS_BEFORE, NEGATIVE_PENALTY, VALIDATED_FLOOR,
+};
+use crate::scanner::{ceil_boundary, floor_boundary};
+
 /// A small multiply-rotate hasher for short word keys (the table is built
 /// from the scanner's own word lists, never from scanned text, so flooding
 /// is not a concern); std's SipHash costs more than the rest of a lookup.
@@ -171,12 +177,12 @@ impl ContextIndex {
         before: usize,
         after: usize,
     ) -> u128 {
-        let lo = crate::scanner::floor_boundary(text, start.saturating_sub(before));
-        let hi = crate::scanner::ceil_boundary(text, end.saturating_add(after));
+        let lo = floor_boundary(text, start.saturating_sub(before));
+        let hi = ceil_boundary(text, end.saturating_add(after));
         let mut bits = 0;
         let mut word_start: Option<usize> = None;
         for (i, c) in text[lo..hi].char_indices() {
-            let alnum = crate::scanner::is_word_char(c);
+            let alnum = is_word_char(c);
             match (alnum, word_start) {
                 (true, None) => word_start = Some(lo + i),
                 (false, Some(ws)) => {
@@ -216,10 +222,7 @@ impl ContextIndex {
         // Lists with entries of several words: each entry needs all its
         // words near; single-word entries as above.
         let word_distance = |w: &str| {
-            let pos = |side: &[(u128, &str)]| {
-                side.iter()
-                    .position(|(_, t)| crate::scanner::word_matches(t, w))
-            };
+            let pos = |side: &[(u128, &str)]| side.iter().position(|(_, t)| word_matches(t, w));
             match (pos(before), pos(after)) {
                 (Some(x), Some(y)) => Some(x.min(y)),
                 (x, y) => x.or(y),
@@ -231,6 +234,205 @@ impl ContextIndex {
                     .try_fold(0usize, |acc, w| word_distance(w).map(|d| acc.max(d)))
             })
             .min()
+    }
+}
+
+/// The words around a candidate's span, nearest first, within its
+/// sentence: [`CONTEXT_WORDS_BEFORE`] before and [`CONTEXT_WORDS_AFTER`]
+/// after it. Computed once per span and shared by every recognizer that
+/// matched it, with the results of the (shared) ambiguity lists.
+pub(crate) struct Near<'t> {
+    pub(crate) span: (usize, usize),
+    /// (context lists holding the word, the word).
+    pub(crate) before: [(u128, &'t str); CONTEXT_WORDS_BEFORE],
+    pub(crate) nb: usize,
+    pub(crate) after: [(u128, &'t str); CONTEXT_WORDS_AFTER],
+    pub(crate) na: usize,
+}
+
+impl<'t> Near<'t> {
+    pub(crate) fn new(text: &'t str, s: usize, e: usize, index: &ContextIndex) -> Near<'t> {
+        let lo = floor_boundary(text, s.saturating_sub(CONTEXT_BEFORE));
+        let hi = ceil_boundary(text, e.saturating_add(CONTEXT_AFTER).min(text.len()));
+        // The words near the match, nearest first, without allocating; one
+        // pass each way that stops at the sentence's end (context stays
+        // within the sentence) or when enough words are seen.
+        let b = text.as_bytes();
+        let mut near_before = [""; CONTEXT_WORDS_BEFORE];
+        let mut nb = 0;
+        let mut word_end = s;
+        let mut stopped = false;
+        // Backwards over the bytes; a non-ASCII character is decoded from
+        // its first byte. The character found occupies `j..i`.
+        let mut i = s;
+        while i > lo {
+            let mut j = i - 1;
+            let c = if b[j] < 0x80 {
+                char::from(b[j])
+            } else {
+                while j > lo && b[j] & 0xC0 == 0x80 {
+                    j -= 1;
+                }
+                text[j..i].chars().next().unwrap_or(' ')
+            };
+            if !is_word_char(c) {
+                if word_end > i {
+                    near_before[nb] = &text[i..word_end];
+                    nb += 1;
+                    if nb == CONTEXT_WORDS_BEFORE {
+                        break;
+                    }
+                }
+                word_end = j;
+                if matches!(c, '.' | '!' | '?' | '\n') && end_at(b, j) {
+                    stopped = true;
+                    break;
+                }
+            }
+            i = j;
+        }
+        if !stopped && nb < CONTEXT_WORDS_BEFORE && word_end > lo {
+            near_before[nb] = &text[lo..word_end];
+            nb += 1;
+        }
+        let mut near_after = [""; CONTEXT_WORDS_AFTER];
+        let mut na = 0;
+        let mut word_start = e;
+        for (i, c) in text[e..hi].char_indices() {
+            let i = e + i;
+            if is_word_char(c) {
+                continue;
+            }
+            if i > word_start {
+                near_after[na] = &text[word_start..i];
+                na += 1;
+                if na == CONTEXT_WORDS_AFTER {
+                    break;
+                }
+            }
+            word_start = i + c.len_utf8();
+            if matches!(c, '.' | '!' | '?' | '\n') && (end_at(b, i) || i + 1 == b.len()) {
+                word_start = hi;
+                break;
+            }
+        }
+        if na < CONTEXT_WORDS_AFTER && hi > word_start {
+            near_after[na] = &text[word_start..hi];
+            na += 1;
+        }
+        let mut before = [(0u128, ""); CONTEXT_WORDS_BEFORE];
+        for (slot, w) in before.iter_mut().zip(&near_before[..nb]) {
+            *slot = (index.lookup(w), w);
+        }
+        let mut after = [(0u128, ""); CONTEXT_WORDS_AFTER];
+        for (slot, w) in after.iter_mut().zip(&near_after[..na]) {
+            *slot = (index.lookup(w), w);
+        }
+        Near {
+            span: (s, e),
+            before,
+            nb,
+            after,
+            na,
+        }
+    }
+}
+
+/// A letter or digit (`char::is_alphanumeric`), with the common cases
+/// first: ASCII, Latin letters with accents, Cyrillic and Arabic letters,
+/// CJK ideographs (all letters) and emoji (none are).
+pub(crate) fn is_word_char(c: char) -> bool {
+    match c {
+        '\0'..='\x7f' => c.is_ascii_alphanumeric(),
+        '\u{c0}'..='\u{24f}' => c != '\u{d7}' && c != '\u{f7}',
+        '\u{410}'..='\u{44f}' | '\u{621}'..='\u{64a}' | '\u{4e00}'..='\u{9fff}' => true,
+        '\u{1f300}'..='\u{1faff}' => false,
+        _ => c.is_alphanumeric(),
+    }
+}
+
+/// Whether a sentence ends at `b[i]`: a newline, or `.`/`!`/`?` followed by
+/// a space and a word that does not start with a lower-case letter or a
+/// digit, after a word that is not a common abbreviation ("passport no.
+/// 123", "NHS no. is", "Dr. Patel" and "e.g. the" do not end a sentence).
+fn end_at(b: &[u8], i: usize) -> bool {
+    if b[i] == b'\n' {
+        return true;
+    }
+    if !matches!(b[i], b'.' | b'!' | b'?')
+        || b.get(i + 1) != Some(&b' ')
+        || b.get(i + 2)
+            .is_some_and(|n| n.is_ascii_lowercase() || n.is_ascii_digit())
+    {
+        return false;
+    }
+    if b[i] == b'.' {
+        let word_start = b[..i]
+            .iter()
+            .rposition(|c| !(c.is_ascii_alphabetic() || *c == b'.'))
+            .map_or(0, |p| p + 1);
+        let word = &b[word_start..i];
+        if ABBREVIATIONS.iter().any(|a| a.eq_ignore_ascii_case(word)) {
+            return false;
+        }
+    }
+    true
+}
+
+/// Whether a text word matches a context word: case-insensitive, and a
+/// context word of four or more bytes also matches as a prefix ("passports").
+pub(crate) fn word_matches(word: &str, cw: &str) -> bool {
+    // Context words are lower case: a cheap first-byte test rejects most.
+    if word.as_bytes().first().map(u8::to_ascii_lowercase) != cw.as_bytes().first().copied() {
+        return false;
+    }
+    if word.len() == cw.len() {
+        return word.eq_ignore_ascii_case(cw);
+    }
+    cw.len() >= 4
+        && word.len() > cw.len()
+        && word.is_char_boundary(cw.len())
+        && word[..cw.len()].eq_ignore_ascii_case(cw)
+}
+impl ContextIndex {
+    /// Applies context words to a candidate's `score`: a supporting word
+    /// (list `support`) lifts it, an ambiguity word before it (list
+    /// `ambiguity`) lowers it, the nearer of the two deciding; a candidate
+    /// that a validator confirmed is never lowered under
+    /// [`VALIDATED_FLOOR`]. `near` holds the words around the candidate's
+    /// span (shared by every recognizer that matched the same span).
+    pub(crate) fn score(
+        &self,
+        near: &Near<'_>,
+        score: f64,
+        support: ListId,
+        ambiguity: ListId,
+        validated: bool,
+    ) -> f64 {
+        if support.is_none() && ambiguity.is_none() {
+            return score;
+        }
+        let (before, after) = (&near.before[..near.nb], &near.after[..near.na]);
+        let support = self.distance(support, before, after);
+        // Ambiguity words count only before the match ("order 4111...").
+        let ambiguous = self.distance(ambiguity, before, &[]);
+        // With both, the nearer word decides.
+        let (support, ambiguous) = match (support, ambiguous) {
+            (Some(s), Some(a)) if a < s => (None, true),
+            (Some(s), _) => (Some(s), false),
+            (None, a) => (None, a.is_some()),
+        };
+        match (support, ambiguous) {
+            (Some(d), _) => {
+                // Nearer context wins when two recognizers compete for a span.
+                let d = f64::from(u8::try_from(d).unwrap_or(u8::MAX));
+                ((score + CONTEXT_BOOST).clamp(CONTEXT_FLOOR, 1.0) - CONTEXT_DISTANCE_STEP * d)
+                    .max(score)
+            }
+            (None, true) if validated => (score - NEGATIVE_PENALTY).max(score.min(VALIDATED_FLOOR)),
+            (None, true) => (score - NEGATIVE_PENALTY).max(0.0),
+            _ => score,
+        }
     }
 }
 
@@ -264,5 +466,29 @@ mod tests {
         ];
         assert_eq!(ix.distance(m, &near, &[]), Some(1));
         assert_eq!(ix.distance(m, &near[..1], &[]), None);
+    }
+
+    #[test]
+    fn sentence_ends() {
+        let ends = |s: &str| (0..s.len()).filter(|&i| end_at(s.as_bytes(), i)).count();
+        assert_eq!(ends("It rained. Then it stopped."), 1);
+        assert_eq!(ends("passport no. 123 and NHS no. is"), 0);
+        assert_eq!(ends("Dr. Patel, e.g. this, Mr. Smith"), 0);
+        assert_eq!(ends("Done! Next? Yes\nnew line"), 3);
+    }
+
+    #[test]
+    fn context_word_matching() {
+        assert!(word_matches("Passports", "passport"));
+        assert!(word_matches("SSN", "ssn"));
+        assert!(!word_matches("ssns2", "ssn"));
+        assert!(!word_matches("tel", "telephone"));
+    }
+
+    #[test]
+    fn word_chars_agree_with_the_standard_library() {
+        for c in (0..0x2_0000).filter_map(char::from_u32) {
+            assert_eq!(is_word_char(c), c.is_alphanumeric(), "{c:?}");
+        }
     }
 }

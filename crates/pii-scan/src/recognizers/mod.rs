@@ -472,3 +472,48 @@ pub(crate) const BUILTINS: &[Builtin] = &[
         check_weak
     ),
 ];
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use regex_automata::meta::Regex;
+
+    /// The scanner skips a context-only recognizer where none of its
+    /// supporting words is near, which is right only if its check never
+    /// scores a match above the pattern's own score (under the default
+    /// minimum).
+    #[test]
+    fn context_only_recognizers_never_score_above_their_pattern() {
+        let mut x = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let alphabet = b"01234567890123456789012345678901234567890123456789012345678901234567890123456789 -.ABCDEFGHJKLMNPRTVWXYZ";
+        let text: String = (0..400_000)
+            .map(|_| char::from(alphabet[(next() % alphabet.len() as u64) as usize]))
+            .collect();
+        let mut checked = 0;
+        for b in BUILTINS {
+            if !crate::data::CONTEXT_ONLY.contains(&b.name) {
+                continue;
+            }
+            assert!(b.score < crate::DEFAULT_MIN_SCORE, "{}", b.name);
+            let re = Regex::new(&expand(b.regex)).unwrap();
+            for m in re.find_iter(&text) {
+                if let Some((_, _, score)) = (b.check)(&text, m.start(), m.end(), b.score) {
+                    assert!(score <= b.score, "{}: {score}", b.name);
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 100, "{checked}");
+        // Every listed name is a built-in.
+        for name in crate::data::CONTEXT_ONLY {
+            assert!(BUILTINS.iter().any(|b| b.name == *name), "{name}");
+        }
+    }
+}

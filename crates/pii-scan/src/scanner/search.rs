@@ -1,0 +1,226 @@
+//! Candidate search: one locator pass over the text finds where some
+//! recognizer may match; windows around those places are checked with
+//! the pattern set, and only the recognizers that match there run.
+
+use regex_automata::{Anchored, Input, PatternSet};
+
+use super::{Scanner, ceil_boundary, floor_boundary};
+use crate::Finding;
+use crate::context::Near;
+use crate::data::{
+    CONTEXT_AFTER, CONTEXT_BEFORE, MAX_FINDING_LEN, MAX_MERGED_WINDOW, NEARS_KEPT, WINDOW,
+};
+
+/// A stretch of text around located candidates, searched by every
+/// recognizer that matches in it.
+struct Window {
+    span: (usize, usize),
+    /// The first locator match in it: (pattern, start, end).
+    first: (usize, usize, usize),
+    /// How many locator matches it holds.
+    matches: usize,
+}
+
+#[derive(Clone, Copy)]
+pub(super) struct Cand {
+    pub(super) start: usize,
+    pub(super) end: usize,
+    pub(super) score: f64,
+    /// The score before context words.
+    pub(super) base: f64,
+    pub(super) pat: usize,
+}
+
+impl Scanner {
+    /// Scans `text` for candidates starting at or after `from`; `fixed` are
+    /// spans already reported (from an earlier chunk) that win every overlap.
+    pub(super) fn scan_range(
+        &self,
+        text: &str,
+        from: usize,
+        fixed: &[(usize, usize)],
+    ) -> Vec<Finding> {
+        let mut cands: Vec<Cand> = Vec::new();
+        // The window being gathered, and its locator matches: the first
+        // one, and how many.
+        let mut window: Option<Window> = None;
+        let mut patset = PatternSet::new(self.patterns.len());
+        let mut nears: Vec<Near<'_>> = Vec::with_capacity(NEARS_KEPT);
+        for m in self.locator.find_iter(Input::new(text).range(from..)) {
+            let pat = m.pattern().as_usize();
+            let ws = if self.patterns[pat].lookback {
+                local_part_start(text, m.start()).max(from)
+            } else {
+                m.start()
+            };
+            let we = ceil_boundary(text, m.end().saturating_add(WINDOW).min(text.len()));
+            let fresh = Window {
+                span: (ws, we),
+                first: (pat, m.start(), m.end()),
+                matches: 1,
+            };
+            window = match window {
+                Some(w) if ws <= w.span.1 && w.span.1 - w.span.0 < MAX_MERGED_WINDOW => {
+                    Some(Window {
+                        span: (w.span.0.min(ws), w.span.1.max(we)),
+                        matches: w.matches + 1,
+                        ..w
+                    })
+                }
+                Some(w) => {
+                    self.scan_window(text, &w, &mut patset, &mut nears, &mut cands);
+                    Some(fresh)
+                }
+                None => Some(fresh),
+            };
+        }
+        if let Some(w) = window {
+            self.scan_window(text, &w, &mut patset, &mut nears, &mut cands);
+        }
+        if let Some(deny) = &self.deny {
+            let b = text.as_bytes();
+            let word = |i: Option<usize>| {
+                i.and_then(|i| b.get(i))
+                    .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_')
+            };
+            for m in deny.ac.find_overlapping_iter(&text[from..]) {
+                let (s, e) = (from + m.start(), from + m.end());
+                let k = m.pattern().as_usize();
+                let (need_start, need_end) = deny.bounds[k];
+                if !(text.is_char_boundary(s) && text.is_char_boundary(e))
+                    || (need_start && word(s.checked_sub(1)))
+                    || (need_end && word(Some(e)))
+                    || (!self.allow.is_empty() && self.allow.contains(&text[s..e]))
+                {
+                    continue;
+                }
+                cands.push(Cand {
+                    start: s,
+                    end: e,
+                    score: 1.0,
+                    base: 1.0,
+                    pat: self.patterns.len() + deny.entity_of[k],
+                });
+            }
+        }
+        self.resolve(cands, fixed)
+    }
+
+    fn scan_window<'t>(
+        &self,
+        text: &'t str,
+        window: &Window,
+        patset: &mut PatternSet,
+        nears: &mut Vec<Near<'t>>,
+        out: &mut Vec<Cand>,
+    ) {
+        let (ws, we) = window.span;
+        patset.clear();
+        self.set
+            .which_overlapping_matches(&Input::new(text).span(ws..we), patset);
+        nears.clear();
+        // The context lists with a word near the window, computed when a
+        // pattern that needs a supporting word is among the matches.
+        let mut near_window: Option<u128> = None;
+        for pid in patset.iter() {
+            let pat = pid.as_usize();
+            let p = &self.patterns[pat];
+            if p.max_score < self.min_score {
+                let Some(bit) = p.support.map(|id| 1u128 << id) else {
+                    continue;
+                };
+                let bits = *near_window.get_or_insert_with(|| {
+                    self.context
+                        .lists_near(text, ws, we, CONTEXT_BEFORE, CONTEXT_AFTER + WINDOW)
+                });
+                if bits & bit == 0 {
+                    continue;
+                }
+            }
+            // A window made of one locator match of this pattern (found
+            // with the pattern itself) holds that match and no other of
+            // the pattern: any further one would have been a locator
+            // match too. No need to search again.
+            let single = (window.matches == 1 && window.first.0 == pat && p.own_locate)
+                .then_some(window.first);
+            let searched = single
+                .is_none()
+                .then(|| p.regex.find_iter(Input::new(text).span(ws..we)));
+            let spans = single
+                .map(|(_, s, e)| (s, e))
+                .into_iter()
+                .chain(searched.into_iter().flatten().map(|m| (m.start(), m.end())));
+            for (mut s, mut e) in spans {
+                if e == we && we < text.len() {
+                    // The window cut the match short: find its full extent.
+                    if let Some(full) = p
+                        .regex
+                        .find(Input::new(text).range(s..).anchored(Anchored::Yes))
+                    {
+                        e = full.end();
+                    }
+                }
+                if e <= s || e - s > MAX_FINDING_LEN {
+                    continue;
+                }
+                let Some((ns, ne, score)) = p.check.run(text, s, e, p.score) else {
+                    continue;
+                };
+                (s, e) = (ns, ne);
+                if !(text.is_char_boundary(s) && text.is_char_boundary(e)) || s >= e {
+                    continue;
+                }
+                if !self.allow.is_empty() && self.allow.contains(&text[s..e]) {
+                    continue;
+                }
+                let base = score;
+                // A pattern without ambiguity words whose score no
+                // supporting word can raise needs no context.
+                let score = if p.ambiguity.is_none() && (p.support.is_none() || score >= 1.0) {
+                    score
+                } else {
+                    let near = match nears.iter().position(|n| n.span == (s, e)) {
+                        Some(i) => &nears[i],
+                        None => {
+                            if nears.len() == NEARS_KEPT {
+                                nears.remove(0);
+                            }
+                            nears.push(Near::new(text, s, e, &self.context));
+                            &nears[nears.len() - 1]
+                        }
+                    };
+                    self.context
+                        .score(near, score, p.support, p.ambiguity, p.validated)
+                };
+                if score >= self.min_score {
+                    out.push(Cand {
+                        start: s,
+                        end: e,
+                        score,
+                        base,
+                        pat,
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// Where the local part of an e-mail address whose `@` is at `at` starts:
+/// the scan goes back over local-part characters (at most
+/// [`MAX_FINDING_LEN`] bytes), so an over-long local part is still found
+/// whole (and then rejected or reported by the recognizer as a whole).
+fn local_part_start(text: &str, at: usize) -> usize {
+    let b = text.as_bytes();
+    let stop = at.saturating_sub(MAX_FINDING_LEN);
+    let mut i = at;
+    while i > stop {
+        let c = b[i - 1];
+        if c.is_ascii_alphanumeric() || c >= 0x80 || b"!#$%&'*+/=?^_`{|}~.-".contains(&c) {
+            i -= 1;
+        } else {
+            break;
+        }
+    }
+    floor_boundary(text, i)
+}
