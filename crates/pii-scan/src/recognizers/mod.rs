@@ -494,7 +494,7 @@ mod tests {
         };
         let alphabet = b"01234567890123456789012345678901234567890123456789012345678901234567890123456789 -.ABCDEFGHJKLMNPRTVWXYZ";
         let text: String = (0..400_000)
-            .map(|_| char::from(alphabet[(next() % alphabet.len() as u64) as usize]))
+            .map(|_| char::from(alphabet[usize::try_from(next()).unwrap() % alphabet.len()]))
             .collect();
         let mut checked = 0;
         for b in BUILTINS {
