@@ -566,3 +566,37 @@ fn demo_runs_and_cleans_up_after_itself() {
         "the demo shows no entry id"
     );
 }
+
+#[test]
+fn model_verify_accepts_its_manifest_and_exits_3_on_a_changed_file() {
+    let j = Journal::init();
+    let dir = j.path("model");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(dir.join("config.json"), "{\"model_type\": \"llama\"}").unwrap();
+    std::fs::write(dir.join("tokenizer.json"), "{}").unwrap();
+    // A safetensors file with an empty header (no tensors).
+    let mut st = 8u64.to_le_bytes().to_vec();
+    st.extend_from_slice(b"{}      ");
+    std::fs::write(dir.join("model.safetensors"), st).unwrap();
+    let manifest = model_verify::ManifestBuilder::new("tiny")
+        .revision("v1")
+        .build(&dir)
+        .unwrap();
+    let manifest_file = j.path("model.manifest.json");
+    std::fs::write(&manifest_file, manifest.to_json()).unwrap();
+    let m = manifest_file.to_str().unwrap();
+    let d = dir.to_str().unwrap();
+    j.ok(&["model", "verify", d, "--manifest", m]);
+    std::fs::write(dir.join("config.json"), "{\"model_type\": \"llamb\"}").unwrap();
+    let out = j.code(&["model", "verify", d, "--manifest", m], 3);
+    assert!(stderr(&out).contains("config.json"), "{}", stderr(&out));
+    // No manifest at all: refused, never trusted.
+    let out = j.run(&[
+        "model",
+        "verify",
+        d,
+        "--manifest",
+        j.path("none.json").to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+}

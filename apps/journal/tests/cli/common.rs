@@ -15,9 +15,11 @@ use tempfile::TempDir;
 /// The passphrase every journal here is created with.
 pub(crate) const PASSPHRASE: &str = "correct horse battery staple";
 
-/// The built binary.
-pub(crate) fn bin() -> &'static str {
-    env!("CARGO_BIN_EXE_journal")
+/// The binary under test: the one cargo built for these tests, or
+/// `JOURNAL_TEST_BIN` (for running the suite against a release build or a
+/// deliberately broken one).
+pub(crate) fn bin() -> std::ffi::OsString {
+    std::env::var_os("JOURNAL_TEST_BIN").unwrap_or_else(|| env!("CARGO_BIN_EXE_journal").into())
 }
 
 /// A temporary journal: its data dir (not created until `init`), a
@@ -351,12 +353,12 @@ pub(crate) fn uuids(s: &str) -> Vec<String> {
 pub(crate) fn collect_ids(v: &Value, out: &mut Vec<String>) {
     match v {
         Value::Object(m) => {
-            if let Some(Value::String(s)) = m.get("id") {
-                if let [one] = uuids(s).as_slice() {
-                    if one.len() == s.len() && !out.contains(one) {
-                        out.push(one.clone());
-                    }
-                }
+            if let Some(Value::String(s)) = m.get("id")
+                && let [one] = uuids(s).as_slice()
+                && one.len() == s.len()
+                && !out.contains(one)
+            {
+                out.push(one.clone());
             }
             for x in m.values() {
                 collect_ids(x, out);
@@ -390,11 +392,12 @@ pub(crate) fn entry_texts(v: &Value) -> BTreeMap<String, String> {
     fn go(v: &Value, out: &mut BTreeMap<String, String>) {
         match v {
             Value::Object(m) => {
-                if let Some(Value::String(s)) = m.get("id") {
-                    if uuids(s).len() == 1 && s.len() == 36 {
-                        out.insert(s.to_ascii_lowercase(), all_strings(v));
-                        return;
-                    }
+                if let Some(Value::String(s)) = m.get("id")
+                    && uuids(s).len() == 1
+                    && s.len() == 36
+                {
+                    out.insert(s.to_ascii_lowercase(), all_strings(v));
+                    return;
                 }
                 m.values().for_each(|x| go(x, out));
             }

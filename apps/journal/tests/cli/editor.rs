@@ -97,7 +97,7 @@ fn edit_saves_what_the_editor_wrote_and_leaves_nothing_behind() {
     // The id stays the same; the entry is still listed once.
     let mut ids = j.ids();
     ids.sort();
-    let mut want = vec![id.clone(), other];
+    let mut want = vec![id, other];
     want.sort();
     assert_eq!(ids, want);
     // No plaintext of either version on disk.

@@ -141,9 +141,7 @@ fn sigkill_during_add_edit_and_rotation_never_loses_an_acknowledged_entry() {
             model.acked.insert(id.clone(), "Calibration".to_owned());
         }
     }
-    model
-        .acked
-        .insert(some_id.clone(), "Calibration. edit".to_owned());
+    model.acked.insert(some_id, "Calibration. edit".to_owned());
 
     let mut kills = 0;
     let mut acked_runs = 0;
@@ -153,9 +151,9 @@ fn sigkill_during_add_edit_and_rotation_never_loses_an_acknowledged_entry() {
             break;
         }
         let (kind, full) = durations[attempt % 3];
-        // Golden-ratio spread over [unlock / 2, 1.2 x the full run].
+        // Golden-ratio spread over [0.8 x unlock, 1.2 x the full run].
         let frac = (attempt as f64 * 0.618_033_988_75).fract();
-        let lo = unlock.as_secs_f64() * 0.5;
+        let lo = unlock.as_secs_f64() * 0.8;
         let hi = full.as_secs_f64() * 1.2;
         let delay = Duration::from_secs_f64(lo + frac * (hi - lo).max(0.001));
 
