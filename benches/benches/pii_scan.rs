@@ -379,7 +379,8 @@ criterion_group!(
 /// `PII_SCAN_PROFILE=dense|no-pii|baseline-dense|baseline-no-pii` runs one
 /// scan (or baseline) loop over 1 MiB of that text and exits, for
 /// instruction counts under `valgrind --tool=callgrind` (which load on the
-/// machine does not change); otherwise the criterion benches run.
+/// machine does not change); `PII_SCAN_PROFILE=ratios` prints only the
+/// interleaved ratios; otherwise the criterion benches run.
 fn profile(which: &str) {
     let rounds: usize = std::env::var("PII_SCAN_ROUNDS")
         .ok()
@@ -422,7 +423,12 @@ fn profile_rounds(which: &str, rounds: usize, scanner: &Scanner, text: &str) -> 
 
 fn main() {
     if let Ok(which) = std::env::var("PII_SCAN_PROFILE") {
-        profile(&which);
+        if which == "ratios" {
+            // Only the interleaved ratios, without criterion's groups.
+            ratios(&mut Criterion::default());
+        } else {
+            profile(&which);
+        }
         return;
     }
     benches();
