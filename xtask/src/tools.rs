@@ -46,14 +46,15 @@ pub(crate) const DENY: Tool = Tool {
     version_args: Some(&["--version"]),
 };
 
-/// cargo-audit: RustSec advisories against each Cargo.lock. Its default
-/// `binary-scanning` feature is kept: `cargo audit bin` reads the
-/// dependency list that cargo-auditable embeds in release binaries.
+/// cargo-audit: RustSec advisories against each Cargo.lock. Built without
+/// its default `binary-scanning` feature (`cargo audit bin`, which the
+/// checks do not use), which saves compiling the object-file and wasm
+/// parsers.
 pub(crate) const AUDIT: Tool = Tool {
     krate: "cargo-audit",
     version: "0.22.2",
     subcommand: "audit",
-    install_flags: &[],
+    install_flags: &["--no-default-features"],
     version_args: Some(&["--version"]),
 };
 
