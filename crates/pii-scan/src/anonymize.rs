@@ -77,6 +77,20 @@ fn normalize<'v>(entity: &EntityType, value: &'v str) -> Cow<'v, str> {
         | EntityType::ItFiscalCode
         | EntityType::PlPesel
         | EntityType::FiPersonalIdentityCode
+        | EntityType::NlBsn
+        | EntityType::DeTaxId
+        | EntityType::DeIdCard
+        | EntityType::FrNir
+        | EntityType::SePersonnummer
+        | EntityType::BeNationalNumber
+        | EntityType::InAadhaar
+        | EntityType::InPan
+        | EntityType::AuTfn
+        | EntityType::AuAbn
+        | EntityType::AuAcn
+        | EntityType::AuMedicare
+        | EntityType::SgNricFin
+        | EntityType::KrRrn
         | EntityType::AbaRoutingNumber
         | EntityType::UsPassport
         | EntityType::UsDriverLicense
