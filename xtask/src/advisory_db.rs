@@ -512,6 +512,23 @@ mod tests {
     }
 
     #[test]
+    fn flags_choose_the_database_and_the_age_limit() {
+        let args = |a: &[&str]| a.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        let adv = Advisories::from_args(&args(&["--db", "/x/db", "--max-age-days", "7"])).unwrap();
+        assert_eq!(adv.source, Source::Offline(PathBuf::from("/x/db")));
+        assert_eq!(adv.max_age_days, 7);
+        assert_eq!(
+            adv.chosen_by,
+            "database from --db, age limit from --max-age-days"
+        );
+        let live = Advisories::from_args(&args(&["--db", "live", "--max-age-days", "0"])).unwrap();
+        assert_eq!(live.source, Source::Live);
+        for bad in [&["--max-age-days", "ninety"][..], &["--db"], &["--stale"]] {
+            assert!(Advisories::from_args(&args(bad)).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
     fn front_matter_gives_id_and_date_of_the_advisory_table_only() {
         let text = "```toml\n[advisory]\nid = \"RUSTSEC-2020-0001\"\npackage = \"x\"\n\
                     date = \"2020-01-31\"\n[versions]\ndate = \"2029-01-01\"\n```\n# Title\n";
