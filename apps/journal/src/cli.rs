@@ -78,11 +78,15 @@ pub struct PiiFlags {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Create a new journal (prints the audit log's public verification key: keep it elsewhere).
-    #[command(after_help = "Example:\n  journal --data-dir ~/diary init\n  JOURNAL_PASSPHRASE_FILE=pass.txt journal init")]
+    #[command(
+        after_help = "Example:\n  journal --data-dir ~/diary init\n  JOURNAL_PASSPHRASE_FILE=pass.txt journal init"
+    )]
     Init,
     /// Add an entry (TEXT, `-` for stdin, or the editor when omitted).
-    #[command(after_help = "Examples:\n  journal add --tag work \"Shipped the release. Team lunch after.\"\n  echo \"From a script\" | journal add -\n  journal add            # opens $VISUAL/$EDITOR on a memory file system\n\n\
-The first line (or sentence) is the title. PII (cards, bank and national ids, passport and licence numbers, e-mail addresses, phone numbers, crypto addresses) is reported by type and position; on a terminal you choose save/redact/cancel, otherwise exit 5 unless --allow-pii or --redact.")]
+    #[command(
+        after_help = "Examples:\n  journal add --tag work \"Shipped the release. Team lunch after.\"\n  echo \"From a script\" | journal add -\n  journal add            # opens $VISUAL/$EDITOR on a memory file system\n\n\
+The first line (or sentence) is the title. PII (cards, bank and national ids, passport and licence numbers, e-mail addresses, phone numbers, crypto addresses) is reported by type and position; on a terminal you choose save/redact/cancel, otherwise exit 5 unless --allow-pii or --redact."
+    )]
     Add {
         /// A tag (repeatable).
         #[arg(long = "tag", short = 't', value_name = "T")]
@@ -95,7 +99,9 @@ The first line (or sentence) is the title. PII (cards, bank and national ids, pa
         text: Option<String>,
     },
     /// List entries, oldest first.
-    #[command(after_help = "Examples:\n  journal list\n  journal list --tag work --since 2024-03-01 --until 2024-03-31\n  journal list --since yesterday --json\n\nDates: YYYY-MM-DD, YYYY-MM-DD HH:MM, RFC 3339, today, yesterday (local time; --until DATE includes that day).")]
+    #[command(
+        after_help = "Examples:\n  journal list\n  journal list --tag work --since 2024-03-01 --until 2024-03-31\n  journal list --since yesterday --json\n\nDates: YYYY-MM-DD, YYYY-MM-DD HH:MM, RFC 3339, today, yesterday (local time; --until DATE includes that day)."
+    )]
     List {
         /// Only entries with this tag.
         #[arg(long, value_name = "T")]
@@ -111,7 +117,9 @@ The first line (or sentence) is the title. PII (cards, bank and national ids, pa
         json: bool,
     },
     /// Show one entry (read from its own file, not the index).
-    #[command(after_help = "Example:\n  journal show 5d0c9e1a\n  journal show 5d0c9e1a-7c3f-4b2e-9a1d-2f6c8e0b4a17 --json\n\nAny unique prefix of 8 or more characters of the id works.")]
+    #[command(
+        after_help = "Example:\n  journal show 5d0c9e1a\n  journal show 5d0c9e1a-7c3f-4b2e-9a1d-2f6c8e0b4a17 --json\n\nAny unique prefix of 8 or more characters of the id works."
+    )]
     Show {
         /// The entry id or a unique prefix (8+ characters).
         id: String,
@@ -120,7 +128,9 @@ The first line (or sentence) is the title. PII (cards, bank and national ids, pa
         json: bool,
     },
     /// Search titles, bodies and tags (case-insensitive).
-    #[command(after_help = "Example:\n  journal search \"team lunch\"\n  journal search release --json")]
+    #[command(
+        after_help = "Example:\n  journal search \"team lunch\"\n  journal search release --json"
+    )]
     Search {
         /// The text to find.
         query: String,
@@ -129,7 +139,9 @@ The first line (or sentence) is the title. PII (cards, bank and national ids, pa
         json: bool,
     },
     /// Edit an entry in $VISUAL/$EDITOR (on a memory file system, shredded afterwards).
-    #[command(after_help = "Example:\n  journal edit 5d0c9e1a\n  EDITOR=nano journal edit 5d0c9e1a --redact")]
+    #[command(
+        after_help = "Example:\n  journal edit 5d0c9e1a\n  EDITOR=nano journal edit 5d0c9e1a --redact"
+    )]
     Edit {
         /// The entry id or a unique prefix.
         id: String,
@@ -144,7 +156,9 @@ The first line (or sentence) is the title. PII (cards, bank and national ids, pa
         id: String,
     },
     /// Export every entry in plaintext (0600; refuses to overwrite without --force).
-    #[command(after_help = "Examples:\n  journal export --format json --out diary.json\n  journal export --format markdown > diary.md\n\nThe export is PLAINTEXT: keep it somewhere safe and delete it when done.")]
+    #[command(
+        after_help = "Examples:\n  journal export --format json --out diary.json\n  journal export --format markdown > diary.md\n\nThe export is PLAINTEXT: keep it somewhere safe and delete it when done."
+    )]
     Export {
         /// json or markdown.
         #[arg(long, value_enum)]
@@ -157,7 +171,9 @@ The first line (or sentence) is the title. PII (cards, bank and national ids, pa
         force: bool,
     },
     /// Import entries (all good records at once, or nothing).
-    #[command(after_help = "Example:\n  jrnl --export json > jrnl.json && journal import --format jrnl-json jrnl.json\n\nBad records are named and skipped; the good ones are committed together. PII in imported entries is handled as for add.")]
+    #[command(
+        after_help = "Example:\n  jrnl --export json > jrnl.json && journal import --format jrnl-json jrnl.json\n\nBad records are named and skipped; the good ones are committed together. PII in imported entries is handled as for add."
+    )]
     Import {
         /// jrnl-json.
         #[arg(long, value_enum)]
@@ -175,7 +191,9 @@ The first line (or sentence) is the title. PII (cards, bank and national ids, pa
     #[command(subcommand)]
     Audit(AuditCommand),
     /// Check the journal and this process: permissions, keys, audit log, models, binary.
-    #[command(after_help = "Examples:\n  journal doctor\n  journal doctor --fix --json\n\n--fix repairs file and directory modes (0700/0600) and rebuilds a damaged index.")]
+    #[command(
+        after_help = "Examples:\n  journal doctor\n  journal doctor --fix --json\n\n--fix repairs file and directory modes (0700/0600) and rebuilds a damaged index."
+    )]
     Doctor {
         /// Repair what can be repaired (modes, the index).
         #[arg(long)]
@@ -191,7 +209,9 @@ The first line (or sentence) is the title. PII (cards, bank and national ids, pa
     #[command(subcommand)]
     Model(ModelCommand),
     /// A short reflection on an entry from a verified local model (cargo feature `ai`).
-    #[command(after_help = "Example:\n  journal reflect 5d0c9e1a --model ~/models/SmolLM2-135M-Instruct\n\nNeeds a build with `--features ai` (libtorch). Nothing leaves the machine.")]
+    #[command(
+        after_help = "Example:\n  journal reflect 5d0c9e1a --model ~/models/SmolLM2-135M-Instruct\n\nNeeds a build with `--features ai` (libtorch). Nothing leaves the machine."
+    )]
     Reflect {
         /// The entry id or a unique prefix.
         id: String,
@@ -203,7 +223,9 @@ The first line (or sentence) is the title. PII (cards, bank and national ids, pa
     #[command(after_help = "Example:\n  cargo run --release -p journal -- demo")]
     Demo,
     /// Print shell completions.
-    #[command(after_help = "Examples:\n  journal completions bash > ~/.local/share/bash-completion/completions/journal\n  journal completions zsh > ~/.zfunc/_journal\n  journal completions fish > ~/.config/fish/completions/journal.fish")]
+    #[command(
+        after_help = "Examples:\n  journal completions bash > ~/.local/share/bash-completion/completions/journal\n  journal completions zsh > ~/.zfunc/_journal\n  journal completions fish > ~/.config/fish/completions/journal.fish"
+    )]
     Completions {
         /// bash, zsh or fish.
         #[arg(value_enum)]
@@ -228,14 +250,18 @@ pub enum KeysCommand {
         json: bool,
     },
     /// Rotate the data key and re-encrypt every entry under it; the old key is destroyed.
-    #[command(after_help = "Example:\n  journal keys rotate\n  journal keys rotate --if-due     # from cron")]
+    #[command(
+        after_help = "Example:\n  journal keys rotate\n  journal keys rotate --if-due     # from cron"
+    )]
     Rotate {
         /// Only when the rotation period has passed.
         #[arg(long)]
         if_due: bool,
     },
     /// Change the passphrase (only the key-encryption layer is re-wrapped).
-    #[command(after_help = "Example:\n  journal keys passwd\n  JOURNAL_NEW_PASSPHRASE_FILE=new.txt journal --passphrase-file old.txt keys passwd")]
+    #[command(
+        after_help = "Example:\n  journal keys passwd\n  JOURNAL_NEW_PASSPHRASE_FILE=new.txt journal --passphrase-file old.txt keys passwd"
+    )]
     Passwd,
 }
 
@@ -243,7 +269,9 @@ pub enum KeysCommand {
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
     /// Verify the whole log with its public key (exit 3 on tampering).
-    #[command(after_help = "Example:\n  journal audit verify\n  journal audit verify --checkpoint saved-checkpoint.txt")]
+    #[command(
+        after_help = "Example:\n  journal audit verify\n  journal audit verify --checkpoint saved-checkpoint.txt"
+    )]
     Verify {
         /// Also check against a checkpoint printed by `audit anchor`.
         #[arg(long, value_name = "FILE")]
@@ -271,7 +299,9 @@ pub enum AuditCommand {
 #[derive(Debug, Subcommand)]
 pub enum ModelCommand {
     /// Download model files over pinned HTTPS (Hugging Face hosts by default) and record a manifest.
-    #[command(after_help = "Example:\n  journal model fetch --out ~/models/smollm2 --name SmolLM2-135M-Instruct \\\n    --url https://huggingface.co/HuggingFaceTB/SmolLM2-135M-Instruct/resolve/main/model.safetensors --sha256 <hex> \\\n    --url https://huggingface.co/HuggingFaceTB/SmolLM2-135M-Instruct/resolve/main/config.json --sha256 <hex>\n\nEach --url pairs with the --sha256 in the same position. The manifest is kept in the journal's data directory (out of the model writer's reach).")]
+    #[command(
+        after_help = "Example:\n  journal model fetch --out ~/models/smollm2 --name SmolLM2-135M-Instruct \\\n    --url https://huggingface.co/HuggingFaceTB/SmolLM2-135M-Instruct/resolve/main/model.safetensors --sha256 <hex> \\\n    --url https://huggingface.co/HuggingFaceTB/SmolLM2-135M-Instruct/resolve/main/config.json --sha256 <hex>\n\nEach --url pairs with the --sha256 in the same position. The manifest is kept in the journal's data directory (out of the model writer's reach)."
+    )]
     Fetch {
         /// A file's URL (repeatable; pairs with --sha256 in order).
         #[arg(long = "url", value_name = "URL", required = true)]
@@ -290,7 +320,9 @@ pub enum ModelCommand {
         allow: Vec<String>,
     },
     /// Verify a model directory against its manifest (exit 3 when refused).
-    #[command(after_help = "Example:\n  journal model verify ~/models/smollm2\n  journal model verify ~/models/smollm2 --manifest smollm2.manifest.json")]
+    #[command(
+        after_help = "Example:\n  journal model verify ~/models/smollm2\n  journal model verify ~/models/smollm2 --manifest smollm2.manifest.json"
+    )]
     Verify {
         /// The model directory.
         dir: PathBuf,
@@ -302,6 +334,7 @@ pub enum ModelCommand {
 
 /// Parses the command line and runs it; the process's exit code.
 pub fn run() -> ExitCode {
+    let start = std::time::Instant::now();
     crate::harden::harden_process();
     let ui = Ui::detect();
     let cli = match Cli::try_parse() {
@@ -314,14 +347,19 @@ pub fn run() -> ExitCode {
                 _ => 2,
             };
             let _ = e.print();
-            return if code == 0 && e.kind() != clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+            return if code == 0
+                && e.kind() != clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+            {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(2)
             };
         }
     };
-    match crate::commands::dispatch(cli, ui) {
+    let r = crate::commands::dispatch(cli, ui);
+    crate::timing::mark("exit");
+    crate::timing::report(start);
+    match r {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             let code = code_of(&err);
@@ -360,14 +398,15 @@ pub fn man_pages(dir: &std::path::Path) -> std::io::Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir)?;
     let cmd = command();
     let mut written = Vec::new();
-    let page = |cmd: clap::Command, name: String, written: &mut Vec<PathBuf>| -> std::io::Result<()> {
-        let mut buf = Vec::new();
-        clap_mangen::Man::new(cmd).render(&mut buf)?;
-        let path = dir.join(format!("{name}.1"));
-        std::fs::write(&path, buf)?;
-        written.push(path);
-        Ok(())
-    };
+    let page =
+        |cmd: clap::Command, name: String, written: &mut Vec<PathBuf>| -> std::io::Result<()> {
+            let mut buf = Vec::new();
+            clap_mangen::Man::new(cmd).render(&mut buf)?;
+            let path = dir.join(format!("{name}.1"));
+            std::fs::write(&path, buf)?;
+            written.push(path);
+            Ok(())
+        };
     for sub in cmd.get_subcommands() {
         let name = format!("journal-{}", sub.get_name());
         let leaked: &'static str = Box::leak(name.clone().into_boxed_str());

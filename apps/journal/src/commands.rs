@@ -91,7 +91,7 @@ pub fn dispatch(cli: Cli, ui: Ui) -> Result<()> {
 pub fn run_command(g: &Globals, command: Command) -> Result<()> {
     match command {
         Command::Init => init(g),
-        Command::Add { tags, pii, text } => add(g, &tags, pii, text),
+        Command::Add { tags, pii, text } => add(g, &tags, pii, text.as_deref()),
         Command::List {
             tag,
             since,
@@ -104,7 +104,7 @@ pub fn run_command(g: &Globals, command: Command) -> Result<()> {
         Command::Delete { id } => delete(g, &id),
         Command::Export { format, out, force } => export(g, format, out.as_deref(), force),
         Command::Import { format, file, pii } => import(g, format, &file, pii),
-        Command::Keys(k) => keys(g, k),
+        Command::Keys(k) => keys(g, &k),
         Command::Audit(a) => audit(g, a),
         Command::Doctor {
             fix,
@@ -148,7 +148,10 @@ fn init(g: &Globals) -> Result<()> {
         "The audit log's public verification key is below. Keep a copy somewhere this machine cannot change \
 (a password manager, a printout): it proves the log was not rewritten.",
     );
-    out(format!("audit verification key: {}\n", created.verifying_key))?;
+    out(format!(
+        "audit verification key: {}\n",
+        created.verifying_key
+    ))?;
     Ok(())
 }
 
@@ -178,8 +181,8 @@ pub fn compose(e: &Entry) -> String {
     }
 }
 
-fn read_text(text: Option<String>, ui: &Ui) -> Result<Zeroizing<String>> {
-    match text.as_deref() {
+fn read_text(text: Option<&str>, ui: &Ui) -> Result<Zeroizing<String>> {
+    match text {
         Some("-") => {
             let mut s = Zeroizing::new(String::new());
             std::io::stdin()
@@ -225,19 +228,20 @@ fn ask(ui: &Ui) -> Result<char> {
 /// item ("this entry").
 fn pii_gate(
     s: &Session,
-    scanner: &pii_scan::Scanner,
+    gate: &pii::Gate<'_>,
     text: Zeroizing<String>,
     tags: Vec<String>,
     flags: PiiFlags,
     what: &str,
 ) -> Result<Gate> {
-    let found = pii::scan(scanner, &text);
-    let tag_found: Vec<(usize, Vec<pii_scan::Finding>)> = tags
-        .iter()
-        .enumerate()
-        .map(|(i, t)| (i, pii::scan(scanner, t)))
-        .filter(|(_, f)| !f.is_empty())
-        .collect();
+    let found = gate.scan(&text)?;
+    let mut tag_found: Vec<(usize, Vec<pii_scan::Finding>)> = Vec::new();
+    for (i, t) in tags.iter().enumerate() {
+        let f = gate.scan(t)?;
+        if !f.is_empty() {
+            tag_found.push((i, f));
+        }
+    }
     if found.is_empty() && tag_found.is_empty() {
         return Ok(Gate::Save(text, tags));
     }
@@ -265,18 +269,14 @@ fn pii_gate(
     } else {
         'n'
     };
-    s.audit(
-        Event::new("pii.warning")
-            .with("types", types.clone())
-            .with(
-                "decision",
-                match choice {
-                    's' => "saved",
-                    'r' => "redacted",
-                    _ => "not saved",
-                },
-            ),
-    )?;
+    s.audit(Event::new("pii.warning").with("types", types.clone()).with(
+        "decision",
+        match choice {
+            's' => "saved",
+            'r' => "redacted",
+            _ => "not saved",
+        },
+    ))?;
     match choice {
         's' => Ok(Gate::Save(text, tags)),
         'r' => {
@@ -319,7 +319,11 @@ fn entry_line(ui: &Ui, e: &Entry) -> String {
     } else {
         format!(
             "  {}",
-            e.tags.iter().map(|t| format!("@{t}")).collect::<Vec<_>>().join(" ")
+            e.tags
+                .iter()
+                .map(|t| format!("@{t}"))
+                .collect::<Vec<_>>()
+                .join(" ")
         )
     };
     format!(
@@ -331,20 +335,25 @@ fn entry_line(ui: &Ui, e: &Entry) -> String {
     )
 }
 
-fn add(g: &Globals, tags: &[String], flags: PiiFlags, text: Option<String>) -> Result<()> {
+fn add(g: &Globals, tags: &[String], flags: PiiFlags, text: Option<&str>) -> Result<()> {
     let text = read_text(text, &g.ui)?;
     if text.trim().is_empty() {
         return Err(error("the entry is empty; nothing saved"));
     }
-    let tags: Vec<String> = tags.iter().map(|t| normalize_tag(t)).filter(|t| !t.is_empty()).collect();
+    let tags: Vec<String> = tags
+        .iter()
+        .map(|t| normalize_tag(t))
+        .filter(|t| !t.is_empty())
+        .collect();
     let s = g.session()?;
-    let scanner = pii::warning_scanner(&s.settings)?;
-    let Gate::Save(text, tags) = pii_gate(&s, &scanner, text, tags, flags, "this entry")?;
-    let mut store = s.store()?;
+    let gate = pii::Gate::new(&s.settings)?;
+    let Gate::Save(text, tags) = pii_gate(&s, &gate, text, tags, flags, "this entry")?;
+    let mut store = s.store_for_append()?;
     let (title, body) = split_text(&text);
     let now = dates::now_micros();
     let e = Entry {
-        id: EntryId::generate().map_err(|e| error(format!("the OS random generator failed: {e}")))?,
+        id: EntryId::generate()
+            .map_err(|e| error(format!("the OS random generator failed: {e}")))?,
         created: now,
         updated: now,
         tags,
@@ -412,23 +421,26 @@ fn show(g: &Globals, id: &str, json: bool) -> Result<()> {
     if json {
         out_json(&entry_json(&e, true))
     } else {
-        let tags = if e.tags.is_empty() {
-            String::new()
-        } else {
-            format!(
-                "{}\n",
-                e.tags.iter().map(|t| format!("@{t}")).collect::<Vec<_>>().join(" ")
-            )
-        };
-        out(format!(
-            "{}  {}\n{}\n{}\n{}{}",
+        let mut t = format!(
+            "{}  {}\n{}\n",
             g.ui.dim(&e.id.to_string()),
             dates::human(e.created),
-            g.ui.bold(&e.title),
-            if e.body.is_empty() { String::new() } else { format!("\n{}\n", e.body) },
-            if tags.is_empty() { "" } else { "\n" },
-            tags
-        ))
+            g.ui.bold(&e.title)
+        );
+        if !e.body.is_empty() {
+            t.push_str(&format!("\n{}\n", e.body));
+        }
+        if !e.tags.is_empty() {
+            t.push_str(&format!(
+                "\n{}\n",
+                e.tags
+                    .iter()
+                    .map(|t| format!("@{t}"))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            ));
+        }
+        out(t)
     }
 }
 
@@ -471,9 +483,7 @@ fn contains_ci(hay: &str, needle: &str) -> bool {
         if n.len() > h.len() {
             return false;
         }
-        return h
-            .windows(n.len())
-            .any(|w| w.eq_ignore_ascii_case(n));
+        return h.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n));
     }
     hay.to_lowercase().contains(needle)
 }
@@ -483,20 +493,27 @@ fn edit(g: &Globals, id: &str, flags: PiiFlags) -> Result<()> {
     let mut store = s.store()?;
     let id = store.resolve(id)?;
     let old = store.read_entry(&id)?;
-    s.audit(Event::new("entry.read").with("entry", id.to_string()).with("ok", true))?;
+    s.audit(
+        Event::new("entry.read")
+            .with("entry", id.to_string())
+            .with("ok", true),
+    )?;
     let edited = crate::editor::edit(&compose(&old))?;
     if edited.trim().is_empty() {
-        return Err(error("the edited entry is empty; nothing changed (use `journal delete` to delete it)"));
+        return Err(error(
+            "the edited entry is empty; nothing changed (use `journal delete` to delete it)",
+        ));
     }
     if edited.trim() == compose(&old).trim() {
         s.ui.info("no change");
         drop(store);
         return s.close();
     }
-    let scanner = pii::warning_scanner(&s.settings)?;
-    let Gate::Save(text, tags) = pii_gate(&s, &scanner, edited, old.tags.clone(), flags, "this entry")?;
+    let gate = pii::Gate::new(&s.settings)?;
+    let Gate::Save(text, tags) =
+        pii_gate(&s, &gate, edited, old.tags.clone(), flags, "this entry")?;
     let (title, body) = split_text(&text);
-    let mut e = old.clone();
+    let mut e = old;
     e.title = title;
     e.body = body;
     e.tags = tags;
@@ -521,7 +538,10 @@ fn delete(g: &Globals, id: &str) -> Result<()> {
     )?;
     drop(store);
     s.close()?;
-    g.ui.info(format!("Deleted entry {} (its file was overwritten and removed)", id.short()));
+    g.ui.info(format!(
+        "Deleted entry {} (its file was overwritten and removed)",
+        id.short()
+    ));
     if !matches!(overwrite, secure_fs::Overwrite::Reliable) {
         g.ui.warn(
             "this file system does not guarantee that overwriting reaches the old blocks (copy-on-write, SSD or network storage); the entry was encrypted, and its key is destroyed at the next rotation",
@@ -531,6 +551,9 @@ fn delete(g: &Globals, id: &str) -> Result<()> {
 }
 
 /// The export document of `entries` (oldest first).
+///
+/// # Errors
+/// JSON serialization errors.
 pub fn export_text(entries: &[&Entry], format: ExportFormat) -> Result<Zeroizing<String>> {
     Ok(Zeroizing::new(match format {
         ExportFormat::Json => {
@@ -548,7 +571,11 @@ pub fn export_text(entries: &[&Entry], format: ExportFormat) -> Result<Zeroizing
                 if !e.tags.is_empty() {
                     s.push_str(&format!(
                         "Tags: {}\n\n",
-                        e.tags.iter().map(|t| format!("@{t}")).collect::<Vec<_>>().join(" ")
+                        e.tags
+                            .iter()
+                            .map(|t| format!("@{t}"))
+                            .collect::<Vec<_>>()
+                            .join(" ")
                     ));
                 }
                 if !e.body.is_empty() {
@@ -567,7 +594,9 @@ fn write_private(path: &Path, data: &[u8], force: bool) -> Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
     use std::os::unix::fs::PermissionsExt;
     let mut o = std::fs::OpenOptions::new();
-    o.write(true).mode(0o600).custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32);
+    o.write(true)
+        .mode(0o600)
+        .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits().cast_signed());
     if force {
         o.create(true).truncate(true);
     } else {
@@ -610,7 +639,10 @@ fn export(g: &Globals, format: ExportFormat, out_path: Option<&Path>, force: boo
         Event::new("export")
             .with("format", format!("{format:?}").to_lowercase())
             .with("entries", entries.len() as u64)
-            .with("to", out_path.map_or_else(|| "stdout".to_owned(), |p| p.display().to_string())),
+            .with(
+                "to",
+                out_path.map_or_else(|| "stdout".to_owned(), |p| p.display().to_string()),
+            ),
     )?;
     let n = entries.len();
     drop(entries);
@@ -619,7 +651,10 @@ fn export(g: &Globals, format: ExportFormat, out_path: Option<&Path>, force: boo
     match out_path {
         Some(p) => {
             write_private(p, text.as_bytes(), force)?;
-            g.ui.info(format!("Exported {n} entries to {} (mode 0600)", p.display()));
+            g.ui.info(format!(
+                "Exported {n} entries to {} (mode 0600)",
+                p.display()
+            ));
         }
         None => out(text.as_str())?,
     }
@@ -641,13 +676,13 @@ fn import(g: &Globals, format: ImportFormat, file: &Path, flags: PiiFlags) -> Re
         g.ui.warn(format!("record {} skipped: {}", b.index + 1, b.reason));
     }
     let s = g.session()?;
-    let scanner = pii::warning_scanner(&s.settings)?;
+    let gate = pii::Gate::new(&s.settings)?;
     let mut flagged = Vec::new();
     for (i, e) in parsed.good.iter().enumerate() {
         let text = format!("{}\n\n{}", e.title, e.body);
-        let mut f = pii::scan(&scanner, &text);
+        let mut f = gate.scan(&text)?;
         for t in &e.tags {
-            f.extend(pii::scan(&scanner, t));
+            f.extend(gate.scan(t)?);
         }
         if !f.is_empty() {
             flagged.push(i);
@@ -668,16 +703,16 @@ fn import(g: &Globals, format: ImportFormat, file: &Path, flags: PiiFlags) -> Re
             if flagged.len() == 1 { "y" } else { "ies" }
         ));
         // One decision for the whole import; redaction is per entry.
-        let Gate::Save(_, _) = pii_gate(&s, &scanner, all, Vec::new(), flags, "the import")?;
+        let Gate::Save(_, _) = pii_gate(&s, &gate, all, Vec::new(), flags, "the import")?;
         if flags.redact || (!flags.allow_pii && s.ui.interactive) {
             for i in &flagged {
                 let e = &mut good[*i];
-                let f = pii::scan(&scanner, &e.title);
+                let f = gate.scan(&e.title)?;
                 e.title = pii::redact(&e.title, &f)?;
-                let f = pii::scan(&scanner, &e.body);
+                let f = gate.scan(&e.body)?;
                 e.body = pii::redact(&e.body, &f)?;
                 for t in &mut e.tags {
-                    let f = pii::scan(&scanner, t);
+                    let f = gate.scan(t)?;
                     *t = pii::redact(t, &f)?;
                 }
             }
@@ -688,7 +723,8 @@ fn import(g: &Globals, format: ImportFormat, file: &Path, flags: PiiFlags) -> Re
     let mut entries = Vec::with_capacity(good.len());
     for e in &good {
         entries.push(Entry {
-            id: EntryId::generate().map_err(|e| error(format!("the OS random generator failed: {e}")))?,
+            id: EntryId::generate()
+                .map_err(|e| error(format!("the OS random generator failed: {e}")))?,
             created: e.created,
             updated: now,
             tags: e.tags.clone(),
@@ -715,15 +751,13 @@ fn import(g: &Globals, format: ImportFormat, file: &Path, flags: PiiFlags) -> Re
         parsed.bad.len(),
         if parsed.bad.len() == 1 { "" } else { "s" }
     ));
-    out(format!(
-        "imported {n}\nskipped {}\n",
-        parsed.bad.len()
-    ))
+    out(format!("imported {n}\nskipped {}\n", parsed.bad.len()))
 }
 
-fn keys(g: &Globals, cmd: KeysCommand) -> Result<()> {
+fn keys(g: &Globals, cmd: &KeysCommand) -> Result<()> {
     match cmd {
         KeysCommand::Status { json } => {
+            let json = *json;
             let s = g.session()?;
             let days = u64::from(s.settings.rotation_days);
             let keys = s.ks.keys();
@@ -732,7 +766,9 @@ fn keys(g: &Globals, cmd: KeysCommand) -> Result<()> {
                 .iter()
                 .find(|k| k.state == keystore_rotation::KeyState::Primary)
                 .cloned();
-            let age_days = |t: std::time::SystemTime| now.duration_since(t).map_or(0, |d| d.as_secs() / 86_400);
+            let age_days = |t: std::time::SystemTime| {
+                now.duration_since(t).map_or(0, |d| d.as_secs() / 86_400)
+            };
             let due = primary.as_ref().map(|p| {
                 let t = p.created + std::time::Duration::from_secs(days * 86_400);
                 dates::rfc3339(
@@ -778,14 +814,18 @@ fn keys(g: &Globals, cmd: KeysCommand) -> Result<()> {
                 t.push_str(&format!(
                     "rotation every {days} days; next: {}{}\n",
                     due.unwrap_or_default(),
-                    if v["rotation_due"] == json!(true) { " (due now)" } else { "" }
+                    if v["rotation_due"] == json!(true) {
+                        " (due now)"
+                    } else {
+                        ""
+                    }
                 ));
                 out(t)
             }
         }
         KeysCommand::Rotate { if_due } => {
             let s = g.session()?;
-            if if_due && !s.ks.rotation_due() {
+            if *if_due && !s.ks.rotation_due() {
                 s.ui.info("rotation not due");
                 return s.close();
             }
@@ -838,7 +878,11 @@ fn audit(g: &Globals, cmd: AuditCommand) -> Result<()> {
                 Err(e) => {
                     let code = crate::error::audit_code(&e);
                     return Err(fail(
-                        if code == Code::Integrity { Code::Integrity } else { Code::Error },
+                        if code == Code::Integrity {
+                            Code::Integrity
+                        } else {
+                            Code::Error
+                        },
                         format!("audit log verification FAILED: {e}"),
                     ));
                 }
@@ -866,7 +910,9 @@ fn audit(g: &Globals, cmd: AuditCommand) -> Result<()> {
                 ));
             }
             if let Some(t) = &report.torn_tail {
-                g.ui.info(format!("a torn final record (a crash, not tampering): {t:?}"));
+                g.ui.info(format!(
+                    "a torn final record (a crash, not tampering): {t:?}"
+                ));
             }
             if let Some(n) = report.anchored_size {
                 out(format!("checkpoint matches ({n} records anchored)\n"))?;
@@ -875,7 +921,10 @@ fn audit(g: &Globals, cmd: AuditCommand) -> Result<()> {
             Ok(())
         }
         AuditCommand::Show { since, json } => {
-            let since = since.as_deref().map(|d| dates::parse(d, false)).transpose()?;
+            let since = since
+                .as_deref()
+                .map(|d| dates::parse(d, false))
+                .transpose()?;
             let s = g.session()?;
             s.log().flush()?;
             let reader = LogReader::open(s.root.path().join(AUDIT_DIR), &s.keys.verifying_key()?)?;
@@ -889,7 +938,7 @@ fn audit(g: &Globals, cmd: AuditCommand) -> Result<()> {
             for r in reader.records(&s.keys.read_key(), filter)? {
                 items.push(r?.to_json());
             }
-            s.audit(Event::new("audit.show").with("records", items.len() as u64))?;
+            s.audit(Event::new("log.show").with("records", items.len() as u64))?;
             s.close()?;
             if json {
                 out_json(&Value::Array(items))
@@ -901,7 +950,10 @@ fn audit(g: &Globals, cmd: AuditCommand) -> Result<()> {
                         "{:>6}  {}  {}  {}\n",
                         it.get("seq").map(Value::to_string).unwrap_or_default(),
                         it.get("time").and_then(Value::as_str).unwrap_or(""),
-                        it.get("type").or_else(|| it.get("event_type")).and_then(Value::as_str).unwrap_or(""),
+                        it.get("type")
+                            .or_else(|| it.get("event_type"))
+                            .and_then(Value::as_str)
+                            .unwrap_or(""),
                         fields
                     ));
                 }
@@ -915,7 +967,10 @@ fn audit(g: &Globals, cmd: AuditCommand) -> Result<()> {
             let vk = data_encoding::HEXLOWER.encode(&key.verifying_key().to_bytes());
             s.close()?;
             g.ui.info("Keep this checkpoint somewhere this machine cannot change; `journal audit verify --checkpoint FILE` checks the log against it.");
-            out(format!("{}\n-- checkpoint key: {vk}\n", cp.text().trim_end()))
+            out(format!(
+                "{}\n-- checkpoint key: {vk}\n",
+                cp.text().trim_end()
+            ))
         }
         AuditCommand::Recover => {
             let k = g.unlock()?;
@@ -923,7 +978,7 @@ fn audit(g: &Globals, cmd: AuditCommand) -> Result<()> {
             match &q {
                 Some(q) => {
                     s.audit(
-                        Event::new("audit.recover")
+                        Event::new("log.recover")
                             .with("kind", u64::from(q.kind_code))
                             .with("segment", u64::from(q.segment))
                             .with("offset", q.offset)

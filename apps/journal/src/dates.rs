@@ -53,15 +53,17 @@ pub fn parse(s: &str, end_of_day: bool) -> Result<i64> {
     if let Ok(ts) = Timestamp::from_str(t) {
         return Ok(ts.as_microsecond());
     }
-    if let Ok(d) = civil::Date::from_str(t) {
-        return day(d);
-    }
-    if let Ok(dt) = civil::DateTime::from_str(t) {
+    if t.len() > 10
+        && let Ok(dt) = civil::DateTime::from_str(t)
+    {
         return Ok(dt
             .to_zoned(tz)
             .map_err(|_| usage(s))?
             .timestamp()
             .as_microsecond());
+    }
+    if let Ok(d) = civil::Date::from_str(t) {
+        return day(d);
     }
     Err(usage(s))
 }
@@ -69,7 +71,11 @@ pub fn parse(s: &str, end_of_day: bool) -> Result<i64> {
 /// A local date and time for people: `2024-03-05 10:00`.
 pub fn human(us: i64) -> String {
     Timestamp::from_microsecond(us)
-        .map(|t| t.to_zoned(TimeZone::system()).strftime("%Y-%m-%d %H:%M").to_string())
+        .map(|t| {
+            t.to_zoned(TimeZone::system())
+                .strftime("%Y-%m-%d %H:%M")
+                .to_string()
+        })
         .unwrap_or_else(|_| "?".into())
 }
 
@@ -86,9 +92,12 @@ pub fn rfc3339(us: i64) -> String {
 /// # Errors
 /// When the date or time do not parse.
 pub fn from_local(date: &str, time: Option<&str>) -> Result<i64, String> {
-    let d = civil::Date::from_str(date.trim()).map_err(|_| format!("bad date `{}`", date.escape_debug()))?;
+    let d = civil::Date::from_str(date.trim())
+        .map_err(|_| format!("bad date `{}`", date.escape_debug()))?;
     let t = match time.map(str::trim).filter(|t| !t.is_empty()) {
-        Some(t) => civil::Time::from_str(t).map_err(|_| format!("bad time `{}`", t.escape_debug()))?,
+        Some(t) => {
+            civil::Time::from_str(t).map_err(|_| format!("bad time `{}`", t.escape_debug()))?
+        }
         None => civil::Time::midnight(),
     };
     d.to_datetime(t)

@@ -27,10 +27,14 @@ impl Drop for TempTree {
 
 fn temp_tree() -> Result<TempTree> {
     let mut r = [0u8; 8];
-    getrandom::fill(&mut r).map_err(|e| crate::error::error(format!("the OS random generator failed: {e}")))?;
+    getrandom::fill(&mut r)
+        .map_err(|e| crate::error::error(format!("the OS random generator failed: {e}")))?;
     let base = std::env::temp_dir();
     let base = std::fs::canonicalize(&base).unwrap_or(base);
-    let p = base.join(format!("journal-demo-{}", data_encoding::HEXLOWER.encode(&r)));
+    let p = base.join(format!(
+        "journal-demo-{}",
+        data_encoding::HEXLOWER.encode(&r)
+    ));
     secure_fs::PrivateDir::create(&p)?;
     Ok(TempTree(p))
 }
@@ -63,7 +67,9 @@ impl Tour {
     fn expect_fail(&self, shown: &str, c: Command) -> Result<u8> {
         println!("$ journal {shown}");
         match run_command(&self.g, c) {
-            Ok(()) => Err(crate::error::error(format!("demo: `{shown}` should have failed"))),
+            Ok(()) => Err(crate::error::error(format!(
+                "demo: `{shown}` should have failed"
+            ))),
             Err(e) => {
                 let code = code_of(&e).as_u8();
                 println!("(exit {code}: {e:#})");
@@ -91,7 +97,7 @@ pub fn run(ui: Ui) -> Result<()> {
     let mut t = Tour {
         g: Globals {
             dir: dir.clone(),
-            pass_file: Some(pass.clone()),
+            pass_file: Some(pass),
             ui: inner,
         },
         ui,
@@ -112,7 +118,9 @@ pub fn run(ui: Ui) -> Result<()> {
         Command::Add {
             tags: vec!["work".into()],
             pii: PiiFlags::default(),
-            text: Some("Shipped the 1.0 release. Lunch with the team at 12:30 on 2024-03-05.".into()),
+            text: Some(
+                "Shipped the 1.0 release. Lunch with the team at 12:30 on 2024-03-05.".into(),
+            ),
         },
     )?;
     t.cmd(
@@ -120,12 +128,15 @@ pub fn run(ui: Ui) -> Result<()> {
         Command::Add {
             tags: vec!["home".into()],
             pii: PiiFlags::default(),
-            text: Some("Planted tomatoes. See https://example.com/tomatoes for the variety.".into()),
+            text: Some(
+                "Planted tomatoes. See https://example.com/tomatoes for the variety.".into(),
+            ),
         },
     )?;
     println!("{}", ui.dim("(dates, times and links never block a save)"));
 
-    let pii_text = "Call the bank. My card 4111 1111 1111 1111 was blocked; they will mail bob@example.org.";
+    let pii_text =
+        "Call the bank. My card 4111 1111 1111 1111 was blocked; they will mail bob@example.org.";
     t.say("PII warning", "Cards, bank and national ids, e-mail, phone, crypto addresses: named by type and place, never by value.");
     let code = t.expect_fail(
         "add \"Call the bank. My card 4111 ... was blocked; they will mail bob@...\"",
@@ -135,7 +146,10 @@ pub fn run(ui: Ui) -> Result<()> {
             text: Some(pii_text.into()),
         },
     )?;
-    println!("{}", ui.dim(&format!("not on a terminal: nothing saved, exit {code}")));
+    println!(
+        "{}",
+        ui.dim(&format!("not on a terminal: nothing saved, exit {code}"))
+    );
     t.cmd(
         "add --redact \"...\"",
         Command::Add {
@@ -148,7 +162,10 @@ pub fn run(ui: Ui) -> Result<()> {
         },
     )?;
 
-    t.say("list", "From the encrypted index: no entry is decrypted one by one.");
+    t.say(
+        "list",
+        "From the encrypted index: no entry is decrypted one by one.",
+    );
     t.cmd(
         "list",
         Command::List {
@@ -175,14 +192,34 @@ pub fn run(ui: Ui) -> Result<()> {
         },
     )?;
 
-    t.say("key rotation", "A new data key; every entry and the index re-encrypted; the old key destroyed.");
-    t.cmd("keys rotate", Command::Keys(KeysCommand::Rotate { if_due: false }))?;
-    t.cmd("keys status", Command::Keys(KeysCommand::Status { json: false }))?;
+    t.say(
+        "key rotation",
+        "A new data key; every entry and the index re-encrypted; the old key destroyed.",
+    );
+    t.cmd(
+        "keys rotate",
+        Command::Keys(KeysCommand::Rotate { if_due: false }),
+    )?;
+    t.cmd(
+        "keys status",
+        Command::Keys(KeysCommand::Status { json: false }),
+    )?;
 
-    t.say("delete", "The entry file is overwritten, renamed, truncated and unlinked; the index forgets it.");
-    t.cmd(&format!("delete {}", &id[..8]), Command::Delete { id: id[..8].to_owned() })?;
+    t.say(
+        "delete",
+        "The entry file is overwritten, renamed, truncated and unlinked; the index forgets it.",
+    );
+    t.cmd(
+        &format!("delete {}", &id[..8]),
+        Command::Delete {
+            id: id[..8].to_owned(),
+        },
+    )?;
 
-    t.say("export", "Plaintext, 0600, never over an existing file without --force.");
+    t.say(
+        "export",
+        "Plaintext, 0600, never over an existing file without --force.",
+    );
     let out = tree.0.join("export.md");
     t.cmd(
         "export --format markdown --out export.md",
@@ -202,19 +239,31 @@ pub fn run(ui: Ui) -> Result<()> {
     )?;
 
     t.say("audit log", "Every unlock, read, change, export and rotation; encrypted, chained, sealed by signatures.");
-    t.cmd("audit verify", Command::Audit(AuditCommand::Verify { checkpoint: None }))?;
+    t.cmd(
+        "audit verify",
+        Command::Audit(AuditCommand::Verify { checkpoint: None }),
+    )?;
 
-    t.say("tamper detection", "One byte changed in a COPY of the audit log:");
+    t.say(
+        "tamper detection",
+        "One byte changed in a COPY of the audit log:",
+    );
     tamper_copy(&t.g, &tree.0)?;
 
     t.say("no plaintext on disk", "");
     let hits = grep_tree(&dir, &["Shipped", "tomatoes", "work", "bank"])?;
     println!(
         "searched every byte under the data directory for entry words: {}",
-        if hits.is_empty() { "none found".to_owned() } else { format!("FOUND in {hits:?}") }
+        if hits.is_empty() {
+            "none found".to_owned()
+        } else {
+            format!("FOUND in {hits:?}")
+        }
     );
     if !hits.is_empty() {
-        return Err(crate::error::integrity("plaintext found under the data directory"));
+        return Err(crate::error::integrity(
+            "plaintext found under the data directory",
+        ));
     }
 
     t.say("doctor", "");
@@ -270,7 +319,11 @@ fn tamper_copy(g: &Globals, tmp: &Path) -> Result<()> {
         }
         let data = std::fs::read(e.path())?;
         dst.write_atomic(n, &data)?;
-        if n.starts_with("segment") && segment.as_ref().is_none_or(|(_, l): &(String, usize)| data.len() > *l) {
+        if n.starts_with("segment")
+            && segment
+                .as_ref()
+                .is_none_or(|(_, l): &(String, usize)| data.len() > *l)
+        {
             segment = Some((n.to_owned(), data.len()));
         }
     }
@@ -280,7 +333,9 @@ fn tamper_copy(g: &Globals, tmp: &Path) -> Result<()> {
     let pos = len / 2;
     data[pos] ^= 0x01;
     dst.write_atomic(&seg, &data)?;
-    println!("$ (flip one bit at byte {pos} of {seg} in the copy, then verify the copy with the public key)");
+    println!(
+        "$ (flip one bit at byte {pos} of {seg} in the copy, then verify the copy with the public key)"
+    );
     match encrypted_audit_log::LogReader::open(&copy, &vk).and_then(|r| r.verify()) {
         Ok(_) => Err(crate::error::error("demo: the tampered copy verified")),
         Err(e) => {

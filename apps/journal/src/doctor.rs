@@ -25,9 +25,10 @@ pub fn verify_binary(manifest: Option<&Path>) -> Result<Option<String>, String> 
     let path = match manifest {
         Some(p) => p.to_path_buf(),
         None => {
-            let p = exe
-                .parent()
-                .map_or_else(|| PathBuf::from(BINARY_MANIFEST), |d| d.join(BINARY_MANIFEST));
+            let p = exe.parent().map_or_else(
+                || PathBuf::from(BINARY_MANIFEST),
+                |d| d.join(BINARY_MANIFEST),
+            );
             if !p.exists() {
                 return Ok(None);
             }
@@ -35,7 +36,8 @@ pub fn verify_binary(manifest: Option<&Path>) -> Result<Option<String>, String> 
         }
     };
     let bytes = std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let m = model_verify::Manifest::parse(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+    let m =
+        model_verify::Manifest::parse(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
     let name = exe
         .file_name()
         .and_then(|n| n.to_str())
@@ -119,7 +121,11 @@ pub fn run(g: &Globals, fix: bool, json_out: bool, binary_manifest: Option<&Path
             }
         } else {
             for f in &audit.findings {
-                problems.push(format!("{}: {} (run `journal doctor --fix`)", f.path.display(), f.problem));
+                problems.push(format!(
+                    "{}: {} (run `journal doctor --fix`)",
+                    f.path.display(),
+                    f.problem
+                ));
             }
         }
     }
@@ -167,7 +173,10 @@ pub fn run(g: &Globals, fix: bool, json_out: bool, binary_manifest: Option<&Path
         }
         Err(e) => {
             integrity_bad.push(format!("audit log: {e:#}"));
-            report.insert("audit_log".into(), json!({"status": "tampered", "detail": format!("{e:#}")}));
+            report.insert(
+                "audit_log".into(),
+                json!({"status": "tampered", "detail": format!("{e:#}")}),
+            );
             false
         }
     };
@@ -179,8 +188,12 @@ pub fn run(g: &Globals, fix: bool, json_out: bool, binary_manifest: Option<&Path
     if k.root.exists(MODELS_DIR)? {
         let mdir = k.root.open_dir(MODELS_DIR)?;
         for name in mdir.entries()? {
-            let Some(name) = name.to_str().map(str::to_owned) else { continue };
-            let Some(model) = name.strip_suffix(".manifest.json") else { continue };
+            let Some(name) = name.to_str().map(str::to_owned) else {
+                continue;
+            };
+            let Some(model) = name.strip_suffix(".manifest.json") else {
+                continue;
+            };
             let dir_file = format!("{model}.dir");
             let dir = mdir
                 .read(&dir_file)
@@ -190,7 +203,9 @@ pub fn run(g: &Globals, fix: bool, json_out: bool, binary_manifest: Option<&Path
             let status = match dir {
                 None => json!({"model": model, "status": "no directory recorded"}),
                 Some(d) => match crate::model::verify_with(&mdir.read(&name)?, &d) {
-                    Ok(r) => json!({"model": model, "dir": d.display().to_string(), "status": "verified", "files": r}),
+                    Ok(r) => {
+                        json!({"model": model, "dir": d.display().to_string(), "status": "verified", "files": r})
+                    }
                     Err(e) => {
                         integrity_bad.push(format!("model {model}: {e}"));
                         json!({"model": model, "dir": d.display().to_string(), "status": "refused", "detail": e})
@@ -239,15 +254,28 @@ pub fn run(g: &Globals, fix: bool, json_out: bool, binary_manifest: Option<&Path
     report.insert("ok".into(), json!(ok));
     if json_out {
         let mut o = std::io::stdout().lock();
-        std::io::Write::write_all(&mut o, format!("{}\n", serde_json::to_string_pretty(&Value::Object(report))?).as_bytes())?;
+        std::io::Write::write_all(
+            &mut o,
+            format!(
+                "{}\n",
+                serde_json::to_string_pretty(&Value::Object(report))?
+            )
+            .as_bytes(),
+        )?;
     } else {
         print_human(g, &report);
     }
     if !integrity_bad.is_empty() {
-        return Err(fail(Code::Integrity, format!("integrity check failed: {}", integrity_bad.join("; "))));
+        return Err(fail(
+            Code::Integrity,
+            format!("integrity check failed: {}", integrity_bad.join("; ")),
+        ));
     }
     if !problems.is_empty() {
-        return Err(fail(Code::Error, format!("{} problem(s) found", problems.len())));
+        return Err(fail(
+            Code::Error,
+            format!("{} problem(s) found", problems.len()),
+        ));
     }
     Ok(())
 }
@@ -264,16 +292,29 @@ fn print_human(g: &Globals, r: &serde_json::Map<String, Value>) {
         ));
     }
     if let Some(b) = r.get("binary") {
-        t.push_str(&format!("binary .................... {}\n", b["status"].as_str().unwrap_or("?")));
+        t.push_str(&format!(
+            "binary .................... {}\n",
+            b["status"].as_str().unwrap_or("?")
+        ));
     }
     if let Some(p) = r.get("permissions") {
         let n = p["findings"].as_array().map_or(0, Vec::len);
         let fixed = p["repaired"].as_array().map_or(0, Vec::len);
         t.push_str(&format!(
             "permissions (0700/0600) ... {} ({} checked{})\n",
-            if n == 0 { "ok" } else if fixed > 0 { "repaired" } else { "PROBLEM" },
+            if n == 0 {
+                "ok"
+            } else if fixed > 0 {
+                "repaired"
+            } else {
+                "PROBLEM"
+            },
             p["checked"],
-            if fixed > 0 { format!(", {fixed} repaired") } else { String::new() }
+            if fixed > 0 {
+                format!(", {fixed} repaired")
+            } else {
+                String::new()
+            }
         ));
     }
     if let Some(k) = r.get("keystore") {
@@ -288,7 +329,10 @@ fn print_human(g: &Globals, r: &serde_json::Map<String, Value>) {
         if a["status"] == json!("ok") {
             t.push_str(&format!(
                 "audit log ................. ok: {} records, sealed through {} ({}), {} unsealed\n",
-                a["records"], a["sealed_through"], a["sealed_at"].as_str().unwrap_or("-"), a["unsealed_records"]
+                a["records"],
+                a["sealed_through"],
+                a["sealed_at"].as_str().unwrap_or("-"),
+                a["unsealed_records"]
             ));
         } else {
             t.push_str("audit log ................. TAMPERED\n");

@@ -62,7 +62,9 @@ struct Scratch {
 impl Drop for Scratch {
     fn drop(&mut self) {
         if self.dir.exists(FILE).unwrap_or(false) {
-            let _ = self.dir.secure_delete(FILE, &DeleteOptions::default().passes(1));
+            let _ = self
+                .dir
+                .secure_delete(FILE, &DeleteOptions::default().passes(1));
         }
         let _ = self.dir.remove_stale_temp_files();
         let _ = std::fs::remove_file(self.path.join(".lock"));
@@ -72,7 +74,10 @@ impl Drop for Scratch {
 
 /// Whether a scratch directory is on a memory file system.
 fn check_fs(dir: &PrivateDir) -> bool {
-    matches!(dir.filesystem(), Ok(FileSystem::Tmpfs) | Ok(FileSystem::Other(RAMFS_MAGIC)))
+    matches!(
+        dir.filesystem(),
+        Ok(FileSystem::Tmpfs) | Ok(FileSystem::Other(RAMFS_MAGIC))
+    )
 }
 
 /// Opens `initial` in the user's editor and returns the edited text.
@@ -96,7 +101,10 @@ pass the text as an argument (journal add \"text\") or on stdin (echo text | jou
         })?;
     let mut rnd = [0u8; 12];
     getrandom::fill(&mut rnd).map_err(|e| error(format!("the OS random generator failed: {e}")))?;
-    let path = base.join(format!("journal-edit-{}", data_encoding::HEXLOWER.encode(&rnd)));
+    let path = base.join(format!(
+        "journal-edit-{}",
+        data_encoding::HEXLOWER.encode(&rnd)
+    ));
     let dir = PrivateDir::create(&path)?;
     let scratch = Scratch {
         dir,
@@ -127,7 +135,9 @@ pass the text as an argument (journal add \"text\") or on stdin (echo text | jou
         loop {
             if let Some(status) = child.try_wait()? {
                 if stop.load(Ordering::SeqCst) {
-                    return Err(error("interrupted; nothing saved, the editor's file was shredded"));
+                    return Err(error(
+                        "interrupted; nothing saved, the editor's file was shredded",
+                    ));
                 }
                 if !status.success() {
                     return Err(error(format!(
@@ -139,7 +149,9 @@ pass the text as an argument (journal add \"text\") or on stdin (echo text | jou
             if stop.load(Ordering::SeqCst) {
                 let _ = child.kill();
                 let _ = child.wait();
-                return Err(error("interrupted; nothing saved, the editor's file was shredded"));
+                return Err(error(
+                    "interrupted; nothing saved, the editor's file was shredded",
+                ));
             }
             std::thread::sleep(Duration::from_millis(20));
         }

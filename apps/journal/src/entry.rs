@@ -312,7 +312,9 @@ impl Entry {
     /// The plaintext stored (encrypted) in the entry's file.
     pub fn encode(&self) -> zeroize::Zeroizing<Vec<u8>> {
         let mut out = zeroize::Zeroizing::new(Vec::with_capacity(
-            64 + self.title.len() + self.body.len() + self.tags.iter().map(|t| t.len() + 2).sum::<usize>(),
+            64 + self.title.len()
+                + self.body.len()
+                + self.tags.iter().map(|t| t.len() + 2).sum::<usize>(),
         ));
         out.extend_from_slice(ENTRY_MAGIC);
         out.extend_from_slice(&ENTRY_VERSION.to_be_bytes());

@@ -30,9 +30,8 @@ pub fn harden_process() {
     );
     #[cfg(target_os = "linux")]
     {
-        let _ = rustix::process::set_dumpable_behavior(
-            rustix::process::DumpableBehavior::NotDumpable,
-        );
+        let _ =
+            rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable);
     }
     HOOK.get_or_init(|| {
         std::panic::set_hook(Box::new(|info| {

@@ -54,9 +54,8 @@ pub struct Parsed {
 /// A message when the document is not a jrnl export at all (not JSON, no
 /// `entries` array); bad records inside are reported in [`Parsed::bad`].
 pub fn parse_jrnl_json(bytes: &[u8]) -> Result<Parsed, String> {
-    let doc: Value = serde_json::from_slice(bytes).map_err(|e| {
-        format!("not JSON (line {}, column {})", e.line(), e.column())
-    })?;
+    let doc: Value = serde_json::from_slice(bytes)
+        .map_err(|e| format!("not JSON (line {}, column {})", e.line(), e.column()))?;
     let entries = doc
         .get("entries")
         .and_then(Value::as_array)
@@ -102,7 +101,9 @@ fn record(rec: &Value) -> Result<JrnlEntry, String> {
         }
         Some(_) => return Err("\"tags\" is not an array".into()),
     }
-    if obj.get("starred").and_then(Value::as_bool) == Some(true) && !tags.iter().any(|t| t == "starred") {
+    if obj.get("starred").and_then(Value::as_bool) == Some(true)
+        && !tags.iter().any(|t| t == "starred")
+    {
         tags.push("starred".into());
     }
     let e = JrnlEntry {
@@ -140,7 +141,10 @@ mod tests {
         let p = parse_jrnl_json(doc).unwrap();
         assert_eq!(p.good.len(), 1);
         assert_eq!(p.good[0].title, "Shipped it.");
-        assert_eq!(p.good[0].tags, vec!["work".to_owned(), "starred".to_owned()]);
+        assert_eq!(
+            p.good[0].tags,
+            vec!["work".to_owned(), "starred".to_owned()]
+        );
         let idx: Vec<usize> = p.bad.iter().map(|b| b.index).collect();
         assert_eq!(idx, vec![1, 2, 3, 4]);
         assert!(parse_jrnl_json(b"[]").is_err());

@@ -36,4 +36,5 @@ pub mod pii;
 pub mod session;
 pub mod settings;
 pub mod store;
+pub mod timing;
 pub mod ui;

@@ -100,25 +100,49 @@ pub fn fetch_cmd(
                 s.audit(
                     Event::new("model.fetch")
                         .with("file", file.clone())
-                        .with("url", d.redirect_chain.first().map_or(url.as_str(), |h| h.url_without_query()).to_owned())
+                        .with(
+                            "url",
+                            d.redirect_chain
+                                .first()
+                                .map_or(url.as_str(), |h| h.url_without_query())
+                                .to_owned(),
+                        )
                         .with("sha256", d.sha256.to_hex())
                         .with("bytes", d.size),
                 )?;
-                g.ui.info(format!("fetched {file} ({} bytes, SHA-256 verified)", d.size));
+                g.ui.info(format!(
+                    "fetched {file} ({} bytes, SHA-256 verified)",
+                    d.size
+                ));
             }
             Err(e) => {
-                s.audit(Event::new("model.fetch.refused").with("file", file.clone()).with("reason", e.to_string()))?;
-                let code = if e.is_refusal() { Code::Integrity } else { Code::Error };
+                s.audit(
+                    Event::new("model.fetch.refused")
+                        .with("file", file.clone())
+                        .with("reason", e.to_string()),
+                )?;
+                let code = if e.is_refusal() {
+                    Code::Integrity
+                } else {
+                    Code::Error
+                };
                 return Err(fail(code, format!("{file}: {e}; nothing kept")));
             }
         }
     }
     let manifest = model_verify::ManifestBuilder::new(name).build(out)?;
     let models = ensure_models_dir(&s.root)?;
-    models.write_atomic(format!("{name}.manifest.json"), manifest.to_json().as_bytes())?;
+    models.write_atomic(
+        format!("{name}.manifest.json"),
+        manifest.to_json().as_bytes(),
+    )?;
     let abs = std::path::absolute(out)?;
     models.write_atomic(format!("{name}.dir"), abs.display().to_string().as_bytes())?;
-    s.audit(Event::new("model.manifest").with("model", name.to_owned()).with("files", plan.len() as u64))?;
+    s.audit(
+        Event::new("model.manifest")
+            .with("model", name.to_owned())
+            .with("files", plan.len() as u64),
+    )?;
     s.close()?;
     g.ui.info(format!(
         "manifest of {name} kept in the journal's data directory ({MODELS_DIR}/{name}.manifest.json)"
@@ -158,7 +182,9 @@ fn kept_manifest(g: &Globals, dir: &Path) -> Result<Option<Vec<u8>>> {
     let want = std::path::absolute(dir)?;
     for n in models.entries()? {
         let Some(n) = n.to_str() else { continue };
-        let Some(model) = n.strip_suffix(".dir") else { continue };
+        let Some(model) = n.strip_suffix(".dir") else {
+            continue;
+        };
         let d = String::from_utf8(models.read(n)?).unwrap_or_default();
         if Path::new(d.trim()) == want {
             return Ok(Some(models.read(format!("{model}.manifest.json"))?));
@@ -188,7 +214,8 @@ pub fn verify_cmd(g: Option<&Globals>, dir: &Path, manifest: Option<&Path>, ui: 
                     p.display()
                 ));
                 (
-                    std::fs::read(&p).map_err(|e| error(format!("cannot read {}: {e}", p.display())))?,
+                    std::fs::read(&p)
+                        .map_err(|e| error(format!("cannot read {}: {e}", p.display())))?,
                     p.display().to_string(),
                 )
             }
@@ -209,7 +236,11 @@ pub fn verify_cmd(g: Option<&Globals>, dir: &Path, manifest: Option<&Path>, ui: 
     match result {
         Ok(files) => {
             let mut o = String::new();
-            o.push_str(&format!("verified {} ({} files, manifest: {source})\n", dir.display(), files.len()));
+            o.push_str(&format!(
+                "verified {} ({} files, manifest: {source})\n",
+                dir.display(),
+                files.len()
+            ));
             for f in files {
                 o.push_str(&format!("  {f}\n"));
             }
@@ -245,17 +276,29 @@ pub fn reflect_cmd(g: &Globals, id: &str, model: Option<&Path>) -> Result<()> {
     let store = s.store()?;
     let id = store.resolve(id)?;
     let e = store.read_entry(&id)?;
-    s.audit(Event::new("entry.read").with("entry", id.to_string()).with("ok", true))?;
+    s.audit(
+        Event::new("entry.read")
+            .with("entry", id.to_string())
+            .with("ok", true),
+    )?;
     let (dir, manifest) = pick_model(&s, model)?;
     let m = model_verify::Manifest::parse(&manifest)?;
     let files = match model_verify::Verifier::new(&m).load_each(&dir) {
         Ok(f) => f,
         Err(err) => {
-            s.audit(Event::new("model.verify").with("dir", dir.display().to_string()).with("ok", false))?;
+            s.audit(
+                Event::new("model.verify")
+                    .with("dir", dir.display().to_string())
+                    .with("ok", false),
+            )?;
             return Err(fail(Code::Integrity, format!("model refused: {err}")));
         }
     };
-    s.audit(Event::new("model.verify").with("dir", dir.display().to_string()).with("ok", true))?;
+    s.audit(
+        Event::new("model.verify")
+            .with("dir", dir.display().to_string())
+            .with("ok", true),
+    )?;
     let lm = LanguageModel::load(files, &LoadOptions::new())?;
     let user = format!(
         "Here is a diary entry.\n\nTitle: {}\n\n{}\n\nWrite a short, kind reflection on it (two or three sentences).",
@@ -294,8 +337,14 @@ fn pick_model(s: &crate::session::Session, model: Option<&Path>) -> Result<(Path
     let mut known = Vec::new();
     for n in models.entries()? {
         let Some(n) = n.to_str() else { continue };
-        let Some(m) = n.strip_suffix(".dir") else { continue };
-        let d = PathBuf::from(String::from_utf8(models.read(n)?).unwrap_or_default().trim());
+        let Some(m) = n.strip_suffix(".dir") else {
+            continue;
+        };
+        let d = PathBuf::from(
+            String::from_utf8(models.read(n)?)
+                .unwrap_or_default()
+                .trim(),
+        );
         known.push((d, models.read(format!("{m}.manifest.json"))?));
     }
     match model {
@@ -306,12 +355,15 @@ fn pick_model(s: &crate::session::Session, model: Option<&Path>) -> Result<(Path
             }
             let p = dir.join(model_verify::MANIFEST_FILE_NAME);
             s.ui.warn("no manifest for this model in the journal: using the one beside it (integrity against accidents only)");
-            Ok((dir.to_path_buf(), std::fs::read(&p).map_err(|e| error(format!("cannot read {}: {e}", p.display())))?))
+            Ok((
+                dir.to_path_buf(),
+                std::fs::read(&p)
+                    .map_err(|e| error(format!("cannot read {}: {e}", p.display())))?,
+            ))
         }
-        None => known
-            .into_iter()
-            .next()
-            .ok_or_else(|| error("no model: give --model DIR or fetch one with `journal model fetch`")),
+        None => known.into_iter().next().ok_or_else(|| {
+            error("no model: give --model DIR or fetch one with `journal model fetch`")
+        }),
     }
 }
 

@@ -24,10 +24,12 @@ pub type Passphrase = Zeroizing<Vec<u8>>;
 /// # Errors
 /// Exit 1 when the file cannot be read or its first line is empty.
 pub fn from_file(path: &Path) -> Result<Passphrase> {
-    let bytes = Zeroizing::new(
-        std::fs::read(path)
-            .map_err(|e| error(format!("cannot read the passphrase file {}: {e}", path.display())))?,
-    );
+    let bytes = Zeroizing::new(std::fs::read(path).map_err(|e| {
+        error(format!(
+            "cannot read the passphrase file {}: {e}",
+            path.display()
+        ))
+    })?);
     let line = bytes.split(|b| *b == b'\n').next().unwrap_or(&[]);
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     if line.is_empty() {

@@ -21,10 +21,71 @@ pub fn warning_scanner(settings: &Settings) -> Result<Scanner> {
         .build()?)
 }
 
-/// The findings in `text` (the title and the tags are scanned too, by the
-/// caller, as part of one text).
-pub fn scan(scanner: &Scanner, text: &str) -> Vec<Finding> {
-    scanner.scan(text)
+/// Whether `text` could hold any entity of the default warning set: each
+/// of those (cards, bank and national ids, passports, licences, phone
+/// numbers, crypto addresses) has digits, and e-mail addresses have `@`.
+/// Building a scanner costs far more than this check (pii-scan's first
+/// build in a process compiles its phone metadata), so texts without a
+/// digit or an `@` skip it.
+pub fn might_hold_pii(text: &str) -> bool {
+    text.chars()
+        .any(|c| c.is_numeric() || c == '@' || c == '\u{ff20}' || c == '\u{fe6b}')
+}
+
+/// Whether the settings warn only for entity types that need a digit or an
+/// `@` (true for the defaults), so that [`might_hold_pii`] may skip texts.
+pub fn prefilter_applies(settings: &Settings) -> bool {
+    settings
+        .pii_warn
+        .iter()
+        .all(|e| crate::settings::DEFAULT_PII_WARN.contains(&e.as_str()))
+}
+
+/// The warning scanner, built only when the texts could hold PII.
+#[derive(Debug)]
+pub struct Gate<'a> {
+    settings: &'a Settings,
+    scanner: std::sync::OnceLock<Scanner>,
+}
+
+impl<'a> Gate<'a> {
+    /// A gate for `settings` (checked now).
+    ///
+    /// # Errors
+    /// Exit 1 for bad settings.
+    pub fn new(settings: &'a Settings) -> Result<Gate<'a>> {
+        settings.entities()?;
+        Ok(Gate {
+            settings,
+            scanner: std::sync::OnceLock::new(),
+        })
+    }
+
+    /// The findings in `text`.
+    ///
+    /// # Errors
+    /// Exit 1 for bad settings.
+    pub fn scan(&self, text: &str) -> Result<Vec<Finding>> {
+        if prefilter_applies(self.settings) && !might_hold_pii(text) {
+            return Ok(Vec::new());
+        }
+        if self.scanner.get().is_none() {
+            let s = warning_scanner(self.settings)?;
+            let _ = self.scanner.set(s);
+        }
+        Ok(self.scanner.get().map(|s| s.scan(text)).unwrap_or_default())
+    }
+}
+
+fn is_uuid(s: &str) -> bool {
+    s.len() == 36
+        && s.char_indices().all(|(i, c)| {
+            if matches!(i, 8 | 13 | 18 | 23) {
+                c == '-'
+            } else {
+                c.is_ascii_hexdigit()
+            }
+        })
 }
 
 /// "EMAIL_ADDRESS at line 2, column 5" for each finding: types and
@@ -69,17 +130,18 @@ pub fn redact(text: &str, findings: &[Finding]) -> Result<String> {
     Ok(Anonymizer::new(Operator::Replace).anonymize(text, findings)?)
 }
 
-/// The audit log's sanitizer hook: every finding of the default scanner
-/// (all built-in types but dates, times and URLs) replaced by its type.
+/// The audit log's sanitizer hook: every finding of the default warning
+/// set replaced by its type. Strings that cannot hold any (no digit, no
+/// `@`) and entry ids are passed without building a scanner.
 pub fn audit_hook() -> impl Fn(&str) -> Option<String> + Send + Sync + 'static {
-    let entities: Vec<_> = pii_scan::EntityType::BUILTIN
-        .iter()
-        .filter(|e| !matches!(e, pii_scan::EntityType::DateTime | pii_scan::EntityType::Url))
-        .cloned()
-        .collect();
-    let scanner = Scanner::builder().entities(entities).build().ok();
+    let scanner: std::sync::OnceLock<Option<Scanner>> = std::sync::OnceLock::new();
     move |s: &str| {
-        let scanner = scanner.as_ref()?;
+        if !might_hold_pii(s) || is_uuid(s) {
+            return None;
+        }
+        let scanner = scanner
+            .get_or_init(|| warning_scanner(&Settings::default()).ok())
+            .as_ref()?;
         let f = scanner.scan(s);
         if f.is_empty() {
             return None;
@@ -95,9 +157,10 @@ mod tests {
 
     #[test]
     fn warnings_name_types_and_places_never_values() {
-        let s = warning_scanner(&Settings::default()).unwrap();
+        let settings = Settings::default();
+        let g = Gate::new(&settings).unwrap();
         let text = "Lunch at 12:30 on 2024-03-05, see https://example.com\nmail bob@example.org";
-        let f = scan(&s, text);
+        let f = g.scan(text).unwrap();
         assert_eq!(f.len(), 1, "{f:?}");
         let d = describe(text, &f);
         assert!(d.contains("EMAIL_ADDRESS at line 2, column 6"), "{d}");
@@ -109,9 +172,31 @@ mod tests {
     }
 
     #[test]
+    fn the_prefilter_never_hides_a_default_finding() {
+        let full = warning_scanner(&Settings::default()).unwrap();
+        for t in [
+            "bob@example.org",
+            "call +44 20 7946 0958",
+            "card 4111 1111 1111 1111",
+            "IBAN GB82 WEST 1234 5698 7654 32",
+            "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq",
+            "0x52908400098527886E0F7030069857D2E4169EE7",
+        ] {
+            assert!(!full.scan(t).is_empty(), "{t}");
+            assert!(might_hold_pii(t), "{t}");
+        }
+        assert!(!might_hold_pii("a quiet day, nothing to report"));
+        assert!(is_uuid("5d0c9e1a-7c3f-4b2e-9a1d-2f6c8e0b4a17"));
+        assert!(!is_uuid("5d0c9e1a-7c3f-4b2e-9a1d-2f6c8e0b4a1"));
+    }
+
+    #[test]
     fn the_audit_hook_replaces_pii() {
         let h = audit_hook();
-        assert_eq!(h("card 4111 1111 1111 1111").as_deref(), Some("card <CREDIT_CARD>"));
+        assert_eq!(
+            h("card 4111 1111 1111 1111").as_deref(),
+            Some("card <CREDIT_CARD>")
+        );
         assert_eq!(h("nothing here"), None);
     }
 }

@@ -137,9 +137,9 @@ impl JournalKeys {
             )));
         }
         let sealed = root.read(JOURNAL_KEYS)?;
-        let plain = ks.decrypt(CTX_KEYS, &sealed).map_err(|e| {
-            integrity(format!("{JOURNAL_KEYS} is damaged or was replaced ({e})"))
-        })?;
+        let plain = ks
+            .decrypt(CTX_KEYS, &sealed)
+            .map_err(|e| integrity(format!("{JOURNAL_KEYS} is damaged or was replaced ({e})")))?;
         JournalKeys::decode(&plain)
             .ok_or_else(|| integrity(format!("{JOURNAL_KEYS} is damaged (bad format)")))
     }
@@ -225,7 +225,8 @@ impl RollbackAnchor for AuditAnchor {
         let mut s = self.lock();
         s.current = Some(*anchor);
         if let Some(log) = &s.log {
-            let _ = log.append(&anchor_event(anchor))
+            let _ = log
+                .append(&anchor_event(anchor))
                 .map_err(std::io::Error::other)?;
         }
         Ok(())
@@ -268,7 +269,8 @@ pub fn lock_wait(root: &PrivateDir, ui: &Ui) -> Result<DirLock> {
                 let secure_fs::ErrorKind::Locked { pid } = e.kind() else {
                     return Err(e.into());
                 };
-                let who = pid.map_or_else(|| "another process".to_owned(), |p| format!("process {p}"));
+                let who =
+                    pid.map_or_else(|| "another process".to_owned(), |p| format!("process {p}"));
                 if start.elapsed() >= LOCK_WAIT {
                     return Err(error(format!(
                         "the journal at {} is locked by {who} (another journal command); gave up after {} s",
@@ -277,7 +279,9 @@ pub fn lock_wait(root: &PrivateDir, ui: &Ui) -> Result<DirLock> {
                     )));
                 }
                 if !told {
-                    ui.info(format!("waiting for {who}, which holds the journal's lock..."));
+                    ui.info(format!(
+                        "waiting for {who}, which holds the journal's lock..."
+                    ));
                     told = true;
                 }
                 std::thread::sleep(Duration::from_millis(50));
@@ -414,6 +418,9 @@ fn close_log(log: Arc<AuditLog>) -> Result<()> {
     Ok(())
 }
 
+/// A `keystore.anchor` event: generation, header hash, keystore id.
+pub type LoggedAnchor = (u64, [u8; 32], [u8; 16]);
+
 /// The keystore unlocked and the journal's keys read; the audit log not yet
 /// opened (what `audit verify` and `audit recover` need).
 pub struct Keyring {
@@ -461,6 +468,7 @@ pub fn unlock(dir: &Path, pass_file: Option<&PathBuf>, ui: Ui) -> Result<Keyring
     let pass = crate::passphrase::current(pass_file)?;
     let anchor = Arc::new(AuditAnchor::default());
     let options = ks_options(&settings, &anchor)?;
+    crate::timing::mark("start");
     let ks = match Keystore::open(
         root.path().join(KEYS_DIR),
         Credential::Passphrase(&pass),
@@ -483,6 +491,7 @@ pub fn unlock(dir: &Path, pass_file: Option<&PathBuf>, ui: Ui) -> Result<Keyring
         }
     };
     drop(pass);
+    crate::timing::mark("unlock_kdf");
     let keys = JournalKeys::load(&root, &ks)?;
     let failures = read_failures(&root);
     Ok(Keyring {
@@ -503,8 +512,11 @@ impl Keyring {
     ///
     /// # Errors
     /// Exit 3 when the log is tampered.
-    pub fn logged_anchor(&self) -> Result<Option<(u64, [u8; 32], [u8; 16])>> {
-        let reader = LogReader::open(self.root.path().join(AUDIT_DIR), &self.keys.verifying_key()?)?;
+    pub fn logged_anchor(&self) -> Result<Option<LoggedAnchor>> {
+        let reader = LogReader::open(
+            self.root.path().join(AUDIT_DIR),
+            &self.keys.verifying_key()?,
+        )?;
         let mut last = None;
         for r in reader.records(
             &self.keys.read_key(),
@@ -520,7 +532,8 @@ impl Keyring {
                     .map(|v| v.as_u64().and_then(|n| u8::try_from(n).ok()))
                     .collect()
             };
-            if let (Some(g), Some(h), Some(id)) = (generation, bytes("header_hash"), bytes("keystore_id"))
+            if let (Some(g), Some(h), Some(id)) =
+                (generation, bytes("header_hash"), bytes("keystore_id"))
                 && let (Ok(h), Ok(id)) = (<[u8; 32]>::try_from(h), <[u8; 16]>::try_from(id))
             {
                 last = Some((g, h, id));
@@ -569,14 +582,19 @@ impl Keyring {
     /// Exit 3 when the audit log is tampered (run `journal audit verify`,
     /// then `journal audit recover`) or the keystore was rolled back.
     pub fn into_session(self) -> Result<Session> {
-        let behind = self.check_anchor().map_err(|e| tamper_hint(e))?;
+        crate::timing::mark("keys");
+        let behind = self.check_anchor().map_err(tamper_hint)?;
+        crate::timing::mark("anchor_check");
         let log = AuditLog::open(
             self.root.path().join(AUDIT_DIR),
             &self.keys.state_key(),
             audit_options(&self.keys),
         )
         .map_err(|e| tamper_hint(e.into()))?;
-        self.finish(log, behind)
+        crate::timing::mark("audit_open");
+        let s = self.finish(log, behind);
+        crate::timing::mark("audit_unlock_events");
+        s
     }
 
     /// As [`Keyring::into_session`], for a log that `open` refuses:
@@ -665,6 +683,10 @@ impl Session {
     ///
     /// # Errors
     /// Audit-log errors.
+    #[allow(
+        clippy::needless_pass_by_value,
+        reason = "call sites build the event inline"
+    )]
     pub fn audit(&self, event: Event) -> Result<()> {
         let _ = self.log.append(&event)?;
         Ok(())
@@ -682,6 +704,7 @@ impl Session {
     /// As [`Store::open`] and [`Session::rotate`].
     pub fn store(&self) -> Result<Store<'_>> {
         let mut store = Store::open(&self.root, &self.ks, &self.keys.names)?;
+        crate::timing::mark("index_open");
         let r = store.repairs().clone();
         if r.any() {
             self.audit(
@@ -701,6 +724,24 @@ impl Session {
         }
         if self.ks.rotation_due() || self.unfinished_rotation() {
             self.rotate(&mut store, false)?;
+        }
+        Ok(store)
+    }
+
+    /// Opens the entry store for adding only (see
+    /// [`Store::open_for_append`]); a due or unfinished rotation takes the
+    /// full path of [`Session::store`].
+    ///
+    /// # Errors
+    /// As [`Session::store`].
+    pub fn store_for_append(&self) -> Result<Store<'_>> {
+        if self.ks.rotation_due() || self.unfinished_rotation() {
+            return self.store();
+        }
+        let store = Store::open_for_append(&self.root, &self.ks, &self.keys.names)?;
+        crate::timing::mark("index_open");
+        if store.repairs().any() {
+            self.audit(Event::new("index.repair").with("rolled_forward", true))?;
         }
         Ok(store)
     }
@@ -771,9 +812,12 @@ impl Session {
     /// # Errors
     /// Audit-log errors.
     pub fn close(self) -> Result<()> {
+        crate::timing::mark("command");
         let Session { log, anchor, .. } = self;
         anchor.lock().log = None;
-        close_log(log)
+        let r = close_log(log);
+        crate::timing::mark("audit_close");
+        r
     }
 }
 

@@ -85,12 +85,8 @@ impl Settings {
             return Ok(Settings::default());
         }
         let bytes = dir.read(SETTINGS_FILE)?;
-        let s: Settings = serde_json::from_slice(&bytes).map_err(|e| {
-            error(format!(
-                "{}: {e}",
-                dir.path().join(SETTINGS_FILE).display()
-            ))
-        })?;
+        let s: Settings = serde_json::from_slice(&bytes)
+            .map_err(|e| error(format!("{}: {e}", dir.path().join(SETTINGS_FILE).display())))?;
         if s.version != 1 {
             return Err(error(format!(
                 "{}: unsupported settings version {}",

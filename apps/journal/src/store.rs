@@ -60,6 +60,9 @@ const MAX_INDEX_ENTRIES: u32 = 10_000_000;
 /// the base (and at least [`MIN_COMPACT_BYTES`]).
 const COMPACT_DIVISOR: u64 = 4;
 const MIN_COMPACT_BYTES: u64 = 256 << 10;
+/// Deltas with more entries get an `applied` marker and one syncfs for
+/// all their files; smaller ones are checked at the next open.
+const SMALL_DELTA: usize = 8;
 
 const CTX_ENTRY: &[u8] = b"journal/entry\0";
 const CTX_BASE: &[u8] = b"journal/index-base\0";
@@ -230,6 +233,9 @@ pub struct Store<'k> {
     /// Deltas in the log.
     ordinal: u64,
     repairs: Repairs,
+    /// Opened for appending only: `index` holds just what this process
+    /// added (see [`Store::open_for_append`]).
+    partial: bool,
 }
 
 impl std::fmt::Debug for Store<'_> {
@@ -287,6 +293,7 @@ impl<'k> Store<'k> {
             log_len: 0,
             ordinal: 0,
             repairs: Repairs::default(),
+            partial: false,
         };
         s.compact()
     }
@@ -316,6 +323,7 @@ impl<'k> Store<'k> {
             log_len: 0,
             ordinal: 0,
             repairs: Repairs::default(),
+            partial: false,
         };
         let pending = match s.load() {
             Ok(l) => {
@@ -332,12 +340,85 @@ impl<'k> Store<'k> {
                 None
             }
         };
-        if let Some(d) = pending {
-            s.apply_to_files(&d)?;
-            s.append(&Delta::Applied)?;
+        if let Some(d) = pending
+            && s.finish_pending(&d)?
+        {
             s.repairs.rolled_forward = true;
         }
         s.reconcile()?;
+        Ok(s)
+    }
+
+    /// Opens the store to add entries only, at a cost independent of the
+    /// journal's size: the snapshot is not read and the entry directory not
+    /// listed. The log's frames are walked by their lengths, and only its
+    /// last delta is decrypted (to finish an interrupted change). Falls
+    /// back to [`Store::open`] when the log does not belong to the snapshot
+    /// or its last frame does not decrypt. A compaction, when due, loads
+    /// the whole index (amortized O(1) per change).
+    ///
+    /// # Errors
+    /// As [`Store::open`].
+    pub fn open_for_append(
+        root: &'k PrivateDir,
+        ks: &'k Keystore,
+        names_key: &[u8; 32],
+    ) -> Result<Store<'k>> {
+        let full = || Store::open(root, ks, names_key);
+        if !root.exists(INDEX_BASE)? || !root.exists(INDEX_LOG)? {
+            return full();
+        }
+        let Ok(entries) = root.open_dir(ENTRIES_DIR) else {
+            return full();
+        };
+        let log = root.read(INDEX_LOG)?;
+        if log.len() < LOG_HEADER_LEN
+            || &log[..4] != LOG_MAGIC
+            || log[4..6] != VERSION.to_be_bytes()
+        {
+            return full();
+        }
+        let mut base_id = [0u8; 16];
+        base_id.copy_from_slice(&log[6..22]);
+        let mut pos = LOG_HEADER_LEN;
+        let mut frames: Vec<(usize, usize)> = Vec::new();
+        while log.len() - pos >= 4 {
+            let len =
+                u32::from_be_bytes([log[pos], log[pos + 1], log[pos + 2], log[pos + 3]]) as usize;
+            if len > MAX_FRAME || log.len() - pos - 4 < len {
+                break;
+            }
+            frames.push((pos + 4, len));
+            pos += 4 + len;
+        }
+        let mut s = Store {
+            root,
+            entries,
+            ks,
+            namer: PrivateNamer::new(names_key),
+            index: HashMap::new(),
+            base_id,
+            base_len: std::fs::metadata(root.path().join(INDEX_BASE)).map_or(0, |m| m.len()),
+            log_len: pos as u64,
+            ordinal: frames.len() as u64,
+            repairs: Repairs::default(),
+            partial: true,
+        };
+        if let Some(&(start, len)) = frames.last() {
+            let ordinal = frames.len() as u64 - 1;
+            // A base that does not match, or a damaged frame: the full open
+            // sorts it out (and rebuilds when it must).
+            let Ok(plain) = ks.decrypt(&delta_ctx(&base_id, ordinal), &log[start..start + len])
+            else {
+                return full();
+            };
+            let Ok(d) = decode_delta(&plain) else {
+                return full();
+            };
+            if s.finish_pending(&d)? {
+                s.repairs.rolled_forward = true;
+            }
+        }
         Ok(s)
     }
 
@@ -450,8 +531,9 @@ impl<'k> Store<'k> {
             .ks
             .encrypt(&ctx(CTX_ENTRY, &[name.as_bytes()]), &e.encode())?;
         if replace && self.entries.exists(&name)? {
-            let _ = self.entries
-                .write_atomic_shredding(&name, &sealed, &DeleteOptions::default())?;
+            let _ =
+                self.entries
+                    .write_atomic_shredding(&name, &sealed, &DeleteOptions::default())?;
         } else {
             self.entries.write_atomic(&name, &sealed)?;
         }
@@ -467,10 +549,15 @@ impl<'k> Store<'k> {
         for e in &entries {
             e.check().map_err(error)?;
         }
+        let batch = entries.len() > SMALL_DELTA;
         let d = Delta::Upsert(entries);
         self.append(&d)?;
         self.apply_to_files(&d)?;
-        self.append(&Delta::Applied)?;
+        if batch {
+            // A small delta is checked against its files at the next open
+            // instead (one read each): one sync less per change.
+            self.append(&Delta::Applied)?;
+        }
         self.apply_to_index(d);
         self.maybe_compact()
     }
@@ -491,24 +578,91 @@ impl<'k> Store<'k> {
         } else {
             secure_fs::Overwrite::Unknown
         };
-        self.append(&Delta::Applied)?;
         self.apply_to_index(d);
         self.maybe_compact()?;
         Ok(overwrite)
     }
 
-    fn apply_to_files(&self, d: &Delta) -> Result<()> {
+    /// Brings the files in line with the last delta of the log (one not
+    /// followed by an `applied` marker): entries whose file is missing or
+    /// holds something else are written again, removed ones deleted.
+    /// Returns whether anything had to be done.
+    fn finish_pending(&mut self, d: &Delta) -> Result<bool> {
+        let mut fixed = false;
         match d {
             Delta::Upsert(v) => {
                 for e in v {
-                    self.write_file(e, true)?;
+                    let name = self.file_name(&e.id);
+                    let same = self.entries.exists(&name)?
+                        && self
+                            .entries
+                            .read(&name)
+                            .ok()
+                            .and_then(|b| self.decrypt_file(&name, &b).ok())
+                            .is_some_and(|f| f == *e);
+                    if !same {
+                        self.write_file(e, true)?;
+                        fixed = true;
+                    }
                 }
             }
             Delta::Remove(v) => {
                 for id in v {
                     let name = self.file_name(id);
                     if self.entries.exists(&name)? {
-                        let _ = self.entries.secure_delete(&name, &DeleteOptions::default())?;
+                        let _ = self
+                            .entries
+                            .secure_delete(&name, &DeleteOptions::default())?;
+                        fixed = true;
+                    }
+                }
+            }
+            Delta::Applied => {}
+        }
+        if fixed {
+            self.entries.sync()?;
+            self.append(&Delta::Applied)?;
+        }
+        Ok(fixed)
+    }
+
+    fn apply_to_files(&self, d: &Delta) -> Result<()> {
+        match d {
+            Delta::Upsert(v) if v.len() > SMALL_DELTA => {
+                // A batch (import): the delta is already durable, so the
+                // files need not be synced one by one; a crash before the
+                // `applied` marker is finished from the delta at the next
+                // open. One syncfs makes them durable before the marker.
+                for e in v {
+                    let name = self.file_name(&e.id);
+                    if self.entries.exists(&name)? {
+                        self.write_file(e, true)?;
+                        continue;
+                    }
+                    let sealed = self
+                        .ks
+                        .encrypt(&ctx(CTX_ENTRY, &[name.as_bytes()]), &e.encode())?;
+                    let mut f = self.entries.create_new_file(&name)?;
+                    f.write_all(&sealed)?;
+                }
+                let d = std::fs::File::open(self.entries.path())?;
+                rustix::fs::syncfs(&d)?;
+                return Ok(());
+            }
+            Delta::Upsert(v) => {
+                for e in v {
+                    self.write_file(e, true)?;
+                }
+                // write_atomic synced the file and the directory.
+                return Ok(());
+            }
+            Delta::Remove(v) => {
+                for id in v {
+                    let name = self.file_name(id);
+                    if self.entries.exists(&name)? {
+                        let _ = self
+                            .entries
+                            .secure_delete(&name, &DeleteOptions::default())?;
                     }
                 }
             }
@@ -636,6 +790,12 @@ impl<'k> Store<'k> {
     fn maybe_compact(&mut self) -> Result<()> {
         let log = self.log_len.saturating_sub(LOG_HEADER_LEN as u64);
         if log > MIN_COMPACT_BYTES.max(self.base_len / COMPACT_DIVISOR) {
+            if self.partial {
+                // The log now holds this process's changes too.
+                let l = self.load()?;
+                self.index = l.index;
+                self.partial = false;
+            }
             self.compact()?;
         }
         Ok(())
@@ -654,14 +814,20 @@ impl<'k> Store<'k> {
         let plain = encode_index(&base_id, sorted.into_iter());
         let sealed = self.ks.encrypt(CTX_BASE, &plain)?;
         drop(plain);
-        let _ = self.root
-            .write_atomic_shredding(INDEX_BASE, &sealed, &DeleteOptions::default().passes(1))?;
+        let _ = self.root.write_atomic_shredding(
+            INDEX_BASE,
+            &sealed,
+            &DeleteOptions::default().passes(1),
+        )?;
         let mut header = Vec::with_capacity(LOG_HEADER_LEN);
         header.extend_from_slice(LOG_MAGIC);
         header.extend_from_slice(&VERSION.to_be_bytes());
         header.extend_from_slice(&base_id);
-        let _ = self.root
-            .write_atomic_shredding(INDEX_LOG, &header, &DeleteOptions::default().passes(1))?;
+        let _ = self.root.write_atomic_shredding(
+            INDEX_LOG,
+            &header,
+            &DeleteOptions::default().passes(1),
+        )?;
         self.base_id = base_id;
         self.base_len = sealed.len() as u64;
         self.log_len = LOG_HEADER_LEN as u64;
@@ -689,7 +855,9 @@ impl<'k> Store<'k> {
             .entries()?
             .into_iter()
             .filter_map(|n| n.into_string().ok())
-            .filter(|n| n.len() == secure_fs::PRIVATE_NAME_LEN && n.bytes().all(|b| b.is_ascii_hexdigit()))
+            .filter(|n| {
+                n.len() == secure_fs::PRIVATE_NAME_LEN && n.bytes().all(|b| b.is_ascii_hexdigit())
+            })
             .collect())
     }
 
@@ -743,12 +911,14 @@ impl<'k> Store<'k> {
             let bytes = self.entries.read(&name)?;
             if keystore_rotation::envelope_key_id(&bytes).ok() != Some(primary) {
                 let c = ctx(CTX_ENTRY, &[name.as_bytes()]);
-                let new = self
-                    .ks
-                    .rewrap(&c, &bytes)
-                    .map_err(|e| integrity(format!("an entry file does not decrypt ({e}): run `journal doctor`")))?;
-                let _ = self.entries
-                    .write_atomic_shredding(&name, &new, &DeleteOptions::default())?;
+                let new = self.ks.rewrap(&c, &bytes).map_err(|e| {
+                    integrity(format!(
+                        "an entry file does not decrypt ({e}): run `journal doctor`"
+                    ))
+                })?;
+                let _ =
+                    self.entries
+                        .write_atomic_shredding(&name, &new, &DeleteOptions::default())?;
                 n += 1;
             }
             progress(1);

@@ -82,11 +82,9 @@ impl Ui {
             return indicatif::ProgressBar::hidden();
         }
         let pb = indicatif::ProgressBar::new(len);
-        let style = indicatif::ProgressStyle::with_template(
-            "{msg} [{bar:30}] {pos}/{len} ({eta})",
-        )
-        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-        .progress_chars("=> ");
+        let style = indicatif::ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} ({eta})")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> ");
         pb.set_style(style);
         pb.set_message(what.to_owned());
         pb
