@@ -12,14 +12,17 @@ impl Scanner {
     /// earlier, then the recognizer listed first.
     pub(super) fn resolve(&self, mut cands: Vec<Cand>, fixed: &[(usize, usize)]) -> Vec<Finding> {
         let n = self.patterns.len();
-        cands.sort_unstable_by(|a, b| {
-            b.score
-                .total_cmp(&a.score)
-                .then((b.end - b.start).cmp(&(a.end - a.start)))
-                .then(a.start.cmp(&b.start))
-                // Deny lists first, as when they were patterns listed first.
-                .then((b.pat >= n).cmp(&(a.pat >= n)))
-                .then(a.pat.cmp(&b.pat))
+        // One integer key per candidate: scores are never negative, so
+        // their bits order like their values (inverted: higher first);
+        // deny lists come first, as when they were patterns listed first.
+        cands.sort_unstable_by_key(|c| {
+            (
+                !c.score.to_bits(),
+                usize::MAX - (c.end - c.start),
+                c.start,
+                c.pat < n,
+                c.pat,
+            )
         });
         let mut taken: BTreeMap<usize, usize> = fixed.iter().copied().collect();
         let mut chosen: Vec<Cand> = Vec::with_capacity(cands.len().min(64));
