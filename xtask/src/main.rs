@@ -10,6 +10,8 @@
 //! - `fuzz [--seconds N] [TARGET...]`, `fuzz-build`, `fuzz-run TARGET [SECONDS]`:
 //!   the libFuzzer targets.
 //! - `deny`, `audit`, `vet`, `tools`: the supply-chain checks and their tools.
+//! - `release --out DIR`: the reproducible, auditable release with SBOM and
+//!   manifest; `release-check`: ci and every release check, one table.
 //! - `torch [--print-env] [-- CARGO ARGS]`: cargo with the libtorch environment.
 //! - `reference`, `smollm2`: inference-tch's reference fixtures and real model.
 
@@ -25,6 +27,7 @@ mod fuzz;
 mod journal_bench;
 mod pii_eval;
 mod reference;
+mod release;
 mod supply;
 mod tidy;
 mod tools;
@@ -53,6 +56,13 @@ tasks:
   journal-bench [--entries N]... [--repeat R]
                   the journal release binary against jrnl (PyPI) on encrypted journals
                   of the same entries (default 10,000 and 50,000), as ratios
+  release --out DIR [--sign KEYFILE]
+                  reproducible auditable build of journal, its CycloneDX SBOM and a
+                  manifest (model-verify format) of both in DIR, signed with KEYFILE
+  release-check [--only STEP,...]
+                  ci, then deny, audit, vet, fuzz smoke, publish dry runs, tarball tests,
+                  auditable build, SBOM and the reproducibility check; one summary table
+                  (steps: ci tools deny audit vet fuzz publish tarball build sbom repro)
   fuzz [--seconds N] [TARGET...]
                   build the libFuzzer targets and run each (default: all) for N seconds
                   (default 10) over fuzz/corpus/TARGET; one table of executions, coverage,
@@ -81,6 +91,8 @@ fn main() -> ExitCode {
         "bench" => bench::run(rest),
         "checksums" => checksums::run(rest),
         "pii-eval" => pii_eval::run(rest),
+        "release" => release::run(rest),
+        "release-check" => release::check(rest),
         "deny" => supply::run_deny(rest),
         "audit" => supply::run_audit(rest),
         "vet" => supply::run_vet(rest),
