@@ -43,9 +43,11 @@ impl Globals {
 
 fn out(s: impl AsRef<str>) -> Result<()> {
     let mut o = std::io::stdout().lock();
-    o.write_all(s.as_ref().as_bytes())?;
-    o.flush()?;
-    Ok(())
+    match o.write_all(s.as_ref().as_bytes()).and_then(|()| o.flush()) {
+        // The reader went away (`journal list | head`): not an error.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        r => Ok(r?),
+    }
 }
 
 fn out_json(v: &Value) -> Result<()> {
@@ -60,9 +62,9 @@ pub fn dispatch(cli: Cli, ui: Ui) -> Result<()> {
     // Commands that need no journal.
     match &cli.command {
         Command::Completions { shell } => {
-            let mut o = std::io::stdout().lock();
-            crate::cli::completions(*shell, &mut o);
-            return Ok(());
+            let mut buf = Vec::new();
+            crate::cli::completions(*shell, &mut buf);
+            return out(String::from_utf8_lossy(&buf));
         }
         Command::Man { dir } => {
             for p in crate::cli::man_pages(dir)? {
@@ -124,9 +126,9 @@ pub fn run_command(g: &Globals, command: Command) -> Result<()> {
         Command::Reflect { id, model } => crate::model::reflect_cmd(g, &id, model.as_deref()),
         Command::Demo => crate::demo::run(g.ui),
         Command::Completions { shell } => {
-            let mut o = std::io::stdout().lock();
-            crate::cli::completions(shell, &mut o);
-            Ok(())
+            let mut buf = Vec::new();
+            crate::cli::completions(shell, &mut buf);
+            out(String::from_utf8_lossy(&buf))
         }
         Command::Man { dir } => {
             crate::cli::man_pages(&dir)?;
@@ -841,6 +843,12 @@ fn keys(g: &Globals, cmd: &KeysCommand) -> Result<()> {
                 if r.reencrypted == 1 { "y" } else { "ies" },
                 r.destroyed
             ));
+            if r.damaged > 0 {
+                return Err(integrity(format!(
+                    "{} entry file(s) do not decrypt and were not re-encrypted; the previous key version is kept until they are deleted (`journal doctor` names them)",
+                    r.damaged
+                )));
+            }
             Ok(())
         }
         KeysCommand::Passwd => {

@@ -180,9 +180,13 @@ pub fn run(g: &Globals, fix: bool, json_out: bool, binary_manifest: Option<&Path
             false
         }
     };
-    if let Err(e) = k.check_anchor() {
-        integrity_bad.push(format!("keystore: {e:#}"));
-    }
+    let anchor_ok = match k.check_anchor() {
+        Ok(_) => true,
+        Err(e) => {
+            integrity_bad.push(format!("keystore: {e:#}"));
+            false
+        }
+    };
 
     let mut models = Vec::new();
     if k.root.exists(MODELS_DIR)? {
@@ -218,10 +222,12 @@ pub fn run(g: &Globals, fix: bool, json_out: bool, binary_manifest: Option<&Path
     report.insert("models".into(), Value::Array(models));
 
     let mut session_opt = None;
-    if audit_ok {
+    if audit_ok && anchor_ok {
         let s = k.into_session()?;
         {
-            let store = s.store()?;
+            // Opened without starting or finishing a key rotation: doctor
+            // reports, it does not re-encrypt the journal.
+            let store = crate::store::Store::open(&s.root, &s.ks, &s.keys.names)?;
             let r = store.repairs();
             report.insert(
                 "entries".into(),

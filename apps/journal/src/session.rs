@@ -583,7 +583,7 @@ impl Keyring {
     /// then `journal audit recover`) or the keystore was rolled back.
     pub fn into_session(self) -> Result<Session> {
         crate::timing::mark("keys");
-        let behind = self.check_anchor().map_err(tamper_hint)?;
+        let behind = self.check_anchor()?;
         crate::timing::mark("anchor_check");
         let log = AuditLog::open(
             self.root.path().join(AUDIT_DIR),
@@ -723,7 +723,18 @@ impl Session {
             }
         }
         if self.ks.rotation_due() || self.unfinished_rotation() {
-            self.rotate(&mut store, false)?;
+            // Best effort: the command the user asked for goes on whatever
+            // happens to the rotation (the next open tries again).
+            match self.rotate(&mut store, false) {
+                Ok(r) if r.damaged > 0 => self.ui.warn(format!(
+                    "{} entry file(s) do not decrypt: the previous key version is kept until they are deleted (`journal doctor` names them)",
+                    r.damaged
+                )),
+                Ok(_) => {}
+                Err(e) => self.ui.warn(format!(
+                    "the key rotation could not finish ({e:#}); it is tried again at the next command"
+                )),
+            }
         }
         Ok(store)
     }
@@ -769,30 +780,38 @@ impl Session {
             None
         };
         let pb = self.ui.progress(store.len() as u64, "re-encrypting");
-        let rewrapped = store.rewrap_all(|n| pb.inc(n))?;
+        let done = store.rewrap_all(|n| pb.inc(n))?;
         pb.finish_and_clear();
         self.keys.save(&self.root, &self.ks)?;
         let primary = self.ks.primary();
-        self.ks.set_min_decryption_version(primary)?;
         let mut destroyed = Vec::new();
-        for k in self.ks.keys() {
-            if k.state == KeyState::DecryptOnly {
-                self.ks.destroy(k.id)?;
-                destroyed.push(u32::from(k.id));
+        // An entry file that does not decrypt keeps the old versions alive:
+        // nothing that might still be read with them is destroyed.
+        if done.damaged.is_empty() {
+            self.ks.set_min_decryption_version(primary)?;
+            for k in self.ks.keys() {
+                if k.state == KeyState::DecryptOnly {
+                    self.ks.destroy(k.id)?;
+                    destroyed.push(u32::from(k.id));
+                }
             }
         }
-        self.audit(
-            Event::new("key.rotate")
-                .with("from", u32::from(old))
-                .with("to", u32::from(primary))
-                .with("entries_reencrypted", rewrapped as u64)
-                .with("destroyed", destroyed.clone()),
-        )?;
+        if new.is_some() || done.rewrapped > 0 || !destroyed.is_empty() {
+            self.audit(
+                Event::new("key.rotate")
+                    .with("from", u32::from(old))
+                    .with("to", u32::from(primary))
+                    .with("entries_reencrypted", done.rewrapped as u64)
+                    .with("entries_damaged", done.damaged.len() as u64)
+                    .with("destroyed", destroyed.clone()),
+            )?;
+        }
         Ok(RotationReport {
             rotated: new.is_some(),
             from: u32::from(old),
             to: u32::from(primary),
-            reencrypted: rewrapped,
+            reencrypted: done.rewrapped,
+            damaged: done.damaged.len(),
             destroyed,
         })
     }
@@ -832,6 +851,8 @@ pub struct RotationReport {
     pub to: u32,
     /// Entry files re-encrypted.
     pub reencrypted: usize,
+    /// Entry files that do not decrypt (the old versions are kept for them).
+    pub damaged: usize,
     /// Versions destroyed.
     pub destroyed: Vec<u32>,
 }

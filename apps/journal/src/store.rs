@@ -218,6 +218,15 @@ impl Repairs {
     }
 }
 
+/// What [`Store::rewrap_all`] did.
+#[derive(Debug, Default, Clone)]
+pub struct Rewrapped {
+    /// Entry files re-encrypted under the primary key.
+    pub rewrapped: usize,
+    /// Entry files that do not decrypt (left as they are).
+    pub damaged: Vec<String>,
+}
+
 /// The open store: the index in memory, the entry directory, and the
 /// keystore that encrypts both.
 pub struct Store<'k> {
@@ -897,35 +906,49 @@ impl<'k> Store<'k> {
         Ok(())
     }
 
-    /// Re-encrypts every entry file, the index and `extra` under the
-    /// keystore's primary key (after a rotation), calling `progress` after
-    /// each file. Files already under the primary are left alone.
+    /// Re-encrypts every entry file and the index under the keystore's
+    /// primary key (after a rotation), calling `progress` after each file.
+    /// Files already under the primary are left alone; files that do not
+    /// decrypt are left as they are and named in the result (the caller
+    /// keeps the old key version while any remain), so one damaged entry
+    /// never stops the others from being re-encrypted.
     ///
     /// # Errors
-    /// Exit 3 for an entry file that does not decrypt; file-system and
-    /// keystore errors.
-    pub fn rewrap_all(&mut self, mut progress: impl FnMut(u64)) -> Result<usize> {
+    /// File-system and keystore errors.
+    pub fn rewrap_all(&mut self, mut progress: impl FnMut(u64)) -> Result<Rewrapped> {
         let primary = self.ks.primary();
-        let mut n = 0;
+        let mut done = Rewrapped::default();
         for name in self.entry_file_names()? {
             let bytes = self.entries.read(&name)?;
             if keystore_rotation::envelope_key_id(&bytes).ok() != Some(primary) {
                 let c = ctx(CTX_ENTRY, &[name.as_bytes()]);
-                let new = self.ks.rewrap(&c, &bytes).map_err(|e| {
-                    integrity(format!(
-                        "an entry file does not decrypt ({e}): run `journal doctor`"
-                    ))
-                })?;
-                let _ =
-                    self.entries
-                        .write_atomic_shredding(&name, &new, &DeleteOptions::default())?;
-                n += 1;
+                match self.ks.rewrap(&c, &bytes) {
+                    Ok(new) => {
+                        let _ = self.entries.write_atomic_shredding(
+                            &name,
+                            &new,
+                            &DeleteOptions::default(),
+                        )?;
+                        done.rewrapped += 1;
+                    }
+                    Err(_) => done.damaged.push(name),
+                }
             }
             progress(1);
         }
         self.entries.sync()?;
-        self.compact()?;
-        Ok(n)
+        // With damaged files left the old versions stay, so an index already
+        // under the primary need not be written again at every open.
+        let base_current = self
+            .root
+            .read(INDEX_BASE)
+            .ok()
+            .and_then(|b| keystore_rotation::envelope_key_id(&b).ok())
+            == Some(primary);
+        if done.rewrapped > 0 || done.damaged.is_empty() || !base_current {
+            self.compact()?;
+        }
+        Ok(done)
     }
 
     /// The entry directory, for `doctor`.
@@ -966,6 +989,108 @@ mod tests {
         assert!(matches!(decode_delta(&d).unwrap(), Delta::Remove(v) if v == vec![es[0].id]));
         let d = encode_delta(&Delta::Applied);
         assert!(matches!(decode_delta(&d).unwrap(), Delta::Applied));
+    }
+
+    struct Fixture {
+        _tmp: tempfile::TempDir,
+        root: PrivateDir,
+        ks: Keystore,
+    }
+
+    fn fixture() -> Fixture {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = PrivateDir::create(tmp.path().join("j")).unwrap();
+        let ks = Keystore::create(
+            root.path().join("keys"),
+            keystore_rotation::Credential::Passphrase(b"store tests"),
+            &keystore_rotation::Options::default(),
+        )
+        .unwrap();
+        Store::create(&root, &ks, &[9; 32]).unwrap();
+        Fixture {
+            _tmp: tmp,
+            root,
+            ks,
+        }
+    }
+
+    #[test]
+    fn an_add_interrupted_after_its_delta_is_rolled_forward_and_deletes_too() {
+        let f = fixture();
+        let e = entry(5);
+        {
+            let mut s = Store::open(&f.root, &f.ks, &[9; 32]).unwrap();
+            // The commit point: the delta is durable, the file not written.
+            s.append(&Delta::Upsert(vec![e.clone()])).unwrap();
+            assert!(!s.entries.exists(s.file_name(&e.id)).unwrap());
+        }
+        {
+            let s = Store::open_for_append(&f.root, &f.ks, &[9; 32]).unwrap();
+            assert!(s.repairs().rolled_forward);
+            assert_eq!(s.read_entry(&e.id).unwrap(), e);
+        }
+        let mut s = Store::open(&f.root, &f.ks, &[9; 32]).unwrap();
+        assert!(!s.repairs().any(), "{:?}", s.repairs());
+        assert_eq!(s.indexed(&e.id), Some(&e));
+        s.append(&Delta::Remove(vec![e.id])).unwrap();
+        drop(s);
+        let s = Store::open(&f.root, &f.ks, &[9; 32]).unwrap();
+        assert!(s.repairs().rolled_forward);
+        assert!(s.is_empty());
+        assert!(!s.entries.exists(s.file_name(&e.id)).unwrap());
+    }
+
+    #[test]
+    fn appends_compact_into_a_new_base_and_index_files_are_rebuilt_or_reconciled() {
+        let f = fixture();
+        let big = "x".repeat(100 << 10);
+        let mut ids = Vec::new();
+        {
+            let mut s = Store::open_for_append(&f.root, &f.ks, &[9; 32]).unwrap();
+            for n in 0..4 {
+                let mut e = entry(n);
+                e.body.clone_from(&big);
+                ids.push(e.id);
+                s.upsert(vec![e]).unwrap();
+            }
+            // 400 KiB of deltas passed the 256 KiB floor: folded into the base.
+            assert!(s.log_len < 200 << 10, "{}", s.log_len);
+        }
+        let s = Store::open(&f.root, &f.ks, &[9; 32]).unwrap();
+        assert_eq!(s.len(), 4);
+        drop(s);
+        // A file the index does not list is added; a missing one dropped.
+        let s = Store::open(&f.root, &f.ks, &[9; 32]).unwrap();
+        let gone = s.file_name(&ids[0]);
+        drop(s);
+        let entries = f.root.open_dir(ENTRIES_DIR).unwrap();
+        let _ = entries
+            .secure_delete(&gone, &DeleteOptions::default())
+            .unwrap();
+        let s = Store::open(&f.root, &f.ks, &[9; 32]).unwrap();
+        assert_eq!((s.len(), s.repairs().dropped), (3, 1));
+        drop(s);
+        // An index that does not decrypt is rebuilt from the files.
+        f.root.write_atomic(INDEX_BASE, b"garbage").unwrap();
+        let s = Store::open(&f.root, &f.ks, &[9; 32]).unwrap();
+        assert!(s.repairs().rebuilt);
+        assert_eq!(s.len(), 3);
+    }
+
+    #[test]
+    fn an_entry_file_moved_onto_another_name_is_refused() {
+        let f = fixture();
+        let (a, b) = (entry(1), entry(2));
+        let mut s = Store::open(&f.root, &f.ks, &[9; 32]).unwrap();
+        s.upsert(vec![a.clone()]).unwrap();
+        s.upsert(vec![b.clone()]).unwrap();
+        let bytes = s.entries.read(s.file_name(&a.id)).unwrap();
+        s.entries.write_atomic(s.file_name(&b.id), &bytes).unwrap();
+        assert_eq!(
+            crate::error::code_of(&s.read_entry(&b.id).unwrap_err()),
+            crate::error::Code::Integrity
+        );
+        assert_eq!(s.read_entry(&a.id).unwrap(), a);
     }
 
     #[test]
