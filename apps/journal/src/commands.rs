@@ -183,7 +183,7 @@ pub fn compose(e: &Entry) -> String {
     }
 }
 
-fn read_text(text: Option<&str>, ui: &Ui) -> Result<Zeroizing<String>> {
+fn read_text(text: Option<&str>) -> Result<Zeroizing<String>> {
     match text {
         Some("-") => {
             let mut s = Zeroizing::new(String::new());
@@ -193,15 +193,9 @@ fn read_text(text: Option<&str>, ui: &Ui) -> Result<Zeroizing<String>> {
             Ok(s)
         }
         Some(t) => Ok(Zeroizing::new(t.to_owned())),
-        None => {
-            if !ui.interactive {
-                return Err(fail(
-                    Code::Usage,
-                    "no text: pass it as an argument, or `-` to read stdin (the editor needs a terminal)",
-                ));
-            }
-            crate::editor::edit("")
-        }
+        // The editor is $VISUAL/$EDITOR, terminal or not (a scripted
+        // editor works too); without one the error says how to pass text.
+        None => crate::editor::edit(""),
     }
 }
 
@@ -338,7 +332,7 @@ fn entry_line(ui: &Ui, e: &Entry) -> String {
 }
 
 fn add(g: &Globals, tags: &[String], flags: PiiFlags, text: Option<&str>) -> Result<()> {
-    let text = read_text(text, &g.ui)?;
+    let text = read_text(text)?;
     if text.trim().is_empty() {
         return Err(error("the entry is empty; nothing saved"));
     }
