@@ -73,6 +73,13 @@ fn fetch_locked(manifest: &Path) -> Result<(), String> {
             .arg(manifest),
     )
     .map(|_| ())
+    .map_err(|e| {
+        format!(
+            "{e}: the lock file beside {} does not match its manifests, or crates could not be \
+             downloaded",
+            manifest.display()
+        )
+    })
 }
 
 /// The ids of `[advisories] ignore` in `deny.toml`: the one list of ignored
@@ -283,6 +290,11 @@ fn deny_checks(
 /// A failed check, a stale database, or a tool that cannot be installed.
 pub(crate) fn deny(adv: &Advisories) -> Result<String, String> {
     let installed = tools::ensure(&tools::DENY)?;
+    // A stale offline copy fails first, before anything else is looked at
+    // (deny_checks reads its dates again to stage it: a few milliseconds).
+    if let Source::Offline(db) = &adv.source {
+        advisory_db::freshness(db, Date::today(), adv.max_age_days)?;
+    }
     let packages = check_sources()?;
     let fresh = deny_checks(&installed, adv, &[], Output::Show).map_err(|(e, _)| e)?;
     Ok(format!(
