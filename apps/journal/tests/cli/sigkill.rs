@@ -101,7 +101,8 @@ fn time_of(j: &Journal, args: &[&str], editor: Option<&std::path::Path>) -> Dura
         let mut c = j.cmd();
         c.args(args);
         if let Some(e) = editor {
-            c.env("EDITOR", e).env("NEW_TEXT", "Calibration. edit");
+            c.env("EDITOR", e)
+                .env("NEW_TEXT", "Calibrated zqcalibratedqz");
         }
         let t = Instant::now();
         let out = c.output().unwrap();
@@ -141,7 +142,7 @@ fn sigkill_during_add_edit_and_rotation_never_loses_an_acknowledged_entry() {
             model.acked.insert(id.clone(), "Calibration".to_owned());
         }
     }
-    model.acked.insert(some_id, "Calibration. edit".to_owned());
+    model.acked.insert(some_id, "zqcalibratedqz".to_owned());
 
     let mut kills = 0;
     let mut acked_runs = 0;
