@@ -14,6 +14,7 @@
 
 mod audit_log;
 mod common;
+mod journal;
 mod keystore;
 mod model;
 mod secure_fs;
