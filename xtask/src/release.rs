@@ -262,20 +262,35 @@ struct Build {
     binary: PathBuf,
 }
 
-/// Copies the tree to `src` (which must not exist) and builds `package`
-/// there, under `nice` when `nice` is true (the checks share the machine).
+/// Copies the source tree into each of `dests` (emptied first), all from
+/// one listing taken now: builds compared with each other must start from
+/// the same files, even if the checkout changes while the first one runs.
+fn copy_sources(root: &Path, dests: &[&Path]) -> Result<(), String> {
+    let files = source_files(root)?;
+    for dest in dests {
+        if dest.exists() {
+            std::fs::remove_dir_all(dest).map_err(|e| format!("{}: {e}", dest.display()))?;
+        }
+        std::fs::create_dir_all(dest).map_err(|e| format!("{}: {e}", dest.display()))?;
+    }
+    // The first copy is made from the checkout, the others from that copy.
+    let Some((first, rest)) = dests.split_first() else {
+        return Ok(());
+    };
+    copy_tree(root, &files, first)?;
+    for dest in rest {
+        copy_tree(first, &files, dest)?;
+    }
+    Ok(())
+}
+
+/// Builds `package` in the copy of the tree at `src` (see [`copy_sources`]).
 fn build_in(
-    root: &Path,
     src: &Path,
     settings: &BuildSettings,
     auditable: &Path,
     package: &str,
 ) -> Result<Build, String> {
-    if src.exists() {
-        std::fs::remove_dir_all(src).map_err(|e| format!("{}: {e}", src.display()))?;
-    }
-    std::fs::create_dir_all(src).map_err(|e| format!("{}: {e}", src.display()))?;
-    copy_tree(root, &source_files(root)?, src)?;
     util::run(&mut settings.command(auditable, src, package))?;
     let binary = src.join("target").join("release").join(package);
     if !binary.is_file() {
@@ -675,7 +690,9 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let settings = BuildSettings::detect(&commit)?;
     let auditable = tools::ensure(&tools::AUDITABLE)?.path;
     let cyclonedx = tools::ensure(&tools::CYCLONEDX)?.path;
-    let build = build_in(&root, &scratch("a")?, &settings, &auditable, APP)?;
+    let src = scratch("a")?;
+    copy_sources(&root, &[&src])?;
+    let build = build_in(&src, &settings, &auditable, APP)?;
     assemble(&out, &build, &cyclonedx, &commit.revision(), key.as_ref())?;
     println!(
         "release: wrote {} ({APP}, {SBOM_NAME}, {MANIFEST_NAME}{}) for {}",
@@ -971,7 +988,11 @@ impl Table {
         let took = started.elapsed();
         let (status, note) = match result {
             Ok(note) => (Status::Ok, note),
-            Err(e) => (Status::Fail, e),
+            Err(e) => {
+                // The table keeps the first line; the whole report goes here.
+                println!("release-check: {name} failed:\n{e}");
+                (Status::Fail, e)
+            }
         };
         let row = Row {
             name: name.to_owned(),
@@ -1134,7 +1155,10 @@ pub(crate) fn check(args: &[String]) -> Result<(), String> {
     t.step("auditable build", || {
         let (settings, _) = prepared.as_ref().map_err(Clone::clone)?;
         let auditable = auditable.as_ref().map_err(Clone::clone)?;
-        let b = build_in(&root, &scratch("a")?, settings, auditable, APP)?;
+        // Both copies now, before the first build: the same files for both.
+        let (src_a, src_b) = (scratch("a")?, scratch("second-build-b")?);
+        copy_sources(&root, &[&src_a, &src_b])?;
+        let b = build_in(&src_a, settings, auditable, APP)?;
         let bytes = std::fs::read(&b.binary).map_err(|e| format!("{}: {e}", b.binary.display()))?;
         if !has_dependency_list(&bytes) {
             return Err(format!(
@@ -1165,7 +1189,11 @@ pub(crate) fn check(args: &[String]) -> Result<(), String> {
                     let (settings, _) = prepared.as_ref().map_err(Clone::clone)?;
                     let auditable = auditable.as_ref().map_err(Clone::clone)?;
                     // A second directory, with a longer path: remapping, not luck.
-                    let b = build_in(&root, &scratch("second-build-b")?, settings, auditable, APP)?;
+                    let src_b = root
+                        .join("target")
+                        .join("xtask-release")
+                        .join("second-build-b");
+                    let b = build_in(&src_b, settings, auditable, APP)?;
                     let read =
                         |p: &Path| std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()));
                     compare(&read(&a.binary)?, &read(&b.binary)?)?;
@@ -1527,6 +1555,42 @@ mod tests {
                 "profile.dev.package.\"*\".opt-level=2",
             ]
         );
+    }
+
+    #[test]
+    fn both_copies_are_made_from_one_listing_and_leave_ignored_files_out() {
+        let dir = TempDir::new();
+        let repo = dir.0.join("repo");
+        std::fs::create_dir_all(repo.join("src")).unwrap();
+        let git = |args: &[&str]| {
+            let ok = Command::new("git")
+                .current_dir(&repo)
+                .args(args)
+                .output()
+                .is_ok_and(|o| o.status.success());
+            assert!(ok, "git {args:?}");
+        };
+        git(&["init", "-q"]);
+        std::fs::write(repo.join(".gitignore"), "target/\n").unwrap();
+        std::fs::write(repo.join("src/lib.rs"), "// lib\n").unwrap();
+        std::fs::create_dir_all(repo.join("target")).unwrap();
+        std::fs::write(repo.join("target/junk"), "x").unwrap();
+        let (a, b) = (dir.0.join("a"), dir.0.join("b"));
+        std::fs::create_dir_all(&b).unwrap();
+        std::fs::write(b.join("stale"), "left from an earlier run").unwrap();
+        copy_sources(&repo, &[&a, &b]).unwrap();
+        for copy in [&a, &b] {
+            assert_eq!(
+                std::fs::read_to_string(copy.join("src/lib.rs")).unwrap(),
+                "// lib\n"
+            );
+            assert!(copy.join(".gitignore").is_file());
+            assert!(
+                !copy.join("target").exists(),
+                "ignored files are not copied"
+            );
+            assert!(!copy.join("stale").exists(), "each copy starts empty");
+        }
     }
 
     #[test]
