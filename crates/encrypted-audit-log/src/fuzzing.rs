@@ -392,7 +392,11 @@ mod tests {
             if rechained {
                 rechain(&mut files);
             }
-            let dir = base().dir.with_extension("rechain-test");
+            // Not under the base log's directory: the other test removes it.
+            let dir = std::env::temp_dir().join(format!(
+                "eal-rechain-test-{}-{rechained}",
+                std::process::id()
+            ));
             assert!(write_all(&dir, &files));
             let r = LogReader::open(&dir, &base().key).and_then(|r| r.verify());
             let _ = std::fs::remove_dir_all(&dir);
