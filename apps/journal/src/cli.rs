@@ -309,9 +309,10 @@ pub enum ModelCommand {
         /// The expected SHA-256 of each file, hex (repeatable).
         #[arg(long = "sha256", value_name = "HEX", required = true)]
         sha256: Vec<String>,
-        /// The model directory to write (default: DIR/models/NAME is not used: files go to --out).
+        /// The model directory to write (default: DATA_DIR/models/NAME, NAME from
+        /// --name or else the model's name in the first URL).
         #[arg(long, value_name = "DIR")]
-        out: PathBuf,
+        out: Option<PathBuf>,
         /// The model's name in the manifest.
         #[arg(long, default_value = "model")]
         name: String,

@@ -119,7 +119,7 @@ pub fn run_command(g: &Globals, command: Command) -> Result<()> {
             out,
             name,
             allow,
-        }) => crate::model::fetch_cmd(g, &urls, &sha256, &out, &name, &allow),
+        }) => crate::model::fetch_cmd(g, &urls, &sha256, out.as_deref(), &name, &allow),
         Command::Model(ModelCommand::Verify { dir, manifest }) => {
             crate::model::verify_cmd(Some(g), &dir, manifest.as_deref(), g.ui)
         }
@@ -207,7 +207,10 @@ enum Gate {
 
 fn ask(ui: &Ui) -> Result<char> {
     loop {
-        eprint!("{} ", ui.bold("Save anyway, redact, or cancel? [s/r/c]"));
+        eprint!(
+            "{} ",
+            ui.bold_err("Save anyway, redact, or cancel? [s/r/c]")
+        );
         let mut line = String::new();
         let n = std::io::stdin().lock().read_line(&mut line)?;
         if n == 0 {

@@ -91,6 +91,7 @@ pub fn run(ui: Ui) -> Result<()> {
     std::fs::write(&pass, format!("{DEMO_PASSPHRASE}\n"))?;
     let inner = Ui {
         color: ui.color,
+        color_out: ui.color_out,
         interactive: false,
         quiet: false,
     };

@@ -16,6 +16,21 @@ use crate::session::MODELS_DIR;
 use crate::ui::Ui;
 
 /// A model name usable as a file name.
+/// The model's name in a download URL: the repository before `resolve`
+/// on Hugging Face (`.../SmolLM2-135M-Instruct/resolve/main/x`), else the
+/// directory that holds the file.
+pub fn name_from_url(url: &str) -> Option<String> {
+    let u = url::Url::parse(url).ok()?;
+    let segs: Vec<&str> = u.path_segments()?.filter(|s| !s.is_empty()).collect();
+    let i = segs.iter().position(|s| *s == "resolve");
+    let cand = match i {
+        Some(i) if i > 0 => segs[i - 1],
+        _ if segs.len() >= 2 => segs[segs.len() - 2],
+        _ => return None,
+    };
+    check_name(cand).is_ok().then(|| cand.to_owned())
+}
+
 fn check_name(name: &str) -> Result<()> {
     if name.is_empty()
         || name.len() > 100
@@ -52,11 +67,26 @@ pub fn fetch_cmd(
     g: &Globals,
     urls: &[String],
     sha256: &[String],
-    out: &Path,
+    out: Option<&Path>,
     name: &str,
     allow: &[String],
 ) -> Result<()> {
+    // Without --out the files go to DATA_DIR/models/NAME; the default
+    // name "model" then gives way to the one the URL names.
+    let name = match (out, name, urls.first()) {
+        (None, "model", Some(u)) => name_from_url(u).unwrap_or_else(|| name.to_owned()),
+        _ => name.to_owned(),
+    };
+    let name = name.as_str();
     check_name(name)?;
+    let default_out;
+    let out = match out {
+        Some(o) => o,
+        None => {
+            default_out = g.dir.join(MODELS_DIR).join(name);
+            default_out.as_path()
+        }
+    };
     if urls.len() != sha256.len() {
         return Err(fail(
             Code::Usage,
@@ -80,7 +110,13 @@ pub fn fetch_cmd(
         b = b.allow_unpinned(h);
     }
     let downloader = b.build()?;
-    std::fs::create_dir_all(out)?;
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(out)?;
+    }
     for (url, digest, file) in &plan {
         let pb = g.ui.progress(0, file);
         let pb2 = pb.clone();
@@ -369,3 +405,25 @@ fn pick_model(s: &crate::session::Session, model: Option<&Path>) -> Result<(Path
 
 /// Whether this build has the `ai` feature.
 pub const AI: bool = cfg!(feature = "ai");
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_model_name_is_read_from_its_url() {
+        assert_eq!(
+            super::name_from_url(
+                "https://huggingface.co/HuggingFaceTB/SmolLM2-135M-Instruct/resolve/main/model.safetensors"
+            )
+            .as_deref(),
+            Some("SmolLM2-135M-Instruct")
+        );
+        assert_eq!(
+            super::name_from_url("https://example.org/models/tiny/weights.bin").as_deref(),
+            Some("tiny")
+        );
+        assert_eq!(
+            super::name_from_url("https://example.org/weights.bin"),
+            None
+        );
+    }
+}

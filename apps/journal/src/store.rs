@@ -205,6 +205,9 @@ pub struct Repairs {
     pub damaged: Vec<String>,
     /// An interrupted change was finished.
     pub rolled_forward: bool,
+    /// The log was missing or belonged to an older base (a crash during
+    /// compaction): a new base and log were written.
+    pub log_reset: bool,
 }
 
 impl Repairs {
@@ -215,6 +218,7 @@ impl Repairs {
             || self.dropped > 0
             || !self.damaged.is_empty()
             || self.rolled_forward
+            || self.log_reset
     }
 }
 
@@ -349,6 +353,13 @@ impl<'k> Store<'k> {
                 None
             }
         };
+        if s.log_len < LOG_HEADER_LEN as u64 {
+            // No log of this base (missing, or one of an older base left by
+            // a crash during compaction): start one now, so that no change
+            // is ever appended where the next open would not read it.
+            s.compact()?;
+            s.repairs.log_reset = true;
+        }
         if let Some(d) = pending
             && s.finish_pending(&d)?
         {
@@ -380,6 +391,18 @@ impl<'k> Store<'k> {
         let Ok(entries) = root.open_dir(ENTRIES_DIR) else {
             return full();
         };
+        // `compact` writes the base, then the log: a log older than the base
+        // is one left by a crash in between (it names the previous base).
+        // The full open replaces it.
+        let modified = |name: &str| {
+            std::fs::metadata(root.path().join(name))
+                .and_then(|m| m.modified())
+                .ok()
+        };
+        match (modified(INDEX_BASE), modified(INDEX_LOG)) {
+            (Some(base), Some(log)) if log >= base => {}
+            _ => return full(),
+        }
         let log = root.read(INDEX_LOG)?;
         if log.len() < LOG_HEADER_LEN
             || &log[..4] != LOG_MAGIC
@@ -550,7 +573,9 @@ impl<'k> Store<'k> {
     }
 
     /// Adds or replaces entries: one delta (durable), then the files, then
-    /// the `applied` marker. Returns when all of it is on disk.
+    /// the `applied` marker. Returns when all of it is on disk. Replacing
+    /// an entry the index holds (an edit) compacts the index, so that the
+    /// old version does not stay in its files.
     ///
     /// # Errors
     /// File-system and keystore errors; nothing is acknowledged then.
@@ -558,6 +583,8 @@ impl<'k> Store<'k> {
         for e in &entries {
             e.check().map_err(error)?;
         }
+        // An edit: the old version must not linger in the index files.
+        let replaces = entries.iter().any(|e| self.index.contains_key(&e.id));
         let batch = entries.len() > SMALL_DELTA;
         let d = Delta::Upsert(entries);
         self.append(&d)?;
@@ -568,11 +595,16 @@ impl<'k> Store<'k> {
             self.append(&Delta::Applied)?;
         }
         self.apply_to_index(d);
-        self.maybe_compact()
+        if replaces {
+            self.compact()
+        } else {
+            self.maybe_compact()
+        }
     }
 
     /// Removes an entry: the delta, then the file securely deleted (see
-    /// secure-fs for what overwriting reaches), then the marker.
+    /// secure-fs for what overwriting reaches), then the index compacted
+    /// (its old base and log shredded), so that no copy of the entry stays.
     ///
     /// # Errors
     /// File-system and keystore errors.
@@ -588,7 +620,9 @@ impl<'k> Store<'k> {
             secure_fs::Overwrite::Unknown
         };
         self.apply_to_index(d);
-        self.maybe_compact()?;
+        // Nothing of the entry may stay in the index files: a new base and
+        // log, the old ones shredded.
+        self.compact()?;
         Ok(overwrite)
     }
 
@@ -775,6 +809,11 @@ impl<'k> Store<'k> {
 
     /// Appends one delta to the log and syncs it.
     fn append(&mut self, d: &Delta) -> Result<()> {
+        if self.log_len < LOG_HEADER_LEN as u64 {
+            return Err(error(
+                "the index log has no header for this index (a bug): nothing changed",
+            ));
+        }
         let sealed = self
             .ks
             .encrypt(&delta_ctx(&self.base_id, self.ordinal), &encode_delta(d))?;
