@@ -568,7 +568,7 @@ fn judge(t: &Target, found: &[Estimate], paired: &BTreeMap<String, f64>) -> Judg
             }
         }
         Measure::Elsewhere(task) => Judged {
-            criterion: format!("({task})"),
+            criterion: format!("see `{task}`"),
             paired: "-".into(),
             meets: None,
         },
@@ -601,6 +601,16 @@ fn targets_table(found: &[Estimate], paired: &BTreeMap<String, f64>) -> String {
             }
             None => "",
         };
+        if let Measure::Elsewhere(_) = t.measure {
+            // Measured by another task: named after the target, not in the
+            // figure columns.
+            let _ = writeln!(
+                s,
+                "{:<33} {:<35} {:>12} {:>9} {:>16}  {}",
+                t.part, t.figure, "-", "-", t.target, j.criterion
+            );
+            continue;
+        }
         let _ = writeln!(
             s,
             "{:<33} {:<35} {:>12} {:>9} {:>16}  {mark}",
@@ -721,7 +731,16 @@ mod tests {
         let j = judge(row("pii-scan accuracy"), &[], &BTreeMap::new());
         assert_eq!(
             (j.criterion.as_str(), j.meets),
-            ("(cargo xtask pii-eval)", None)
+            ("see `cargo xtask pii-eval`", None)
+        );
+        let table = targets_table(&[], &BTreeMap::new());
+        let line = table
+            .lines()
+            .find(|l| l.starts_with("pii-scan accuracy"))
+            .unwrap_or_default();
+        assert!(
+            line.ends_with(">= 0.95  see `cargo xtask pii-eval`"),
+            "{line}"
         );
         let j = judge(row("model verify, multi-file model"), &[], &BTreeMap::new());
         assert_eq!((j.criterion.as_str(), j.meets), ("not run", None));
