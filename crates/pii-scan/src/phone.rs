@@ -4,16 +4,28 @@
 //! checked against that country's number plan; a national number against
 //! each of the scanner's phone regions in turn.
 //!
-//! Only the metadata is used, not `phonenumber::parse`: the scanner's
-//! candidate already holds the digits, and matching the national number
-//! patterns directly costs a fraction of a full parse.
+//! Only the metadata's number plans are used, not `phonenumber::parse`: the
+//! scanner's candidate already holds the digits, and matching the national
+//! number patterns directly costs a fraction of a full parse.
+//!
+//! The plans are read from `phone_plans.txt`, a table extracted from the
+//! `phonenumber` crate's database (one line per region: id, country code,
+//! main region of its code, national prefix, possible lengths, general
+//! pattern, number-type patterns). Loading that database parses every
+//! pattern of every region and costs ~250 ms, and compiling the plans of
+//! the default regions more: far more than building a scanner should
+//! cost. The table loads in microseconds, and each plan's regexes are
+//! compiled on first use, when a candidate of a possible length reaches
+//! them. A test (`plan_table_matches_phonenumber`) checks the table
+//! against the crate's database, so that a `phonenumber` update cannot
+//! leave it stale; `PII_SCAN_BLESS_PHONE_PLANS=1 cargo test -p pii-scan
+//! --lib plan_table` rewrites it.
 
 use std::collections::HashMap;
 use std::sync::{LazyLock, OnceLock};
 
 use regex_automata::meta::Regex;
-
-use phonenumber::metadata::{DATABASE, Metadata};
+use regex_automata::util::syntax;
 
 use crate::Error;
 
@@ -36,20 +48,71 @@ pub const DEFAULT_PHONE_REGIONS: &[&str] = &[
 /// run is too often something else.
 const PREFIX_OPTIONAL: &[&str] = &["US", "CA", "CN", "IN", "BR", "MX"];
 
-/// Metadata of the regions of every country calling code.
-static BY_CODE: LazyLock<HashMap<u16, Vec<&'static Metadata>>> = LazyLock::new(|| {
-    let mut map: HashMap<u16, Vec<&'static Metadata>> = HashMap::new();
-    for meta in DATABASE.iter() {
-        map.entry(meta.country_code()).or_default().push(meta);
+/// The number plans, extracted from the `phonenumber` crate's database.
+const PLAN_TABLE: &str = include_str!("phone_plans.txt");
+
+/// One region of the plan table.
+struct Meta {
+    id: &'static str,
+    country_code: u16,
+    main_country: bool,
+    /// The national (trunk) prefix, if the region has one.
+    prefix: Option<&'static str>,
+    /// `None` for a region without number types (no number is valid).
+    plan: Option<Plan>,
+}
+
+/// Every region of the table, in table order.
+static TABLE: LazyLock<Vec<Meta>> =
+    LazyLock::new(|| PLAN_TABLE.lines().filter_map(parse_row).collect());
+
+/// Parses a line of the table (`None` for a malformed one: the table test
+/// checks there is none).
+fn parse_row(line: &'static str) -> Option<Meta> {
+    let mut f = line.split('\t');
+    let id = f.next()?;
+    let country_code = f.next()?.parse().ok()?;
+    let main_country = f.next()? == "1";
+    let prefix = Some(f.next()?).filter(|p| !p.is_empty());
+    let lengths = f
+        .next()?
+        .split(',')
+        .filter(|l| !l.is_empty())
+        .map(str::parse)
+        .collect::<Result<Vec<u16>, _>>()
+        .ok()?;
+    let general = f.next()?;
+    let types = f.next()?;
+    if f.next().is_some() {
+        return None;
+    }
+    Some(Meta {
+        id,
+        country_code,
+        main_country,
+        prefix,
+        plan: (!types.is_empty()).then(|| Plan {
+            lengths,
+            general: LazyRegex::new(general),
+            types: LazyRegex::new(types),
+        }),
+    })
+}
+
+/// The regions of every country calling code.
+static BY_CODE: LazyLock<HashMap<u16, Vec<&'static Meta>>> = LazyLock::new(|| {
+    let mut map: HashMap<u16, Vec<&'static Meta>> = HashMap::new();
+    for meta in TABLE.iter() {
+        map.entry(meta.country_code).or_default().push(meta);
     }
     for list in map.values_mut() {
         // The main country of a shared code first (US for +1, RU for +7).
-        list.sort_by_key(|m| !m.is_main_country_for_code());
+        list.sort_by_key(|m| !m.main_country);
     }
     map
 });
 
-/// A region's compiled plan, resolved when the scanner is built.
+/// A region of the scanner, resolved when the scanner is built.
 #[derive(Clone, Copy)]
 pub(crate) struct Region {
     id: &'static str,
@@ -59,7 +122,8 @@ pub(crate) struct Region {
     prefix_optional: bool,
 }
 
-/// Resolves region codes ("US", "DE", ...).
+/// Resolves region codes ("US", "DE", ...). Compiles nothing: each
+/// region's plan is compiled when a candidate first needs it.
 ///
 /// # Errors
 /// [`Error::InvalidOption`] naming an unknown region code.
@@ -73,14 +137,14 @@ where
         .map(|c| {
             let c = c.as_ref();
             let up = c.to_ascii_uppercase();
-            DATABASE
-                .by_id(up.as_str())
-                .filter(|_| up.len() == 2)
+            TABLE
+                .iter()
+                .find(|m| up.len() == 2 && m.id == up)
                 .and_then(|meta| {
                     Some(Region {
-                        id: meta.id(),
-                        plan: plan(meta)?,
-                        prefix: meta.national_prefix().filter(|p| !p.is_empty()),
+                        id: meta.id,
+                        plan: meta.plan.as_ref()?,
+                        prefix: meta.prefix,
                         prefix_optional: PREFIX_OPTIONAL.contains(&up.as_str()),
                     })
                 })
@@ -95,80 +159,63 @@ where
         .collect()
 }
 
-/// A region's number plan compiled for matching: the general pattern and
-/// the union of its number types' patterns, both anchored at both ends.
-/// phonenumber's own `Descriptor::is_match` looks every pattern up in a
-/// global, locked cache keyed by the pattern's text; compiling each once
-/// here costs a fraction of that on every check and takes no lock.
+/// A pattern of the table, compiled on first use: anchored at both ends,
+/// with insignificant whitespace (as phonenumber compiles it) and without
+/// Unicode (a national number is ASCII digits, and `\d` compiles to a
+/// tenth of the automaton).
+struct LazyRegex {
+    src: &'static str,
+    compiled: OnceLock<Option<Regex>>,
+}
+
+impl LazyRegex {
+    fn new(src: &'static str) -> LazyRegex {
+        LazyRegex {
+            src,
+            compiled: OnceLock::new(),
+        }
+    }
+
+    fn compile(src: &str) -> Option<Regex> {
+        Regex::builder()
+            .syntax(syntax::Config::new().unicode(false).utf8(false))
+            .build(&format!("(?x)^(?:{src})$"))
+            .ok()
+    }
+
+    /// Whether `nsn` matches (never, for a pattern that does not compile:
+    /// the table test checks that every one does).
+    fn is_match(&self, nsn: &str) -> bool {
+        self.compiled
+            .get_or_init(|| LazyRegex::compile(self.src))
+            .as_ref()
+            .is_some_and(|r| r.is_match(nsn))
+    }
+}
+
+/// A region's number plan: the general pattern and the union of its
+/// number types' patterns. phonenumber's own `Descriptor::is_match` looks
+/// every pattern up in a global, locked cache keyed by the pattern's text;
+/// compiling each once here costs a fraction of that on every check and
+/// takes no lock.
 struct Plan {
+    /// The possible lengths of a national significant number (empty: any).
     lengths: Vec<u16>,
-    general: Regex,
-    types: Regex,
+    general: LazyRegex,
+    types: LazyRegex,
 }
 
 impl Plan {
-    fn new(meta: &Metadata) -> Option<Plan> {
-        let d = meta.descriptors();
-        // The metadata's patterns are laid out over several lines: compile
-        // them with insignificant whitespace, as phonenumber does.
-        let anchored = |p: &str| Regex::new(&format!("(?x)^(?:{p})$")).ok();
-        let types: Vec<String> = [
-            d.mobile(),
-            d.fixed_line(),
-            d.toll_free(),
-            d.premium_rate(),
-            d.shared_cost(),
-            d.personal_number(),
-            d.voip(),
-            d.uan(),
-            d.pager(),
-            d.voicemail(),
-        ]
-        .into_iter()
-        .flatten()
-        .map(|desc| format!("(?:{})", desc.national_number().as_str()))
-        .collect();
-        if types.is_empty() {
-            return None;
-        }
-        // The general descriptor often lists no lengths: use its types'.
-        let mut lengths: Vec<u16> = d.general().possible_length().to_vec();
-        if lengths.is_empty() {
-            for desc in [d.mobile(), d.fixed_line(), d.toll_free(), d.premium_rate()]
-                .into_iter()
-                .chain([d.shared_cost(), d.personal_number(), d.voip(), d.uan()])
-                .chain([d.pager(), d.voicemail()])
-                .flatten()
-            {
-                lengths.extend_from_slice(desc.possible_length());
-            }
-        }
-        Some(Plan {
-            lengths,
-            general: anchored(d.general().national_number().as_str())?,
-            types: anchored(&types.join("|"))?,
-        })
-    }
-
+    /// Its national significant numbers are valid when the length is
+    /// possible and the general pattern and one of its number types match,
+    /// as libphonenumber's `isValidNumber` decides. The length comes
+    /// first: a plan is compiled only for a number of a possible length.
     fn valid(&self, nsn: &str) -> bool {
         let len = u16::try_from(nsn.len()).unwrap_or(u16::MAX);
         (self.lengths.is_empty() || self.lengths.contains(&len))
             && self.general.is_match(nsn)
             && self.types.is_match(nsn)
     }
-}
-
-/// Compiled plans by region id, built on first use.
-static PLANS: LazyLock<HashMap<&'static str, OnceLock<Option<Plan>>>> =
-    LazyLock::new(|| DATABASE.iter().map(|m| (m.id(), OnceLock::new())).collect());
-
-/// The compiled plan of a region (compiled on first use): its national
-/// significant numbers are valid when the general pattern and one of its
-/// number types match, as libphonenumber's `isValidNumber` decides.
-fn plan(meta: &'static Metadata) -> Option<&'static Plan> {
-    PLANS
-        .get(meta.id())
-        .and_then(|cell| cell.get_or_init(|| Plan::new(meta)).as_ref())
 }
 
 /// How a candidate was written.
@@ -200,7 +247,10 @@ pub(crate) fn valid(w: &Written<'_>, defaults: &[Region]) -> Validity {
             };
             if let Some(metas) = BY_CODE.get(&code) {
                 let rest = &d[cc_len..];
-                return if metas.iter().any(|m| plan(m).is_some_and(|p| p.valid(rest))) {
+                return if metas
+                    .iter()
+                    .any(|m| m.plan.as_ref().is_some_and(|p| p.valid(rest)))
+                {
                     Validity::Valid
                 } else {
                     Validity::Invalid
@@ -465,6 +515,146 @@ pub(crate) fn check(
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    /// The plan table as extracted from the `phonenumber` crate's
+    /// database: one line per region, sorted by id; patterns without their
+    /// (insignificant) whitespace.
+    fn table_from_phonenumber() -> String {
+        use phonenumber::metadata::DATABASE;
+        let squeeze = |p: &str| -> String {
+            assert!(
+                !p.contains('#') && !p.contains("\\ ") && !p.contains('\t'),
+                "pattern needs its whitespace: {p}"
+            );
+            p.chars().filter(|c| !c.is_whitespace()).collect()
+        };
+        let mut rows: Vec<String> = DATABASE
+            .iter()
+            .map(|meta| {
+                let d = meta.descriptors();
+                let types: Vec<String> = [
+                    d.mobile(),
+                    d.fixed_line(),
+                    d.toll_free(),
+                    d.premium_rate(),
+                    d.shared_cost(),
+                    d.personal_number(),
+                    d.voip(),
+                    d.uan(),
+                    d.pager(),
+                    d.voicemail(),
+                ]
+                .into_iter()
+                .flatten()
+                .map(|desc| format!("(?:{})", squeeze(desc.national_number().as_str())))
+                .collect();
+                // The general descriptor often lists no lengths: use its types'.
+                let mut lengths: Vec<u16> = d.general().possible_length().to_vec();
+                if lengths.is_empty() {
+                    for desc in [d.mobile(), d.fixed_line(), d.toll_free(), d.premium_rate()]
+                        .into_iter()
+                        .chain([d.shared_cost(), d.personal_number(), d.voip(), d.uan()])
+                        .chain([d.pager(), d.voicemail()])
+                        .flatten()
+                    {
+                        lengths.extend_from_slice(desc.possible_length());
+                    }
+                }
+                let lengths: Vec<String> = lengths.iter().map(u16::to_string).collect();
+                format!(
+                    "{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                    meta.id(),
+                    meta.country_code(),
+                    u8::from(meta.is_main_country_for_code()),
+                    meta.national_prefix().unwrap_or(""),
+                    lengths.join(","),
+                    squeeze(d.general().national_number().as_str()),
+                    types.join("|"),
+                )
+            })
+            .collect();
+        rows.sort();
+        let mut out = rows.join("\n");
+        out.push('\n');
+        out
+    }
+
+    #[test]
+    fn plan_table_matches_phonenumber() {
+        let fresh = table_from_phonenumber();
+        if std::env::var_os("PII_SCAN_BLESS_PHONE_PLANS").is_some() {
+            let path = concat!(env!("CARGO_MANIFEST_DIR"), "/src/phone_plans.txt");
+            std::fs::write(path, &fresh).unwrap();
+            return;
+        }
+        assert!(
+            fresh == PLAN_TABLE,
+            "src/phone_plans.txt is stale: rerun with PII_SCAN_BLESS_PHONE_PLANS=1"
+        );
+        // Every line parses, and every pattern compiles as the scanner
+        // compiles it.
+        assert_eq!(TABLE.len(), PLAN_TABLE.lines().count());
+        for meta in TABLE.iter() {
+            if let Some(plan) = &meta.plan {
+                for r in [&plan.general, &plan.types] {
+                    assert!(
+                        LazyRegex::compile(r.src).is_some(),
+                        "{}: {}",
+                        meta.id,
+                        r.src
+                    );
+                }
+            }
+        }
+    }
+
+    /// The table's plans accept libphonenumber's example number of every
+    /// region and number type (valid numbers by definition).
+    #[test]
+    fn plans_accept_phonenumber_examples() {
+        use phonenumber::metadata::DATABASE;
+        let mut checked = 0;
+        for meta in DATABASE.iter() {
+            // Parsed afresh: the global table's plans stay uncompiled for
+            // `regions_compile_plans_lazily`.
+            let line = PLAN_TABLE
+                .lines()
+                .find(|l| l.split('\t').next() == Some(meta.id()))
+                .unwrap();
+            let ours = parse_row(line).unwrap();
+            let d = meta.descriptors();
+            for desc in [d.mobile(), d.fixed_line(), d.toll_free(), d.premium_rate()]
+                .into_iter()
+                .flatten()
+            {
+                if let Some(example) = desc.example() {
+                    let plan = ours.plan.as_ref().unwrap();
+                    assert!(plan.valid(example), "{} {example}", meta.id());
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 500, "{checked}");
+    }
+
+    /// Resolving regions compiles no plan (and loads no phonenumber
+    /// database): a plan is compiled when a number of a possible length
+    /// first reaches it.
+    #[test]
+    fn regions_compile_plans_lazily() {
+        // Tuvalu: no other test touches its plan.
+        let tv = regions(["tv"]).unwrap();
+        let compiled =
+            |r: &Region| [&r.plan.general, &r.plan.types].map(|l| l.compiled.get().is_some());
+        assert_eq!(compiled(&tv[0]), [false, false]);
+        // Too short for Tuvalu's plan: still nothing compiled.
+        assert!(!tv[0].plan.valid("12"));
+        assert_eq!(compiled(&tv[0]), [false, false]);
+        // +688 90 1234 (a Tuvalu mobile number, libphonenumber's example).
+        let example = "901234";
+        assert!(tv[0].plan.valid(example));
+        assert_eq!(compiled(&tv[0]), [true, true]);
+    }
 
     #[test]
     fn regions_resolve_and_errors_name_the_code() {

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use aho_corasick::AhoCorasick;
 use regex_automata::MatchKind;
@@ -32,6 +32,9 @@ struct Def {
     negative: &'static [&'static str],
     validated: bool,
     max_score: f64,
+    /// The regex, when it was compiled already (a custom pattern, compiled
+    /// for its error message).
+    compiled: Option<Regex>,
 }
 
 /// A compiled pattern.
@@ -52,7 +55,7 @@ pub(super) struct Compiled {
     /// supporting word near it, so the pattern is not even searched in a
     /// window that has none of its supporting words nearby.
     pub(super) max_score: f64,
-    pub(super) regex: Regex,
+    pub(super) regex: LazyPattern,
     pub(super) score: f64,
     pub(super) check: Check,
     /// Supporting words (their list in the scanner's context index).
@@ -199,7 +202,7 @@ impl ScannerBuilder {
                 what: "min_score".into(),
             });
         }
-        let syntax = syntax::Config::new().unicode(true).utf8(true);
+        let syntax = syntax_config();
         let selected = |e: &EntityType| self.entities.as_ref().is_none_or(|set| set.contains(e));
         let mut defs: Vec<Def> = Vec::new();
         // Deny lists: values without whitespace go to one Aho-Corasick
@@ -261,6 +264,7 @@ impl ScannerBuilder {
                 negative: &[],
                 validated: true,
                 max_score: 1.0,
+                compiled: None,
             });
         }
         let deny = if deny_words.is_empty() {
@@ -310,6 +314,7 @@ impl ScannerBuilder {
                 } else {
                     1.0
                 },
+                compiled: None,
             });
         }
         for c in &self.custom {
@@ -321,13 +326,16 @@ impl ScannerBuilder {
             let check = c.validator.map_or(Check::Plain, Check::Validator);
             let src = ascii_word_boundaries(&c.pattern);
             // Compiled here for the error: it names the caller's pattern,
-            // not the rewritten one.
-            if let Err(e) = Regex::builder().syntax(syntax).build(&src) {
-                return Err(Error::InvalidPattern {
-                    recognizer: c.name.clone(),
-                    message: crate::error::regex_error(&c.pattern, &e),
-                });
-            }
+            // not the rewritten one. Kept: it is the recognizer's regex.
+            let compiled = match one_builder().build(&src) {
+                Ok(r) => r,
+                Err(e) => {
+                    return Err(Error::InvalidPattern {
+                        recognizer: c.name.clone(),
+                        message: crate::error::regex_error(&c.pattern, &e),
+                    });
+                }
+            };
             defs.push(Def {
                 name: c.name.clone(),
                 entity: c.entity.clone(),
@@ -339,6 +347,7 @@ impl ScannerBuilder {
                 negative: &[],
                 validated: c.validator.is_some(),
                 max_score: 1.0,
+                compiled: Some(compiled),
             });
         }
         if let Some(set) = &self.entities {
@@ -352,16 +361,6 @@ impl ScannerBuilder {
         }
         defs.retain(|d| selected(&d.entity));
 
-        let one = |name: &str, src: &str| {
-            Regex::builder()
-                .syntax(syntax)
-                .configure(Regex::config().match_kind(MatchKind::LeftmostFirst))
-                .build(src)
-                .map_err(|e| Error::InvalidPattern {
-                    recognizer: name.to_owned(),
-                    message: crate::error::regex_error(src, &e),
-                })
-        };
         let phone_regions: Arc<[crate::phone::Region]> = Arc::from(match &self.phone_regions {
             Some(list) => crate::phone::regions(list)?,
             None => crate::phone::regions(crate::phone::DEFAULT_PHONE_REGIONS)?,
@@ -370,6 +369,7 @@ impl ScannerBuilder {
         let mut context_index = ContextIndex::default();
         for Def {
             name,
+            compiled,
             entity,
             src,
             score,
@@ -379,7 +379,7 @@ impl ScannerBuilder {
             validated,
             max_score,
             locate,
-        } in &defs
+        } in &mut defs
         {
             patterns.push(Compiled {
                 name: Arc::from(name.as_str()),
@@ -388,7 +388,7 @@ impl ScannerBuilder {
                 lookback: *entity == EntityType::EmailAddress && name == "email",
                 own_locate: locate.is_empty(),
                 max_score: *max_score,
-                regex: one(name, src)?,
+                regex: LazyPattern::new(src, compiled.take()),
                 score: *score,
                 check: match check {
                     Check::Builtin(_) if name == "phone" => {
@@ -459,6 +459,54 @@ impl ScannerBuilder {
             allow: self.allow.into_iter().collect(),
             entities: entities.into_iter().collect(),
         })
+    }
+}
+
+/// The syntax every pattern is compiled with.
+fn syntax_config() -> syntax::Config {
+    syntax::Config::new().unicode(true).utf8(true)
+}
+
+/// The builder of one recognizer's pattern (leftmost-first, as the
+/// locator).
+fn one_builder() -> regex_automata::meta::Builder {
+    let mut b = Regex::builder();
+    b.syntax(syntax_config())
+        .configure(Regex::config().match_kind(MatchKind::LeftmostFirst));
+    b
+}
+
+/// A recognizer's own regex, compiled when a window first needs it: most
+/// scans run few of the recognizers (a window runs only those the pattern
+/// set finds there), and compiling all of them up front was most of the
+/// cost of building a scanner. The locator and the pattern set, which
+/// every scan needs, are still compiled by [`ScannerBuilder::build`], and
+/// they check every pattern's syntax; a test compiles each built-in
+/// pattern alone.
+pub(super) struct LazyPattern {
+    src: Box<str>,
+    compiled: OnceLock<Option<Regex>>,
+}
+
+impl LazyPattern {
+    fn new(src: &str, compiled: Option<Regex>) -> LazyPattern {
+        let cell = OnceLock::new();
+        if let Some(r) = compiled {
+            let _ = cell.set(Some(r));
+        }
+        LazyPattern {
+            src: src.into(),
+            compiled: cell,
+        }
+    }
+
+    /// The compiled regex (`None` only if the pattern does not compile
+    /// alone, which the tests rule out for the built-in ones; custom
+    /// patterns are compiled when the scanner is built).
+    pub(super) fn get(&self) -> Option<&Regex> {
+        self.compiled
+            .get_or_init(|| one_builder().build(&self.src).ok())
+            .as_ref()
     }
 }
 
@@ -536,6 +584,49 @@ pub(super) struct DenyList {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    /// Building compiles the locator and the pattern set only: each
+    /// recognizer's own regex waits for a window that needs it (building
+    /// every one was most of a build's cost), and a scan compiles only
+    /// those.
+    #[test]
+    fn build_compiles_no_recognizer_regex() {
+        let scanner = Scanner::builder()
+            .entities([EntityType::EmailAddress, EntityType::CreditCard])
+            .build()
+            .unwrap();
+        let compiled = |s: &Scanner| {
+            s.patterns
+                .iter()
+                .filter(|p| p.regex.compiled.get().is_some())
+                .map(|p| p.name.to_string())
+                .collect::<Vec<_>>()
+        };
+        assert!(compiled(&scanner).is_empty(), "{:?}", compiled(&scanner));
+        // A window with an e-mail address searches with its regex (the
+        // locator found only its `@`); nothing else is compiled.
+        assert_eq!(scanner.scan("mail ann@example.com").len(), 1);
+        assert_eq!(compiled(&scanner), ["email"]);
+        // A custom pattern is compiled by the build (for its error).
+        let id = EntityType::custom("EMPLOYEE_ID").unwrap();
+        let scanner = Scanner::builder()
+            .entities([id.clone()])
+            .recognizer(CustomRecognizer::new(id, r"\bE\d{7}\b", 0.9))
+            .build()
+            .unwrap();
+        assert_eq!(compiled(&scanner), ["custom-employee_id"]);
+    }
+
+    /// Every built-in pattern compiles alone (they are compiled lazily, on
+    /// first use in a scan).
+    #[test]
+    fn every_builtin_pattern_compiles() {
+        let scanner = Scanner::new();
+        assert!(scanner.patterns.len() >= BUILTINS.len());
+        for p in &scanner.patterns {
+            assert!(p.regex.get().is_some(), "{}", p.name);
+        }
+    }
 
     #[test]
     fn word_boundaries_rewritten() {

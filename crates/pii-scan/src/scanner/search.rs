@@ -143,9 +143,12 @@ impl Scanner {
             // match too. No need to search again.
             let single = (window.matches == 1 && window.first.0 == pat && p.own_locate)
                 .then_some(window.first);
-            let searched = single
-                .is_none()
-                .then(|| p.regex.find_iter(Input::new(text).span(ws..we)));
+            let regex = if single.is_none() {
+                p.regex.get()
+            } else {
+                None
+            };
+            let searched = regex.map(|r| r.find_iter(Input::new(text).span(ws..we)));
             let spans = single
                 .map(|(_, s, e)| (s, e))
                 .into_iter()
@@ -155,7 +158,8 @@ impl Scanner {
                     // The window cut the match short: find its full extent.
                     if let Some(full) = p
                         .regex
-                        .find(Input::new(text).range(s..).anchored(Anchored::Yes))
+                        .get()
+                        .and_then(|r| r.find(Input::new(text).range(s..).anchored(Anchored::Yes)))
                     {
                         e = full.end();
                     }
