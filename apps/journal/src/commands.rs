@@ -955,8 +955,8 @@ fn audit(g: &Globals, cmd: AuditCommand) -> Result<()> {
                         "{:>6}  {}  {}  {}\n",
                         it.get("seq").map(Value::to_string).unwrap_or_default(),
                         it.get("time").and_then(Value::as_str).unwrap_or(""),
-                        it.get("type")
-                            .or_else(|| it.get("event_type"))
+                        it.get("event")
+                            .or_else(|| it.get("type"))
                             .and_then(Value::as_str)
                             .unwrap_or(""),
                         fields

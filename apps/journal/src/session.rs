@@ -349,6 +349,16 @@ pub struct Initialized {
 /// # Errors
 /// Exit 1 when a journal is already there; file-system and keystore errors.
 pub fn init(dir: &Path, pass: &Passphrase, settings: &Settings, ui: &Ui) -> Result<Initialized> {
+    // Someone else's directory is not made private (0700) or filled.
+    if let Ok(mut list) = std::fs::read_dir(dir) {
+        let journal = dir.join(KEYS_DIR).exists() || dir.join(JOURNAL_KEYS).exists();
+        if !journal && list.next().is_some() {
+            return Err(error(format!(
+                "{} is not empty and holds no journal: give an empty or new directory (--data-dir)",
+                dir.display()
+            )));
+        }
+    }
     let root = PrivateDir::create(dir)
         .with_context(|| format!("creating the data directory {}", dir.display()))?;
     let _lock = lock_wait(&root, ui)?;

@@ -58,7 +58,11 @@ impl J {
     }
 
     fn cmd(&self) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_journal"));
+        // JOURNAL_TEST_BIN: run against another build (e.g. one from before a fix).
+        let mut c = Command::new(
+            std::env::var_os("JOURNAL_TEST_BIN")
+                .unwrap_or_else(|| env!("CARGO_BIN_EXE_journal").into()),
+        );
         c.env_clear();
         for keep in ["PATH", "LANG", "TMPDIR"] {
             if let Some(v) = std::env::var_os(keep) {
@@ -308,4 +312,34 @@ fn m7_model_fetch_needs_no_out() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+// N5: `audit show` names each record's event in its text output.
+#[test]
+fn n5_audit_show_names_the_events() {
+    let j = J::init();
+    j.add("An entry. For the log.");
+    let out = String::from_utf8(j.code(&["audit", "show"], 0).stdout).unwrap();
+    let add_line = out.lines().find(|l| l.contains("entry.add"));
+    assert!(add_line.is_some(), "{out}");
+    assert!(out.lines().any(|l| l.contains("  unlock  ")), "{out}");
+}
+
+// N9: `init` refuses a directory that holds something else (and leaves
+// its mode alone).
+#[test]
+fn n9_init_refuses_a_non_empty_directory_that_is_not_a_journal() {
+    let j = J::new();
+    std::fs::create_dir(&j.data).unwrap();
+    std::fs::set_permissions(&j.data, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::write(j.data.join("notes.txt"), "mine").unwrap();
+    let out = j.code(&["init"], 1);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("not empty"), "{err}");
+    let mode = std::fs::metadata(&j.data).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o755);
+    assert_eq!(std::fs::read_dir(&j.data).unwrap().count(), 1);
+    // An empty directory is fine.
+    std::fs::remove_file(j.data.join("notes.txt")).unwrap();
+    j.code(&["init"], 0);
 }
