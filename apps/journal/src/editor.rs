@@ -67,6 +67,30 @@ impl Drop for Scratch {
                 .secure_delete(FILE, &DeleteOptions::default().passes(1));
         }
         let _ = self.dir.remove_stale_temp_files();
+        // Whatever else the editor left (backups such as `entry.txt~`,
+        // swap files) holds the text too: every regular file is shredded,
+        // anything else removed.
+        for name in self.dir.entries().unwrap_or_default() {
+            let p = self.path.join(&name);
+            match std::fs::symlink_metadata(&p) {
+                Ok(m) if m.is_file() => {
+                    if self
+                        .dir
+                        .secure_delete(&name, &DeleteOptions::default().passes(1))
+                        .is_err()
+                    {
+                        let _ = std::fs::remove_file(&p);
+                    }
+                }
+                Ok(m) if m.is_dir() => {
+                    let _ = std::fs::remove_dir_all(&p);
+                }
+                Ok(_) => {
+                    let _ = std::fs::remove_file(&p);
+                }
+                Err(_) => {}
+            }
+        }
         let _ = std::fs::remove_file(self.path.join(".lock"));
         let _ = std::fs::remove_dir(&self.path);
     }

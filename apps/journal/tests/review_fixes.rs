@@ -343,3 +343,26 @@ fn n9_init_refuses_a_non_empty_directory_that_is_not_a_journal() {
     std::fs::remove_file(j.data.join("notes.txt")).unwrap();
     j.code(&["init"], 0);
 }
+
+// N3: what the editor leaves beside its file (a backup `entry.txt~`, a swap
+// file) is shredded and the scratch directory removed.
+#[test]
+fn n3_editor_leftovers_are_removed_with_the_scratch_directory() {
+    let j = J::init();
+    let ed = j.tmp.path().join("ed-backup");
+    std::fs::write(
+        &ed,
+        "#!/bin/sh\nprintf 'Edited with a backup.\\n' > \"$1\"\ncp \"$1\" \"$1~\"\n\
+         printf 'swap' > \"$(dirname \"$1\")/.entry.swp\"\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&ed, std::fs::Permissions::from_mode(0o700)).unwrap();
+    j.code_with(&["add"], 0, |c| {
+        c.env("EDITOR", &ed);
+    });
+    let left: Vec<_> = std::fs::read_dir(j.runtime.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(left.is_empty(), "left in the runtime dir: {left:?}");
+}
