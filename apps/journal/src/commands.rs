@@ -201,8 +201,8 @@ fn read_text(text: Option<&str>) -> Result<Zeroizing<String>> {
 
 /// What the PII gate decided.
 enum Gate {
-    /// Save this text and these tags.
-    Save(Zeroizing<String>, Vec<String>),
+    /// Save this text and these tags; whether they were redacted.
+    Save(Zeroizing<String>, Vec<String>, bool),
 }
 
 fn ask(ui: &Ui) -> Result<char> {
@@ -242,7 +242,7 @@ fn pii_gate(
         }
     }
     if found.is_empty() && tag_found.is_empty() {
-        return Ok(Gate::Save(text, tags));
+        return Ok(Gate::Save(text, tags, false));
     }
     let mut types: Vec<String> = found
         .iter()
@@ -277,7 +277,7 @@ fn pii_gate(
         },
     ))?;
     match choice {
-        's' => Ok(Gate::Save(text, tags)),
+        's' => Ok(Gate::Save(text, tags, false)),
         'r' => {
             let red = Zeroizing::new(pii::redact(&text, &found)?);
             let mut new_tags = Vec::with_capacity(tags.len());
@@ -288,7 +288,7 @@ fn pii_gate(
                 }
             }
             s.ui.info("redacted: each finding was replaced by its type, e.g. <EMAIL_ADDRESS>");
-            Ok(Gate::Save(red, new_tags))
+            Ok(Gate::Save(red, new_tags, true))
         }
         'c' => Err(fail(Code::Pii, "cancelled: PII found, nothing saved")),
         _ => Err(fail(
@@ -346,7 +346,7 @@ fn add(g: &Globals, tags: &[String], flags: PiiFlags, text: Option<&str>) -> Res
         .collect();
     let s = g.session()?;
     let gate = pii::Gate::new(&s.settings)?;
-    let Gate::Save(text, tags) = pii_gate(&s, &gate, text, tags, flags, "this entry")?;
+    let Gate::Save(text, tags, _) = pii_gate(&s, &gate, text, tags, flags, "this entry")?;
     let mut store = s.store_for_append()?;
     let (title, body) = split_text(&text);
     let now = dates::now_micros();
@@ -509,7 +509,7 @@ fn edit(g: &Globals, id: &str, flags: PiiFlags) -> Result<()> {
         return s.close();
     }
     let gate = pii::Gate::new(&s.settings)?;
-    let Gate::Save(text, tags) =
+    let Gate::Save(text, tags, _) =
         pii_gate(&s, &gate, edited, old.tags.clone(), flags, "this entry")?;
     let (title, body) = split_text(&text);
     let mut e = old;
@@ -640,7 +640,14 @@ fn export(g: &Globals, format: ExportFormat, out_path: Option<&Path>, force: boo
             .with("entries", entries.len() as u64)
             .with(
                 "to",
-                out_path.map_or_else(|| "stdout".to_owned(), |p| p.display().to_string()),
+                // The file's name only: a full path can name the user.
+                out_path.map_or_else(
+                    || "stdout".to_owned(),
+                    |p| {
+                        p.file_name()
+                            .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+                    },
+                ),
             ),
     )?;
     let n = entries.len();
@@ -702,8 +709,10 @@ fn import(g: &Globals, format: ImportFormat, file: &Path, flags: PiiFlags) -> Re
             if flagged.len() == 1 { "y" } else { "ies" }
         ));
         // One decision for the whole import; redaction is per entry.
-        let Gate::Save(_, _) = pii_gate(&s, &gate, all, Vec::new(), flags, "the import")?;
-        if flags.redact || (!flags.allow_pii && s.ui.interactive) {
+        // "s" (save anyway) on a terminal keeps the text; only a redact
+        // decision redacts.
+        let Gate::Save(_, _, redacted) = pii_gate(&s, &gate, all, Vec::new(), flags, "the import")?;
+        if redacted {
             for i in &flagged {
                 let e = &mut good[*i];
                 let f = gate.scan(&e.title)?;

@@ -31,6 +31,13 @@ pub fn name_from_url(url: &str) -> Option<String> {
     check_name(cand).is_ok().then(|| cand.to_owned())
 }
 
+/// The last component of a path: audit events name files, not where the
+/// user keeps them (a full path can name the user).
+fn base_name(p: &Path) -> String {
+    p.file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+}
+
 fn check_name(name: &str) -> Result<()> {
     if name.is_empty()
         || name.len() > 100
@@ -264,7 +271,7 @@ pub fn verify_cmd(g: Option<&Globals>, dir: &Path, manifest: Option<&Path>, ui: 
     {
         s.audit(
             Event::new("model.verify")
-                .with("dir", dir.display().to_string())
+                .with("dir", base_name(dir))
                 .with("ok", result.is_ok()),
         )?;
         s.close()?;
@@ -324,7 +331,7 @@ pub fn reflect_cmd(g: &Globals, id: &str, model: Option<&Path>) -> Result<()> {
         Err(err) => {
             s.audit(
                 Event::new("model.verify")
-                    .with("dir", dir.display().to_string())
+                    .with("dir", base_name(dir))
                     .with("ok", false),
             )?;
             return Err(fail(Code::Integrity, format!("model refused: {err}")));
@@ -332,7 +339,7 @@ pub fn reflect_cmd(g: &Globals, id: &str, model: Option<&Path>) -> Result<()> {
     };
     s.audit(
         Event::new("model.verify")
-            .with("dir", dir.display().to_string())
+            .with("dir", base_name(dir))
             .with("ok", true),
     )?;
     let lm = LanguageModel::load(files, &LoadOptions::new())?;
@@ -356,7 +363,7 @@ pub fn reflect_cmd(g: &Globals, id: &str, model: Option<&Path>) -> Result<()> {
     s.audit(
         Event::new("inference")
             .with("entry", id.to_string())
-            .with("model", dir.display().to_string())
+            .with("model", base_name(dir))
             .with_fingerprint("prompt", &fp, &prompt_text)
             .with_fingerprint("output", &fp, &generation.text)
             .with("tokens", generation.tokens.len() as u64),

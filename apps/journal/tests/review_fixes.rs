@@ -366,3 +366,27 @@ fn n3_editor_leftovers_are_removed_with_the_scratch_directory() {
         .collect();
     assert!(left.is_empty(), "left in the runtime dir: {left:?}");
 }
+
+// N10: audit events name the export's file, not the path to it.
+#[test]
+fn n10_audit_events_hold_no_full_paths() {
+    let j = J::init();
+    j.add("An entry. To export.");
+    let dir = j.tmp.path().join("where-the-user-keeps-exports");
+    std::fs::create_dir(&dir).unwrap();
+    let file = dir.join("export.json");
+    j.code(
+        &[
+            "export",
+            "--format",
+            "json",
+            "--out",
+            file.to_str().unwrap(),
+        ],
+        0,
+    );
+    let log = j.code(&["audit", "show", "--json"], 0);
+    let log = String::from_utf8_lossy(&log.stdout);
+    assert!(log.contains("export.json"), "{log}");
+    assert!(!log.contains("where-the-user-keeps-exports"), "{log}");
+}
