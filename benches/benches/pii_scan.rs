@@ -7,6 +7,11 @@
 //! - pathological inputs (URLs every 15 bytes, a long run of closing
 //!   brackets after a URL, dotted digit runs), which must stay linear;
 //! - building a scanner with a 20,000-entry deny list;
+//! - building a scanner (every recognizer, and the journal's warning set;
+//!   and the journal's build plus its first scan of a short entry, which
+//!   compiles the regexes the entry needs), vs compiling one simple regex
+//!   (`\b\d{3}-\d{4}\b`, `regex_automata::meta`); the first build in a
+//!   fresh process is `cargo run --release -p pii-scan --example build_cost`;
 //! - one 2 KiB journal entry (latency), vs the same baseline on that entry.
 //!
 //! Besides criterion's groups (which run one after the other, under
@@ -248,6 +253,59 @@ fn deny_list(c: &mut Criterion) {
     group.finish();
 }
 
+/// The journal's default warning set (apps/journal `DEFAULT_PII_WARN`).
+const JOURNAL_WARN: &[EntityType] = &[
+    EntityType::CreditCard,
+    EntityType::IbanCode,
+    EntityType::UsBankNumber,
+    EntityType::AbaRoutingNumber,
+    EntityType::UsSsn,
+    EntityType::UsItin,
+    EntityType::UkNhs,
+    EntityType::UkNino,
+    EntityType::EsNif,
+    EntityType::EsNie,
+    EntityType::ItFiscalCode,
+    EntityType::PlPesel,
+    EntityType::FiPersonalIdentityCode,
+    EntityType::UsPassport,
+    EntityType::UsDriverLicense,
+    EntityType::MedicalLicense,
+    EntityType::EmailAddress,
+    EntityType::PhoneNumber,
+    EntityType::Crypto,
+];
+
+/// A short journal entry with a phone number and an e-mail address.
+const SHORT_ENTRY: &str = "Met Ann today, her number is (415) 555-0132 and mail ann@example.com.";
+
+fn journal_scanner() -> Scanner {
+    Scanner::builder()
+        .entities(JOURNAL_WARN.iter().cloned())
+        .build()
+        .unwrap()
+}
+
+/// The baseline of the build benches: compiling one simple regex.
+fn one_regex() -> regex_automata::meta::Regex {
+    regex_automata::meta::Regex::new(r"\b\d{3}-\d{4}\b").unwrap()
+}
+
+fn build(c: &mut Criterion) {
+    assert_eq!(journal_scanner().scan(SHORT_ENTRY).len(), 2);
+    let mut group = c.benchmark_group("pii-scan/build");
+    group.sample_size(20);
+    group.warm_up_time(Duration::from_millis(300));
+    group.measurement_time(Duration::from_secs(3));
+    group.bench_function("baseline-one-regex", |b| b.iter(one_regex));
+    group.bench_function("every-recognizer", |b| b.iter(Scanner::new));
+    group.bench_function("journal-warn-set", |b| b.iter(journal_scanner));
+    group.bench_function("journal-warn-set+first-scan", |b| {
+        b.iter(|| journal_scanner().scan(black_box(SHORT_ENTRY)));
+    });
+    group.finish();
+}
+
 /// Interleaved cross-check: each case's median over `rounds` calls, as a
 /// ratio to the baseline's median on the same text, timed call by call.
 fn ratios(_c: &mut Criterion) {
@@ -258,6 +316,32 @@ fn ratios(_c: &mut Criterion) {
         ("mixed-4KiB", mixed_text(MID, 4096, 0x9E37_79B9)),
     ];
     cases.extend(pathological_inputs());
+    let mut base = || {
+        black_box(one_regex());
+    };
+    let mut all = || {
+        black_box(Scanner::new());
+    };
+    let mut warn = || {
+        black_box(journal_scanner());
+    };
+    let mut first = || {
+        black_box(journal_scanner().scan(black_box(SHORT_ENTRY)));
+    };
+    let [b, a, w, f] =
+        benches::interleaved_medians(15, &mut [&mut base, &mut all, &mut warn, &mut first]);
+    for (name, t) in [
+        ("every-recognizer", a),
+        ("journal-warn-set", w),
+        ("journal-warn-set+first-scan", f),
+    ] {
+        println!(
+            "pii-scan ratios build {name}: {:.1}x baseline ({:.2} ms, one regex {:.3} ms)",
+            t.as_secs_f64() / b.as_secs_f64(),
+            t.as_secs_f64() * 1e3,
+            b.as_secs_f64() * 1e3,
+        );
+    }
     for (name, text) in &cases {
         let findings = scanner.scan(text).len();
         let mut base = || {
@@ -372,6 +456,7 @@ criterion_group!(
     dense_and_clean,
     pathological,
     deny_list,
+    build,
     throughput,
     latency
 );
