@@ -12,7 +12,6 @@
 //! - `deny`, `audit`, `vet`, `tools`: the supply-chain checks and their tools.
 //! - `release --out DIR`: the reproducible, auditable release with SBOM and
 //!   manifest; `release-check`: ci and every release check, one table.
-//! - `deny`, `audit`, `vet`, `tools`: the supply-chain checks and their tools.
 //! - `torch [--print-env] [-- CARGO ARGS]`: cargo with the libtorch environment.
 //! - `reference`, `smollm2`: inference-tch's reference fixtures and real model.
 
@@ -28,7 +27,6 @@ mod fuzz;
 mod journal_bench;
 mod pii_eval;
 mod reference;
-mod supply;
 mod release;
 mod supply;
 mod tidy;
