@@ -343,13 +343,21 @@ pub fn decode_entry_plaintext(bytes: &[u8]) -> Result<Entry, DecodeError> {
 
 /// A tag as stored: without leading `@` or `#`, trimmed.
 pub fn normalize_tag(tag: &str) -> String {
-    tag.trim().trim_start_matches(['@', '#']).to_owned()
+    tag.trim().trim_start_matches(['@', '#']).trim().to_owned()
 }
 
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn tag_markers_and_spaces_around_them_are_dropped() {
+        // Found by the journal_import fuzz target: `@ work` kept a leading space.
+        assert_eq!(normalize_tag("@ work"), "work");
+        assert_eq!(normalize_tag("  #home "), "home");
+        assert_eq!(normalize_tag("work"), "work");
+    }
 
     fn sample() -> Entry {
         Entry {
