@@ -431,6 +431,20 @@ fn close_log(log: Arc<AuditLog>) -> Result<()> {
 /// A `keystore.anchor` event: generation, header hash, keystore id.
 pub type LoggedAnchor = (u64, [u8; 32], [u8; 16]);
 
+fn parse_anchor(f: &serde_json::Map<String, serde_json::Value>) -> Option<LoggedAnchor> {
+    let generation = f.get("generation").and_then(serde_json::Value::as_u64)?;
+    let bytes = |k: &str| -> Option<Vec<u8>> {
+        f.get(k)?
+            .as_array()?
+            .iter()
+            .map(|v| v.as_u64().and_then(|n| u8::try_from(n).ok()))
+            .collect()
+    };
+    let h = <[u8; 32]>::try_from(bytes("header_hash")?).ok()?;
+    let id = <[u8; 16]>::try_from(bytes("keystore_id")?).ok()?;
+    Some((generation, h, id))
+}
+
 /// The keystore unlocked and the journal's keys read; the audit log not yet
 /// opened (what `audit verify` and `audit recover` need).
 pub struct Keyring {
@@ -527,26 +541,32 @@ impl Keyring {
             self.root.path().join(AUDIT_DIR),
             &self.keys.verifying_key()?,
         )?;
-        let mut last = None;
+        let mut last: Option<LoggedAnchor> = None;
         for r in reader.records(
             &self.keys.read_key(),
             Filter::all().event_type(ANCHOR_EVENT),
         )? {
-            let r = r?;
-            let f = r.fields();
-            let generation = f.get("generation").and_then(serde_json::Value::as_u64);
-            let bytes = |k: &str| -> Option<Vec<u8>> {
-                f.get(k)?
-                    .as_array()?
-                    .iter()
-                    .map(|v| v.as_u64().and_then(|n| u8::try_from(n).ok()))
-                    .collect()
-            };
-            if let (Some(g), Some(h), Some(id)) =
-                (generation, bytes("header_hash"), bytes("keystore_id"))
-                && let (Ok(h), Ok(id)) = (<[u8; 32]>::try_from(h), <[u8; 16]>::try_from(id))
+            if let Some(a) = parse_anchor(r?.fields()) {
+                last = Some(a);
+            }
+        }
+        // An `audit recover` quarantines everything after the damage, the
+        // newest anchors too: the highest generation any readable record
+        // there names still counts, or damaging the log before the newest
+        // anchor and recovering would let a rolled-back keystore through.
+        let quarantined = encrypted_audit_log::quarantined_events(
+            self.root.path().join(AUDIT_DIR),
+            &self.keys.read_key(),
+            &self.keys.audit_log_id,
+        )?;
+        for r in quarantined
+            .iter()
+            .filter(|r| r.event_type() == ANCHOR_EVENT)
+        {
+            if let Some(a) = parse_anchor(r.fields())
+                && last.is_none_or(|l| a.0 > l.0)
             {
-                last = Some((g, h, id));
+                last = Some(a);
             }
         }
         Ok(last)

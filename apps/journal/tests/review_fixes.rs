@@ -390,3 +390,50 @@ fn n10_audit_events_hold_no_full_paths() {
     assert!(log.contains("export.json"), "{log}");
     assert!(!log.contains("where-the-user-keeps-exports"), "{log}");
 }
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let p = e.unwrap().path();
+        let t = to.join(p.file_name().unwrap());
+        if p.is_dir() {
+            copy_dir(&p, &t);
+        } else {
+            std::fs::copy(&p, &t).unwrap();
+        }
+    }
+}
+
+// M5: a restored older keystore stays caught after the audit log is
+// damaged before its newest anchor and `audit recover` quarantines it.
+#[test]
+fn m5_audit_recover_does_not_let_a_rolled_back_keystore_through() {
+    let j = J::init();
+    j.add("An entry. Before the passphrase change.");
+    let old_keys = j.tmp.path().join("old-keys");
+    copy_dir(&j.data.join("keys"), &old_keys);
+    let newpass = j.tmp.path().join("newpass");
+    std::fs::write(&newpass, "a new passphrase\n").unwrap();
+    j.code_with(&["keys", "passwd"], 0, |c| {
+        c.env("JOURNAL_NEW_PASSPHRASE_FILE", &newpass);
+    });
+    // Roll the keystore back (the old passphrase opens it again).
+    std::fs::remove_dir_all(j.data.join("keys")).unwrap();
+    copy_dir(&old_keys, &j.data.join("keys"));
+    j.code(&["list"], 3);
+    // Damage the audit log early, before the newest anchor, and recover.
+    let mut segs: Vec<PathBuf> = std::fs::read_dir(j.data.join("audit"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            let n = p.file_name().unwrap().to_string_lossy().into_owned();
+            n.ends_with(".eal") && !n.starts_with("quarantine") && !n.contains("head")
+        })
+        .collect();
+    segs.sort();
+    assert!(!segs.is_empty());
+    flip(&segs[0], 132 + 40);
+    let _ = j.run_with(&["audit", "recover"], |_| {});
+    j.code(&["list"], 3);
+    j.code(&["add", "Written under the rolled-back keystore."], 3);
+}

@@ -248,3 +248,86 @@ fn recover(
     let _ = w.seal_epoch()?;
     Ok((w, Some(event)))
 }
+
+/// The events that can still be read in a log's quarantine files (kept by
+/// [`AuditLog::recover_after_tamper`]): every frame that decrypts with the
+/// read key, in file order, damaged ones skipped. Nothing here is verified
+/// (the chain is broken at the damage by definition): use it only for
+/// facts that must not be lost with a quarantine, such as the highest
+/// generation a record ever named, never as proof that something happened.
+///
+/// # Errors
+/// I/O errors and files larger than this crate reads whole.
+pub fn quarantined_events(
+    path: impl AsRef<std::path::Path>,
+    key: &crate::keys::ReadKey,
+    log_id: &[u8; 16],
+) -> Result<Vec<crate::event::Record>> {
+    let dir = match PrivateDir::open(path.as_ref()) {
+        Ok(d) => d,
+        Err(e) if *e.kind() == secure_fs::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e.into()),
+    };
+    let mut names: Vec<String> = dir
+        .entries()?
+        .into_iter()
+        .filter_map(|n| n.into_string().ok())
+        .filter(|n| n.starts_with("quarantine-") && n.ends_with(".eal"))
+        .collect();
+    names.sort();
+    let mut out = Vec::new();
+    // Record keys by epoch, derived once each.
+    let mut ciphers: Vec<aes_gcm::Aes256Gcm> = Vec::new();
+    let mut seed = key.seed();
+    for name in names {
+        let Some(bytes) = walk::read_bounded(&dir, &name, format::MAX_WHOLE_FILE)? else {
+            continue;
+        };
+        let mut pos = format::SEGMENT_HEADER_LEN;
+        while bytes.len().saturating_sub(pos) >= 4 + format::MIN_FRAME_LEN as usize {
+            let len = format::le_u32(&bytes, pos) as usize;
+            let fits = len >= format::MIN_FRAME_LEN as usize
+                && len <= format::MAX_BODY + format::MIN_FRAME_LEN as usize
+                && bytes.len() - pos - 4 >= len;
+            if !fits {
+                pos += 1; // resynchronize after a damaged length
+                continue;
+            }
+            let f = FrameView::parse(&bytes[pos..pos + 4 + len]);
+            let mut read = false;
+            if Kind::from_u8(f.kind) == Some(Kind::Event)
+                && f.epoch < (1 << 20)
+                && f.body.len() >= format::NONCE_LEN + format::TAG_LEN
+            {
+                while ciphers.len() <= f.epoch as usize {
+                    ciphers.push(crate::keys::record_cipher(&seed, log_id));
+                    seed = crate::keys::evolve(&seed);
+                }
+                let aad = format::event_aad(log_id, f.header);
+                let ct_end = f.body.len() - format::TAG_LEN;
+                let mut pt = zeroize::Zeroizing::new(f.body[format::NONCE_LEN..ct_end].to_vec());
+                if crate::keys::open_in_place(
+                    &ciphers[f.epoch as usize],
+                    &f.body[..format::NONCE_LEN],
+                    &aad,
+                    &mut pt,
+                    &f.body[ct_end..],
+                )
+                .is_ok()
+                    && let Some(r) = crate::event::Record::decode(f.seq, &pt)
+                {
+                    out.push(r);
+                    read = true;
+                }
+            }
+            // A frame that is not a readable event: step over it when its
+            // kind is known, else look for the next frame byte by byte.
+            if read || Kind::from_u8(f.kind).is_some() {
+                pos += 4 + len;
+            } else {
+                pos += 1;
+            }
+        }
+    }
+    Ok(out)
+}

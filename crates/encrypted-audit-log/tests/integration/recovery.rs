@@ -108,3 +108,37 @@ fn an_intact_log_is_just_opened() {
     assert!(q.is_none());
     drop(log);
 }
+
+#[test]
+fn quarantined_events_stay_readable_with_the_read_key() {
+    let (_t, p) = tmp();
+    let created = log_with(&p, 12, 2, 400);
+    let log_id = created.log_id;
+    assert!(
+        encrypted_audit_log::quarantined_events(&p, &created.read_key, &log_id)
+            .unwrap()
+            .is_empty()
+    );
+    let mut b = std::fs::read(seg(&p, 2)).unwrap();
+    let fr = frames(&b);
+    let (at, _, _, _) = fr[1];
+    b[at + 20] ^= 0x10;
+    std::fs::write(seg(&p, 2), &b).unwrap();
+    let (log, _) = AuditLog::recover_after_tamper(&p, &state_key(), Options::default()).unwrap();
+    log.close().unwrap();
+    let q = encrypted_audit_log::quarantined_events(&p, &created.read_key, &log_id).unwrap();
+    let is: Vec<u64> = q
+        .iter()
+        .filter_map(|r| r.fields().get("i")?.as_u64())
+        .collect();
+    // The damaged record is lost; every later one (to the last, 11) is read.
+    assert_eq!(is.last(), Some(&11), "{is:?}");
+    assert!(is.windows(2).all(|w| w[0] < w[1]), "{is:?}");
+    // A wrong read key reads nothing.
+    let other = encrypted_audit_log::ReadKey::from_bytes([7; 32]);
+    assert!(
+        encrypted_audit_log::quarantined_events(&p, &other, &log_id)
+            .unwrap()
+            .is_empty()
+    );
+}
