@@ -14,12 +14,47 @@ pub(crate) const TORCH_PACKAGES: &[&str] = &["tch-smoke", "inference-tch"];
 /// `skipped: no /dev/fuse` where the device is absent.
 const POWERLOSS_PACKAGE: &str = "powerloss";
 
+/// Features of the plain packages that pull libtorch in (`journal/ai`
+/// builds inference-tch): the plain steps enable every other feature, the
+/// libtorch steps check these.
+pub(crate) const TORCH_FEATURES: &[&str] = &["journal/ai"];
+
 fn exclude_torch(cmd: &mut Command) -> &mut Command {
     cmd.arg("--workspace");
     for p in TORCH_PACKAGES {
         cmd.args(["--exclude", p]);
     }
     cmd
+}
+
+/// `--features A,B,...`: every feature of every workspace package except the
+/// libtorch packages and [`TORCH_FEATURES`]; what `--all-features` would be
+/// on a machine without libtorch.
+fn plain_features() -> Result<String, String> {
+    let json = util::output(util::cargo().args(["metadata", "--no-deps", "--format-version", "1"]))
+        .ok_or("`cargo metadata` failed")?;
+    let meta: serde_json::Value = serde_json::from_str(&json)
+        .map_err(|e| format!("`cargo metadata` printed bad JSON: {e}"))?;
+    let mut features = Vec::new();
+    for pkg in meta["packages"].as_array().into_iter().flatten() {
+        let Some(name) = pkg["name"].as_str() else {
+            continue;
+        };
+        if TORCH_PACKAGES.contains(&name) {
+            continue;
+        }
+        for feature in pkg["features"]
+            .as_object()
+            .into_iter()
+            .flat_map(|o| o.keys())
+        {
+            let full = format!("{name}/{feature}");
+            if feature != "default" && !TORCH_FEATURES.contains(&full.as_str()) {
+                features.push(full);
+            }
+        }
+    }
+    Ok(features.join(","))
 }
 
 fn only_torch(cmd: &mut Command) -> &mut Command {
@@ -95,7 +130,8 @@ fn power_loss_step(device_present: bool, nextest: bool) -> Result<(&'static str,
         // set as the main test step, so its build is reused (`-p` alone
         // would unify features differently and rebuild ~50 crates).
         exclude_torch(cmd.args(["nextest", "run"])).args([
-            "--all-features",
+            "--features",
+            &plain_features()?,
             "--no-tests",
             "fail",
             "-E",
@@ -103,6 +139,7 @@ fn power_loss_step(device_present: bool, nextest: bool) -> Result<(&'static str,
         ]);
     } else {
         cmd.args(["test", "--package", POWERLOSS_PACKAGE, "--all-features"]);
+        // (powerloss's own features only: `-p` does not turn on journal/ai.)
     }
     cmd.env("POWERLOSS_REQUIRE", "1");
     let name = if nextest {
@@ -136,6 +173,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
 
     // Asked once: both test steps use the answer.
     let nextest = has_nextest();
+    let features = plain_features()?;
     s.step(
         "fmt",
         util::run(util::cargo().args(["fmt", "--all", "--", "--check"])),
@@ -145,7 +183,8 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         "clippy",
         util::run(exclude_torch(util::cargo().arg("clippy")).args([
             "--all-targets",
-            "--all-features",
+            "--features",
+            &features,
             "--",
             "-D",
             "warnings",
@@ -166,7 +205,8 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
             // filtered out here rather than excluded, so that both steps
             // select the same packages and share one build.
             util::run(exclude_torch(util::cargo().args(["nextest", "run"])).args([
-                "--all-features",
+                "--features",
+                &features,
                 "--no-tests",
                 "fail",
                 "-E",
@@ -178,7 +218,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         // rebuild): tests must not rely on nextest's process per test.
         // It also runs the doctests, which nextest does not.
         let mut test = util::cargo();
-        exclude_torch(test.arg("test")).arg("--all-features");
+        exclude_torch(test.arg("test")).args(["--features", &features]);
         if fuse::device_present() {
             test.env("POWERLOSS_REQUIRE", "1");
         }
@@ -189,7 +229,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
             util::run(
                 exclude_torch(util::cargo().arg("test"))
                     .args(["--exclude", POWERLOSS_PACKAGE])
-                    .arg("--all-features"),
+                    .args(["--features", &features]),
             ),
         )?;
         power_loss(&mut s, false)?;
@@ -218,7 +258,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         "doc",
         util::run(
             exclude_torch(util::cargo().arg("doc"))
-                .args(["--no-deps", "--all-features"])
+                .args(["--no-deps", "--features", &features])
                 .env("RUSTDOCFLAGS", "-D warnings"),
         ),
     )?;
@@ -243,6 +283,23 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
             libtorch
                 .apply(only_torch(util::cargo().arg("clippy")))
                 .args(["--all-targets", "--", "-D", "warnings"]),
+        ),
+    )?;
+    // The features of plain packages that need libtorch (the journal's
+    // `reflect`): compiled and linted here, with the libtorch crates.
+    let mut torch_features = util::cargo();
+    torch_features.arg("clippy");
+    for f in TORCH_FEATURES {
+        let package = f.split('/').next().unwrap_or(f);
+        torch_features.args(["--package", package]);
+    }
+    s.step(
+        "clippy (libtorch features)",
+        util::run(
+            libtorch
+                .apply(&mut torch_features)
+                .args(["--features", &TORCH_FEATURES.join(",")])
+                .args(["--", "-D", "warnings"]),
         ),
     )?;
     let mut test = if nextest {
