@@ -36,10 +36,10 @@ pub use crate::event::{Event, MAX_EVENT_TYPE_LEN, RESERVED_PREFIX, Record, rfc33
 pub use crate::format::PrunedRange;
 pub use crate::keys::{ReadKey, StateKey};
 pub use crate::log::AuditLog;
-pub use crate::recovery::quarantined_events;
 pub use crate::options::{Durability, Options};
 pub use crate::privacy::{FINGERPRINT_PREFIX, Fingerprint, Fingerprinter, Sanitizer};
 pub use crate::read::{Filter, LogReader, Records, VerifyReport};
+pub use crate::recovery::quarantined_events;
 pub use crate::retention::PruneReport;
 pub use crate::walk::{QuarantineEvent, SealedUntil, TornTail};
 pub use crate::writer::{Appended, Created, Recovery};
