@@ -142,8 +142,13 @@ pass the text as an argument (journal add \"text\") or on stdin (echo text | jou
     }
     scratch.dir.write_atomic(FILE, initial.as_bytes())?;
     let stop = Arc::new(AtomicBool::new(false));
+    // Once the file is shredded, SIGINT and SIGTERM act as before again
+    // (signal-hook's unregister does not restore the default action): this
+    // handler, kept for the life of the process, performs it once armed.
+    let restored = Arc::new(AtomicBool::new(false));
     let mut ids = Vec::new();
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        let _ = signal_hook::flag::register_conditional_default(sig, Arc::clone(&restored));
         if let Ok(id) = signal_hook::flag::register(sig, Arc::clone(&stop)) {
             ids.push(id);
         }
@@ -183,10 +188,15 @@ pass the text as an argument (journal add \"text\") or on stdin (echo text | jou
     for id in ids {
         signal_hook::low_level::unregister(id);
     }
-    result?;
-    let bytes = Zeroizing::new(scratch.dir.read(FILE)?);
-    drop(scratch);
-    let text = String::from_utf8(bytes.to_vec())
-        .map_err(|_| error("the edited text is not UTF-8; nothing saved"))?;
-    Ok(Zeroizing::new(text))
+    let text = (move || -> Result<Zeroizing<String>> {
+        result?;
+        let bytes = Zeroizing::new(scratch.dir.read(FILE)?);
+        drop(scratch);
+        let text = String::from_utf8(bytes.to_vec())
+            .map_err(|_| error("the edited text is not UTF-8; nothing saved"))?;
+        Ok(Zeroizing::new(text))
+    })();
+    // The scratch directory is gone: the default actions are back.
+    restored.store(true, Ordering::SeqCst);
+    text
 }

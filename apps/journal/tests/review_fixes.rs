@@ -437,3 +437,56 @@ fn m5_audit_recover_does_not_let_a_rolled_back_keystore_through() {
     j.code(&["list"], 3);
     j.code(&["add", "Written under the rolled-back keystore."], 3);
 }
+
+// N4: once the editor is done (its file shredded), SIGINT acts as usual
+// again: here while `add` waits for the lock another command holds.
+#[test]
+fn n4_sigint_after_the_editor_returns_interrupts_the_command() {
+    use std::io::BufRead;
+    use std::os::unix::process::ExitStatusExt;
+    let j = J::init();
+    let id = j.add("An entry. Edited slowly by another command.");
+    let started = j.tmp.path().join("started");
+    let release = j.tmp.path().join("release");
+    let slow = j.tmp.path().join("slow-ed");
+    std::fs::write(
+        &slow,
+        format!(
+            "#!/bin/sh\ntouch '{}'\nwhile [ ! -e '{}' ]; do sleep 0.05; done\n",
+            started.display(),
+            release.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&slow, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let mut holder = j.cmd();
+    holder.env("EDITOR", &slow).args(["edit", &id]);
+    holder.stdout(Stdio::null()).stderr(Stdio::null());
+    let mut holder = holder.spawn().unwrap();
+    while !started.exists() {
+        std::thread::yield_now();
+    }
+    let ed = editor_writing(&j, "quick-ed", "Written while the lock is held.\n");
+    let mut add = j.cmd();
+    add.env("EDITOR", &ed).arg("add").stderr(Stdio::piped());
+    add.stdout(Stdio::null());
+    let mut add = add.spawn().unwrap();
+    let mut err = std::io::BufReader::new(add.stderr.take().unwrap());
+    let mut line = String::new();
+    loop {
+        line.clear();
+        assert!(err.read_line(&mut line).unwrap() > 0, "add ended early");
+        if line.contains("waiting") {
+            break;
+        }
+    }
+    let st = Command::new("kill")
+        .args(["-INT", &add.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let status = add.wait().unwrap();
+    std::fs::write(&release, "").unwrap();
+    let _ = holder.wait().unwrap();
+    assert_eq!(status.signal(), Some(2), "{status:?}");
+}
