@@ -232,6 +232,7 @@ fn pii_gate(
     tags: Vec<String>,
     flags: PiiFlags,
     what: &str,
+    places: Option<&str>,
 ) -> Result<Gate> {
     let found = gate.scan(&text)?;
     let mut tag_found: Vec<(usize, Vec<pii_scan::Finding>)> = Vec::new();
@@ -252,7 +253,10 @@ fn pii_gate(
     types.sort();
     types.dedup();
     let mut msg = format!("possible personal data in {what} (values not shown):\n");
-    msg.push_str(&pii::describe(&text, &found));
+    match places {
+        Some(p) => msg.push_str(p),
+        None => msg.push_str(&pii::describe(&text, &found)),
+    }
     for (i, f) in &tag_found {
         for x in f {
             msg.push_str(&format!("  {} in tag {}\n", x.entity_type, i + 1));
@@ -346,7 +350,7 @@ fn add(g: &Globals, tags: &[String], flags: PiiFlags, text: Option<&str>) -> Res
         .collect();
     let s = g.session()?;
     let gate = pii::Gate::new(&s.settings)?;
-    let Gate::Save(text, tags, _) = pii_gate(&s, &gate, text, tags, flags, "this entry")?;
+    let Gate::Save(text, tags, _) = pii_gate(&s, &gate, text, tags, flags, "this entry", None)?;
     let mut store = s.store_for_append()?;
     let (title, body) = split_text(&text);
     let now = dates::now_micros();
@@ -509,8 +513,15 @@ fn edit(g: &Globals, id: &str, flags: PiiFlags) -> Result<()> {
         return s.close();
     }
     let gate = pii::Gate::new(&s.settings)?;
-    let Gate::Save(text, tags, _) =
-        pii_gate(&s, &gate, edited, old.tags.clone(), flags, "this entry")?;
+    let Gate::Save(text, tags, _) = pii_gate(
+        &s,
+        &gate,
+        edited,
+        old.tags.clone(),
+        flags,
+        "this entry",
+        None,
+    )?;
     let (title, body) = split_text(&text);
     let mut e = old;
     e.title = title;
@@ -684,13 +695,23 @@ fn import(g: &Globals, format: ImportFormat, file: &Path, flags: PiiFlags) -> Re
     let s = g.session()?;
     let gate = pii::Gate::new(&s.settings)?;
     let mut flagged = Vec::new();
+    // The warning names records by their place in the file (1-based), not
+    // lines of the texts joined for the scan.
+    let mut places = String::new();
+    let skipped: std::collections::HashSet<usize> = parsed.bad.iter().map(|b| b.index).collect();
+    let mut record = (0..).filter(|n| !skipped.contains(n));
     for (i, e) in parsed.good.iter().enumerate() {
+        let n = record.next().unwrap_or(i);
         let text = format!("{}\n\n{}", e.title, e.body);
         let mut f = gate.scan(&text)?;
         for t in &e.tags {
             f.extend(gate.scan(t)?);
         }
         if !f.is_empty() {
+            let mut types: Vec<&str> = f.iter().map(|x| x.entity_type.as_str()).collect();
+            types.sort_unstable();
+            types.dedup();
+            places.push_str(&format!("  record {}: {}\n", n + 1, types.join(", ")));
             flagged.push(i);
         }
     }
@@ -711,7 +732,15 @@ fn import(g: &Globals, format: ImportFormat, file: &Path, flags: PiiFlags) -> Re
         // One decision for the whole import; redaction is per entry.
         // "s" (save anyway) on a terminal keeps the text; only a redact
         // decision redacts.
-        let Gate::Save(_, _, redacted) = pii_gate(&s, &gate, all, Vec::new(), flags, "the import")?;
+        let Gate::Save(_, _, redacted) = pii_gate(
+            &s,
+            &gate,
+            all,
+            Vec::new(),
+            flags,
+            "the import",
+            Some(&places),
+        )?;
         if redacted {
             for i in &flagged {
                 let e = &mut good[*i];

@@ -490,3 +490,27 @@ fn n4_sigint_after_the_editor_returns_interrupts_the_command() {
     let _ = holder.wait().unwrap();
     assert_eq!(status.signal(), Some(2), "{status:?}");
 }
+
+// N2: the import's PII warning names the record (its place in the file),
+// not a line of the texts joined for the scan.
+#[test]
+fn n2_import_warning_names_the_record() {
+    let j = J::init();
+    let file = j.tmp.path().join("jrnl.json");
+    std::fs::write(
+        &file,
+        r#"{"tags": {}, "entries": [
+            {"title": "Fine.", "body": "Nothing here.", "date": "2024-03-05", "time": "10:00", "tags": []},
+            {"title": "No date", "body": "x"},
+            {"title": "Mail.", "body": "Write to jane.doe@example.com soon.", "date": "2024-03-06", "time": "11:00", "tags": []}
+        ]}"#,
+    )
+    .unwrap();
+    let out = j.code(
+        &["import", "--format", "jrnl-json", file.to_str().unwrap()],
+        5,
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("record 3: EMAIL_ADDRESS"), "{err}");
+    assert!(!err.contains("line "), "{err}");
+}
