@@ -487,9 +487,11 @@ fn read_failures(root: &PrivateDir) -> u64 {
 /// for a tampered keystore or keys file; exit 1 otherwise.
 pub fn unlock(dir: &Path, pass_file: Option<&PathBuf>, ui: Ui) -> Result<Keyring> {
     let root = open_root(dir)?;
+    // The passphrase is asked for before the lock is taken: a prompt left
+    // open does not keep other commands waiting.
+    let pass = crate::passphrase::current(pass_file)?;
     let lock = lock_wait(&root, &ui)?;
     let settings = Settings::load(&root)?;
-    let pass = crate::passphrase::current(pass_file)?;
     let anchor = Arc::new(AuditAnchor::default());
     let options = ks_options(&settings, &anchor)?;
     crate::timing::mark("start");

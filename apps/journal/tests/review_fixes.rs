@@ -514,3 +514,55 @@ fn n2_import_warning_names_the_record() {
     assert!(err.contains("record 3: EMAIL_ADDRESS"), "{err}");
     assert!(!err.contains("line "), "{err}");
 }
+
+// N6: the passphrase is read before the writer lock is taken: a command
+// still waiting for its passphrase (here a FIFO nobody writes yet) does
+// not make another writer wait.
+#[test]
+fn n6_a_pending_passphrase_does_not_hold_the_lock() {
+    let j = J::init();
+    let fifo = j.tmp.path().join("pass-fifo");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let mut waiting = Command::new(
+        std::env::var_os("JOURNAL_TEST_BIN")
+            .unwrap_or_else(|| env!("CARGO_BIN_EXE_journal").into()),
+    );
+    waiting
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", j.tmp.path().join("home"))
+        .args(["--data-dir", j.data.to_str().unwrap()])
+        .args(["--passphrase-file", fifo.to_str().unwrap(), "list"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let mut waiting = waiting.spawn().unwrap();
+    // Wait until it is reading the FIFO: opening it to write without
+    // blocking fails (ENXIO) while no reader has it open.
+    let mut writer = loop {
+        use std::os::unix::fs::OpenOptionsExt;
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .custom_flags(0o4000) // O_NONBLOCK
+            .open(&fifo)
+        {
+            Ok(f) => break f,
+            Err(_) => std::thread::yield_now(),
+        }
+    };
+    // The other command is not kept waiting (before: 10 s, then exit 1).
+    let out = j.code(&["add", "Written while another command waits."], 0);
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains("waiting"),
+        "{out:?}"
+    );
+    std::io::Write::write_all(&mut writer, format!("{PASSPHRASE}\n").as_bytes()).unwrap();
+    drop(writer);
+    assert!(waiting.wait().unwrap().success());
+}
