@@ -1466,7 +1466,7 @@ mod tests {
 
     /// Publishable crates whose `documentation` and docs.rs metadata are
     /// still to be added by the crate's owner.
-    const METADATA_PENDING: &[&str] = &["pii-scan"];
+    const METADATA_PENDING: &[&str] = &[];
 
     /// crates.io category slugs that our crates may use (a subset of
     /// crates.io's `categories.toml`).
