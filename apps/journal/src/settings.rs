@@ -42,6 +42,20 @@ pub const DEFAULT_PII_WARN: &[&str] = &[
     "IT_FISCAL_CODE",
     "PL_PESEL",
     "FI_PERSONAL_IDENTITY_CODE",
+    "NL_BSN",
+    "DE_TAX_ID",
+    "DE_ID_CARD",
+    "FR_NIR",
+    "SE_PERSONNUMMER",
+    "BE_NATIONAL_NUMBER",
+    "IN_AADHAAR",
+    "IN_PAN",
+    "AU_TFN",
+    "AU_MEDICARE",
+    "SG_NRIC_FIN",
+    "KR_RRN",
+    // (AU_ABN and AU_ACN are left out: they identify businesses and are
+    // public by design, like a company's registration number.)
     "US_PASSPORT",
     "US_DRIVER_LICENSE",
     "MEDICAL_LICENSE",
@@ -148,5 +162,19 @@ mod tests {
         assert_eq!(e.len(), DEFAULT_PII_WARN.len());
         assert!(!e.contains(&EntityType::DateTime));
         assert!(!e.contains(&EntityType::Url));
+    }
+
+    #[test]
+    fn national_identifiers_of_other_countries_warn_by_default() {
+        let s = Settings::default();
+        let scanner = crate::pii::warning_scanner(&s).unwrap();
+        // Dutch BSN (the well-known 11-check-valid 111222333) and a
+        // Singapore NRIC, each with its context word.
+        for text in ["mijn BSN is 111222333", "NRIC S1234567D"] {
+            assert!(
+                !scanner.scan(text).is_empty(),
+                "no warning for a national id in {text:?}"
+            );
+        }
     }
 }
