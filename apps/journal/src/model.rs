@@ -331,7 +331,7 @@ pub fn reflect_cmd(g: &Globals, id: &str, model: Option<&Path>) -> Result<()> {
         Err(err) => {
             s.audit(
                 Event::new("model.verify")
-                    .with("dir", base_name(dir))
+                    .with("dir", base_name(&dir))
                     .with("ok", false),
             )?;
             return Err(fail(Code::Integrity, format!("model refused: {err}")));
@@ -339,7 +339,7 @@ pub fn reflect_cmd(g: &Globals, id: &str, model: Option<&Path>) -> Result<()> {
     };
     s.audit(
         Event::new("model.verify")
-            .with("dir", base_name(dir))
+            .with("dir", base_name(&dir))
             .with("ok", true),
     )?;
     let lm = LanguageModel::load(files, &LoadOptions::new())?;
@@ -363,7 +363,7 @@ pub fn reflect_cmd(g: &Globals, id: &str, model: Option<&Path>) -> Result<()> {
     s.audit(
         Event::new("inference")
             .with("entry", id.to_string())
-            .with("model", base_name(dir))
+            .with("model", base_name(&dir))
             .with_fingerprint("prompt", &fp, &prompt_text)
             .with_fingerprint("output", &fp, &generation.text)
             .with("tokens", generation.tokens.len() as u64),
