@@ -319,6 +319,12 @@ pub enum ModelCommand {
         /// Another allowed host (repeatable), e.g. for a mirror.
         #[arg(long = "allow", value_name = "HOST")]
         allow: Vec<String>,
+        /// Also trust the CA certificates in this PEM file (a private mirror).
+        #[arg(long = "ca-file", value_name = "PEM")]
+        ca_file: Option<PathBuf>,
+        /// Connect to ADDR for HOST:PORT, as curl's --resolve (repeatable).
+        #[arg(long = "resolve", value_name = "HOST:PORT:ADDR")]
+        resolve: Vec<String>,
     },
     /// Verify a model directory against its manifest (exit 3 when refused).
     #[command(

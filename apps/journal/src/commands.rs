@@ -119,7 +119,20 @@ pub fn run_command(g: &Globals, command: Command) -> Result<()> {
             out,
             name,
             allow,
-        }) => crate::model::fetch_cmd(g, &urls, &sha256, out.as_deref(), &name, &allow),
+            ca_file,
+            resolve,
+        }) => crate::model::fetch_cmd(
+            g,
+            &urls,
+            &sha256,
+            out.as_deref(),
+            &name,
+            &crate::model::Mirror {
+                allow: &allow,
+                ca_file: ca_file.as_deref(),
+                resolve: &resolve,
+            },
+        ),
         Command::Model(ModelCommand::Verify { dir, manifest }) => {
             crate::model::verify_cmd(Some(g), &dir, manifest.as_deref(), g.ui)
         }

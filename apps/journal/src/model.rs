@@ -65,6 +65,18 @@ fn file_name_of(url: &str) -> Result<String> {
     Ok(name.to_owned())
 }
 
+/// Where a private mirror differs from the default hosts: more allowed
+/// (unpinned) hosts, an extra CA file, and fixed addresses.
+#[derive(Debug, Default)]
+pub struct Mirror<'a> {
+    /// Hosts allowed besides the model-hosting defaults (not pinned).
+    pub allow: &'a [String],
+    /// A PEM file of CA certificates trusted besides the built-in roots.
+    pub ca_file: Option<&'a Path>,
+    /// `HOST:PORT:ADDR` overrides of name resolution.
+    pub resolve: &'a [String],
+}
+
 /// `journal model fetch`.
 ///
 /// # Errors
@@ -76,7 +88,7 @@ pub fn fetch_cmd(
     sha256: &[String],
     out: Option<&Path>,
     name: &str,
-    allow: &[String],
+    mirror: &Mirror<'_>,
 ) -> Result<()> {
     // Without --out the files go to DATA_DIR/models/NAME; the default
     // name "model" then gives way to the one the URL names.
@@ -113,8 +125,14 @@ pub fn fetch_cmd(
     let s = g.session()?;
     let mut b = pinned_downloader::Downloader::builder()
         .allow_defaults(pinned_downloader::defaults::HUGGING_FACE);
-    for h in allow {
+    for h in mirror.allow {
         b = b.allow_unpinned(h);
+    }
+    if let Some(pem) = mirror.ca_file {
+        b = b.ca_file(pem);
+    }
+    for spec in mirror.resolve {
+        b = b.resolve_spec(spec);
     }
     let downloader = b.build()?;
     {

@@ -26,5 +26,6 @@ mod disk;
 mod editor;
 mod import_export;
 mod keys;
+mod model_fetch;
 mod pii;
 mod sigkill;
