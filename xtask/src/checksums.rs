@@ -350,32 +350,16 @@ mod tests {
     use super::*;
 
     /// A fresh directory under the system temp dir, removed on drop.
-    struct TempDir(PathBuf);
-    impl TempDir {
-        fn new() -> Self {
-            use std::sync::atomic::{AtomicU32, Ordering};
-            static N: AtomicU32 = AtomicU32::new(0);
-            let p = std::env::temp_dir().join(format!(
-                "xtask-checksums-{}-{}",
-                std::process::id(),
-                N.fetch_add(1, Ordering::Relaxed)
-            ));
-            std::fs::create_dir_all(&p).unwrap();
-            Self(p)
-        }
-        fn path(&self) -> &Path {
-            &self.0
-        }
-    }
-    impl Drop for TempDir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
+    fn temp_dir() -> tempfile::TempDir {
+        tempfile::Builder::new()
+            .prefix("xtask-checksums-")
+            .tempdir()
+            .unwrap()
     }
 
     #[test]
     fn writes_a_manifest_that_verifies_and_a_signed_one() {
-        let dir = TempDir::new();
+        let dir = temp_dir();
         std::fs::write(dir.path().join("config.json"), br#"{"model_type":"x"}"#).unwrap();
         let d = dir.path().to_str().unwrap().to_owned();
         run(&[
@@ -394,7 +378,7 @@ mod tests {
             .verify(dir.path())
             .unwrap();
 
-        let keys = TempDir::new();
+        let keys = temp_dir();
         let key = SigningKey::generate().unwrap();
         let key_path = keys.path().join("k.pem");
         std::fs::write(&key_path, key.to_pkcs8_pem().unwrap().as_bytes()).unwrap();
@@ -423,9 +407,9 @@ mod tests {
     /// `--sign` takes a P-256 key too (the type model_signing verifies).
     #[test]
     fn signs_with_a_p256_key() {
-        let dir = TempDir::new();
+        let dir = temp_dir();
         std::fs::write(dir.path().join("config.json"), br#"{"model_type":"x"}"#).unwrap();
-        let keys = TempDir::new();
+        let keys = temp_dir();
         let key = SigningKey::generate_p256().unwrap();
         let key_path = keys.path().join("p256.pem");
         std::fs::write(&key_path, key.to_pkcs8_pem().unwrap().as_bytes()).unwrap();
@@ -450,7 +434,7 @@ mod tests {
 
     #[test]
     fn refuses_code_and_bad_arguments_without_writing() {
-        let dir = TempDir::new();
+        let dir = temp_dir();
         std::fs::write(dir.path().join("modeling.py"), "import os").unwrap();
         let d = dir.path().to_str().unwrap().to_owned();
         let e = run(std::slice::from_ref(&d)).unwrap_err();

@@ -1224,24 +1224,11 @@ mod tests {
     use super::*;
 
     /// A fresh directory under the system temp dir, removed on drop.
-    struct TempDir(PathBuf);
-    impl TempDir {
-        fn new() -> Self {
-            use std::sync::atomic::{AtomicU32, Ordering};
-            static N: AtomicU32 = AtomicU32::new(0);
-            let p = std::env::temp_dir().join(format!(
-                "xtask-release-{}-{}",
-                std::process::id(),
-                N.fetch_add(1, Ordering::Relaxed)
-            ));
-            std::fs::create_dir_all(&p).unwrap();
-            Self(p)
-        }
-    }
-    impl Drop for TempDir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
+    fn temp_dir() -> tempfile::TempDir {
+        tempfile::Builder::new()
+            .prefix("xtask-release-")
+            .tempdir()
+            .unwrap()
     }
 
     /// A minimal ELF64 file with sections `.text` (bytes 0x100..0x140) and
@@ -1364,12 +1351,12 @@ mod tests {
 
     #[test]
     fn the_manifest_lists_every_artifact_and_catches_a_changed_one() {
-        let dir = TempDir::new();
-        std::fs::write(dir.0.join(APP), b"\x7fELF binary").unwrap();
-        std::fs::write(dir.0.join(SBOM_NAME), b"{}").unwrap();
+        let dir = temp_dir();
+        std::fs::write(dir.path().join(APP), b"\x7fELF binary").unwrap();
+        std::fs::write(dir.path().join(SBOM_NAME), b"{}").unwrap();
         let key = model_verify::SigningKey::generate().unwrap();
-        write_manifests(&dir.0, "abc123", Some(&key)).unwrap();
-        let bytes = std::fs::read(dir.0.join(MANIFEST_NAME)).unwrap();
+        write_manifests(dir.path(), "abc123", Some(&key)).unwrap();
+        let bytes = std::fs::read(dir.path().join(MANIFEST_NAME)).unwrap();
         let m = model_verify::Manifest::parse(&bytes).unwrap();
         assert_eq!((m.name(), m.revision()), (Some(APP), Some("abc123")));
         let listed: Vec<&str> = m.entries().iter().map(|e| e.path()).collect();
@@ -1379,25 +1366,25 @@ mod tests {
             Some(model_verify::Sha256Digest::of(b"\x7fELF binary"))
         );
         // The signed bundle carries the same manifest.
-        let signed = std::fs::read(dir.0.join(SIGNED_MANIFEST_NAME)).unwrap();
+        let signed = std::fs::read(dir.path().join(SIGNED_MANIFEST_NAME)).unwrap();
         let s = model_verify::Manifest::parse_signed(&signed, &key.public_key()).unwrap();
         assert_eq!(s.to_json(), m.to_json());
-        assert_eq!(check_manifest(&dir.0).unwrap(), 2);
+        assert_eq!(check_manifest(dir.path()).unwrap(), 2);
         // One changed byte in the binary is caught.
-        std::fs::write(dir.0.join(APP), b"\x7fELF binarY").unwrap();
-        let e = check_manifest(&dir.0).unwrap_err();
+        std::fs::write(dir.path().join(APP), b"\x7fELF binarY").unwrap();
+        let e = check_manifest(dir.path()).unwrap_err();
         assert!(e.contains("does not match journal.manifest.json"), "{e}");
         // Without a key, no stale signature is left behind.
-        write_manifests(&dir.0, "abc123", None).unwrap();
-        assert!(!dir.0.join(SIGNED_MANIFEST_NAME).exists());
+        write_manifests(dir.path(), "abc123", None).unwrap();
+        assert!(!dir.path().join(SIGNED_MANIFEST_NAME).exists());
     }
 
     #[test]
     fn a_release_directory_with_a_subdirectory_is_refused() {
-        let dir = TempDir::new();
-        std::fs::write(dir.0.join(APP), b"x").unwrap();
-        std::fs::create_dir(dir.0.join("sub")).unwrap();
-        let e = write_manifests(&dir.0, "r", None).unwrap_err();
+        let dir = temp_dir();
+        std::fs::write(dir.path().join(APP), b"x").unwrap();
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        let e = write_manifests(dir.path(), "r", None).unwrap_err();
         assert!(e.contains("not a regular file"), "{e}");
     }
 
@@ -1559,8 +1546,8 @@ mod tests {
 
     #[test]
     fn both_copies_are_made_from_one_listing_and_leave_ignored_files_out() {
-        let dir = TempDir::new();
-        let repo = dir.0.join("repo");
+        let dir = temp_dir();
+        let repo = dir.path().join("repo");
         std::fs::create_dir_all(repo.join("src")).unwrap();
         let git = |args: &[&str]| {
             let ok = Command::new("git")
@@ -1575,7 +1562,7 @@ mod tests {
         std::fs::write(repo.join("src/lib.rs"), "// lib\n").unwrap();
         std::fs::create_dir_all(repo.join("target")).unwrap();
         std::fs::write(repo.join("target/junk"), "x").unwrap();
-        let (a, b) = (dir.0.join("a"), dir.0.join("b"));
+        let (a, b) = (dir.path().join("a"), dir.path().join("b"));
         std::fs::create_dir_all(&b).unwrap();
         std::fs::write(b.join("stale"), "left from an earlier run").unwrap();
         copy_sources(&repo, &[&a, &b]).unwrap();
