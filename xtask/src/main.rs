@@ -86,6 +86,9 @@ fn main() -> ExitCode {
         eprintln!("{USAGE}");
         return ExitCode::from(2);
     };
+    if matches!(task.as_str(), "ci" | "release-check") {
+        util::set_one_shot_build();
+    }
     let result = match task.as_str() {
         "ci" => ci::run(rest),
         "bench" => bench::run(rest),

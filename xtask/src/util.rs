@@ -3,6 +3,7 @@
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 /// The workspace root, derived from this crate's manifest directory.
@@ -13,11 +14,25 @@ pub(crate) fn project_root() -> PathBuf {
         .map_or_else(|| manifest.to_path_buf(), Path::to_path_buf)
 }
 
+/// Set by the one-shot tasks (`ci`, `release-check`): their builds start
+/// from a clean tree and run once, so [`cargo`] turns incremental
+/// compilation off. Its caches would only be written, never read, and were
+/// over half of a clean CI build's disk use.
+static ONE_SHOT_BUILD: AtomicBool = AtomicBool::new(false);
+
+/// Marks this run as a one-shot build (see [`ONE_SHOT_BUILD`]).
+pub(crate) fn set_one_shot_build() {
+    ONE_SHOT_BUILD.store(true, Ordering::Relaxed);
+}
+
 /// The cargo that invoked us (so the same toolchain is used throughout).
 pub(crate) fn cargo() -> Command {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(project_root());
+    if ONE_SHOT_BUILD.load(Ordering::Relaxed) {
+        cmd.env("CARGO_INCREMENTAL", "0");
+    }
     cmd
 }
 
