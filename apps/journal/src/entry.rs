@@ -343,7 +343,11 @@ pub fn decode_entry_plaintext(bytes: &[u8]) -> Result<Entry, DecodeError> {
 
 /// A tag as stored: without leading `@` or `#`, trimmed.
 pub fn normalize_tag(tag: &str) -> String {
-    tag.trim().trim_start_matches(['@', '#']).trim().to_owned()
+    // Markers and spaces in any order (`@ #work`), so that normalizing is
+    // idempotent: a normalized tag never starts with a marker or a space.
+    tag.trim_start_matches(|c: char| c == '@' || c == '#' || c.is_whitespace())
+        .trim_end()
+        .to_owned()
 }
 
 #[cfg(test)]
@@ -357,6 +361,12 @@ mod tests {
         assert_eq!(normalize_tag("@ work"), "work");
         assert_eq!(normalize_tag("  #home "), "home");
         assert_eq!(normalize_tag("work"), "work");
+        assert_eq!(normalize_tag("@ #@ work"), "work");
+        assert_eq!(normalize_tag("@ @"), "");
+        for tag in ["@ @work", "# #home ", " @\u{a0}@x"] {
+            let once = normalize_tag(tag);
+            assert_eq!(normalize_tag(&once), once, "{tag:?}");
+        }
     }
 
     fn sample() -> Entry {
