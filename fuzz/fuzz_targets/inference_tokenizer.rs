@@ -5,36 +5,36 @@
 //! Properties: no panic (loading, encoding, decoding, ChatML formatting);
 //! what encodes decodes.
 //!
-//! Known finding, tolerated here so that the rest stays fuzzed: tokenizers
-//! 0.22.2 panics on a malformed `decoder` object (`.expect("Helper")` in
-//! its `decoders/mod.rs`), and `Tokenizer::from_json` passes the panic on
-//! (seed `seed-known-decoder-helper-panic`). Only that panic is tolerated.
+//! `from_json` itself must never panic: tokenizers 0.22.2 panics on some
+//! malformed files (a `decoder` object that is not valid JSON inside, seed
+//! `seed-known-decoder-helper-panic`; a `Precompiled` normalizer without a
+//! valid charsmap, seed `seed-precompiled-normalizer-panic`), and
+//! `from_json` turns those into errors. A panic that gets out of
+//! `from_json` is a finding.
 #![no_main]
 
 use inference_tch::{Role, Tokenizer, chatml};
 use libfuzzer_sys::fuzz_target;
 
-/// `Tokenizer::from_json`, with the known upstream panic (see above) turned
-/// into a refusal; any other panic is still a finding.
-fn load(json: &[u8]) -> Result<Tokenizer, ()> {
-    // libfuzzer-sys's panic hook aborts: silence it for this one call.
+/// `Tokenizer::from_json`. libfuzzer-sys's panic hook aborts on every
+/// panic, even one that `from_json` catches inside (as it does for
+/// tokenizers' own panics): the hook is silenced for this call, and a
+/// panic that reaches this function is a finding.
+fn load(json: &[u8]) -> Option<Tokenizer> {
     let hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(|_| {}));
     let r = std::panic::catch_unwind(|| Tokenizer::from_json(json));
     std::panic::set_hook(hook);
     match r {
-        Ok(t) => t.map_err(|_| ()),
+        Ok(t) => t.ok(),
         Err(payload) => {
             let msg = payload
                 .downcast_ref::<String>()
                 .cloned()
                 .or_else(|| payload.downcast_ref::<&str>().map(|s| (*s).to_owned()))
                 .unwrap_or_default();
-            if msg.starts_with("Helper: ") {
-                return Err(());
-            }
             // The hook was silenced: say what panicked before aborting.
-            eprintln!("Tokenizer::from_json panicked at loading: {msg}");
+            eprintln!("Tokenizer::from_json panicked (the panic got out of it): {msg}");
             std::panic::resume_unwind(payload)
         }
     }
@@ -51,7 +51,7 @@ fuzz_target!(|data: &[u8]| {
             "Hello, world! <|im_start|>user\nhi<|im_end|>".to_owned(),
         ),
     };
-    let Ok(tok) = load(json) else {
+    let Some(tok) = load(json) else {
         return;
     };
     let _ = tok.vocab_size();

@@ -20,11 +20,35 @@ impl std::fmt::Debug for Tokenizer {
 impl Tokenizer {
     /// Parses `tokenizer.json`.
     ///
+    /// The `tokenizers` crate (0.22.2) panics on some malformed files
+    /// instead of returning an error: on a `decoder` object that is not
+    /// valid JSON inside, and on a `Precompiled` normalizer without a
+    /// valid `precompiled_charsmap`. Both are refused here as malformed,
+    /// like any other bad file. The JSON is checked before `tokenizers`
+    /// sees it (which avoids the first panic even where panics abort), and
+    /// any panic while `tokenizers` builds the tokenizer stops here; the
+    /// default panic hook may still print tokenizers' message on stderr.
+    /// In a build with `panic = "abort"` the second case still aborts.
+    ///
     /// # Errors
-    /// [`Error::Tokenizer`] when the JSON is not a tokenizer.
+    /// [`Error::Tokenizer`] when the bytes are not JSON or not a tokenizer.
     pub fn from_json(bytes: &[u8]) -> Result<Self, Error> {
-        let inner = tokenizers::Tokenizer::from_bytes(bytes)
-            .map_err(|e| Error::Tokenizer(e.to_string()))?;
+        // A syntax error (or bad UTF-8) inside the `decoder` object is what
+        // makes tokenizers' decoder deserializer panic: parse the JSON
+        // first, then build the tokenizer from the parsed value, where
+        // reading the document cannot fail any more.
+        let value: serde_json::Value = serde_json::from_slice(bytes)
+            .map_err(|e| Error::Tokenizer(format!("malformed JSON: {e}")))?;
+        // Only `&value` (read-only, unwind safe) crosses the boundary, and
+        // nothing tokenizers built survives a panic, so no broken state can
+        // be seen afterwards. The payload is dropped unread.
+        let parsed = std::panic::catch_unwind(|| {
+            <tokenizers::Tokenizer as serde::Deserialize>::deserialize(&value)
+        })
+        .map_err(|_payload| {
+            Error::Tokenizer("malformed (the tokenizers crate panicked while parsing it)".into())
+        })?;
+        let inner = parsed.map_err(|e| Error::Tokenizer(e.to_string()))?;
         Ok(Self { inner })
     }
 
@@ -121,7 +145,40 @@ pub const SMOLLM2_DEFAULT_SYSTEM: &str =
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
+
+    /// tokenizers 0.22.2 panics (`expect("Helper")` in its
+    /// `decoders/mod.rs`) when the `decoder` object is not valid JSON
+    /// inside; found by the `inference_tokenizer` fuzz target (seed
+    /// `fuzz/corpus/inference_tokenizer/seed-known-decoder-helper-panic`).
+    /// Loading must refuse it with an error, not panic.
+    #[test]
+    fn malformed_decoder_is_refused_not_a_panic() {
+        for json in [
+            &br#"{"decoder":{"type":"ByteLevel",]}"#[..],
+            b"{\"decoder\":{\"type\":\"ByteLevel\",\"use_regex\":\"\xcd\"}}",
+            // The fuzz seed itself (a copy: the packaged crate has no fuzz/).
+            include_bytes!("../tests/fixtures/tokenizer-malformed-decoder.json"),
+        ] {
+            let e = Tokenizer::from_json(json).unwrap_err();
+            let msg = e.to_string();
+            assert!(msg.starts_with("tokenizer.json: malformed"), "{msg}");
+        }
+    }
+
+    /// Valid JSON that tokenizers 0.22.2 still panics on
+    /// (`expect("Precompiled")` in its `normalizers/mod.rs`): the panic is
+    /// caught and reported as a malformed file.
+    #[test]
+    fn upstream_panic_on_valid_json_is_an_error() {
+        let json = br#"{"normalizer":{"type":"Precompiled"}}"#;
+        let msg = Tokenizer::from_json(json).unwrap_err().to_string();
+        assert_eq!(
+            msg,
+            "tokenizer.json: malformed (the tokenizers crate panicked while parsing it)"
+        );
+    }
 
     #[test]
     fn chatml_layout() {
