@@ -465,7 +465,8 @@ criterion_group!(
 /// scan (or baseline) loop over 1 MiB of that text and exits, for
 /// instruction counts under `valgrind --tool=callgrind` (which load on the
 /// machine does not change); `PII_SCAN_PROFILE=ratios` prints only the
-/// interleaved ratios; otherwise the criterion benches run.
+/// interleaved ratios; `PII_SCAN_PROFILE=findings` prints every finding
+/// of the bench's texts; otherwise the criterion benches run.
 fn profile(which: &str) {
     let rounds: usize = std::env::var("PII_SCAN_ROUNDS")
         .ok()
@@ -506,9 +507,32 @@ fn profile_rounds(which: &str, rounds: usize, scanner: &Scanner, text: &str) -> 
     n
 }
 
+/// `PII_SCAN_PROFILE=findings`: prints every finding (case, entity, span,
+/// score, recognizer) of the bench's texts, to compare the scanner's
+/// output before and after a change that must not alter it.
+fn print_findings() {
+    let scanner = Scanner::new();
+    let mut cases: Vec<(&str, String)> = vec![
+        ("dense-170B", mixed_text(MID, DENSE_EVERY, 0x51_7C_C1_B7)),
+        ("no-pii", clean_text(MID, 0x2545_F491)),
+        ("mixed-4KiB", mixed_text(MID, 4096, 0x9E37_79B9)),
+    ];
+    cases.extend(pathological_inputs());
+    for (name, text) in &cases {
+        for f in scanner.scan(text) {
+            println!(
+                "{name} {} {} {} {:.2} {}",
+                f.entity_type, f.start, f.end, f.score, f.recognizer
+            );
+        }
+    }
+}
+
 fn main() {
     if let Ok(which) = std::env::var("PII_SCAN_PROFILE") {
-        if which == "ratios" {
+        if which == "findings" {
+            print_findings();
+        } else if which == "ratios" {
             // Only the interleaved ratios, without criterion's groups.
             ratios(&mut Criterion::default());
         } else {

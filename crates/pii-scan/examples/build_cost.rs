@@ -2,15 +2,16 @@
 //! same process: compiling one simple regex (`\b\d{3}-\d{4}\b`).
 //!
 //! ```text
-//! cargo run --release -p pii-scan --example build_cost [first|all|warn]
+//! cargo run --release -p pii-scan --example build_cost [first]
 //! ```
 //!
-//! `first` (the default) times the first build in a fresh process (what a
-//! command-line program such as `journal add` pays, lazily loaded data
-//! included) and one scan of a short entry with a phone number in it;
-//! `all` and `warn` time repeated builds (every built-in recognizer, or the
-//! journal's warning set) as medians, and the first scan of a short entry.
-//! With `DB_FIRST=1`, `first` also times loading the `phonenumber` crate's
+//! It times the first build in a fresh process (what a command-line
+//! program such as `journal add` pays, lazily loaded data included) and
+//! the scans of a short entry with a phone number in it. Repeated builds
+//! (every built-in recognizer, the journal's warning set, and a build with
+//! its first scan) are criterion's `pii-scan/build` group and the
+//! `pii-scan ratios build` lines of `benches/benches/pii_scan.rs`, not
+//! repeated here. With `DB_FIRST=1`, it also times loading the `phonenumber` crate's
 //! database, which building a scanner did before 0.1.0's lazy plans (the
 //! table in `src/phone_plans.txt` replaced it).
 #![allow(clippy::print_stdout, clippy::print_stderr, clippy::unwrap_used)]
@@ -93,24 +94,10 @@ fn main() {
             let d = median((0..11).map(|_| time(|| scanner.scan(ENTRY)).1).collect());
             report("later scans (median of 11)", d);
         }
-        "all" | "warn" => {
-            let build = || {
-                if mode == "all" {
-                    Scanner::new()
-                } else {
-                    warn_scanner()
-                }
-            };
-            let (_, first) = time(build);
-            report("first build", first);
-            let d = median((0..11).map(|_| time(|| black_box(build())).1).collect());
-            report("later builds (median of 11)", d);
-            let s = build();
-            let (_, d) = time(|| s.scan(ENTRY));
-            report("first scan of a short entry", d);
-        }
         other => {
-            eprintln!("unknown mode `{other}`: first, all or warn");
+            eprintln!(
+                "unknown mode `{other}`: only `first` (repeated builds are criterion's `pii-scan/build` group)"
+            );
             std::process::exit(2);
         }
     }

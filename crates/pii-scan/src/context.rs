@@ -40,43 +40,66 @@ type WordMap<V> = HashMap<Box<[u8]>, V, BuildHasherDefault<WordHasher>>;
 /// Longest word looked up (no context word is longer).
 const MAX_WORD: usize = 32;
 
-/// A set of byte pairs (and of single bytes).
+/// A filter of the words a context word may match (lower-case bytes):
+/// one- and two-byte context words exactly, longer ones by their first
+/// three bytes (hashed into a bit set). A text word of three or more bytes
+/// matches a context word only if their first three bytes agree (equal
+/// words, or a context word of four or more bytes that starts the text
+/// word), so most words of a text are rejected here, before they are
+/// copied and hashed.
 struct StartBytes {
-    pairs: [u64; 1024],
     singles: [u64; 4],
+    pairs: Box<[u64; 1024]>,
+    triples: Box<[u64; 1024]>,
 }
 
 impl Default for StartBytes {
     fn default() -> Self {
         StartBytes {
-            pairs: [0; 1024],
             singles: [0; 4],
+            pairs: Box::new([0; 1024]),
+            triples: Box::new([0; 1024]),
         }
     }
+}
+
+/// A bit (0..65536) for a pair of bytes.
+fn pair_bit(a: u8, b: u8) -> usize {
+    usize::from(a) << 8 | usize::from(b)
+}
+
+/// A bit (0..65536) for three bytes (hashed).
+fn triple_bit(a: u8, b: u8, c: u8) -> usize {
+    let k = u32::from_le_bytes([a, b, c, 0]).wrapping_mul(0x9E37_79B1) >> 16;
+    usize::try_from(k).unwrap_or(0)
+}
+
+fn set(bits: &mut [u64], k: usize) {
+    bits[k >> 6] |= 1 << (k & 63);
+}
+
+fn has(bits: &[u64], k: usize) -> bool {
+    bits[k >> 6] & (1 << (k & 63)) != 0
 }
 
 impl StartBytes {
     fn insert(&mut self, word: &[u8]) {
         match *word {
             [] => {}
-            [a] => self.singles[usize::from(a >> 6)] |= 1 << (a & 63),
-            [a, b, ..] => {
-                let k = usize::from(a) << 8 | usize::from(b);
-                self.pairs[k >> 6] |= 1 << (k & 63);
-            }
+            [a] => set(&mut self.singles, usize::from(a)),
+            [a, b] => set(&mut self.pairs[..], pair_bit(a, b)),
+            [a, b, c, ..] => set(&mut self.triples[..], triple_bit(a, b, c)),
         }
     }
 
-    /// Whether a context word may match `word` (lower case): one starting
-    /// with its first two bytes, or equal to its one byte.
+    /// Whether a context word may match `word` (its lower-case bytes, at
+    /// least its first three).
     fn may_match(&self, word: &[u8]) -> bool {
         match *word {
             [] => false,
-            [a] => self.singles[usize::from(a >> 6)] & (1 << (a & 63)) != 0,
-            [a, b, ..] => {
-                let k = usize::from(a) << 8 | usize::from(b);
-                self.pairs[k >> 6] & (1 << (k & 63)) != 0
-            }
+            [a] => has(&self.singles, usize::from(a)),
+            [a, b] => has(&self.pairs[..], pair_bit(a, b)),
+            [a, b, c, ..] => has(&self.triples[..], triple_bit(a, b, c)),
         }
     }
 }
@@ -89,10 +112,9 @@ pub(crate) struct ContextIndex {
     /// Whether list `i` holds an entry of several words.
     multi: Vec<bool>,
     exact: WordMap<u128>,
-    /// The first two (lower-case) bytes of every context word (the first
-    /// byte alone for one-byte words): most words of a text are rejected
-    /// by this set before hashing.
-    starts: Box<StartBytes>,
+    /// The first (lower-case) bytes of every context word: most words of
+    /// a text are rejected by this filter before hashing.
+    starts: StartBytes,
     /// Context words of four or more bytes by their first four bytes, to
     /// find those that start a longer text word.
     prefix: WordMap<Vec<(Box<[u8]>, u128)>>,
@@ -145,13 +167,20 @@ impl ContextIndex {
         if b.is_empty() || b.len() > MAX_WORD {
             return 0;
         }
+        // Most words of a text match no context word's first bytes:
+        // reject them before copying and hashing.
+        let head = [
+            b[0].to_ascii_lowercase(),
+            b.get(1).map_or(0, u8::to_ascii_lowercase),
+            b.get(2).map_or(0, u8::to_ascii_lowercase),
+        ];
+        if !self.starts.may_match(&head[..b.len().min(3)]) {
+            return 0;
+        }
         let mut buf = [0u8; MAX_WORD];
         let lower = &mut buf[..b.len()];
         lower.copy_from_slice(b);
         lower.make_ascii_lowercase();
-        if !self.starts.may_match(lower) {
-            return 0;
-        }
         let mut bits = self.exact.get(&*lower).copied().unwrap_or(0);
         if lower.len() > 4
             && let Some(entries) = self.prefix.get(&lower[..4])
@@ -179,18 +208,27 @@ impl ContextIndex {
     ) -> u128 {
         let lo = floor_boundary(text, start.saturating_sub(before));
         let hi = ceil_boundary(text, end.saturating_add(after));
+        let b = text.as_bytes();
         let mut bits = 0;
         let mut word_start: Option<usize> = None;
-        for (i, c) in text[lo..hi].char_indices() {
-            let alnum = is_word_char(c);
+        let mut i = lo;
+        while i < hi {
+            // ASCII bytes directly; other characters decoded.
+            let (alnum, len) = if b[i] < 0x80 {
+                (b[i].is_ascii_alphanumeric(), 1)
+            } else {
+                let c = text[i..].chars().next().unwrap_or(' ');
+                (is_word_char(c), c.len_utf8())
+            };
             match (alnum, word_start) {
-                (true, None) => word_start = Some(lo + i),
+                (true, None) => word_start = Some(i),
                 (false, Some(ws)) => {
-                    bits |= self.lookup(&text[ws..lo + i]);
+                    bits |= self.lookup(&text[ws..i]);
                     word_start = None;
                 }
                 _ => {}
             }
+            i += len;
         }
         if let Some(ws) = word_start {
             bits |= self.lookup(&text[ws..hi]);
@@ -466,6 +504,68 @@ mod tests {
         ];
         assert_eq!(ix.distance(m, &near, &[]), Some(1));
         assert_eq!(ix.distance(m, &near[..1], &[]), None);
+    }
+
+    /// The filter in front of the hash lookup never rejects a word that
+    /// matches a context word: every context word of the built-in lists,
+    /// in other cases, as a prefix of longer words, cut short, and common
+    /// words, looked up against a brute-force match over all lists.
+    #[test]
+    fn lookup_filter_rejects_no_match() {
+        let mut ix = ContextIndex::default();
+        let mut lists: Vec<Vec<String>> = Vec::new();
+        for b in crate::recognizers::BUILTINS {
+            for words in [
+                crate::data::context_words(&b.entity),
+                crate::data::negative_words(&b.entity),
+            ] {
+                let list: Vec<String> = words.iter().map(|w| w.to_lowercase()).collect();
+                if let Some(id) = ix.add(&list).unwrap()
+                    && usize::from(id) == lists.len()
+                {
+                    lists.push(list);
+                }
+            }
+        }
+        assert!(lists.len() > 10, "{}", lists.len());
+        let brute = |w: &str| -> u128 {
+            let mut bits = 0;
+            for (i, list) in lists.iter().enumerate() {
+                if list
+                    .iter()
+                    .flat_map(|e| e.split_whitespace())
+                    .any(|cw| word_matches(w, cw))
+                {
+                    bits |= 1 << i;
+                }
+            }
+            bits
+        };
+        let mut words: Vec<String> = Vec::new();
+        for cw in lists.iter().flatten().flat_map(|e| e.split_whitespace()) {
+            words.push(cw.to_owned());
+            words.push(cw.to_ascii_uppercase());
+            words.push(format!("{cw}s"));
+            words.push(format!("{}X9", cw.to_ascii_uppercase()));
+            let mut cut = cw.len().saturating_sub(1);
+            while !cw.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            words.push(cw[..cut].to_owned());
+        }
+        for w in "the a to of and phone call my is no nr tel it ok 7pm über café".split(' ') {
+            words.push(w.to_owned());
+        }
+        let mut matched = 0;
+        for w in words
+            .iter()
+            .filter(|w| !w.is_empty() && w.len() <= MAX_WORD)
+        {
+            let want = brute(w);
+            assert_eq!(ix.lookup(w), want, "{w:?}");
+            matched += usize::from(want != 0);
+        }
+        assert!(matched > 100, "{matched}");
     }
 
     #[test]

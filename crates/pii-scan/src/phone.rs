@@ -92,11 +92,21 @@ fn parse_row(line: &'static str) -> Option<Meta> {
         main_country,
         prefix,
         plan: (!types.is_empty()).then(|| Plan {
+            length_mask: length_mask(&lengths),
             lengths,
             general: LazyRegex::new(general),
             types: LazyRegex::new(types),
         }),
     })
+}
+
+/// The possible lengths as bits (bit `n`: length `n`; lengths of 64 or
+/// more, which no plan has, set no bit and are looked up in the list).
+fn length_mask(lengths: &[u16]) -> u64 {
+    lengths
+        .iter()
+        .filter(|&&l| l < 64)
+        .fold(0, |m, &l| m | 1 << l)
 }
 
 /// The regions of every country calling code.
@@ -115,11 +125,38 @@ static BY_CODE: LazyLock<HashMap<u16, Vec<&'static Meta>>> = LazyLock::new(|| {
 /// A region of the scanner, resolved when the scanner is built.
 #[derive(Clone, Copy)]
 pub(crate) struct Region {
-    id: &'static str,
     plan: &'static Plan,
     /// The national (trunk) prefix, if the region has one.
     prefix: Option<&'static str>,
     prefix_optional: bool,
+    /// The regions with rules of their own in [`valid`].
+    kind: Kind,
+}
+
+/// Regions that [`valid`] treats apart (decided once, not by comparing
+/// region codes for every candidate).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// US and CA: NANP-shaped numbers only.
+    Nanp,
+    Mx,
+    Cn,
+    In,
+    Br,
+    Other,
+}
+
+impl Kind {
+    fn of(id: &str) -> Kind {
+        match id {
+            "US" | "CA" => Kind::Nanp,
+            "MX" => Kind::Mx,
+            "CN" => Kind::Cn,
+            "IN" => Kind::In,
+            "BR" => Kind::Br,
+            _ => Kind::Other,
+        }
+    }
 }
 
 /// Resolves region codes ("US", "DE", ...). Compiles nothing: each
@@ -142,10 +179,10 @@ where
                 .find(|m| up.len() == 2 && m.id == up)
                 .and_then(|meta| {
                     Some(Region {
-                        id: meta.id,
                         plan: meta.plan.as_ref()?,
                         prefix: meta.prefix,
                         prefix_optional: PREFIX_OPTIONAL.contains(&up.as_str()),
+                        kind: Kind::of(meta.id),
                     })
                 })
                 .ok_or_else(|| Error::InvalidOption {
@@ -201,6 +238,8 @@ impl LazyRegex {
 struct Plan {
     /// The possible lengths of a national significant number (empty: any).
     lengths: Vec<u16>,
+    /// `lengths` as bits, for the common test.
+    length_mask: u64,
     general: LazyRegex,
     types: LazyRegex,
 }
@@ -212,7 +251,12 @@ impl Plan {
     /// first: a plan is compiled only for a number of a possible length.
     fn valid(&self, nsn: &str) -> bool {
         let len = u16::try_from(nsn.len()).unwrap_or(u16::MAX);
-        (self.lengths.is_empty() || self.lengths.contains(&len))
+        let possible = if len < 64 {
+            self.length_mask & 1 << len != 0
+        } else {
+            self.lengths.contains(&len)
+        };
+        (self.lengths.is_empty() || possible)
             && self.general.is_match(nsn)
             && self.types.is_match(nsn)
     }
@@ -261,7 +305,7 @@ pub(crate) fn valid(w: &Written<'_>, defaults: &[Region]) -> Validity {
     }
     let mut weak = false;
     for r in defaults {
-        if matches!(r.id, "US" | "CA") && !w.nanp_shape {
+        if r.kind == Kind::Nanp && !w.nanp_shape {
             continue;
         }
         if let Some(nsn) = r.prefix.and_then(|p| d.strip_prefix(p))
@@ -269,18 +313,18 @@ pub(crate) fn valid(w: &Written<'_>, defaults: &[Region]) -> Validity {
         {
             return Validity::Valid;
         }
-        let without_prefix = match (r.prefix, r.id) {
-            (None, "MX") | (_, "MX") => Some(false),
+        let without_prefix = match (r.prefix, r.kind) {
+            (_, Kind::Mx) => Some(false),
             (None, _) => Some(true),
             (Some(_), _) if !r.prefix_optional => None,
-            (Some(_), "CN") => {
+            (Some(_), Kind::Cn) => {
                 (w.mobile_shape && d.len() == 11 && d.starts_with('1')).then_some(true)
             }
-            (Some(_), "IN") => {
+            (Some(_), Kind::In) => {
                 (w.mobile_shape && d.len() == 10 && d.starts_with(['6', '7', '8', '9']))
                     .then_some(true)
             }
-            (Some(_), "BR") => Some(w.parens),
+            (Some(_), Kind::Br) => Some(w.parens),
             (Some(_), _) => Some(true),
         };
         match without_prefix {
@@ -336,17 +380,35 @@ impl Lengths {
 }
 
 fn group_lengths<'a>(pieces: impl Iterator<Item = &'a str>) -> Lengths {
+    lengths_of(pieces.map(str::len))
+}
+
+fn lengths_of(lengths: impl Iterator<Item = usize>) -> Lengths {
     let mut out = Lengths { len: [0; 24], n: 0 };
-    for p in pieces {
+    for len in lengths {
         if out.n == out.len.len() {
             // Too many pieces for any shape: a shape nothing matches.
             out.len[0] = usize::MAX;
             break;
         }
-        out.len[out.n] = p.len();
+        out.len[out.n] = len;
         out.n += 1;
     }
     out
+}
+
+/// The lengths of the runs of ASCII digits in `s` (its pieces between
+/// non-digits, empty ones left out), in one pass over its bytes.
+fn digit_runs(s: &str) -> Lengths {
+    let mut bytes = s.bytes().peekable();
+    lengths_of(std::iter::from_fn(move || {
+        while bytes.next_if(|b| !b.is_ascii_digit()).is_some() {}
+        let mut run = 0;
+        while bytes.next_if(u8::is_ascii_digit).is_some() {
+            run += 1;
+        }
+        (run > 0).then_some(run)
+    }))
 }
 
 /// Checks a phone candidate `h[s..e]` (digits, separators, perhaps an
@@ -360,7 +422,10 @@ pub(crate) fn check(
 ) -> Option<(usize, usize, f64)> {
     let m = &h[s..e];
     // The extension, if any: "ext. 12", "x12", "#12", "extension 12".
-    let (main_end, ext_end) = match m.find(['e', 'E', 'x', 'X', '#']) {
+    let (main_end, ext_end) = match m
+        .bytes()
+        .position(|b| matches!(b, b'e' | b'E' | b'x' | b'X' | b'#'))
+    {
         Some(i) => {
             let main = m[..i].trim_end_matches([' ', ',']);
             (s + main.len(), Some(e))
@@ -377,10 +442,12 @@ pub(crate) fn check(
         return None;
     }
     // An ISBN ("0-306-40615-2"): a one-digit group at either end.
-    let first = main.split(['-', ' ']).next().unwrap_or("");
-    let last = main.rsplit(['-', ' ']).next().unwrap_or("");
-    if main.contains('-') && (last.len() == 1 || (first.len() == 1 && !main.starts_with('+'))) {
-        return None;
+    if main.contains('-') {
+        let first = main.split(['-', ' ']).next().unwrap_or("");
+        let last = main.rsplit(['-', ' ']).next().unwrap_or("");
+        if last.len() == 1 || (first.len() == 1 && !main.starts_with('+')) {
+            return None;
+        }
     }
     // The shape of a US SSN ("123-45-6789") is left to the SSN recognizer.
     if group_lengths(main.split(['-', ' '])).as_slice() == [3, 2, 4] {
@@ -391,7 +458,8 @@ pub(crate) fn check(
         return None;
     }
     // A date written with dots ("08.01.2017").
-    if let [d, m, 2 | 4] = group_lengths(main.split('.')).as_slice()
+    if main.contains('.')
+        && let [d, m, 2 | 4] = group_lengths(main.split('.')).as_slice()
         && *d <= 2
         && *m <= 2
     {
@@ -462,10 +530,7 @@ pub(crate) fn check(
         return None;
     }
     let candidate = skip(body, trunk_skip);
-    let digit_groups = group_lengths(
-        main.split(|c: char| !c.is_ascii_digit())
-            .filter(|g| !g.is_empty()),
-    );
+    let digit_groups = digit_runs(main);
     let digit_groups = digit_groups.as_slice();
     // National numbers end in a two-digit group only after other short
     // groups ("01 23 45 67 89", "123-45-67"); "4303-5267-78" is a code.
@@ -515,6 +580,36 @@ pub(crate) fn check(
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    /// The byte-wise digit runs are the pieces between non-digits that
+    /// splitting the string gave, on random text with digits, separators
+    /// and multi-byte characters.
+    #[test]
+    fn digit_runs_match_split_pieces() {
+        let alphabet: Vec<char> = "0123456789 -.()+x#\u{a0}\u{2010}é東".chars().collect();
+        let mut x = 0x2545_F491_4F6C_DD1D_u64;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let len = usize::try_from(x % 40).unwrap();
+            let s: String = (0..len)
+                .map(|k| {
+                    let r = x.rotate_left(u32::try_from(k * 7).unwrap());
+                    alphabet[usize::try_from(r % 26).unwrap() % alphabet.len()]
+                })
+                .collect();
+            let want = group_lengths(
+                s.split(|c: char| !c.is_ascii_digit())
+                    .filter(|g| !g.is_empty()),
+            );
+            assert_eq!(digit_runs(&s).as_slice(), want.as_slice(), "{s:?}");
+        }
+        assert_eq!(digit_runs("(415) 555-0132").as_slice(), [3, 3, 4]);
+        assert_eq!(digit_runs("1".repeat(30).as_str()).as_slice(), [30]);
+        let many = "1 ".repeat(30);
+        assert_eq!(digit_runs(&many).as_slice()[0], usize::MAX);
+    }
 
     /// The plan table as extracted from the `phonenumber` crate's
     /// database: one line per region, sorted by id; patterns without their

@@ -471,8 +471,11 @@ fn syntax_config() -> syntax::Config {
 /// locator).
 fn one_builder() -> regex_automata::meta::Builder {
     let mut b = Regex::builder();
-    b.syntax(syntax_config())
-        .configure(Regex::config().match_kind(MatchKind::LeftmostFirst));
+    b.syntax(syntax_config()).configure(
+        Regex::config()
+            .match_kind(MatchKind::LeftmostFirst)
+            .auto_prefilter(false),
+    );
     b
 }
 

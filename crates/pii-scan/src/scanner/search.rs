@@ -2,7 +2,7 @@
 //! recognizer may match; windows around those places are checked with
 //! the pattern set, and only the recognizers that match there run.
 
-use regex_automata::{Anchored, Input, PatternSet};
+use regex_automata::{Anchored, Input, PatternID, PatternSet};
 
 use super::{Scanner, ceil_boundary, floor_boundary};
 use crate::Finding;
@@ -19,6 +19,9 @@ struct Window {
     first: (usize, usize, usize),
     /// How many locator matches it holds.
     matches: usize,
+    /// The next locator match (if any) starts after the window's end: it
+    /// was not cut off by [`MAX_MERGED_WINDOW`]. Set when it is closed.
+    clean: bool,
 }
 
 #[derive(Clone, Copy)]
@@ -58,6 +61,7 @@ impl Scanner {
                 span: (ws, we),
                 first: (pat, m.start(), m.end()),
                 matches: 1,
+                clean: false,
             };
             window = match window {
                 Some(w) if ws <= w.span.1 && w.span.1 - w.span.0 < MAX_MERGED_WINDOW => {
@@ -68,6 +72,10 @@ impl Scanner {
                     })
                 }
                 Some(w) => {
+                    let w = Window {
+                        clean: ws > w.span.1,
+                        ..w
+                    };
                     self.scan_window(text, &w, &mut patset, &mut nears, &mut cands);
                     Some(fresh)
                 }
@@ -75,8 +83,10 @@ impl Scanner {
             };
         }
         if let Some(w) = window {
+            let w = Window { clean: true, ..w };
             self.scan_window(text, &w, &mut patset, &mut nears, &mut cands);
         }
+
         if let Some(deny) = &self.deny {
             let b = text.as_bytes();
             let word = |i: Option<usize>| {
@@ -115,6 +125,7 @@ impl Scanner {
         out: &mut Vec<Cand>,
     ) {
         let (ws, we) = window.span;
+        let first = out.len();
         patset.clear();
         self.set
             .which_overlapping_matches(&Input::new(text).span(ws..we), patset);
@@ -122,9 +133,17 @@ impl Scanner {
         // The context lists with a word near the window, computed when a
         // pattern that needs a supporting word is among the matches.
         let mut near_window: Option<u128> = None;
-        for pid in patset.iter() {
-            let pat = pid.as_usize();
-            let p = &self.patterns[pat];
+        // The matched patterns in order (`PatternSet::iter` walks every
+        // pattern; this stops after the last one matched).
+        let mut left = patset.len();
+        for (pat, p) in self.patterns.iter().enumerate() {
+            if left == 0 {
+                break;
+            }
+            if !patset.contains(PatternID::must(pat)) {
+                continue;
+            }
+            left -= 1;
             if p.max_score < self.min_score {
                 let Some(bit) = p.support.map(|id| 1u128 << id) else {
                     continue;
@@ -148,11 +167,27 @@ impl Scanner {
             } else {
                 None
             };
-            let searched = regex.map(|r| r.find_iter(Input::new(text).span(ws..we)));
-            let spans = single
-                .map(|(_, s, e)| (s, e))
+            let mut searched = regex
+                .map(|r| r.find_iter(Input::new(text).span(ws..we)))
                 .into_iter()
-                .chain(searched.into_iter().flatten().map(|m| (m.start(), m.end())));
+                .flatten()
+                .map(|m| (m.start(), m.end()));
+            // In a clean window of one locator match, every match of every
+            // pattern starts inside that match: one starting after it would
+            // have been a locator match in the window. So once a match
+            // reaches the locator match's end, no other follows, and the
+            // rest of the window need not be searched again.
+            let stop_at_end = (window.matches == 1 && window.clean).then_some(window.first.2);
+            let mut done = false;
+            let searched = std::iter::from_fn(|| {
+                if done {
+                    return None;
+                }
+                let m = searched.next()?;
+                done = stop_at_end.is_some_and(|end| m.1 >= end);
+                Some(m)
+            });
+            let spans = single.map(|(_, s, e)| (s, e)).into_iter().chain(searched);
             for (mut s, mut e) in spans {
                 if e == we && we < text.len() {
                     // The window cut the match short: find its full extent.
@@ -207,6 +242,8 @@ impl Scanner {
                 }
             }
         }
+        // In text order, as `resolve` takes them (windows come in order).
+        out[first..].sort_unstable_by_key(|c| (c.start, c.end));
     }
 }
 
