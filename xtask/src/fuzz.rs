@@ -193,7 +193,7 @@ pub(crate) fn fuzz(args: &[String]) -> Result<(), String> {
     let summary = if asked.is_empty() {
         smoke(seconds)?
     } else {
-        let outcomes = build_and_run(&asked, seconds)?;
+        let outcomes = build_and_run(&asked, seconds, 1)?;
         println!("{}", table(&outcomes));
         verdict(&outcomes)?
     };
@@ -202,11 +202,12 @@ pub(crate) fn fuzz(args: &[String]) -> Result<(), String> {
 }
 
 /// Every target for `seconds_per_target` seconds (the release-check smoke
-/// run): builds them, runs each over its corpus, prints the table. `Ok`
+/// run): builds them, runs each over its corpus (one target per core at a
+/// time), prints the table. `Ok`
 /// holds a one-line summary; `Err` names the targets that crashed (with
 /// their reproducer files) or a build failure.
 pub(crate) fn smoke(seconds_per_target: u64) -> Result<String, String> {
-    let outcomes = build_and_run(&all_targets()?, seconds_per_target.max(1))?;
+    let outcomes = build_and_run(&all_targets()?, seconds_per_target.max(1), smoke_jobs())?;
     println!("{}", table(&outcomes));
     verdict(&outcomes)
 }
@@ -224,19 +225,52 @@ struct Outcome {
     failure: Option<String>,
 }
 
-fn build_and_run(targets: &[String], seconds: u64) -> Result<Vec<Outcome>, String> {
+/// Builds `targets`, then runs each for `seconds`, `jobs` targets at a
+/// time (each target is one libFuzzer process on one core); the outcomes
+/// come back in the order of `targets`.
+fn build_and_run(targets: &[String], seconds: u64, jobs: usize) -> Result<Vec<Outcome>, String> {
     let triple = host_triple()?;
     let mut build = build_cmd(&triple);
     for t in targets {
         build.args(["--bin", t]);
     }
     util::run(&mut build)?;
-    let mut outcomes = Vec::new();
-    for t in targets {
-        eprintln!("fuzz: {t} for {seconds} s");
-        outcomes.push(run_one(&triple, t, seconds)?);
-    }
-    Ok(outcomes)
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results: Vec<std::sync::Mutex<Option<Result<Outcome, String>>>> = targets
+        .iter()
+        .map(|_| std::sync::Mutex::new(None))
+        .collect();
+    std::thread::scope(|scope| {
+        for _ in 0..jobs.clamp(1, targets.len().max(1)) {
+            let _ = scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(t) = targets.get(i) else { break };
+                    eprintln!("fuzz: {t} for {seconds} s");
+                    let outcome = run_one(&triple, t, seconds);
+                    if let Ok(mut slot) = results[i].lock() {
+                        *slot = Some(outcome);
+                    }
+                }
+            });
+        }
+    });
+    results
+        .into_iter()
+        .zip(targets)
+        .map(|(slot, t)| {
+            slot.into_inner()
+                .ok()
+                .flatten()
+                .unwrap_or_else(|| Err(format!("{t}: the run did not report")))
+        })
+        .collect()
+}
+
+/// How many targets the smoke run fuzzes at once: one per core, so that a
+/// 2-core CI machine spends half the wall time on it.
+fn smoke_jobs() -> usize {
+    std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
 }
 
 fn run_one(triple: &str, target: &str, seconds: u64) -> Result<Outcome, String> {

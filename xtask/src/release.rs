@@ -770,44 +770,28 @@ fn publishable(meta: &serde_json::Value) -> Vec<Publishable> {
     ordered
 }
 
-/// `cargo publish --dry-run` of every publishable package (packaging and a
-/// build of each from its tarball, dependencies on unpublished workspace
-/// crates resolved by cargo's local overlay). The libtorch crates are
-/// included when `libtorch` is given, else left out and named.
-fn publish_dry_run(
-    packages: &[Publishable],
-    libtorch: Option<&torch::Libtorch>,
-) -> Result<String, String> {
+/// `cargo publish --dry-run --no-verify` of every publishable package:
+/// cargo's own checks of what would be uploaded (manifest metadata, the
+/// packaged file list, dependencies on unpublished workspace crates
+/// resolved by cargo's local overlay), without cargo's verify build. The
+/// `tarball` step builds *and tests* every crate from its tarball alone,
+/// which is what that build would check, and more; building each twice
+/// cost release-check minutes it has not got. Nothing is compiled, so the
+/// libtorch crates are checked on every machine.
+fn publish_dry_run(packages: &[Publishable]) -> Result<String, String> {
     let mut cmd = util::cargo();
-    cmd.args(profile_config_args(&read_root_manifest()?));
     cmd.args([
         "publish",
         "--dry-run",
         "--locked",
         "--allow-dirty",
-        "--no-default-features",
+        "--no-verify",
     ]);
-    // `--no-default-features` is a no-op for our crates (none has default
-    // features) and keeps the verify builds lean; `--package` per crate.
-    let mut skipped = Vec::new();
-    let mut n = 0;
     for p in packages {
-        if ci::TORCH_PACKAGES.contains(&p.name.as_str()) && libtorch.is_none() {
-            skipped.push(p.name.clone());
-            continue;
-        }
         cmd.args(["--package", &p.name]);
-        n += 1;
-    }
-    if let Some(l) = libtorch {
-        l.apply(&mut cmd);
     }
     util::run(&mut cmd)?;
-    let mut note = format!("{n} crates");
-    if !skipped.is_empty() {
-        let _ = write!(note, "; without libtorch: {} left out", skipped.join(", "));
-    }
-    Ok(note)
+    Ok(format!("{} crates", packages.len()))
 }
 
 /// The `[profile.*]` tables of the root manifest, copied into the tarball
@@ -827,36 +811,6 @@ fn profile_tables(root_manifest: &str) -> String {
         }
     }
     out
-}
-
-fn read_root_manifest() -> Result<String, String> {
-    let path = util::project_root().join("Cargo.toml");
-    std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))
-}
-
-/// The root manifest's profile settings as `--config` arguments. cargo
-/// builds a packaged crate (`publish --dry-run` verifies each one) as a
-/// workspace of its own, without our `[profile]` tables: passed this way,
-/// they apply there too, and the dependencies CI compiled (optimized in
-/// test builds) are reused instead of compiled again.
-fn profile_config_args(root_manifest: &str) -> Vec<String> {
-    let mut args = Vec::new();
-    let mut table = None;
-    for line in root_manifest.lines() {
-        let line = line.split(" #").next().unwrap_or_default().trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        if let Some(header) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
-            table = header.starts_with("profile.").then(|| header.to_owned());
-            continue;
-        }
-        if let (Some(t), Some((k, v))) = (&table, line.split_once('=')) {
-            args.push("--config".to_owned());
-            args.push(format!("{t}.{}={}", k.trim(), v.trim()));
-        }
-    }
-    args
 }
 
 /// The manifest of a workspace made of the unpacked tarballs: each crate a
@@ -1132,7 +1086,7 @@ pub(crate) fn check(args: &[String]) -> Result<(), String> {
     if want("publish") {
         t.step("publish dry run", || {
             meta.as_ref().map_err(Clone::clone)?;
-            publish_dry_run(&packages, libtorch.as_ref())
+            publish_dry_run(&packages)
         });
     }
     if want("tarball") {
@@ -1526,22 +1480,6 @@ mod tests {
                 assert!(dir.join(file).is_file(), "{name}: no {file}");
             }
         }
-    }
-
-    #[test]
-    fn profiles_become_config_arguments() {
-        let root = "[workspace]\nmembers = []\n[profile.release]\n# why\npanic = \"abort\"\ndebug = \"line-tables-only\"  # comment\n\n[profile.dev.package.\"*\"]\nopt-level = 2\n[workspace.lints.rust]\nx = 1\n";
-        assert_eq!(
-            profile_config_args(root),
-            [
-                "--config",
-                "profile.release.panic=\"abort\"",
-                "--config",
-                "profile.release.debug=\"line-tables-only\"",
-                "--config",
-                "profile.dev.package.\"*\".opt-level=2",
-            ]
-        );
     }
 
     #[test]
