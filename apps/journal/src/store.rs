@@ -289,15 +289,16 @@ struct Loaded {
 }
 
 impl<'k> Store<'k> {
-    /// Creates an empty store in `root` (the journal's data directory).
-    ///
-    /// # Errors
-    /// File-system and keystore errors.
-    pub fn create(root: &'k PrivateDir, ks: &'k Keystore, names_key: &[u8; 32]) -> Result<()> {
-        root.create_dir(ENTRIES_DIR)?;
-        let mut s = Store {
+    /// A store with no index loaded yet, over the `entries` directory.
+    fn empty(
+        root: &'k PrivateDir,
+        entries: PrivateDir,
+        ks: &'k Keystore,
+        names_key: &[u8; 32],
+    ) -> Store<'k> {
+        Store {
             root,
-            entries: root.open_dir(ENTRIES_DIR)?,
+            entries,
             ks,
             namer: PrivateNamer::new(names_key),
             index: HashMap::new(),
@@ -307,7 +308,16 @@ impl<'k> Store<'k> {
             ordinal: 0,
             repairs: Repairs::default(),
             partial: false,
-        };
+        }
+    }
+
+    /// Creates an empty store in `root` (the journal's data directory).
+    ///
+    /// # Errors
+    /// File-system and keystore errors.
+    pub fn create(root: &'k PrivateDir, ks: &'k Keystore, names_key: &[u8; 32]) -> Result<()> {
+        root.create_dir(ENTRIES_DIR)?;
+        let mut s = Store::empty(root, root.open_dir(ENTRIES_DIR)?, ks, names_key);
         s.compact()
     }
 
@@ -325,19 +335,7 @@ impl<'k> Store<'k> {
             Err(e) => return Err(e.into()),
         };
         entries.remove_stale_temp_files()?;
-        let mut s = Store {
-            root,
-            entries,
-            ks,
-            namer: PrivateNamer::new(names_key),
-            index: HashMap::new(),
-            base_id: [0; 16],
-            base_len: 0,
-            log_len: 0,
-            ordinal: 0,
-            repairs: Repairs::default(),
-            partial: false,
-        };
+        let mut s = Store::empty(root, entries, ks, names_key);
         let pending = match s.load() {
             Ok(l) => {
                 s.base_id = l.base_id;
@@ -424,17 +422,12 @@ impl<'k> Store<'k> {
             pos += 4 + len;
         }
         let mut s = Store {
-            root,
-            entries,
-            ks,
-            namer: PrivateNamer::new(names_key),
-            index: HashMap::new(),
             base_id,
             base_len: std::fs::metadata(root.path().join(INDEX_BASE)).map_or(0, |m| m.len()),
             log_len: pos as u64,
             ordinal: frames.len() as u64,
-            repairs: Repairs::default(),
             partial: true,
+            ..Store::empty(root, entries, ks, names_key)
         };
         if let Some(&(start, len)) = frames.last() {
             let ordinal = frames.len() as u64 - 1;
