@@ -5,7 +5,9 @@
 //! - PII-dense text (one finding per ~170 bytes; target >= 100 MB/s) and
 //!   text without PII (target >= 300 MB/s), 8 MiB each, vs the same baseline;
 //! - pathological inputs (URLs every 15 bytes, a long run of closing
-//!   brackets after a URL, dotted digit runs), which must stay linear;
+//!   brackets after a URL, dotted digit runs), which must stay linear (in
+//!   `pii-scan ratios`, the URL text also through `scan_reader`, the stream
+//!   path of the `pii-scan` command);
 //! - building a scanner with a 20,000-entry deny list;
 //! - building a scanner (every recognizer, and the journal's warning set;
 //!   and the journal's build plus its first scan of a short entry, which
@@ -363,6 +365,29 @@ fn ratios(_c: &mut Criterion) {
             text.len() as f64 / b.as_secs_f64() / 1e6,
         );
     }
+    // The stream path (what the `pii-scan` command runs on a file: 1 MiB
+    // chunks), on the text with the most findings per chunk: it must stay
+    // linear in the findings of a chunk, as `scan` does.
+    let (name, text) = cases
+        .iter()
+        .find(|(name, _)| *name == "urls-every-15B")
+        .unwrap();
+    let mut base = || {
+        black_box(baseline(black_box(text)));
+    };
+    let mut stream = || {
+        let mut n = 0usize;
+        scanner
+            .scan_reader(black_box(text.as_bytes()), 1 << 20, |_, _| n += 1)
+            .unwrap();
+        black_box(n);
+    };
+    let [b, s] = benches::interleaved_medians(5, &mut [&mut base, &mut stream]);
+    println!(
+        "pii-scan ratios {name} (scan_reader, 1 MiB chunks): {:.1}x baseline ({:.0} MB/s)",
+        s.as_secs_f64() / b.as_secs_f64(),
+        text.len() as f64 / s.as_secs_f64() / 1e6,
+    );
 }
 
 fn throughput(c: &mut Criterion) {
