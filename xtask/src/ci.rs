@@ -170,6 +170,9 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         steps: 0,
         skipped: Vec::new(),
     };
+    // What this machine offers, for whoever reads the log of a failed run
+    // (a CI run once died of a full disk) and for release-check's needs.
+    println!("ci: machine: {}", machine_facts());
 
     // Asked once: both test steps use the answer.
     let nextest = has_nextest();
@@ -326,12 +329,54 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         s.steps,
         util::secs(s.started.elapsed())
     );
+    println!("ci: machine: {}", machine_facts());
     Ok(())
+}
+
+/// Cores, free disk beside the target directory, and where release-check
+/// would find its advisory database: one line, nothing fails on it.
+fn machine_facts() -> String {
+    let root = util::project_root();
+    let cores = std::thread::available_parallelism().map_or(0, std::num::NonZeroUsize::get);
+    let free = util::output(Command::new("df").args(["-Pk", "--"]).arg(&root))
+        .and_then(|out| {
+            let kib: u64 = out
+                .lines()
+                .nth(1)?
+                .split_whitespace()
+                .nth(3)?
+                .parse()
+                .ok()?;
+            Some(format!("{:.1} GiB free", kib as f64 / (1u64 << 20) as f64))
+        })
+        .unwrap_or_else(|| "free disk unknown".to_owned());
+    let advisories = match crate::advisory_db::Advisories::from_args(&[]) {
+        Ok(a) => match a.source {
+            crate::advisory_db::Source::Offline(db) => {
+                format!("advisory database {}", db.display())
+            }
+            crate::advisory_db::Source::Live => {
+                "no advisory database beside the checkout (release-check would fetch the live one)"
+                    .to_owned()
+            }
+        },
+        Err(e) => format!("advisory settings: {e}"),
+    };
+    format!("{cores} cores, {free}, {advisories}")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn machine_facts_name_cores_disk_and_advisories() {
+        let facts = machine_facts();
+        eprintln!("{facts}");
+        assert!(!facts.starts_with("0 cores"), "{facts}");
+        assert!(facts.contains("GiB free"), "{facts}");
+        assert!(facts.contains("advisory"), "{facts}");
+    }
 
     #[test]
     fn power_loss_without_dev_fuse_is_a_skip_said_in_the_summary() {
