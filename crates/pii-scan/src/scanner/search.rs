@@ -172,12 +172,18 @@ impl Scanner {
                 .into_iter()
                 .flatten()
                 .map(|m| (m.start(), m.end()));
-            // In a clean window of one locator match, every match of every
-            // pattern starts inside that match: one starting after it would
-            // have been a locator match in the window. So once a match
-            // reaches the locator match's end, no other follows, and the
-            // rest of the window need not be searched again.
-            let stop_at_end = (window.matches == 1 && window.clean).then_some(window.first.2);
+            // In a clean window of one locator match, a pattern that the
+            // locator searches for itself (or an e-mail address, whose `@`
+            // the locator finds) has no match starting after that locator
+            // match: it would have been (or held) a locator match in the
+            // window. So once one of its matches reaches the locator
+            // match's end, no other follows, and the rest of the window
+            // need not be searched again. (Patterns located by a cheaper
+            // stand-in, such as the phone locator's six digits, are
+            // searched to the end: a match of theirs need not hold a
+            // locator match.)
+            let stop_at_end = (window.matches == 1 && window.clean && (p.own_locate || p.lookback))
+                .then_some(window.first.2);
             let mut done = false;
             let searched = std::iter::from_fn(|| {
                 if done {
