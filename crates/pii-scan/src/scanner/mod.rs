@@ -211,7 +211,7 @@ impl Scanner {
     /// Finds personal data in `text`: non-overlapping findings sorted by start.
     #[must_use]
     pub fn scan(&self, text: &str) -> Vec<Finding> {
-        self.scan_range(text, 0, &[])
+        self.scan_range(text, 0, &[], None).0
     }
 
     /// Why `finding` (from [`Scanner::scan`] on `text`) scored what it did,

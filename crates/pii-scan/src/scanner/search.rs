@@ -24,6 +24,17 @@ struct Window {
     clean: bool,
 }
 
+/// Where a stream chunk stops reporting findings (`cut`) and where the next
+/// chunk resumes its search (`resume`, at or before `cut`): the first
+/// locator match of the candidate window that straddles the cut, so that
+/// the next chunk builds that window (and every later one) exactly as a
+/// whole-text scan does.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Seam {
+    pub(super) cut: usize,
+    pub(super) resume: usize,
+}
+
 #[derive(Clone, Copy)]
 pub(super) struct Cand {
     pub(super) start: usize,
@@ -35,14 +46,33 @@ pub(super) struct Cand {
 }
 
 impl Scanner {
-    /// Scans `text` for candidates starting at or after `from`; `fixed` are
-    /// spans already reported (from an earlier chunk) that win every overlap.
+    /// Scans `text` for candidates starting at or after `from` (`from` is 0
+    /// or where a whole-text scan's locator found the first match of a
+    /// window); `fixed` are spans already reported (from an earlier chunk)
+    /// that win every overlap.
+    ///
+    /// `seam`, for a stream chunk: the cut it would like (findings before it
+    /// are reported) and the latest cut it may move to. The returned
+    /// [`Seam`] says where it reports up to and where the next chunk
+    /// resumes; without one, both are the end of `text`.
     pub(super) fn scan_range(
         &self,
         text: &str,
         from: usize,
         fixed: &[(usize, usize)],
-    ) -> Vec<Finding> {
+        seam: Option<(usize, usize)>,
+    ) -> (Vec<Finding>, Seam) {
+        let mut seam = SeamSearch {
+            seam: seam.map_or(
+                Seam {
+                    cut: text.len(),
+                    resume: text.len(),
+                },
+                |(cut, _)| Seam { cut, resume: cut },
+            ),
+            max_cut: seam.map_or(text.len(), |(_, max)| max),
+            done: seam.is_none(),
+        };
         let mut cands: Vec<Cand> = Vec::new();
         // The window being gathered, and its locator matches: the first
         // one, and how many.
@@ -52,7 +82,7 @@ impl Scanner {
         for m in self.locator.find_iter(Input::new(text).range(from..)) {
             let pat = m.pattern().as_usize();
             let ws = if self.patterns[pat].lookback {
-                local_part_start(text, m.start()).max(from)
+                local_part_start(text, m.start())
             } else {
                 m.start()
             };
@@ -76,6 +106,7 @@ impl Scanner {
                         clean: ws > w.span.1,
                         ..w
                     };
+                    seam.note(text, from, &w);
                     self.scan_window(text, &w, &mut patset, &mut nears, &mut cands);
                     Some(fresh)
                 }
@@ -84,6 +115,7 @@ impl Scanner {
         }
         if let Some(w) = window {
             let w = Window { clean: true, ..w };
+            seam.note(text, from, &w);
             self.scan_window(text, &w, &mut patset, &mut nears, &mut cands);
         }
 
@@ -113,7 +145,7 @@ impl Scanner {
                 });
             }
         }
-        self.resolve(cands, fixed)
+        (self.resolve(cands, fixed), seam.seam)
     }
 
     fn scan_window<'t>(
@@ -250,6 +282,36 @@ impl Scanner {
         }
         // In text order, as `resolve` takes them (windows come in order).
         out[first..].sort_unstable_by_key(|c| (c.start, c.end));
+    }
+}
+
+/// Finds a stream chunk's [`Seam`] while its windows are closed (in text
+/// order).
+struct SeamSearch {
+    seam: Seam,
+    max_cut: usize,
+    done: bool,
+}
+
+impl SeamSearch {
+    fn note(&mut self, text: &str, from: usize, w: &Window) {
+        if self.done || w.span.1 <= self.seam.cut {
+            return;
+        }
+        let start = w.first.1;
+        if start == from {
+            // The chunk's first window straddles the cut: resuming there
+            // would not move the stream on, so the cut moves past it.
+            let cut = floor_boundary(text, w.span.1.min(self.max_cut)).max(self.seam.cut);
+            self.seam = Seam { cut, resume: cut };
+        } else {
+            // Every window before this one ends by the cut: the next chunk
+            // starts this one afresh, as the whole-text scan did. (One that
+            // starts after the cut: the next chunk's locator finds its first
+            // match first from the cut too.)
+            self.seam.resume = start.min(self.seam.cut);
+            self.done = true;
+        }
     }
 }
 

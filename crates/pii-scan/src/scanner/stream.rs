@@ -70,11 +70,17 @@ impl Scanner {
             let text = std::str::from_utf8(&buf[..valid]).map_err(|e| Error::InvalidUtf8 {
                 offset: base + e.valid_up_to() as u64,
             })?;
-            let cut = if eof {
-                valid
-            } else {
-                floor_boundary(text, valid.saturating_sub(OVERLAP))
-            };
+            // The cut, and how far it may move past a window that straddles
+            // it (the findings before it still see a whole finding and its
+            // context after them).
+            let seam = (!eof).then(|| {
+                (
+                    floor_boundary(text, valid.saturating_sub(OVERLAP)),
+                    floor_boundary(text, valid.saturating_sub(MAX_FINDING_LEN + BACK)),
+                )
+            });
+            let (found, seam) = self.scan_range(text, from, &fixed, seam);
+            let cut = seam.cut;
             // Spans carried over from the previous chunk (reported there):
             // a finding of this chunk that starts where one of them does is
             // that finding again. Only they are compared: the findings of
@@ -82,7 +88,7 @@ impl Scanner {
             // one reported before it made a chunk of many findings
             // quadratic (a 1 MiB chunk of URLs every 15 bytes took seconds).
             let carried = fixed.len();
-            for f in self.scan_range(text, from, &fixed) {
+            for f in found {
                 if f.start < cut && !fixed[..carried].iter().any(|&(s, _)| s == f.start) {
                     let (s, e) = (f.start, f.end);
                     fixed.push((s, e));
@@ -97,7 +103,10 @@ impl Scanner {
             if eof {
                 return Ok(base + valid as u64);
             }
-            let keep = floor_boundary(text, cut.saturating_sub(BACK));
+            // The next chunk resumes at the window that straddles the cut
+            // (always after `from`: the stream moves on), with `BACK` bytes
+            // before it for look-behind context.
+            let keep = floor_boundary(text, seam.resume.saturating_sub(BACK));
             fixed.retain(|&(_, e)| e > keep);
             for span in &mut fixed {
                 span.0 = span.0.saturating_sub(keep);
@@ -105,7 +114,7 @@ impl Scanner {
             }
             buf.drain(..keep);
             base += keep as u64;
-            from = cut - keep;
+            from = seam.resume - keep;
         }
     }
 }
@@ -115,13 +124,94 @@ impl Scanner {
 const STREAM_OVERLAP: usize = 2 * MAX_FINDING_LEN;
 /// Text kept before a chunk's first candidate, for look-behind context.
 const STREAM_BACK: usize = 256;
-/// Smallest chunk [`Scanner::scan_stream`] uses: every refill then moves
-/// the stream on by at least 55 bytes (a cut can fall back up to 3 bytes to a
-/// character boundary, three times).
-pub(crate) const MIN_STREAM_CHUNK: usize = STREAM_OVERLAP + STREAM_BACK + 64;
+/// Smallest chunk [`Scanner::scan_stream`] uses: a cut then lies about 1 KiB
+/// past where the chunk resumed, so a chunk moves the stream on by that much
+/// less the window that straddles the cut (always by at least one byte: the
+/// next chunk resumes after this one's start).
+pub(crate) const MIN_STREAM_CHUNK: usize = STREAM_OVERLAP + STREAM_BACK + 1024;
 
 fn offset(base: u64, i: usize) -> usize {
     usize::try_from(base)
         .unwrap_or(usize::MAX)
         .saturating_add(i)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// Streams `text` with the smallest chunk, after every number of
+    /// leading spaces that moves the first cut across it, and compares with
+    /// the whole-text scan.
+    fn assert_stream_matches(text: &str) {
+        let scanner = Scanner::new();
+        let pad = " ".repeat(MIN_STREAM_CHUNK);
+        let first_cut = MIN_STREAM_CHUNK - STREAM_OVERLAP;
+        for lead in (first_cut - text.len() - 8..first_cut + 8).chain([0, MIN_STREAM_CHUNK]) {
+            let padded = format!("{}{text}{pad}", &pad[..lead]);
+            let mut streamed = Vec::new();
+            scanner
+                .scan_stream(padded.as_bytes(), MIN_STREAM_CHUNK, |f, _| streamed.push(f))
+                .unwrap();
+            assert_eq!(streamed, scanner.scan(&padded), "lead {lead}: {text:?}");
+        }
+    }
+
+    /// The two inputs the `pii_scan` fuzz target found (88 bytes each): a
+    /// chunk's scan resumed at the previous chunk's cut, so the candidate
+    /// window straddling the cut started elsewhere than in the whole-text
+    /// scan and yielded other matches ("98 7654 321" was missed).
+    #[test]
+    fn stream_resumes_at_the_window_straddling_the_cut() {
+        assert_stream_matches(
+            "IBAN GB02 W\0\x0034AN GB02 W\0\x00345 5698 7655698 5476 4 3\0[345698 7654 3211 5 5698 98 7654 321",
+        );
+        assert_stream_matches(
+            " GB82 41ST 01 765698 M$coIBA82 41ST 01 765698 M$cN GB82 41ST 00 76560198 2\0\0\x0000\0\0\0\x00105\x10.",
+        );
+    }
+
+    /// Dense runs of look-alike values (digit groups, IBAN-like and phone-like
+    /// text, e-mail addresses, URLs), generated, streamed with the cut at
+    /// every place across them: the same findings as the whole-text scan.
+    #[test]
+    fn dense_look_alikes_stream_like_the_whole_text() {
+        const PARTS: &[&str] = &[
+            "98 7654 321",
+            "5698",
+            "7655698",
+            "IBAN GB82 WEST 1234 5698 7654 32",
+            "GB02 W",
+            "+44 20 7946 0958",
+            "jane.doe@example.com",
+            "a@b.co",
+            "https://example.com/x?y=1",
+            "4111 1111 1111 1111",
+            "192.168.0.1",
+            "call 555-123-4567",
+            " ",
+            " ",
+            "\n",
+            "\0",
+            "[",
+            "M$c",
+            "01",
+            "2024-01-05",
+        ];
+        let mut x = 0x2545_F491_4F6C_DD1D_u64;
+        for _ in 0..12 {
+            let mut text = String::new();
+            while text.len() < 160 {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                text.push_str(PARTS[usize::try_from(x % PARTS.len() as u64).unwrap()]);
+                if x & 0x100 != 0 {
+                    text.push(' ');
+                }
+            }
+            assert_stream_matches(&text);
+        }
+    }
 }
