@@ -172,8 +172,19 @@ mod tests {
         );
     }
 
+    /// An e-mail address whose window the next chunk starts afresh: its
+    /// local part is looked back for before the resume point, as in the
+    /// whole-text scan (found by the generated test below, when the look-back
+    /// stopped at the resume point: "jane.doe@example.com" was missed).
+    #[test]
+    fn stream_looks_back_for_a_local_part_before_the_resume_point() {
+        assert_stream_matches(
+            "192.168.0.1 x.y+z@mail.example.com \0 5698+44 20 7946 0958 4111 1111 1111 1111 [ SSN 078-05-1120 \0IBAN 7655698+44 20 7946 0958x.y+z@mail.example.com[\0+44 20 7946 0958a@b.coaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.bbbbbbbbbbbbbbbbbbbbbbbbbbbb \n 01jane.doe@example.comx.y+z@mail.example.com IBAN GB82 WEST 1234 5698 7654 32 GB02 W7655698 \0 +44 20 7946 0958 [192.168.0.1 DE89 3704 0044 0532 0130 00 98 7654 321M$c x.y+z@mail.example.com 192.168.0.1 \0 SSN 078-05-1120 jane.doe@example.com ",
+        );
+    }
+
     /// Dense runs of look-alike values (digit groups, IBAN-like and phone-like
-    /// text, e-mail addresses, URLs), generated, streamed with the cut at
+    /// text, e-mail addresses with long local parts, URLs), generated, streamed with the cut at
     /// every place across them: the same findings as the whole-text scan.
     #[test]
     fn dense_look_alikes_stream_like_the_whole_text() {
@@ -198,11 +209,18 @@ mod tests {
             "M$c",
             "01",
             "2024-01-05",
+            "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.bbbbbbbbbbbbbbbbbbbbbbbbbbbb",
+            "@ex.org",
+            "x.y+z@mail.example.com",
+            "phone",
+            "IBAN",
+            "SSN 078-05-1120",
+            "DE89 3704 0044 0532 0130 00",
         ];
         let mut x = 0x2545_F491_4F6C_DD1D_u64;
-        for _ in 0..12 {
+        for _ in 0..24 {
             let mut text = String::new();
-            while text.len() < 160 {
+            while text.len() < 240 {
                 x ^= x << 13;
                 x ^= x >> 7;
                 x ^= x << 17;
