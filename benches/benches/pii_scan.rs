@@ -255,35 +255,18 @@ fn deny_list(c: &mut Criterion) {
     group.finish();
 }
 
-/// The journal's default warning set (apps/journal `DEFAULT_PII_WARN`).
-const JOURNAL_WARN: &[EntityType] = &[
-    EntityType::CreditCard,
-    EntityType::IbanCode,
-    EntityType::UsBankNumber,
-    EntityType::AbaRoutingNumber,
-    EntityType::UsSsn,
-    EntityType::UsItin,
-    EntityType::UkNhs,
-    EntityType::UkNino,
-    EntityType::EsNif,
-    EntityType::EsNie,
-    EntityType::ItFiscalCode,
-    EntityType::PlPesel,
-    EntityType::FiPersonalIdentityCode,
-    EntityType::UsPassport,
-    EntityType::UsDriverLicense,
-    EntityType::MedicalLicense,
-    EntityType::EmailAddress,
-    EntityType::PhoneNumber,
-    EntityType::Crypto,
-];
-
 /// A short journal entry with a phone number and an e-mail address.
 const SHORT_ENTRY: &str = "Met Ann today, her number is (415) 555-0132 and mail ann@example.com.";
 
+/// A scanner of the journal's default warning set, taken from the app
+/// (`journal::settings::DEFAULT_PII_WARN`) so that it never drifts.
 fn journal_scanner() -> Scanner {
     Scanner::builder()
-        .entities(JOURNAL_WARN.iter().cloned())
+        .entities(
+            journal::settings::DEFAULT_PII_WARN
+                .iter()
+                .map(|name| name.parse::<EntityType>().unwrap()),
+        )
         .build()
         .unwrap()
 }
@@ -308,16 +291,23 @@ fn build(c: &mut Criterion) {
     group.finish();
 }
 
-/// Interleaved cross-check: each case's median over `rounds` calls, as a
-/// ratio to the baseline's median on the same text, timed call by call.
-fn ratios(_c: &mut Criterion) {
-    let scanner = Scanner::new();
+/// The texts the interleaved ratios and the findings dump share: dense,
+/// clean and mixed text, then the pathological inputs.
+fn bench_texts() -> Vec<(&'static str, String)> {
     let mut cases: Vec<(&str, String)> = vec![
         ("dense-170B", mixed_text(MID, DENSE_EVERY, 0x51_7C_C1_B7)),
         ("no-pii", clean_text(MID, 0x2545_F491)),
         ("mixed-4KiB", mixed_text(MID, 4096, 0x9E37_79B9)),
     ];
     cases.extend(pathological_inputs());
+    cases
+}
+
+/// Interleaved cross-check: each case's median over `rounds` calls, as a
+/// ratio to the baseline's median on the same text, timed call by call.
+fn ratios(_c: &mut Criterion) {
+    let scanner = Scanner::new();
+    let cases = bench_texts();
     let mut base = || {
         black_box(one_regex());
     };
@@ -537,12 +527,7 @@ fn profile_rounds(which: &str, rounds: usize, scanner: &Scanner, text: &str) -> 
 /// output before and after a change that must not alter it.
 fn print_findings() {
     let scanner = Scanner::new();
-    let mut cases: Vec<(&str, String)> = vec![
-        ("dense-170B", mixed_text(MID, DENSE_EVERY, 0x51_7C_C1_B7)),
-        ("no-pii", clean_text(MID, 0x2545_F491)),
-        ("mixed-4KiB", mixed_text(MID, 4096, 0x9E37_79B9)),
-    ];
-    cases.extend(pathological_inputs());
+    let cases = bench_texts();
     for (name, text) in &cases {
         for f in scanner.scan(text) {
             println!(
