@@ -89,23 +89,27 @@ fn select(mut cands: Vec<Cand>, n: usize, fixed: &[(usize, usize)]) -> Vec<Cand>
     chosen
 }
 
+/// The order in which overlapping candidates are taken, best first, as one
+/// integer key: higher score, then longer, then earlier; scores are never
+/// negative, so their bits order like their values (inverted: higher
+/// first); deny lists (`pat >= n`) come first, as when they were patterns
+/// listed first.
+fn priority(c: &Cand, n: usize) -> (u64, usize, usize, bool, usize) {
+    (
+        !c.score.to_bits(),
+        usize::MAX - (c.end - c.start),
+        c.start,
+        c.pat < n,
+        c.pat,
+    )
+}
+
 /// Resolves one cluster of overlapping candidates (`n`: the number of
 /// patterns; deny lists come after them): the best first, each taken
 /// unless it overlaps one taken before. Appends the taken ones to `out`
 /// sorted by (start, end).
 fn pick(cluster: &mut [Cand], n: usize, out: &mut Vec<Cand>) {
-    // One integer key per candidate: scores are never negative, so their
-    // bits order like their values (inverted: higher first); deny lists
-    // come first, as when they were patterns listed first.
-    cluster.sort_unstable_by_key(|c| {
-        (
-            !c.score.to_bits(),
-            usize::MAX - (c.end - c.start),
-            c.start,
-            c.pat < n,
-            c.pat,
-        )
-    });
+    cluster.sort_unstable_by_key(|c| priority(c, n));
     let first = out.len();
     if cluster.len() <= SMALL_CLUSTER {
         for c in cluster.iter() {
@@ -140,15 +144,7 @@ mod tests {
     /// The resolution as it was before clusters: every candidate sorted
     /// by priority, each taken unless it overlaps one taken before.
     fn reference(mut cands: Vec<Cand>, n: usize, fixed: &[(usize, usize)]) -> Vec<Cand> {
-        cands.sort_unstable_by_key(|c| {
-            (
-                !c.score.to_bits(),
-                usize::MAX - (c.end - c.start),
-                c.start,
-                c.pat < n,
-                c.pat,
-            )
-        });
+        cands.sort_unstable_by_key(|c| priority(c, n));
         let mut taken: BTreeMap<usize, usize> = fixed.iter().copied().collect();
         let mut chosen = Vec::new();
         for c in cands {
