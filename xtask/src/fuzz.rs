@@ -236,35 +236,31 @@ fn build_and_run(targets: &[String], seconds: u64, jobs: usize) -> Result<Vec<Ou
     }
     util::run(&mut build)?;
     let next = std::sync::atomic::AtomicUsize::new(0);
-    let results: Vec<std::sync::Mutex<Option<Result<Outcome, String>>>> = targets
-        .iter()
-        .map(|_| std::sync::Mutex::new(None))
-        .collect();
-    std::thread::scope(|scope| {
-        for _ in 0..jobs.clamp(1, targets.len().max(1)) {
-            let _ = scope.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    let Some(t) = targets.get(i) else { break };
-                    eprintln!("fuzz: {t} for {seconds} s");
-                    let outcome = run_one(&triple, t, seconds);
-                    if let Ok(mut slot) = results[i].lock() {
-                        *slot = Some(outcome);
-                    }
-                }
-            });
+    let run_some = || {
+        let mut done = Vec::new();
+        loop {
+            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let Some(t) = targets.get(i) else {
+                return done;
+            };
+            eprintln!("fuzz: {t} for {seconds} s");
+            done.push((i, run_one(&triple, t, seconds)));
         }
+    };
+    let mut done: Vec<(usize, Result<Outcome, String>)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..jobs.clamp(1, targets.len().max(1)))
+            .map(|_| scope.spawn(run_some))
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap_or_default())
+            .collect()
     });
-    results
-        .into_iter()
-        .zip(targets)
-        .map(|(slot, t)| {
-            slot.into_inner()
-                .ok()
-                .flatten()
-                .unwrap_or_else(|| Err(format!("{t}: the run did not report")))
-        })
-        .collect()
+    if done.len() != targets.len() {
+        return Err("a fuzz worker thread panicked: some targets did not report".to_owned());
+    }
+    done.sort_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, outcome)| outcome).collect()
 }
 
 /// How many targets the smoke run fuzzes at once: one per core, so that a
