@@ -117,7 +117,7 @@ pub(crate) enum Source {
 }
 
 /// The advisory settings of one run: the database and the oldest it may be.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Advisories {
     /// The database.
     pub(crate) source: Source,
@@ -128,46 +128,49 @@ pub(crate) struct Advisories {
 }
 
 impl Advisories {
-    /// The settings without command-line flags: the environment, then the
-    /// snapshot beside the checkout, then the live database; the age limit
-    /// from `JOURNAL_ADVISORY_MAX_AGE_DAYS`, else `deny.toml`.
+    /// The settings with `--db PATH|live`, `--max-age-days N` and
+    /// `--offline` taken from `args` (which must hold nothing else) before
+    /// the environment (`JOURNAL_ADVISORY_DB`, `JOURNAL_ADVISORY_MAX_AGE_DAYS`),
+    /// then the snapshot beside the checkout, then the live database, and
+    /// `deny.toml`'s age limit. `--offline` forbids the live database: with
+    /// no local copy found it is an error here (see [`Advisories::parse`]).
     ///
     /// # Errors
-    /// A malformed environment variable or `deny.toml` limit.
-    #[allow(dead_code, reason = "the entry point of `cargo xtask release-check`")]
-    pub(crate) fn from_env() -> Result<Self, String> {
-        Self::resolve(None, None)
-    }
-
-    /// The settings with `--db PATH|live` and `--max-age-days N` taken from
-    /// `args` (which must hold nothing else) before the environment.
-    ///
-    /// # Errors
-    /// An unknown or malformed argument.
+    /// An unknown or malformed argument, or `--offline` without a local
+    /// database.
     pub(crate) fn from_args(args: &[String]) -> Result<Self, String> {
-        let mut db = None;
-        let mut max_age = None;
-        let mut it = args.iter();
-        while let Some(arg) = it.next() {
-            let mut value = |name: &str| {
-                it.next()
-                    .cloned()
-                    .ok_or_else(|| format!("{name} needs a value"))
-            };
-            match arg.as_str() {
-                "--db" => db = Some(value("--db")?),
-                "--max-age-days" => max_age = Some(parse_days(&value("--max-age-days")?)?),
-                other => return Err(format!("unexpected argument `{other}`")),
-            }
-        }
-        Self::resolve(db, max_age)
+        Self::parse(args)?.ok_or_else(|| {
+            format!(
+                "--offline, and no local advisory database: give --db PATH or \
+                 JOURNAL_ADVISORY_DB, or put the snapshot at {SNAPSHOT_BESIDE_CHECKOUT}"
+            )
+        })
     }
 
-    fn resolve(db: Option<String>, max_age: Option<u32>) -> Result<Self, String> {
-        let env_db = std::env::var("JOURNAL_ADVISORY_DB")
-            .ok()
-            .filter(|s| !s.is_empty());
-        let snapshot = util::project_root().join(SNAPSHOT_BESIDE_CHECKOUT);
+    /// As [`Advisories::from_args`], but `--offline` with no local database
+    /// found is `Ok(None)`: a machine that cannot reach the live database
+    /// and has no copy of it, whose advisory checks are then reported as
+    /// skipped (`cargo xtask release-check --offline`).
+    ///
+    /// # Errors
+    /// An unknown or malformed argument, `--offline` with `live`, or a
+    /// malformed environment variable or `deny.toml` limit.
+    pub(crate) fn parse(args: &[String]) -> Result<Option<Self>, String> {
+        AdvisoryFlags::parse(args)?.resolve()
+    }
+
+    /// The settings, and whether the live database was chosen only because
+    /// no local copy was found.
+    fn resolve(
+        db: Option<String>,
+        max_age: Option<u32>,
+        around: Surroundings,
+    ) -> Result<(Self, bool), String> {
+        let Surroundings {
+            env_db,
+            env_age,
+            snapshot,
+        } = around;
         let (source, db_how) = match (db, env_db) {
             (Some(d), _) => (source_from(&d), "--db"),
             (None, Some(d)) => (source_from(&d), "JOURNAL_ADVISORY_DB"),
@@ -177,20 +180,100 @@ impl Advisories {
             ),
             (None, None) => (Source::Live, "no local database"),
         };
-        let env_age = match std::env::var("JOURNAL_ADVISORY_MAX_AGE_DAYS") {
-            Ok(s) if !s.is_empty() => Some(parse_days(&s)?),
-            _ => None,
-        };
+        let env_age = env_age.as_deref().map(parse_days).transpose()?;
         let (max_age_days, age_how) = match (max_age, env_age) {
             (Some(n), _) => (n, "--max-age-days"),
             (None, Some(n)) => (n, "JOURNAL_ADVISORY_MAX_AGE_DAYS"),
             (None, None) => (deny_toml_max_age()?, "deny.toml"),
         };
-        Ok(Self {
+        let fell_back_to_live = db_how == "no local database";
+        let adv = Self {
             source,
             max_age_days,
             chosen_by: format!("database from {db_how}, age limit from {age_how}"),
-        })
+        };
+        Ok((adv, fell_back_to_live))
+    }
+}
+
+/// What the advisory settings depend on besides the flags: the environment
+/// and the snapshot's place beside the checkout.
+#[derive(Debug, Clone)]
+pub(crate) struct Surroundings {
+    /// `JOURNAL_ADVISORY_DB`, when set and not empty.
+    env_db: Option<String>,
+    /// `JOURNAL_ADVISORY_MAX_AGE_DAYS`, when set and not empty.
+    env_age: Option<String>,
+    /// Where the team's snapshot would be.
+    snapshot: PathBuf,
+}
+
+impl Surroundings {
+    /// This process's environment and checkout.
+    pub(crate) fn current() -> Self {
+        let var = |name: &str| std::env::var(name).ok().filter(|s| !s.is_empty());
+        Self {
+            env_db: var("JOURNAL_ADVISORY_DB"),
+            env_age: var("JOURNAL_ADVISORY_MAX_AGE_DAYS"),
+            snapshot: util::project_root().join(SNAPSHOT_BESIDE_CHECKOUT),
+        }
+    }
+}
+
+/// The advisory flags of a command line (`--db PATH|live`,
+/// `--max-age-days N`, `--offline`), parsed but not yet resolved against
+/// the environment and `deny.toml`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct AdvisoryFlags {
+    db: Option<String>,
+    max_age: Option<u32>,
+    offline: bool,
+}
+
+impl AdvisoryFlags {
+    /// Parses `args`, which must hold nothing else.
+    ///
+    /// # Errors
+    /// An unknown argument or a missing or malformed value.
+    pub(crate) fn parse(args: &[String]) -> Result<Self, String> {
+        let mut flags = Self::default();
+        let mut it = args.iter();
+        while let Some(arg) = it.next() {
+            let mut value = |name: &str| {
+                it.next()
+                    .cloned()
+                    .ok_or_else(|| format!("{name} needs a value"))
+            };
+            match arg.as_str() {
+                "--db" => flags.db = Some(value("--db")?),
+                "--max-age-days" => flags.max_age = Some(parse_days(&value("--max-age-days")?)?),
+                "--offline" => flags.offline = true,
+                other => return Err(format!("unexpected argument `{other}`")),
+            }
+        }
+        Ok(flags)
+    }
+
+    /// The settings these flags choose: `Ok(None)` when `--offline` was
+    /// given and no local database was found.
+    ///
+    /// # Errors
+    /// `--offline` with the live database, or a malformed environment
+    /// variable or `deny.toml` limit.
+    pub(crate) fn resolve(self) -> Result<Option<Advisories>, String> {
+        self.resolve_in(Surroundings::current())
+    }
+
+    fn resolve_in(self, around: Surroundings) -> Result<Option<Advisories>, String> {
+        let (adv, fell_back_to_live) = Advisories::resolve(self.db, self.max_age, around)?;
+        match (&adv.source, self.offline) {
+            (Source::Live, true) if fell_back_to_live => Ok(None),
+            (Source::Live, true) => Err(format!(
+                "--offline, but the live advisory database was asked for ({})",
+                adv.chosen_by
+            )),
+            _ => Ok(Some(adv)),
+        }
     }
 }
 
@@ -526,6 +609,61 @@ mod tests {
         for bad in [&["--max-age-days", "ninety"][..], &["--db"], &["--stale"]] {
             assert!(Advisories::from_args(&args(bad)).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn offline_runs_never_choose_the_live_database() {
+        let args = |a: &[&str]| a.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        let empty = tempfile::tempdir().unwrap();
+        let nowhere = Surroundings {
+            env_db: None,
+            env_age: None,
+            snapshot: empty.path().join("no-snapshot-here"),
+        };
+        let resolve = |a: &[&str], around: &Surroundings| {
+            AdvisoryFlags::parse(&args(a))
+                .unwrap()
+                .resolve_in(around.clone())
+        };
+        // No local copy: online runs fetch the live one, offline runs have none.
+        let online = resolve(&[], &nowhere).unwrap().unwrap();
+        assert_eq!(online.source, Source::Live);
+        assert_eq!(resolve(&["--offline"], &nowhere), Ok(None));
+        // Asking for the live database offline is a contradiction.
+        let err = resolve(&["--offline", "--db", "live"], &nowhere).unwrap_err();
+        assert!(err.contains("--offline"), "{err}");
+        let live_env = Surroundings {
+            env_db: Some("live".into()),
+            ..nowhere.clone()
+        };
+        assert!(resolve(&["--offline"], &live_env).is_err());
+        // A local copy is used offline, from the flag, the environment or
+        // beside the checkout; the age limit from the flag or environment.
+        let db = resolve(&["--offline", "--db", "/x/db"], &nowhere)
+            .unwrap()
+            .unwrap();
+        assert_eq!(db.source, Source::Offline(PathBuf::from("/x/db")));
+        let beside = Surroundings {
+            snapshot: empty.path().to_path_buf(),
+            env_age: Some("180".into()),
+            ..nowhere.clone()
+        };
+        let snap = resolve(&["--offline"], &beside).unwrap().unwrap();
+        assert_eq!(
+            snap.source,
+            Source::Offline(empty.path().canonicalize().unwrap())
+        );
+        assert_eq!(snap.max_age_days, 180);
+        assert_eq!(
+            snap.chosen_by,
+            "database from the snapshot beside the checkout, \
+             age limit from JOURNAL_ADVISORY_MAX_AGE_DAYS"
+        );
+        let bad_age = Surroundings {
+            env_age: Some("soon".into()),
+            ..nowhere
+        };
+        assert!(resolve(&[], &bad_age).unwrap_err().contains("`soon`"));
     }
 
     #[test]

@@ -335,7 +335,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
 
 /// Cores, free disk beside the target directory, and where release-check
 /// would find its advisory database: one line, nothing fails on it.
-fn machine_facts() -> String {
+pub(crate) fn machine_facts() -> String {
     let root = util::project_root();
     let cores = std::thread::available_parallelism().map_or(0, std::num::NonZeroUsize::get);
     let free = util::output(Command::new("df").args(["-Pk", "--"]).arg(&root))
@@ -356,7 +356,8 @@ fn machine_facts() -> String {
                 format!("advisory database {}", db.display())
             }
             crate::advisory_db::Source::Live => {
-                "no advisory database beside the checkout (release-check would fetch the live one)"
+                "no advisory database beside the checkout (release-check fetches the live one; \
+                 with --offline it skips the advisory checks)"
                     .to_owned()
             }
         },

@@ -56,7 +56,14 @@ pub(crate) fn host_triple() -> Result<String, String> {
 pub(crate) fn build_cmd(triple: &str) -> Command {
     let mut cmd = util::cargo();
     cmd.current_dir(fuzz_dir())
-        .args(["build", "--release", "--bins", "--target", triple])
+        .args([
+            "build",
+            "--release",
+            "--locked",
+            "--bins",
+            "--target",
+            triple,
+        ])
         .env("RUSTFLAGS", RUSTFLAGS)
         // Its own target dir: these flags invalidate every normal artifact.
         .env("CARGO_TARGET_DIR", fuzz_dir().join("target"));

@@ -43,10 +43,10 @@ tasks:
   bench [FILTER]  criterion benches and a table of ratios against their baselines
   checksums DIR [--name NAME] [--revision REV] [--out FILE] [--sign KEYFILE]
                   write (and optionally sign) a model manifest for DIR
-  deny [--db PATH|live] [--max-age-days N]
+  deny [--db PATH|live] [--max-age-days N] [--offline]
                   cargo-deny (deny.toml) and the advisory freshness gate; the database is
                   PATH, JOURNAL_ADVISORY_DB, ../shared/advisory-db if present, else live
-  audit [--db PATH|live] [--max-age-days N]
+  audit [--db PATH|live] [--max-age-days N] [--offline]
                   cargo-audit of Cargo.lock and fuzz/Cargo.lock without fetching, after
                   the freshness gate (limit: deny.toml, JOURNAL_ADVISORY_MAX_AGE_DAYS)
   vet [--regenerate-exemptions]
@@ -59,10 +59,12 @@ tasks:
   release --out DIR [--sign KEYFILE]
                   reproducible auditable build of journal, its CycloneDX SBOM and a
                   manifest (model-verify format) of both in DIR, signed with KEYFILE
-  release-check [--only STEP,...]
+  release-check [--only STEP,...] [--offline] [--db PATH|live] [--max-age-days N]
                   ci, then deny, audit, vet, fuzz smoke, publish dry runs, tarball tests,
                   auditable build, SBOM and the reproducibility check; one summary table
-                  (steps: ci tools deny audit vet fuzz publish tarball build sbom repro)
+                  (steps: ci tools deny audit vet fuzz publish tarball build sbom repro);
+                  --offline: never fetch the advisory database (with no local copy the
+                  advisory checks are reported as skipped)
   fuzz [--seconds N] [TARGET...]
                   build the libFuzzer targets and run each (default: all) for N seconds
                   (default 10) over fuzz/corpus/TARGET; one table of executions, coverage,

@@ -1022,33 +1022,55 @@ const STEPS: &[&str] = &[
     "ci", "tools", "deny", "audit", "vet", "fuzz", "publish", "tarball", "build", "sbom", "repro",
 ];
 
-/// The steps to run: all of them, or those named by `--only A,B`.
-fn selected_steps(args: &[String]) -> Result<Vec<&'static str>, String> {
-    match args {
-        [] => Ok(STEPS.to_vec()),
-        [flag, list] if flag == "--only" => {
-            let mut out = Vec::new();
-            for name in list.split(',').filter(|n| !n.is_empty()) {
-                let step = STEPS.iter().find(|s| **s == name).ok_or_else(|| {
-                    format!("unknown step `{name}` (steps: {})", STEPS.join(", "))
-                })?;
-                out.push(*step);
-            }
-            if out.is_empty() {
-                return Err(format!("--only needs steps (steps: {})", STEPS.join(", ")));
-            }
-            Ok(out)
+/// The usage line of `release-check`.
+const CHECK_USAGE: &str = "usage: cargo xtask release-check [--only STEP,...] [--offline] \
+                           [--db PATH|live] [--max-age-days N]";
+
+/// The steps to run: all of them, or those named by `--only A,B`; and the
+/// rest of the arguments (the advisory database's).
+fn selected_steps(args: &[String]) -> Result<(Vec<&'static str>, Vec<String>), String> {
+    let mut steps = None;
+    let mut rest = Vec::new();
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        if arg != "--only" {
+            rest.push(arg.clone());
+            continue;
         }
-        _ => Err(format!(
-            "usage: cargo xtask release-check [--only STEP,...] (steps: {})",
-            STEPS.join(", ")
-        )),
+        let list = it
+            .next()
+            .ok_or_else(|| format!("--only needs steps ({CHECK_USAGE})"))?;
+        let mut out = Vec::new();
+        for name in list.split(',').filter(|n| !n.is_empty()) {
+            let step = STEPS
+                .iter()
+                .find(|s| **s == name)
+                .ok_or_else(|| format!("unknown step `{name}` (steps: {})", STEPS.join(", ")))?;
+            out.push(*step);
+        }
+        if out.is_empty() || steps.is_some() {
+            return Err(format!(
+                "--only needs steps, once (steps: {})",
+                STEPS.join(", ")
+            ));
+        }
+        steps = Some(out);
     }
+    Ok((steps.unwrap_or_else(|| STEPS.to_vec()), rest))
 }
 
-/// `cargo xtask release-check [--only STEP,...]`.
+/// `cargo xtask release-check [--only STEP,...] [--offline] [--db PATH|live]
+/// [--max-age-days N]`. `--offline`: the machine reaches only the package
+/// registries, so the live advisory database is never fetched; with no
+/// local copy, deny runs without its advisories check and the audit is
+/// skipped, both saying so in the table.
 pub(crate) fn check(args: &[String]) -> Result<(), String> {
-    let steps = selected_steps(args)?;
+    let (steps, advisory_args) = selected_steps(args)?;
+    // Arguments are checked before anything runs; a malformed deny.toml
+    // limit fails the deny and audit steps, after ci.
+    let advisories = crate::advisory_db::AdvisoryFlags::parse(&advisory_args)
+        .map_err(|e| format!("{e} ({CHECK_USAGE})"))?
+        .resolve();
     let want = |s: &str| steps.contains(&s);
     let started = Instant::now();
     let root = util::project_root();
@@ -1062,14 +1084,39 @@ pub(crate) fn check(args: &[String]) -> Result<(), String> {
     if want("tools") {
         t.step("tools", tools::ensure_all);
     }
-    let advisories = crate::advisory_db::Advisories::from_env();
+    if let Ok(adv) = &advisories {
+        println!(
+            "release-check: {}",
+            match adv {
+                Some(a) => format!(
+                    "{} ({}, limit {} days)",
+                    crate::supply::describe_source(&a.source),
+                    a.chosen_by,
+                    a.max_age_days
+                ),
+                None =>
+                    "offline and no local advisory database: advisories are not checked".to_owned(),
+            }
+        );
+    }
+    const NO_DB: &str = "offline and no local advisory database (--db PATH, \
+                         JOURNAL_ADVISORY_DB or ../shared/advisory-db)";
     if want("deny") {
-        t.step("deny", || crate::supply::deny(advisories.as_ref()?));
+        t.step("deny", || match advisories.as_ref()? {
+            Some(adv) => crate::supply::deny(adv),
+            None => crate::supply::deny_without_advisories(),
+        });
     }
     if want("audit") {
-        t.step("audit + freshness gate", || {
-            crate::supply::audit(advisories.as_ref()?)
-        });
+        match &advisories {
+            Ok(None) => t.skip("audit + freshness gate", NO_DB),
+            _ => {
+                t.step("audit + freshness gate", || {
+                    let adv = advisories.as_ref().map_err(Clone::clone)?;
+                    crate::supply::audit(adv.as_ref().ok_or(NO_DB)?)
+                });
+            }
+        }
     }
     if want("vet") {
         t.step("vet", || crate::supply::vet(false));
@@ -1096,11 +1143,7 @@ pub(crate) fn check(args: &[String]) -> Result<(), String> {
         });
     }
     if !(want("build") || want("sbom") || want("repro")) {
-        println!("{}", t.render(started.elapsed()));
-        return match t.failed() {
-            0 => Ok(()),
-            n => Err(format!("{n} step(s) failed")),
-        };
+        return finish(&t, started);
     }
 
     let mut build_a = None;
@@ -1165,7 +1208,13 @@ pub(crate) fn check(args: &[String]) -> Result<(), String> {
         }
     }
 
+    finish(&t, started)
+}
+
+/// Prints the summary table and the machine's facts; fails when a step did.
+fn finish(t: &Table, started: Instant) -> Result<(), String> {
     println!("{}", t.render(started.elapsed()));
+    println!("release-check: machine: {}", ci::machine_facts());
     match t.failed() {
         0 => Ok(()),
         n => Err(format!("{n} step(s) failed")),
@@ -1562,10 +1611,19 @@ mod tests {
                 .contains("unknown step `bogus`")
         );
         assert!(check(&["--only".into(), ",".into()]).is_err());
-        assert_eq!(selected_steps(&[]).unwrap(), STEPS);
+        assert!(check(&["--only".into(), "deny".into(), "--only".into(), "ci".into()]).is_err());
+        assert!(check(&["--offline".into(), "--max-age-days".into()]).is_err());
+        assert_eq!(selected_steps(&[]).unwrap(), (STEPS.to_vec(), vec![]));
+        let args: Vec<String> = ["--offline", "--only", "repro,deny", "--max-age-days", "180"]
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect();
         assert_eq!(
-            selected_steps(&["--only".into(), "repro,deny".into()]).unwrap(),
-            ["repro", "deny"]
+            selected_steps(&args).unwrap(),
+            (
+                vec!["repro", "deny"],
+                vec!["--offline".into(), "--max-age-days".into(), "180".into()]
+            )
         );
     }
 }

@@ -303,6 +303,36 @@ pub(crate) fn deny(adv: &Advisories) -> Result<String, String> {
     ))
 }
 
+/// The deny step of `release-check --offline` on a machine with no local
+/// advisory database: cargo-deny's licenses, bans and sources checks (which
+/// need no database) and our sources check of both workspaces. The note
+/// says that advisories were not checked.
+///
+/// # Errors
+/// A failed check, or a tool that cannot be installed.
+pub(crate) fn deny_without_advisories() -> Result<String, String> {
+    let installed = tools::ensure(&tools::DENY)?;
+    let packages = check_sources()?;
+    let root = util::project_root();
+    let mut cmd = tool_cmd(&installed, &tools::DENY);
+    cmd.arg("--manifest-path")
+        .arg(root.join("Cargo.toml"))
+        .args(["--locked", "--offline", "--config"])
+        .arg(root.join("deny.toml"))
+        .args(["check", "--show-stats"])
+        .args(DENY_CHECKS_WITHOUT_DB);
+    util::run(&mut cmd)?;
+    Ok(format!(
+        "{}; {packages} packages from crates.io or this repository; {}; advisories NOT checked \
+         (offline, no local database)",
+        installed_note(&tools::DENY, &installed),
+        DENY_CHECKS_WITHOUT_DB.join(", ")
+    ))
+}
+
+/// cargo-deny's checks that need no advisory database.
+const DENY_CHECKS_WITHOUT_DB: &[&str] = &["bans", "licenses", "sources"];
+
 /// Runs cargo-audit on one lock file against `db`; `fetch`: the live
 /// database, fetched into `db` first.
 fn audit_lock_file(
@@ -453,14 +483,14 @@ fn print_note(task: &str, result: Result<String, String>) -> Result<(), String> 
     Ok(())
 }
 
-/// `cargo xtask deny [--db PATH|live] [--max-age-days N]`.
+/// `cargo xtask deny [--db PATH|live] [--max-age-days N] [--offline]`.
 pub(crate) fn run_deny(args: &[String]) -> Result<(), String> {
     let adv = Advisories::from_args(args)?;
     println!("deny: {} ({})", describe_source(&adv.source), adv.chosen_by);
     print_note("deny", deny(&adv))
 }
 
-/// `cargo xtask audit [--db PATH|live] [--max-age-days N]`.
+/// `cargo xtask audit [--db PATH|live] [--max-age-days N] [--offline]`.
 pub(crate) fn run_audit(args: &[String]) -> Result<(), String> {
     let adv = Advisories::from_args(args)?;
     println!(
@@ -575,6 +605,15 @@ mod tests {
         .unwrap_err();
         assert!(out.contains("error[vulnerability]"), "{err}\n{out}");
         assert!(out.contains(&format!("ID: {id}")), "{err}\n{out}");
+    }
+
+    /// Offline without a database: cargo-deny's other checks still run on
+    /// the workspace, and the note says that advisories were not checked.
+    #[test]
+    fn deny_without_a_database_runs_the_other_checks_and_says_so() {
+        let note = deny_without_advisories().unwrap();
+        assert!(note.contains("bans, licenses, sources"), "{note}");
+        assert!(note.contains("advisories NOT checked"), "{note}");
     }
 
     /// Both steps refuse an old database before trusting it.
