@@ -436,16 +436,32 @@ fn compare(a: &[u8], b: &[u8]) -> Result<(), String> {
 // ---------------------------------------------------------------------------
 
 /// Writes the CycloneDX SBOM (JSON) of `package` in the tree at `src` to
-/// `out`, with the cargo-cyclonedx binary at `cyclonedx`.
-fn write_sbom(cyclonedx: &Path, src: &Path, package: &str, out: &Path) -> Result<(), String> {
-    let manifest = package_manifest(src, package)?;
-    let pkg_dir = manifest
-        .parent()
-        .ok_or_else(|| format!("{}: no parent directory", manifest.display()))?;
+/// `out`, with the cargo-cyclonedx binary at `cyclonedx`, made reproducible
+/// by [`reproducible_sbom`] with the commit time `epoch`.
+fn write_sbom(
+    cyclonedx: &Path,
+    src: &Path,
+    package: &str,
+    epoch: &str,
+    out: &Path,
+) -> Result<(), String> {
+    // cargo-cyclonedx writes one file beside every workspace member's
+    // manifest, whichever manifest it is given: all are removed afterwards.
+    let members = member_dirs(&cargo_metadata(src)?);
+    let app_dir = members
+        .iter()
+        .find(|(name, _)| name == package)
+        .map(|(_, dir)| dir.clone())
+        .ok_or_else(|| format!("no package `{package}` in {}", src.display()))?;
     let name = "release-sbom";
-    let written = pkg_dir.join(format!("{name}.json"));
-    let _ = std::fs::remove_file(&written);
-    util::run(
+    let file_in = |dir: &Path| dir.join(format!("{name}.json"));
+    let remove_all = || {
+        for (_, dir) in &members {
+            let _ = std::fs::remove_file(file_in(dir));
+        }
+    };
+    remove_all();
+    let run = util::run(
         Command::new(cyclonedx)
             .args([
                 "cyclonedx",
@@ -455,20 +471,88 @@ fn write_sbom(cyclonedx: &Path, src: &Path, package: &str, out: &Path) -> Result
                 "1.5",
                 "--manifest-path",
             ])
-            .arg(&manifest)
+            .arg(app_dir.join("Cargo.toml"))
             .args(["--override-filename", name])
             .env(
                 "CARGO",
                 std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()),
             )
             .current_dir(src),
-    )?;
-    let text =
-        std::fs::read_to_string(&written).map_err(|e| format!("{}: {e}", written.display()))?;
+    );
+    let written = file_in(&app_dir);
+    let text = run.and_then(|_| {
+        std::fs::read_to_string(&written).map_err(|e| format!("{}: {e}", written.display()))
+    });
+    remove_all();
+    let text = text?;
     check_sbom(&text, package)?;
-    std::fs::write(out, text).map_err(|e| format!("{}: {e}", out.display()))?;
-    let _ = std::fs::remove_file(&written);
-    Ok(())
+    let text = reproducible_sbom(&text, src, epoch)?;
+    std::fs::write(out, text).map_err(|e| format!("{}: {e}", out.display()))
+}
+
+/// Makes cargo-cyclonedx's output depend on the sources alone: the build
+/// directory `src` in package references becomes the path the binary's
+/// own paths are remapped to, the timestamp is the commit time `epoch`
+/// (`SOURCE_DATE_EPOCH`, seconds), and the random serial number becomes a
+/// UUID derived from the SHA-256 of the rest of the document (RFC 9562
+/// version 8), so the same sources give the same SBOM byte for byte.
+///
+/// # Errors
+/// Text that is not JSON, or an epoch that is not a number of seconds.
+fn reproducible_sbom(text: &str, src: &Path, epoch: &str) -> Result<String, String> {
+    use sha2::{Digest, Sha256};
+
+    fn remap(v: &mut serde_json::Value, from: &str, to: &str) {
+        match v {
+            serde_json::Value::String(s) if s.contains(from) => *s = s.replace(from, to),
+            serde_json::Value::Array(a) => a.iter_mut().for_each(|v| remap(v, from, to)),
+            serde_json::Value::Object(o) => o.values_mut().for_each(|v| remap(v, from, to)),
+            _ => {}
+        }
+    }
+
+    let mut doc: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| format!("the SBOM is not JSON: {e}"))?;
+    let secs: u64 = epoch
+        .trim()
+        .parse()
+        .map_err(|_| format!("SOURCE_DATE_EPOCH must be seconds, got `{epoch}`"))?;
+    remap(&mut doc, &src.display().to_string(), REMAP_SOURCE);
+    doc["metadata"]["timestamp"] = rfc3339(secs).into();
+    if let Some(o) = doc.as_object_mut() {
+        o.remove("serialNumber");
+    }
+    let digest = Sha256::digest(serde_json::to_vec(&doc).map_err(|e| e.to_string())?);
+    let mut b = [0u8; 16];
+    b.copy_from_slice(&digest[..16]);
+    b[6] = (b[6] & 0x0f) | 0x80; // version 8
+    b[8] = (b[8] & 0x3f) | 0x80; // RFC 9562 variant
+    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    doc["serialNumber"] = format!(
+        "urn:uuid:{}-{}-{}-{}-{}",
+        &hex[..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..]
+    )
+    .into();
+    let mut out = serde_json::to_string_pretty(&doc).map_err(|e| e.to_string())?;
+    out.push('\n');
+    Ok(out)
+}
+
+/// `secs` since the epoch as an RFC 3339 UTC time, `YYYY-MM-DDTHH:MM:SSZ`.
+fn rfc3339(secs: u64) -> String {
+    let days = i64::try_from(secs / 86_400).unwrap_or(i64::MAX);
+    let rem = secs % 86_400;
+    format!(
+        "{}T{:02}:{:02}:{:02}Z",
+        crate::advisory_db::Date::from_days(days),
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
 
 /// Refuses an SBOM that is not CycloneDX JSON describing `package` with
@@ -489,17 +573,17 @@ fn check_sbom(text: &str, package: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// The `Cargo.toml` of workspace package `package` in the tree at `src`.
-fn package_manifest(src: &Path, package: &str) -> Result<PathBuf, String> {
-    let meta = cargo_metadata(src)?;
+/// The name and directory of every package in `cargo metadata --no-deps`.
+fn member_dirs(meta: &serde_json::Value) -> Vec<(String, PathBuf)> {
     meta["packages"]
         .as_array()
         .into_iter()
         .flatten()
-        .find(|p| p["name"] == package)
-        .and_then(|p| p["manifest_path"].as_str())
-        .map(PathBuf::from)
-        .ok_or_else(|| format!("no package `{package}` in the workspace"))
+        .filter_map(|p| {
+            let dir = Path::new(p["manifest_path"].as_str()?).parent()?;
+            Some((p["name"].as_str()?.to_owned(), dir.to_path_buf()))
+        })
+        .collect()
 }
 
 fn cargo_metadata(root: &Path) -> Result<serde_json::Value, String> {
@@ -628,14 +712,20 @@ fn assemble(
     out: &Path,
     build: &Build,
     cyclonedx: &Path,
-    revision: &str,
+    commit: &Commit,
     key: Option<&model_verify::SigningKey>,
 ) -> Result<(), String> {
     std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
     let bin = out.join(APP);
     std::fs::copy(&build.binary, &bin).map_err(|e| format!("{}: {e}", bin.display()))?;
-    write_sbom(cyclonedx, &build.src, APP, &out.join(SBOM_NAME))?;
-    write_manifests(out, revision, key)?;
+    write_sbom(
+        cyclonedx,
+        &build.src,
+        APP,
+        &commit.epoch,
+        &out.join(SBOM_NAME),
+    )?;
+    write_manifests(out, &commit.revision(), key)?;
     check_manifest(out).map(|_| ())
 }
 
@@ -693,7 +783,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let src = scratch("a")?;
     copy_sources(&root, &[&src])?;
     let build = build_in(&src, &settings, &auditable, APP)?;
-    assemble(&out, &build, &cyclonedx, &commit.revision(), key.as_ref())?;
+    assemble(&out, &build, &cyclonedx, &commit, key.as_ref())?;
     println!(
         "release: wrote {} ({APP}, {SBOM_NAME}, {MANIFEST_NAME}{}) for {}",
         out.display(),
@@ -1174,7 +1264,7 @@ pub(crate) fn check(args: &[String]) -> Result<(), String> {
                     let (_, commit) = prepared.as_ref().map_err(Clone::clone)?;
                     let cyclonedx = tools::ensure(&tools::CYCLONEDX)?.path;
                     let out = scratch("dist")?;
-                    assemble(&out, a, &cyclonedx, &commit.revision(), None)?;
+                    assemble(&out, a, &cyclonedx, commit, None)?;
                     Ok(format!(
                         "{} ({APP}, {SBOM_NAME}, {MANIFEST_NAME})",
                         out.display()
@@ -1194,8 +1284,22 @@ pub(crate) fn check(args: &[String]) -> Result<(), String> {
                     let read =
                         |p: &Path| std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()));
                     compare(&read(&a.binary)?, &read(&b.binary)?)?;
+                    // The SBOMs of both trees, too.
+                    let cyclonedx = tools::ensure(&tools::CYCLONEDX)?.path;
+                    let sboms = tempfile::tempdir().map_err(|e| format!("temp dir: {e}"))?;
+                    let (sbom_a, sbom_b) = (sboms.path().join("a"), sboms.path().join("b"));
+                    write_sbom(&cyclonedx, &a.src, APP, &settings.epoch, &sbom_a)?;
+                    write_sbom(&cyclonedx, &b.src, APP, &settings.epoch, &sbom_b)?;
+                    if read(&sbom_a)? != read(&sbom_b)? {
+                        return Err(format!(
+                            "the SBOMs of {} and {} differ (see {})",
+                            a.src.display(),
+                            b.src.display(),
+                            sboms.keep().display()
+                        ));
+                    }
                     Ok(format!(
-                        "bit-identical builds in {} and {}",
+                        "bit-identical binaries and SBOMs from {} and {}",
                         a.src.display(),
                         b.src.display()
                     ))
@@ -1389,6 +1493,67 @@ mod tests {
         std::fs::create_dir(dir.path().join("sub")).unwrap();
         let e = write_manifests(dir.path(), "r", None).unwrap_err();
         assert!(e.contains("not a regular file"), "{e}");
+    }
+
+    #[test]
+    fn sboms_are_made_reproducible() {
+        let sbom = |dir: &str, serial: &str, when: &str, dep: &str| {
+            format!(
+                r#"{{"bomFormat":"CycloneDX","serialNumber":"urn:uuid:{serial}",
+                "metadata":{{"timestamp":"{when}","component":{{"name":"journal",
+                "bom-ref":"path+file://{dir}/apps/journal#0.1.0"}}}},
+                "components":[{{"name":"{dep}","bom-ref":"path+file://{dir}/crates/x#0.1.0"}}]}}"#
+            )
+        };
+        let one = sbom("/tmp/a", "1111", "2026-12-07T04:13:45.3Z", "subtle");
+        let two = sbom("/tmp/longer/b", "2222", "2026-12-08T01:00:00.1Z", "subtle");
+        let a = reproducible_sbom(&one, Path::new("/tmp/a"), "1700000000").unwrap();
+        let b = reproducible_sbom(&two, Path::new("/tmp/longer/b"), "1700000000").unwrap();
+        assert_eq!(a, b);
+        assert!(!a.contains("/tmp/"), "{a}");
+        assert!(a.contains("path+file:///build/journal-security/apps/journal#0.1.0"));
+        let v: serde_json::Value = serde_json::from_str(&a).unwrap();
+        assert_eq!(v["metadata"]["timestamp"], "2023-11-14T22:13:20Z");
+        let serial = v["serialNumber"].as_str().unwrap();
+        let uuid = serial.strip_prefix("urn:uuid:").unwrap();
+        let groups: Vec<usize> = uuid.split('-').map(str::len).collect();
+        assert_eq!(groups, [8, 4, 4, 4, 12], "{serial}");
+        assert!(uuid.as_bytes()[14] == b'8', "version 8: {serial}");
+        // Other contents, another serial; another commit time, another stamp.
+        let other = sbom("/tmp/a", "1111", "2026-12-07T04:13:45.3Z", "zeroize");
+        let c = reproducible_sbom(&other, Path::new("/tmp/a"), "1700000000").unwrap();
+        let cv: serde_json::Value = serde_json::from_str(&c).unwrap();
+        assert_ne!(cv["serialNumber"], v["serialNumber"]);
+        let d = reproducible_sbom(&one, Path::new("/tmp/a"), "0").unwrap();
+        assert!(d.contains("1970-01-01T00:00:00Z"), "{d}");
+        assert!(reproducible_sbom(&one, Path::new("/tmp/a"), "yesterday").is_err());
+        assert!(reproducible_sbom("not json", Path::new("/tmp/a"), "0").is_err());
+    }
+
+    /// The real tool on two copies of this tree at different paths: the
+    /// same SBOM, naming neither path, and nothing left in either copy.
+    #[test]
+    fn the_apps_sbom_is_reproducible_and_leaves_no_files_behind() {
+        let cyclonedx = tools::ensure(&tools::CYCLONEDX).unwrap().path;
+        let dir = temp_dir();
+        let (a, b) = (dir.path().join("a"), dir.path().join("a-longer-path-b"));
+        copy_sources(&util::project_root(), &[&a, &b]).unwrap();
+        let (sbom_a, sbom_b) = (dir.path().join("a.json"), dir.path().join("b.json"));
+        write_sbom(&cyclonedx, &a, APP, "1700000000", &sbom_a).unwrap();
+        write_sbom(&cyclonedx, &b, APP, "1700000000", &sbom_b).unwrap();
+        let text = std::fs::read_to_string(&sbom_a).unwrap();
+        assert_eq!(text, std::fs::read_to_string(&sbom_b).unwrap());
+        assert!(!text.contains(&dir.path().display().to_string()));
+        check_sbom(&text, APP).unwrap();
+        for (_, member) in member_dirs(&cargo_metadata(&a).unwrap()) {
+            assert!(
+                !member.join("release-sbom.json").exists(),
+                "{} left behind",
+                member.display()
+            );
+        }
+        let err = write_sbom(&cyclonedx, &a, "no-such-app", "0", &sbom_a).unwrap_err();
+        assert!(err.contains("no package `no-such-app`"), "{err}");
     }
 
     #[test]
