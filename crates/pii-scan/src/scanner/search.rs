@@ -176,17 +176,18 @@ impl Scanner {
                 continue;
             }
             left -= 1;
+            // A pattern that only a supporting word can lift to the minimum
+            // score runs only where one of its supporting words is near the
+            // window. That test tokenizes the window's surroundings, which
+            // costs more than searching: it is made when the first match
+            // of the pattern passes its check (if none does, the pattern
+            // reports nothing either way).
+            let mut needs_support = None;
             if p.max_score < self.min_score {
                 let Some(bit) = p.support.map(|id| 1u128 << id) else {
                     continue;
                 };
-                let bits = *near_window.get_or_insert_with(|| {
-                    self.context
-                        .lists_near(text, ws, we, CONTEXT_BEFORE, CONTEXT_AFTER + WINDOW)
-                });
-                if bits & bit == 0 {
-                    continue;
-                }
+                needs_support = Some(bit);
             }
             // A window made of one locator match of this pattern (found
             // with the pattern itself) holds that match and no other of
@@ -249,6 +250,17 @@ impl Scanner {
                 }
                 if !self.allow.is_empty() && self.allow.contains(&text[s..e]) {
                     continue;
+                }
+                if let Some(bit) = needs_support.take() {
+                    let bits = *near_window.get_or_insert_with(|| {
+                        self.context
+                            .lists_near(text, ws, we, CONTEXT_BEFORE, CONTEXT_AFTER + WINDOW)
+                    });
+                    if bits & bit == 0 {
+                        // No supporting word near the window: the pattern
+                        // reports nothing here.
+                        break;
+                    }
                 }
                 let base = score;
                 // A pattern without ambiguity words whose score no
