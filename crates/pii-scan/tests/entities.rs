@@ -282,6 +282,37 @@ fn context_words_raise_and_lower_scores() {
     assert!(s.scan("passport order 912345678").is_empty());
 }
 
+/// A recognizer that only a supporting word lifts over the threshold is
+/// decided per window at its first match that passes its check: a first
+/// match that fails it ("111111111", one digit repeated) does not end the
+/// search, and a window without a supporting word reports nothing.
+#[test]
+fn context_only_recognizers_decided_at_their_first_checked_match() {
+    let s = pii_scan::Scanner::builder()
+        .entities([pii_scan::EntityType::UsPassport])
+        .build()
+        .unwrap();
+    let text = "passport 111111111 or 912345678";
+    let f = s.scan(text);
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(f[0].text(text), Some("912345678"));
+    assert!(s.scan("number 111111111 or 912345678").is_empty());
+    // Many windows, alternately with and without a supporting word.
+    let mut long = String::new();
+    for i in 0..200 {
+        let word = if i % 2 == 0 { "passport" } else { "number" };
+        long.push_str(&format!("{word} 111111111 or 9123456{:02}. ", i % 100));
+        long.push_str(&"filler words here ".repeat(4));
+    }
+    let found = s.scan(&long);
+    assert_eq!(found.len(), 100, "{found:?}");
+    assert!(
+        found
+            .iter()
+            .all(|f| long[..f.start].rfind("passport") > long[..f.start].rfind("number"))
+    );
+}
+
 /// Issue 12, item 1: negative context never deletes validated PII.
 #[test]
 fn context_never_deletes_validated_pii() {
