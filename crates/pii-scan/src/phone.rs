@@ -450,15 +450,17 @@ pub(crate) fn check(
         }
     }
     // The shape of a US SSN ("123-45-6789") is left to the SSN recognizer.
-    if group_lengths(main.split(['-', ' '])).as_slice() == [3, 2, 4] {
+    // (Pieces of 3, 2 and 4 bytes and two one-byte separators: 11 bytes.)
+    if main.len() == 11 && group_lengths(main.split(['-', ' '])).as_slice() == [3, 2, 4] {
         return None;
     }
     // A decimal number ("53.2229005"): one dot and nothing else.
     if main.bytes().filter(|&b| !b.is_ascii_digit()).eq([b'.']) {
         return None;
     }
-    // A date written with dots ("08.01.2017").
-    if main.contains('.')
+    // A date written with dots ("08.01.2017"; at most 10 bytes).
+    if main.len() <= 10
+        && main.contains('.')
         && let [d, m, 2 | 4] = group_lengths(main.split('.')).as_slice()
         && *d <= 2
         && *m <= 2
