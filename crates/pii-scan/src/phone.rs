@@ -256,9 +256,11 @@ impl Plan {
         } else {
             self.lengths.contains(&len)
         };
+        // The number types first: they reject more numbers than the
+        // general pattern does.
         (self.lengths.is_empty() || possible)
-            && self.general.is_match(nsn)
             && self.types.is_match(nsn)
+            && self.general.is_match(nsn)
     }
 }
 

@@ -1,6 +1,7 @@
 //! Candidate search: one locator pass over the text finds where some
 //! recognizer may match; windows around those places are checked with
-//! the pattern set, and only the recognizers that match there run.
+//! the window set (`window_set`), and only the recognizers that match
+//! there run.
 
 use regex_automata::{Anchored, Input, PatternID, PatternSet};
 
@@ -159,8 +160,7 @@ impl Scanner {
         let (ws, we) = window.span;
         let first = out.len();
         patset.clear();
-        self.set
-            .which_overlapping_matches(&Input::new(text).span(ws..we), patset);
+        self.set.which(text, ws, we, patset);
         nears.clear();
         // The context lists with a word near the window, computed when a
         // pattern that needs a supporting word is among the matches.
@@ -253,8 +253,13 @@ impl Scanner {
                 }
                 if let Some(bit) = needs_support.take() {
                     let bits = *near_window.get_or_insert_with(|| {
-                        self.context
-                            .lists_near(text, ws, we, CONTEXT_BEFORE, CONTEXT_AFTER + WINDOW)
+                        self.context.lists_near(
+                            text,
+                            ws,
+                            we,
+                            CONTEXT_BEFORE,
+                            CONTEXT_AFTER + WINDOW,
+                        )
                     });
                     if bits & bit == 0 {
                         // No supporting word near the window: the pattern
