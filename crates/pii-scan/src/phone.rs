@@ -250,17 +250,53 @@ impl Plan {
     /// as libphonenumber's `isValidNumber` decides. The length comes
     /// first: a plan is compiled only for a number of a possible length.
     fn valid(&self, nsn: &str) -> bool {
-        let len = u16::try_from(nsn.len()).unwrap_or(u16::MAX);
+        // The number types first: they reject more numbers than the
+        // general pattern does.
+        self.admits(nsn.len()) && self.types.is_match(nsn) && self.general.is_match(nsn)
+    }
+
+    /// Whether a national significant number of `len` digits is possible.
+    fn admits(&self, len: usize) -> bool {
+        let len = u16::try_from(len).unwrap_or(u16::MAX);
         let possible = if len < 64 {
             self.length_mask & 1 << len != 0
         } else {
             self.lengths.contains(&len)
         };
-        // The number types first: they reject more numbers than the
-        // general pattern does.
-        (self.lengths.is_empty() || possible)
-            && self.types.is_match(nsn)
-            && self.general.is_match(nsn)
+        self.lengths.is_empty() || possible
+    }
+}
+
+/// The regions national numbers are checked against, with, for each
+/// number of digits, the regions that can accept that many (as written or
+/// after their national prefix): [`valid`] looks at no other, since every
+/// other region's plan rejects such a number by its length alone.
+pub(crate) struct Regions {
+    list: Vec<Region>,
+    /// Positions in `list` by number of digits (up to the longest a
+    /// candidate may have).
+    by_digits: Vec<Vec<usize>>,
+}
+
+/// The most digits [`valid`] accepts.
+const MAX_DIGITS: usize = 17;
+
+impl Regions {
+    pub(crate) fn new(list: Vec<Region>) -> Regions {
+        let by_digits = (0..=MAX_DIGITS)
+            .map(|len| {
+                (0..list.len())
+                    .filter(|&i| {
+                        let r = &list[i];
+                        r.plan.admits(len)
+                            || r.prefix.is_some_and(|p| {
+                                len.checked_sub(p.len()).is_some_and(|l| r.plan.admits(l))
+                            })
+                    })
+                    .collect()
+            })
+            .collect();
+        Regions { list, by_digits }
     }
 }
 
@@ -281,9 +317,9 @@ pub(crate) struct Written<'a> {
 
 /// The region a number is valid in, if any: for an international number
 /// its country code's regions, otherwise the given default regions.
-pub(crate) fn valid(w: &Written<'_>, defaults: &[Region]) -> Validity {
+pub(crate) fn valid(w: &Written<'_>, defaults: &Regions) -> Validity {
     let d = w.digits;
-    if !(6..=17).contains(&d.len()) {
+    if !(6..=MAX_DIGITS).contains(&d.len()) {
         return Validity::Invalid;
     }
     if w.international {
@@ -306,7 +342,11 @@ pub(crate) fn valid(w: &Written<'_>, defaults: &[Region]) -> Validity {
         return Validity::Invalid;
     }
     let mut weak = false;
-    for r in defaults {
+    let candidates = defaults
+        .by_digits
+        .get(d.len())
+        .map_or(&[][..], Vec::as_slice);
+    for r in candidates.iter().map(|&i| &defaults.list[i]) {
         if r.kind == Kind::Nanp && !w.nanp_shape {
             continue;
         }
@@ -416,12 +456,7 @@ fn digit_runs(s: &str) -> Lengths {
 /// Checks a phone candidate `h[s..e]` (digits, separators, perhaps an
 /// extension): the longest valid number it starts with, with its extension
 /// when the whole number is valid. Returns the span and the score.
-pub(crate) fn check(
-    h: &str,
-    s: usize,
-    e: usize,
-    regions: &[Region],
-) -> Option<(usize, usize, f64)> {
+pub(crate) fn check(h: &str, s: usize, e: usize, regions: &Regions) -> Option<(usize, usize, f64)> {
     let m = &h[s..e];
     // The extension, if any: "ext. 12", "x12", "#12", "extension 12".
     let (main_end, ext_end) = match m
@@ -765,9 +800,52 @@ mod tests {
         assert!(e.contains("`XX`"), "{e}");
     }
 
+    /// Looking only at the regions that admit a number's length decides
+    /// as looking at every region does: random digit strings of every
+    /// length, written every way, the default regions and a few more.
+    #[test]
+    fn regions_by_length_decide_as_all_regions() {
+        let codes = [
+            "US", "GB", "DE", "BR", "CN", "IN", "MX", "AT", "ID", "TV", "FR",
+        ];
+        for list in [DEFAULT_PHONE_REGIONS, &codes[..]] {
+            let indexed = Regions::new(regions(list).unwrap());
+            let all = Regions {
+                list: regions(list).unwrap(),
+                by_digits: vec![(0..list.len()).collect(); MAX_DIGITS + 1],
+            };
+            let mut x = 0x2545_F491_4F6C_DD1D_u64;
+            let mut seen = [0usize; 3];
+            for k in 0..6_000 {
+                let len = 6 + k % (MAX_DIGITS - 5);
+                let digits: String = (0..len)
+                    .map(|_| {
+                        x ^= x << 13;
+                        x ^= x >> 7;
+                        x ^= x << 17;
+                        // Leading zeros and ones often: trunk prefixes.
+                        char::from(b"00112345678923456789"[usize::try_from(x % 20).unwrap()])
+                    })
+                    .collect();
+                let flags = usize::try_from(x >> 40).unwrap();
+                let w = Written {
+                    parens: flags & 1 != 0,
+                    nanp_shape: flags & 2 != 0,
+                    mobile_shape: flags & 4 != 0,
+                    digits: &digits,
+                    international: false,
+                };
+                let got = valid(&w, &indexed);
+                assert!(got == valid(&w, &all), "{digits} {flags}");
+                seen[got as usize] += 1;
+            }
+            assert!(seen.iter().all(|&n| n > 20), "{seen:?}");
+        }
+    }
+
     #[test]
     fn plans_decide() {
-        let all = regions(DEFAULT_PHONE_REGIONS).unwrap();
+        let all = Regions::new(regions(DEFAULT_PHONE_REGIONS).unwrap());
         let v = |d: &str, i: bool| {
             valid(
                 &Written {

@@ -362,10 +362,10 @@ impl ScannerBuilder {
         }
         defs.retain(|d| selected(&d.entity));
 
-        let phone_regions: Arc<[crate::phone::Region]> = Arc::from(match &self.phone_regions {
+        let phone_regions = Arc::new(crate::phone::Regions::new(match &self.phone_regions {
             Some(list) => crate::phone::regions(list)?,
             None => crate::phone::regions(crate::phone::DEFAULT_PHONE_REGIONS)?,
-        });
+        }));
         let mut patterns = Vec::with_capacity(defs.len());
         let mut context_index = ContextIndex::default();
         for Def {

@@ -11,7 +11,7 @@ use crate::recognizers::CheckFn;
 pub(super) enum Check {
     Builtin(CheckFn),
     /// Phone numbers, validated for these regions.
-    Phone(Arc<[crate::phone::Region]>),
+    Phone(Arc<crate::phone::Regions>),
     Validator(Validator),
     Plain,
 }
