@@ -802,12 +802,12 @@ mod tests {
 
     /// Looking only at the regions that admit a number's length decides
     /// as looking at every region does: random digit strings of every
-    /// length, written every way, the default regions and a few more.
+    /// length, written every way, the default regions and a few others.
+    /// (Not Tuvalu: `regions_compile_plans_lazily` needs its plan
+    /// uncompiled, and plans are shared by the whole process.)
     #[test]
     fn regions_by_length_decide_as_all_regions() {
-        let codes = [
-            "US", "GB", "DE", "BR", "CN", "IN", "MX", "AT", "ID", "TV", "FR",
-        ];
+        let codes = ["US", "GB", "DE", "BR", "CN", "IN", "MX", "AT", "ID", "FR"];
         for list in [DEFAULT_PHONE_REGIONS, &codes[..]] {
             let indexed = Regions::new(regions(list).unwrap());
             let all = Regions {
