@@ -311,7 +311,7 @@ impl<'t> Near<'t> {
                 while j > lo && b[j] & 0xC0 == 0x80 {
                     j -= 1;
                 }
-                text[j..i].chars().next().unwrap_or(' ')
+                decode(&b[j..i])
             };
             if !is_word_char(c) {
                 if word_end > i {
@@ -374,6 +374,20 @@ impl<'t> Near<'t> {
             na,
         }
     }
+}
+
+/// The character whose UTF-8 encoding is `bytes` (taken from a `str`, so
+/// valid), decoded without slicing the text again.
+fn decode(bytes: &[u8]) -> char {
+    let cont = |k: usize| u32::from(bytes[k] & 0x3F);
+    let code = match *bytes {
+        [b0] => u32::from(b0),
+        [b0, _] => (u32::from(b0) & 0x1F) << 6 | cont(1),
+        [b0, _, _] => (u32::from(b0) & 0x0F) << 12 | cont(1) << 6 | cont(2),
+        [b0, _, _, _] => (u32::from(b0) & 0x07) << 18 | cont(1) << 12 | cont(2) << 6 | cont(3),
+        _ => return ' ',
+    };
+    char::from_u32(code).unwrap_or(' ')
 }
 
 /// A letter or digit (`char::is_alphanumeric`), with the common cases
@@ -583,6 +597,14 @@ mod tests {
         assert!(word_matches("SSN", "ssn"));
         assert!(!word_matches("ssns2", "ssn"));
         assert!(!word_matches("tel", "telephone"));
+    }
+
+    #[test]
+    fn decode_agrees_with_the_standard_library() {
+        for c in (0..0x11_0000).step_by(7).filter_map(char::from_u32) {
+            let mut buf = [0u8; 4];
+            assert_eq!(decode(c.encode_utf8(&mut buf).as_bytes()), c);
+        }
     }
 
     #[test]
