@@ -3,7 +3,7 @@
 //! the window set (`window_set`), and only the recognizers that match
 //! there run.
 
-use regex_automata::{Anchored, Input, PatternID, PatternSet};
+use regex_automata::{Anchored, Input};
 
 use super::{Scanner, ceil_boundary, floor_boundary};
 use crate::Finding;
@@ -78,7 +78,8 @@ impl Scanner {
         // The window being gathered, and its locator matches: the first
         // one, and how many.
         let mut window: Option<Window> = None;
-        let mut patset = PatternSet::new(self.patterns.len());
+        // The patterns that match in the window being scanned.
+        let mut matched: Vec<usize> = Vec::new();
         let mut nears: Vec<Near<'_>> = Vec::with_capacity(NEARS_KEPT);
         for m in self.locator.find_iter(Input::new(text).range(from..)) {
             let pat = m.pattern().as_usize();
@@ -108,7 +109,7 @@ impl Scanner {
                         ..w
                     };
                     seam.note(text, from, &w);
-                    self.scan_window(text, &w, &mut patset, &mut nears, &mut cands);
+                    self.scan_window(text, &w, &mut matched, &mut nears, &mut cands);
                     Some(fresh)
                 }
                 None => Some(fresh),
@@ -117,7 +118,7 @@ impl Scanner {
         if let Some(w) = window {
             let w = Window { clean: true, ..w };
             seam.note(text, from, &w);
-            self.scan_window(text, &w, &mut patset, &mut nears, &mut cands);
+            self.scan_window(text, &w, &mut matched, &mut nears, &mut cands);
         }
 
         if let Some(deny) = &self.deny {
@@ -153,29 +154,22 @@ impl Scanner {
         &self,
         text: &'t str,
         window: &Window,
-        patset: &mut PatternSet,
+        matched: &mut Vec<usize>,
         nears: &mut Vec<Near<'t>>,
         out: &mut Vec<Cand>,
     ) {
         let (ws, we) = window.span;
         let first = out.len();
-        patset.clear();
-        self.set.which(text, ws, we, patset);
+        self.set.which(text, ws, we, matched);
         nears.clear();
         // The context lists with a word near the window, computed when a
         // pattern that needs a supporting word is among the matches.
         let mut near_window: Option<u128> = None;
-        // The matched patterns in order (`PatternSet::iter` walks every
-        // pattern; this stops after the last one matched).
-        let mut left = patset.len();
-        for (pat, p) in self.patterns.iter().enumerate() {
-            if left == 0 {
-                break;
-            }
-            if !patset.contains(PatternID::must(pat)) {
+        // The matched patterns in order.
+        for &pat in matched.iter() {
+            let Some(p) = self.patterns.get(pat) else {
                 continue;
-            }
-            left -= 1;
+            };
             // A pattern that only a supporting word can lift to the minimum
             // score runs only where one of its supporting words is near the
             // window. That test tokenizes the window's surroundings, which

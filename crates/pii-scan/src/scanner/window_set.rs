@@ -86,17 +86,23 @@ impl WindowSet {
         Ok(set)
     }
 
-    /// Adds to `patset` every recognizer whose set regex matches within
-    /// `text[ws..we]`.
-    pub(super) fn which(&self, text: &str, ws: usize, we: usize, patset: &mut PatternSet) {
+    /// Sets `matched` to the recognizers whose set regex matches within
+    /// `text[ws..we]`, in ascending order.
+    pub(super) fn which(&self, text: &str, ws: usize, we: usize, matched: &mut Vec<usize>) {
+        matched.clear();
         if let Some((dfa, caches)) = &self.walk {
             let mut cache = caches.get();
-            if walk(dfa, &mut cache, text, ws, we, patset).is_some() {
+            if walk(dfa, &mut cache, text, ws, we, matched).is_some() {
+                matched.sort_unstable();
+                matched.dedup();
                 return;
             }
+            matched.clear();
         }
         if let Ok(set) = self.reporting() {
-            set.which_overlapping_matches(&Input::new(text).span(ws..we), patset);
+            let mut patset = PatternSet::new(self.sources.len());
+            set.which_overlapping_matches(&Input::new(text).span(ws..we), &mut patset);
+            matched.extend(patset.iter().map(|id| id.as_usize()));
         }
     }
 
@@ -123,7 +129,7 @@ impl WindowSet {
 
 /// Walks `text[ws..we]` through the DFA and adds the patterns of the state
 /// after it (after the byte that follows the window, or the end of the
-/// text: a DFA sees a match one byte late) to `patset`. `None` if the DFA
+/// text: a DFA sees a match one byte late) to `matched`. `None` if the DFA
 /// could not go on (which its configuration rules out).
 fn walk(
     dfa: &DFA,
@@ -131,7 +137,7 @@ fn walk(
     text: &str,
     ws: usize,
     we: usize,
-    patset: &mut PatternSet,
+    matched: &mut Vec<usize>,
 ) -> Option<()> {
     let input = Input::new(text).span(ws..we);
     let mut sid = dfa.start_state_forward(cache, &input).ok()?;
@@ -151,7 +157,7 @@ fn walk(
     }
     if sid.is_match() {
         for i in 0..dfa.match_len(cache, sid) {
-            patset.insert(dfa.match_pattern(cache, sid, i));
+            matched.push(dfa.match_pattern(cache, sid, i).as_usize());
         }
     }
     Some(())
@@ -165,15 +171,13 @@ mod tests {
 
     /// The patterns `which` finds, and those the reporting search finds.
     fn both(set: &WindowSet, text: &str, ws: usize, we: usize) -> (Vec<usize>, Vec<usize>) {
-        let n = set.sources.len();
-        let mut walked = PatternSet::new(n);
+        let mut walked = vec![usize::MAX];
         set.which(text, ws, we, &mut walked);
-        let mut reported = PatternSet::new(n);
+        let mut reported = PatternSet::new(set.sources.len());
         set.reporting()
             .unwrap()
             .which_overlapping_matches(&Input::new(text).span(ws..we), &mut reported);
-        let ids = |p: &PatternSet| p.iter().map(|id| id.as_usize()).collect::<Vec<_>>();
-        (ids(&walked), ids(&reported))
+        (walked, reported.iter().map(|id| id.as_usize()).collect())
     }
 
     /// Walking a window through the DFA finds the patterns that the search
