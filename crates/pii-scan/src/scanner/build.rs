@@ -1,5 +1,5 @@
 //! Building a scanner: the built-in and custom patterns compiled once
-//! (each alone, the locator over all of them, and the window set), their
+//! (each alone, the locator over all of them, and the pattern set), their
 //! context words indexed, deny lists on Aho-Corasick.
 
 use std::collections::BTreeSet;
@@ -13,7 +13,6 @@ use regex_automata::util::syntax;
 
 use super::Scanner;
 use super::validation::Check;
-use super::window_set::WindowSet;
 use crate::context::{ContextIndex, ListId};
 use crate::custom::CustomRecognizer;
 use crate::data::DEFAULT_MIN_SCORE;
@@ -441,10 +440,7 @@ impl ScannerBuilder {
                 })
         };
         let locator = many(MatchKind::LeftmostFirst)?;
-        let set = WindowSet::build(syntax, &sources).map_err(|message| Error::InvalidPattern {
-            recognizer: "(all patterns)".into(),
-            message,
-        })?;
+        let set = many(MatchKind::All)?;
         let entities: BTreeSet<EntityType> = defs
             .iter()
             .map(|d| d.entity.clone())

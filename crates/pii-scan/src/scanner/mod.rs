@@ -1,7 +1,6 @@
 //! The scanner: its public face (findings, explanations, `scan`) over
 //! four concerns, one module each: building it (`build`), candidate search
-//! (`search`, with `window_set` telling which recognizers match in a
-//! window), validation (`validation`) and resolving overlaps
+//! (`search`), validation (`validation`) and resolving overlaps
 //! (`resolve`); context scoring lives in `crate::context`, streams in
 //! `stream`.
 
@@ -19,7 +18,6 @@ mod resolve;
 mod search;
 mod stream;
 mod validation;
-mod window_set;
 
 pub use build::ScannerBuilder;
 use build::{Compiled, DenyList};
@@ -148,7 +146,7 @@ pub fn char_offsets(text: &str, findings: &[Finding]) -> Vec<(usize, usize)> {
 /// ```
 pub struct Scanner {
     locator: Regex,
-    set: window_set::WindowSet,
+    set: Regex,
     patterns: Vec<Compiled>,
     /// Deny-list values without whitespace.
     deny: Option<DenyList>,
