@@ -13,6 +13,7 @@ use regex_automata::util::syntax;
 
 use super::Scanner;
 use super::validation::Check;
+use super::window_set::WindowSet;
 use crate::context::{ContextIndex, ListId};
 use crate::custom::CustomRecognizer;
 use crate::data::DEFAULT_MIN_SCORE;
@@ -440,7 +441,10 @@ impl ScannerBuilder {
                 })
         };
         let locator = many(MatchKind::LeftmostFirst)?;
-        let set = many(MatchKind::All)?;
+        let set = WindowSet::build(syntax, &sources).map_err(|message| Error::InvalidPattern {
+            recognizer: "(all patterns)".into(),
+            message,
+        })?;
         let entities: BTreeSet<EntityType> = defs
             .iter()
             .map(|d| d.entity.clone())

@@ -1,6 +1,7 @@
 //! The scanner: its public face (findings, explanations, `scan`) over
 //! four concerns, one module each: building it (`build`), candidate search
-//! (`search`), validation (`validation`) and resolving overlaps
+//! (`search`, with `window_set` listing the recognizers that match in a
+//! window), validation (`validation`) and resolving overlaps
 //! (`resolve`); context scoring lives in `crate::context`, streams in
 //! `stream`.
 
@@ -18,6 +19,7 @@ mod resolve;
 mod search;
 mod stream;
 mod validation;
+mod window_set;
 
 pub use build::ScannerBuilder;
 use build::{Compiled, DenyList};
@@ -146,7 +148,7 @@ pub fn char_offsets(text: &str, findings: &[Finding]) -> Vec<(usize, usize)> {
 /// ```
 pub struct Scanner {
     locator: Regex,
-    set: Regex,
+    set: window_set::WindowSet,
     patterns: Vec<Compiled>,
     /// Deny-list values without whitespace.
     deny: Option<DenyList>,

@@ -1,8 +1,9 @@
 //! Candidate search: one locator pass over the text finds where some
 //! recognizer may match; windows around those places are checked with
-//! the pattern set, and only the recognizers that match there run.
+//! the window set (`window_set`), and only the recognizers that match
+//! there run.
 
-use regex_automata::{Anchored, Input, PatternSet};
+use regex_automata::{Anchored, Input};
 
 use super::{Scanner, ceil_boundary, floor_boundary};
 use crate::Finding;
@@ -78,10 +79,7 @@ impl Scanner {
         // one, and how many.
         let mut window: Option<Window> = None;
         // The patterns that match in the window being scanned.
-        let mut matched = Matched {
-            set: PatternSet::new(self.patterns.len()),
-            list: Vec::new(),
-        };
+        let mut matched: Vec<usize> = Vec::new();
         let mut nears: Vec<Near<'_>> = Vec::with_capacity(NEARS_KEPT);
         for m in self.locator.find_iter(Input::new(text).range(from..)) {
             let pat = m.pattern().as_usize();
@@ -156,25 +154,19 @@ impl Scanner {
         &self,
         text: &'t str,
         window: &Window,
-        matched: &mut Matched,
+        matched: &mut Vec<usize>,
         nears: &mut Vec<Near<'t>>,
         out: &mut Vec<Cand>,
     ) {
         let (ws, we) = window.span;
         let first = out.len();
-        matched.set.clear();
-        self.set
-            .which_overlapping_matches(&Input::new(text).span(ws..we), &mut matched.set);
-        matched.list.clear();
-        matched
-            .list
-            .extend(matched.set.iter().map(|id| id.as_usize()));
+        self.set.which(text, ws, we, matched);
         nears.clear();
         // The context lists with a word near the window, computed when a
         // pattern that needs a supporting word is among the matches.
         let mut near_window: Option<u128> = None;
         // The matched patterns in order.
-        for &pat in &matched.list {
+        for &pat in matched.iter() {
             let Some(p) = self.patterns.get(pat) else {
                 continue;
             };
@@ -302,14 +294,6 @@ impl Scanner {
         // In text order, as `resolve` takes them (windows come in order).
         out[first..].sort_unstable_by_key(|c| (c.start, c.end));
     }
-}
-
-/// The patterns that match in a window: the pattern set's answer, and the
-/// same as a list in pattern order (walked once per window, instead of
-/// testing every pattern against the set).
-struct Matched {
-    set: PatternSet,
-    list: Vec<usize>,
 }
 
 /// Finds a stream chunk's [`Seam`] while its windows are closed (in text

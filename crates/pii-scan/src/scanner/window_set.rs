@@ -1,0 +1,271 @@
+//! The window set: which recognizers' set regexes match somewhere in a
+//! candidate window, as a list in pattern order.
+//!
+//! One lazy DFA of every set regex reports every match (`MatchKind::All`),
+//! as the pattern set of `regex-automata`'s meta regex did; driving it here
+//! collects the patterns straight into a list as they are reported, instead
+//! of filling a set of every pattern and then reading all of its slots
+//! back (which cost more than the reports in PII-dense text). The DFA is
+//! the one the meta regex builds for such a set (same patterns, same
+//! match kind), so it explores the same states.
+//!
+//! The lazy DFA is configured so that it neither quits nor gives up; if a
+//! search failed anyway, the window is searched with the meta regex's
+//! pattern set (compiled then), which finds the same patterns.
+
+use std::panic::{RefUnwindSafe, UnwindSafe};
+use std::sync::{Arc, OnceLock};
+
+use regex_automata::hybrid::dfa::{Cache, DFA, OverlappingState};
+use regex_automata::meta::Regex;
+use regex_automata::nfa::thompson::{self, WhichCaptures};
+use regex_automata::util::pool::Pool;
+use regex_automata::util::syntax;
+use regex_automata::{Input, MatchKind, PatternSet};
+
+/// The lazy DFA caches, one per thread that scans.
+type CachePool = Pool<Cache, Box<dyn Fn() -> Cache + Send + Sync + UnwindSafe + RefUnwindSafe>>;
+
+/// Which set regexes match in a window (see the module docs).
+pub(super) struct WindowSet {
+    /// Every set regex, all matches; `None` when it could not be built (the
+    /// reporting search is then used).
+    dfa: Option<(Arc<DFA>, CachePool)>,
+    /// The set regexes, for the reporting search.
+    sources: Vec<String>,
+    syntax: syntax::Config,
+    /// The reporting search, compiled when first needed.
+    reporting: OnceLock<Result<Regex, String>>,
+}
+
+/// The lazy DFA's cache capacity (as the pattern set's before it).
+const CACHE_CAPACITY: usize = 16 << 20;
+
+impl WindowSet {
+    /// Builds the set of `sources` (one per recognizer). `Err` with the
+    /// regex error when they do not compile together.
+    pub(super) fn build(syntax: syntax::Config, sources: &[&str]) -> Result<WindowSet, String> {
+        let dfa = DFA::builder()
+            .syntax(syntax)
+            .thompson(
+                thompson::Config::new()
+                    .which_captures(WhichCaptures::None)
+                    .nfa_size_limit(Some(256 << 20)),
+            )
+            .configure(
+                DFA::config()
+                    .match_kind(MatchKind::All)
+                    .cache_capacity(CACHE_CAPACITY),
+            )
+            .build_many(sources)
+            .ok()
+            .map(|dfa| {
+                let dfa = Arc::new(dfa);
+                let for_pool = Arc::clone(&dfa);
+                let create: Box<dyn Fn() -> Cache + Send + Sync + UnwindSafe + RefUnwindSafe> =
+                    Box::new(move || for_pool.create_cache());
+                (dfa, Pool::new(create))
+            });
+        let set = WindowSet {
+            dfa,
+            sources: sources.iter().map(|s| (*s).to_owned()).collect(),
+            syntax,
+            reporting: OnceLock::new(),
+        };
+        if set.dfa.is_none() {
+            // Its error is the one to give.
+            set.reporting()?;
+        }
+        Ok(set)
+    }
+
+    /// Sets `matched` to the recognizers whose set regex matches within
+    /// `text[ws..we]`, in ascending order.
+    pub(super) fn which(&self, text: &str, ws: usize, we: usize, matched: &mut Vec<usize>) {
+        matched.clear();
+        if let Some((dfa, caches)) = &self.dfa {
+            let mut cache = caches.get();
+            if reports(dfa, &mut cache, text, ws, we, matched).is_some() {
+                matched.sort_unstable();
+                matched.dedup();
+                return;
+            }
+            matched.clear();
+        }
+        if let Ok(set) = self.reporting() {
+            let mut patset = PatternSet::new(self.sources.len());
+            set.which_overlapping_matches(&Input::new(text).span(ws..we), &mut patset);
+            matched.extend(patset.iter().map(|id| id.as_usize()));
+        }
+    }
+
+    /// The reporting search (every match), compiled on first use.
+    fn reporting(&self) -> Result<&Regex, String> {
+        self.reporting
+            .get_or_init(|| {
+                Regex::builder()
+                    .syntax(self.syntax)
+                    .configure(
+                        Regex::config()
+                            .match_kind(MatchKind::All)
+                            .nfa_size_limit(Some(256 << 20))
+                            .hybrid_cache_capacity(CACHE_CAPACITY)
+                            .dfa_size_limit(Some(64 << 20)),
+                    )
+                    .build_many(&self.sources)
+                    .map_err(|e| e.to_string())
+            })
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+}
+
+/// Runs the all-matches search over `text[ws..we]` and adds the pattern of
+/// each match it reports to `matched` (once: a pattern already there is
+/// reported again at every further end, and skipped). `None` if the search
+/// failed (which the DFA's configuration rules out).
+fn reports(
+    dfa: &DFA,
+    cache: &mut Cache,
+    text: &str,
+    ws: usize,
+    we: usize,
+    matched: &mut Vec<usize>,
+) -> Option<()> {
+    let input = Input::new(text).span(ws..we);
+    let mut state = OverlappingState::start();
+    loop {
+        dfa.try_search_overlapping_fwd(cache, &input, &mut state)
+            .ok()?;
+        let Some(m) = state.get_match() else {
+            return Some(());
+        };
+        let p = m.pattern().as_usize();
+        if !matched.contains(&p) {
+            matched.push(p);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::scanner::{Scanner, ceil_boundary, floor_boundary};
+
+    /// The patterns `which` finds, and those the meta pattern set finds.
+    fn both(set: &WindowSet, text: &str, ws: usize, we: usize) -> (Vec<usize>, Vec<usize>) {
+        let mut listed = vec![usize::MAX];
+        set.which(text, ws, we, &mut listed);
+        let mut reported = PatternSet::new(set.sources.len());
+        set.reporting()
+            .unwrap()
+            .which_overlapping_matches(&Input::new(text).span(ws..we), &mut reported);
+        (listed, reported.iter().map(|id| id.as_usize()).collect())
+    }
+
+    /// The list finds the patterns that the meta regex's pattern set
+    /// finds, on every built-in's set regex: random windows (ending inside
+    /// the text and at its end) of random text made of the characters PII
+    /// is written with, and of the bench's values.
+    #[test]
+    fn list_finds_what_the_pattern_set_finds() {
+        let scanner = Scanner::new();
+        let set = &scanner.set;
+        assert!(set.dfa.is_some());
+        let pieces = [
+            "4111 1111 1111 1111",
+            "(415) 555-0132",
+            "+44 20 7946 0958",
+            "536-90-4399",
+            "jane.doe@example.com",
+            "https://example.org/a?b=c",
+            "192.168.10.20",
+            "GB82 WEST 1234 5698 7654 32",
+            "January 5, 2021",
+            "00:1A:2B:3C:4D:5E",
+            "7pm",
+            "noon",
+            "fe80::1",
+            "2024-03-01T10:00Z",
+            "12.03.2021",
+            "AB123456C",
+            "the",
+            "café",
+            "東京",
+            "😀",
+            " ",
+            "-",
+            ".",
+            ":",
+            "/",
+            "@",
+            "x",
+            "Z",
+            "0",
+            "9",
+            "\u{a0}",
+            "\u{2010}",
+            "\n",
+            "ext. 12",
+            "3rd of May",
+            "Mai",
+            "5. März 2021",
+        ];
+        let mut x = 0x2545_F491_4F6C_DD1D_u64;
+        let mut next = |m: usize| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            usize::try_from(x % u64::try_from(m).unwrap()).unwrap()
+        };
+        let mut differ = Vec::new();
+        let mut matched = 0;
+        for _ in 0..400 {
+            let mut text = String::new();
+            for _ in 0..next(24) + 1 {
+                text.push_str(pieces[next(pieces.len())]);
+                if next(3) == 0 {
+                    text.push(' ');
+                }
+            }
+            for _ in 0..8 {
+                let ws = floor_boundary(&text, next(text.len() + 1));
+                let we = if next(4) == 0 {
+                    text.len()
+                } else {
+                    ceil_boundary(&text, ws + next(text.len() - ws + 1))
+                };
+                let (listed, reported) = both(set, &text, ws, we);
+                matched += usize::from(!reported.is_empty());
+                if listed != reported {
+                    differ.push((text.clone(), ws, we, listed, reported));
+                }
+            }
+        }
+        assert!(differ.is_empty(), "{:?}", &differ[..differ.len().min(3)]);
+        assert!(matched > 1000, "{matched}");
+    }
+
+    /// Every window of a short text, ending inside it and at its end (a
+    /// match ending in `\b` at the window's end needs the byte after the
+    /// window: "4111111111111111x" is no card).
+    #[test]
+    fn list_agrees_on_every_window_of_a_short_text() {
+        let scanner = Scanner::new();
+        for text in [
+            "pay 4111111111111111x or 536-90-4399.",
+            "a@b.co 7pm é 192.168.0.1",
+        ] {
+            let bounds: Vec<usize> = (0..=text.len())
+                .filter(|&i| text.is_char_boundary(i))
+                .collect();
+            for (k, &ws) in bounds.iter().enumerate() {
+                for &we in &bounds[k..] {
+                    let (listed, reported) = both(&scanner.set, text, ws, we);
+                    assert_eq!(listed, reported, "{:?}", &text[ws..we]);
+                }
+            }
+        }
+    }
+}
