@@ -39,6 +39,9 @@ impl Tokenizer {
         // reading the document cannot fail any more.
         let value: serde_json::Value = serde_json::from_slice(bytes)
             .map_err(|e| Error::Tokenizer(format!("malformed JSON: {e}")))?;
+        if let Some(pp) = value.get("post_processor") {
+            check_post_processor(pp)?;
+        }
         // Only `&value` (read-only, unwind safe) crosses the boundary, and
         // nothing tokenizers built survives a panic, so no broken state can
         // be seen afterwards. The payload is dropped unread.
@@ -88,6 +91,59 @@ impl Tokenizer {
     #[must_use]
     pub fn vocab_size(&self) -> usize {
         self.inner.get_vocab_size(true)
+    }
+}
+
+/// tokenizers 0.22.2 checks a `TemplateProcessing` post-processor's
+/// special tokens when one is built in code, but not when it is read from
+/// JSON: a template naming a special token that its `special_tokens` lack
+/// (or one whose `ids` and `tokens` differ in length) loads, then panics
+/// in `encode` (`processors/template.rs`, "no entry found for key"; found
+/// by the `inference_tokenizer` fuzz target). Checked here, in `Sequence`
+/// post-processors too.
+fn check_post_processor(pp: &serde_json::Value) -> Result<(), Error> {
+    use serde_json::Value;
+    let bad = |what: String| Err(Error::Tokenizer(format!("post_processor: {what}")));
+    match pp.get("type").and_then(Value::as_str) {
+        Some("TemplateProcessing") => {
+            let specials = pp.get("special_tokens").and_then(Value::as_object);
+            for (name, token) in specials.into_iter().flatten() {
+                let len = |key: &str| token.get(key).and_then(Value::as_array).map(Vec::len);
+                if len("ids") != len("tokens") {
+                    return bad(format!(
+                        "special token {name:?} has {:?} ids but {:?} tokens",
+                        len("ids"),
+                        len("tokens")
+                    ));
+                }
+            }
+            for template in ["single", "pair"] {
+                let pieces = pp.get(template).and_then(Value::as_array);
+                for piece in pieces.into_iter().flatten() {
+                    let Some(special) = piece.get("SpecialToken") else {
+                        continue;
+                    };
+                    let id = special
+                        .get("id")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default();
+                    if !specials.is_some_and(|m| m.contains_key(id)) {
+                        return bad(format!(
+                            "the {template} template names the special token {id:?}, \
+                             which its special_tokens do not define"
+                        ));
+                    }
+                }
+            }
+            Ok(())
+        }
+        Some("Sequence") => pp
+            .get("processors")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .try_for_each(check_post_processor),
+        _ => Ok(()),
     }
 }
 
@@ -178,6 +234,49 @@ mod tests {
             msg,
             "tokenizer.json: malformed (the tokenizers crate panicked while parsing it)"
         );
+    }
+
+    /// A template naming a special token its `special_tokens` lack loads
+    /// in tokenizers 0.22.2 and panics in `encode`: refused when loading.
+    #[test]
+    fn a_template_with_an_undefined_special_token_is_refused() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/tiny-llama/tokenizer.json"
+        );
+        let good: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+        let ok = Tokenizer::from_json(&serde_json::to_vec(&good).unwrap()).unwrap();
+        assert!(!ok.encode("hi", true).unwrap().is_empty());
+
+        let mut missing = good.clone();
+        missing["post_processor"]["single"][0]["SpecialToken"]["id"] = "<|nope|>".into();
+        let mut uneven = good.clone();
+        let (_, token) = uneven["post_processor"]["special_tokens"]
+            .as_object_mut()
+            .unwrap()
+            .iter_mut()
+            .next()
+            .unwrap();
+        token["tokens"] = serde_json::json!([]);
+        let nested = serde_json::json!({"type": "Sequence",
+            "processors": [{"type": "ByteLevel"}, missing["post_processor"].clone()]});
+        let mut in_sequence = good;
+        in_sequence["post_processor"] = nested;
+        for (bad, says) in [
+            (missing, "<|nope|>"),
+            (uneven, "tokens"),
+            (in_sequence, "<|nope|>"),
+        ] {
+            let msg = Tokenizer::from_json(&serde_json::to_vec(&bad).unwrap())
+                .map(|_| ())
+                .unwrap_err()
+                .to_string();
+            assert!(
+                msg.contains("post_processor") && msg.contains(says),
+                "{msg}"
+            );
+        }
     }
 
     #[test]
