@@ -171,10 +171,11 @@ impl Advisories {
             env_age,
             snapshot,
         } = around;
+        let fell_back_to_live = db.is_none() && env_db.is_none() && !snapshot.is_dir();
         let (source, db_how) = match (db, env_db) {
             (Some(d), _) => (source_from(&d), "--db"),
             (None, Some(d)) => (source_from(&d), "JOURNAL_ADVISORY_DB"),
-            (None, None) if snapshot.is_dir() => (
+            (None, None) if !fell_back_to_live => (
                 Source::Offline(snapshot.canonicalize().unwrap_or(snapshot)),
                 "the snapshot beside the checkout",
             ),
@@ -186,7 +187,6 @@ impl Advisories {
             (None, Some(n)) => (n, "JOURNAL_ADVISORY_MAX_AGE_DAYS"),
             (None, None) => (deny_toml_max_age()?, "deny.toml"),
         };
-        let fell_back_to_live = db_how == "no local database";
         let adv = Self {
             source,
             max_age_days,
