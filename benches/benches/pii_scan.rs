@@ -106,8 +106,15 @@ const PII: &[&str] = &[
 ];
 
 /// Deterministic mixed text of at least `len` bytes with one PII value every
-/// `every` bytes.
+/// `every` bytes; the words between them include times ("7pm"), which
+/// are findings too.
 fn mixed_text(len: usize, every: usize, seed: u64) -> String {
+    planted_text(len, every, seed, WORDS)
+}
+
+/// Deterministic text of at least `len` bytes: one PII value every `every`
+/// bytes, `words` between them.
+fn planted_text(len: usize, every: usize, seed: u64, words: &[&str]) -> String {
     let mut s = String::with_capacity(len + 64);
     let mut x = seed | 1;
     let mut next_pii = every / 2;
@@ -120,7 +127,7 @@ fn mixed_text(len: usize, every: usize, seed: u64) -> String {
             s.push_str(PII[pick % PII.len()]);
             next_pii += every;
         } else {
-            s.push_str(WORDS[pick % WORDS.len()]);
+            s.push_str(words[pick % words.len()]);
         }
         s.push(match pick % 17 {
             0 => '.',
@@ -147,7 +154,7 @@ fn baseline(text: &str) -> usize {
 /// Text of at least `len` bytes with no PII: the words above, less the ones
 /// that are PII themselves ("7pm" is a time).
 fn clean_text(len: usize, seed: u64) -> String {
-    let words: Vec<&str> = WORDS.iter().copied().filter(|w| *w != "7pm").collect();
+    let words = clean_words();
     let mut s = String::with_capacity(len + 64);
     let mut x = seed | 1;
     while s.len() < len {
@@ -161,17 +168,35 @@ fn clean_text(len: usize, seed: u64) -> String {
     s
 }
 
-/// Dense text: one planted value every 170 bytes.
+/// The words above that are no PII ("7pm" is a time).
+fn clean_words() -> Vec<&'static str> {
+    WORDS.iter().copied().filter(|w| *w != "7pm").collect()
+}
+
+/// PII-dense text as the target defines it: one finding per ~170 bytes
+/// (planted values, and no times among the words between them).
+fn dense_text(len: usize, seed: u64) -> String {
+    planted_text(len, DENSE_EVERY, seed, &clean_words())
+}
+
+/// Dense text: one planted value every 170 bytes (in `dense-170B` the
+/// words between them add times: one finding per ~116 bytes).
 const DENSE_EVERY: usize = 170;
 const MID: usize = 8 << 20;
 
 fn dense_and_clean(c: &mut Criterion) {
     let scanner = Scanner::new();
     let dense = mixed_text(MID, DENSE_EVERY, 0x51_7C_C1_B7);
+    let one_in_170 = dense_text(MID, 0x51_7C_C1_B7);
     let clean = clean_text(MID, 0x2545_F491);
     let planted = MID / DENSE_EVERY;
     let found = scanner.scan(&dense).len();
     assert!(found >= planted * 9 / 10, "dense: {found} of {planted}");
+    let found = scanner.scan(&one_in_170).len();
+    assert!(
+        (planted * 9 / 10..=planted * 11 / 10).contains(&found),
+        "one in 170 B: {found} of {planted}"
+    );
     let found_clean = scanner.scan(&clean).len();
     assert!(found_clean < 100, "clean text: {found_clean} findings");
     let mut group = c.benchmark_group("pii-scan/dense");
@@ -179,7 +204,11 @@ fn dense_and_clean(c: &mut Criterion) {
     group.sample_size(10);
     group.warm_up_time(Duration::from_millis(500));
     group.measurement_time(Duration::from_secs(5));
-    for (name, text) in [("dense-170B", &dense), ("no-pii", &clean)] {
+    for (name, text) in [
+        ("dense-170B", &dense),
+        ("dense-1-in-170B", &one_in_170),
+        ("no-pii", &clean),
+    ] {
         group.throughput(Throughput::Bytes(text.len() as u64));
         group.bench_function(BenchmarkId::new("baseline-memchr", name), |b| {
             b.iter(|| baseline(black_box(text)));
@@ -296,6 +325,7 @@ fn build(c: &mut Criterion) {
 fn bench_texts() -> Vec<(&'static str, String)> {
     let mut cases: Vec<(&str, String)> = vec![
         ("dense-170B", mixed_text(MID, DENSE_EVERY, 0x51_7C_C1_B7)),
+        ("dense-1-in-170B", dense_text(MID, 0x51_7C_C1_B7)),
         ("no-pii", clean_text(MID, 0x2545_F491)),
         ("mixed-4KiB", mixed_text(MID, 4096, 0x9E37_79B9)),
     ];
@@ -476,9 +506,9 @@ criterion_group!(
     latency
 );
 
-/// `PII_SCAN_PROFILE=dense|no-pii|baseline-dense|baseline-no-pii` runs one
-/// scan (or baseline) loop over 1 MiB of that text and exits, for
-/// instruction counts under `valgrind --tool=callgrind` (which load on the
+/// `PII_SCAN_PROFILE=dense|dense-1-in-170|no-pii` (or one of them after
+/// `baseline-`) runs one scan (or baseline) loop over 1 MiB of that text
+/// and exits, for instruction counts under `valgrind --tool=callgrind` (which load on the
 /// machine does not change); `PII_SCAN_PROFILE=ratios` prints only the
 /// interleaved ratios; `PII_SCAN_PROFILE=findings` prints every finding
 /// of the bench's texts; otherwise the criterion benches run.
@@ -488,9 +518,10 @@ fn profile(which: &str) {
         .and_then(|r| r.parse().ok())
         .unwrap_or(1);
     let len = 1 << 20;
-    let dense = which.ends_with("dense");
-    let text = if dense {
+    let text = if which.ends_with("dense") {
         mixed_text(len, DENSE_EVERY, 0x51_7C_C1_B7)
+    } else if which.ends_with("dense-1-in-170") {
+        dense_text(len, 0x51_7C_C1_B7)
     } else {
         clean_text(len, 0x2545_F491)
     };

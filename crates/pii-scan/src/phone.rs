@@ -568,6 +568,14 @@ pub(crate) fn check(h: &str, s: usize, e: usize, regions: &Regions) -> Option<(u
     if n < (n - body.len()) + min - usize::from(international) {
         return None;
     }
+    // A piece of a longer code ("6762-5675-6104" has no phone in it).
+    let end = ends[n - 1];
+    let mut after = h[end..].chars();
+    let next_joins = matches!((after.next(), after.next()),
+        (Some(a), Some(b)) if is_separator(a) && a != ' ' && a != ')' && b.is_alphanumeric());
+    if next_joins {
+        return None;
+    }
     let candidate = skip(body, trunk_skip);
     let digit_groups = digit_runs(main);
     let digit_groups = digit_groups.as_slice();
@@ -594,13 +602,8 @@ pub(crate) fn check(h: &str, s: usize, e: usize, regions: &Regions) -> Option<(u
         digits: &candidate,
         international,
     };
-    // A piece of a longer code ("6762-5675-6104" has no phone in it).
-    let end = ends[n - 1];
-    let mut after = h[end..].chars();
-    let next_joins = matches!((after.next(), after.next()),
-        (Some(a), Some(b)) if is_separator(a) && a != ' ' && a != ')' && b.is_alphanumeric());
     let validity = valid(&w, regions);
-    if next_joins || validity == Validity::Invalid {
+    if validity == Validity::Invalid {
         return None;
     }
     let score = if validity == Validity::Weak {

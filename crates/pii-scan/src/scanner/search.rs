@@ -79,7 +79,7 @@ impl Scanner {
         // one, and how many.
         let mut window: Option<Window> = None;
         // The patterns that match in the window being scanned.
-        let mut matched: Vec<usize> = Vec::new();
+        let mut matched: Vec<(usize, usize)> = Vec::new();
         let mut nears: Vec<Near<'_>> = Vec::with_capacity(NEARS_KEPT);
         for m in self.locator.find_iter(Input::new(text).range(from..)) {
             let pat = m.pattern().as_usize();
@@ -154,7 +154,7 @@ impl Scanner {
         &self,
         text: &'t str,
         window: &Window,
-        matched: &mut Vec<usize>,
+        matched: &mut Vec<(usize, usize)>,
         nears: &mut Vec<Near<'t>>,
         out: &mut Vec<Cand>,
     ) {
@@ -165,11 +165,17 @@ impl Scanner {
         // The context lists with a word near the window, computed when a
         // pattern that needs a supporting word is among the matches.
         let mut near_window: Option<u128> = None;
-        // The matched patterns in order.
-        for &pat in matched.iter() {
+        // The matched patterns in order, each with the last position where
+        // a match of its set regex in the window ends.
+        for &(pat, last_end) in matched.iter() {
             let Some(p) = self.patterns.get(pat) else {
                 continue;
             };
+            // For a pattern whose set regex is its own regex, none of its
+            // matches in the window ends later, so its search stops there.
+            // (Patterns located by a cheaper stand-in are searched to the
+            // window's end.)
+            let search_end = if p.own_locate { last_end } else { we };
             // A pattern that only a supporting word can lift to the minimum
             // score runs only where one of its supporting words is near the
             // window. That test tokenizes the window's surroundings, which
@@ -195,7 +201,7 @@ impl Scanner {
                 None
             };
             let mut searched = regex
-                .map(|r| r.find_iter(Input::new(text).span(ws..we)))
+                .map(|r| r.find_iter(Input::new(text).span(ws..search_end)))
                 .into_iter()
                 .flatten()
                 .map(|m| (m.start(), m.end()));

@@ -9,14 +9,19 @@
 //! the one the meta regex builds for such a set (same patterns, same
 //! match kind), so it explores the same states.
 //!
+//! Each pattern comes with the last position in the window where one of
+//! its matches ends: every match of the pattern within the window ends
+//! there or before, so its own search need not go further.
+//!
 //! The lazy DFA is configured so that it neither quits nor gives up; if a
 //! search failed anyway, the window is searched with the meta regex's
-//! pattern set (compiled then), which finds the same patterns.
+//! pattern set (compiled then), which finds the same patterns (each with
+//! the window's end as its last end).
 
 use std::panic::{RefUnwindSafe, UnwindSafe};
 use std::sync::{Arc, OnceLock};
 
-use regex_automata::hybrid::dfa::{Cache, DFA, OverlappingState};
+use regex_automata::hybrid::dfa::{Cache, DFA};
 use regex_automata::meta::Regex;
 use regex_automata::nfa::thompson::{self, WhichCaptures};
 use regex_automata::util::pool::Pool;
@@ -80,14 +85,20 @@ impl WindowSet {
     }
 
     /// Sets `matched` to the recognizers whose set regex matches within
-    /// `text[ws..we]`, in ascending order.
-    pub(super) fn which(&self, text: &str, ws: usize, we: usize, matched: &mut Vec<usize>) {
+    /// `text[ws..we]`, in ascending order, each with the last position
+    /// where one of its matches in the window ends.
+    pub(super) fn which(
+        &self,
+        text: &str,
+        ws: usize,
+        we: usize,
+        matched: &mut Vec<(usize, usize)>,
+    ) {
         matched.clear();
         if let Some((dfa, caches)) = &self.dfa {
             let mut cache = caches.get();
-            if reports(dfa, &mut cache, text, ws, we, matched).is_some() {
+            if walk(dfa, &mut cache, text, ws, we, matched).is_some() {
                 matched.sort_unstable();
-                matched.dedup();
                 return;
             }
             matched.clear();
@@ -95,7 +106,7 @@ impl WindowSet {
         if let Ok(set) = self.reporting() {
             let mut patset = PatternSet::new(self.sources.len());
             set.which_overlapping_matches(&Input::new(text).span(ws..we), &mut patset);
-            matched.extend(patset.iter().map(|id| id.as_usize()));
+            matched.extend(patset.iter().map(|id| (id.as_usize(), we)));
         }
     }
 
@@ -120,31 +131,52 @@ impl WindowSet {
     }
 }
 
-/// Runs the all-matches search over `text[ws..we]` and adds the pattern of
-/// each match it reports to `matched` (once: a pattern already there is
-/// reported again at every further end, and skipped). `None` if the search
-/// failed (which the DFA's configuration rules out).
-fn reports(
+/// Walks the all-matches DFA through `text[ws..we]`, then the byte after
+/// it (or the end of the text) for look-ahead at the window's end, and
+/// notes in `matched` every pattern of every match state it enters, with
+/// the last position where that happens: entering a match state on the
+/// byte at `at` means that each of its patterns has a match ending at
+/// `at` (the lazy DFA reports matches one byte late), as the all-matches
+/// search reports them one at a time. `None` if the search failed (which
+/// the DFA's configuration rules out).
+fn walk(
     dfa: &DFA,
     cache: &mut Cache,
     text: &str,
     ws: usize,
     we: usize,
-    matched: &mut Vec<usize>,
+    matched: &mut Vec<(usize, usize)>,
 ) -> Option<()> {
     let input = Input::new(text).span(ws..we);
-    let mut state = OverlappingState::start();
-    loop {
-        dfa.try_search_overlapping_fwd(cache, &input, &mut state)
-            .ok()?;
-        let Some(m) = state.get_match() else {
-            return Some(());
-        };
-        let p = m.pattern().as_usize();
-        if !matched.contains(&p) {
-            matched.push(p);
+    let hay = text.as_bytes();
+    let mut sid = dfa.start_state_forward(cache, &input).ok()?;
+    cache.search_start(ws);
+    for at in ws..=we {
+        sid = match hay.get(at) {
+            Some(&byte) => dfa.next_state(cache, sid, byte),
+            None => dfa.next_eoi_state(cache, sid),
+        }
+        .ok()?;
+        if !sid.is_tagged() {
+            continue;
+        }
+        if sid.is_match() {
+            // Read now: a later transition may clear the cache.
+            for i in 0..dfa.match_len(cache, sid) {
+                let p = dfa.match_pattern(cache, sid, i).as_usize();
+                match matched.iter_mut().find(|(q, _)| *q == p) {
+                    Some(slot) => slot.1 = at,
+                    None => matched.push((p, at)),
+                }
+            }
+        } else if sid.is_dead() {
+            break;
+        } else if sid.is_quit() {
+            return None;
         }
     }
+    cache.search_finish(we);
+    Some(())
 }
 
 #[cfg(test)]
@@ -152,16 +184,50 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use crate::scanner::{Scanner, ceil_boundary, floor_boundary};
+    use regex_automata::hybrid::dfa::OverlappingState;
 
-    /// The patterns `which` finds, and those the meta pattern set finds.
-    fn both(set: &WindowSet, text: &str, ws: usize, we: usize) -> (Vec<usize>, Vec<usize>) {
-        let mut listed = vec![usize::MAX];
+    /// The patterns `which` finds, and those the meta pattern set finds;
+    /// and the last end `which` gives each, and the last end at which the
+    /// all-matches search reports each.
+    #[allow(clippy::type_complexity)]
+    fn both(
+        set: &WindowSet,
+        text: &str,
+        ws: usize,
+        we: usize,
+    ) -> (
+        (Vec<usize>, Vec<usize>),
+        (Vec<(usize, usize)>, Vec<(usize, usize)>),
+    ) {
+        let mut listed = vec![(usize::MAX, 0)];
         set.which(text, ws, we, &mut listed);
         let mut reported = PatternSet::new(set.sources.len());
         set.reporting()
             .unwrap()
             .which_overlapping_matches(&Input::new(text).span(ws..we), &mut reported);
-        (listed, reported.iter().map(|id| id.as_usize()).collect())
+        let (dfa, caches) = set.dfa.as_ref().unwrap();
+        let mut cache = caches.get();
+        let input = Input::new(text).span(ws..we);
+        let mut state = OverlappingState::start();
+        let mut ends: Vec<(usize, usize)> = Vec::new();
+        loop {
+            dfa.try_search_overlapping_fwd(&mut cache, &input, &mut state)
+                .unwrap();
+            let Some(m) = state.get_match() else { break };
+            let p = m.pattern().as_usize();
+            match ends.iter_mut().find(|(q, _)| *q == p) {
+                Some(slot) => slot.1 = slot.1.max(m.offset()),
+                None => ends.push((p, m.offset())),
+            }
+        }
+        ends.sort_unstable();
+        (
+            (
+                listed.iter().map(|&(p, _)| p).collect(),
+                reported.iter().map(|id| id.as_usize()).collect(),
+            ),
+            (listed, ends),
+        )
     }
 
     /// The list finds the patterns that the meta regex's pattern set
@@ -236,10 +302,10 @@ mod tests {
                 } else {
                     ceil_boundary(&text, ws + next(text.len() - ws + 1))
                 };
-                let (listed, reported) = both(set, &text, ws, we);
+                let ((listed, reported), (ends, reported_ends)) = both(set, &text, ws, we);
                 matched += usize::from(!reported.is_empty());
-                if listed != reported {
-                    differ.push((text.clone(), ws, we, listed, reported));
+                if listed != reported || ends != reported_ends {
+                    differ.push((text.clone(), ws, we, ends, reported_ends));
                 }
             }
         }
@@ -262,8 +328,10 @@ mod tests {
                 .collect();
             for (k, &ws) in bounds.iter().enumerate() {
                 for &we in &bounds[k..] {
-                    let (listed, reported) = both(&scanner.set, text, ws, we);
+                    let ((listed, reported), (ends, reported_ends)) =
+                        both(&scanner.set, text, ws, we);
                     assert_eq!(listed, reported, "{:?}", &text[ws..we]);
+                    assert_eq!(ends, reported_ends, "{:?}", &text[ws..we]);
                 }
             }
         }
