@@ -76,6 +76,36 @@ fn phone_regions_are_configurable() {
     assert!(err.to_string().contains("`ZZ`"), "{err}");
 }
 
+/// A dotted quad that the IP recognizer takes is no phone number, even
+/// when no IP recognizer runs or a phone word is near it; dotted phone
+/// numbers that are no IPv4 address still are.
+#[test]
+fn ipv4_addresses_are_no_phone_numbers() {
+    let phones = Scanner::builder()
+        .entities([EntityType::PhoneNumber])
+        .build()
+        .unwrap();
+    for text in [
+        "server 192.168.10.20 is down",
+        "call 10.200.30.40 now",
+        "phone: 172.16.254.1",
+    ] {
+        assert!(phones.scan(text).is_empty(), "{text:?}");
+    }
+    let text = "call 415.555.0132 or 089.123.45.67 now";
+    let got: Vec<&str> = phones
+        .scan(text)
+        .iter()
+        .map(|f| f.text(text).unwrap())
+        .collect();
+    assert!(got.contains(&"415.555.0132"), "{got:?}");
+    one(
+        "call me at 192.168.10.20 now",
+        "IP_ADDRESS",
+        "192.168.10.20",
+    );
+}
+
 #[test]
 fn dates_and_times_as_people_write_them() {
     for value in [
