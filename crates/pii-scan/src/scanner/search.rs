@@ -20,6 +20,8 @@ struct Window {
     first: (usize, usize, usize),
     /// How many locator matches it holds.
     matches: usize,
+    /// Where its last locator match ends.
+    last_end: usize,
     /// The next locator match (if any) starts after the window's end: it
     /// was not cut off by [`MAX_MERGED_WINDOW`]. Set when it is closed.
     clean: bool,
@@ -93,6 +95,7 @@ impl Scanner {
                 span: (ws, we),
                 first: (pat, m.start(), m.end()),
                 matches: 1,
+                last_end: m.end(),
                 clean: false,
             };
             window = match window {
@@ -100,6 +103,7 @@ impl Scanner {
                     Some(Window {
                         span: (w.span.0.min(ws), w.span.1.max(we)),
                         matches: w.matches + 1,
+                        last_end: m.end(),
                         ..w
                     })
                 }
@@ -160,7 +164,13 @@ impl Scanner {
     ) {
         let (ws, we) = window.span;
         let first = out.len();
-        self.set.which(text, ws, we, matched);
+        // In a clean window no locator match starts after its last one:
+        // the locator would have found it (and the locator's regexes are
+        // the set's). So no set regex's match starts after the last
+        // locator match's end either, and the set's search may stop once
+        // it is past that end with no match under way.
+        let quiet_from = window.clean.then_some(window.last_end);
+        self.set.which(text, window.span, quiet_from, matched);
         nears.clear();
         // The context lists with a word near the window, computed when a
         // pattern that needs a supporting word is among the matches.

@@ -60,7 +60,10 @@ impl WindowSet {
             .configure(
                 DFA::config()
                     .match_kind(MatchKind::All)
-                    .cache_capacity(CACHE_CAPACITY),
+                    .cache_capacity(CACHE_CAPACITY)
+                    // Start states are told apart: the walk through a
+                    // window may stop at one (see `walk`).
+                    .specialize_start_states(true),
             )
             .build_many(sources)
             .ok()
@@ -87,17 +90,22 @@ impl WindowSet {
     /// Sets `matched` to the recognizers whose set regex matches within
     /// `text[ws..we]`, in ascending order, each with the last position
     /// where one of its matches in the window ends.
+    ///
+    /// `quiet_from`: a position from which on no match of any set regex
+    /// starts in the window (the caller knows: see `search`), so that the
+    /// search may stop once no match is under way there.
     pub(super) fn which(
         &self,
         text: &str,
-        ws: usize,
-        we: usize,
+        (ws, we): (usize, usize),
+        quiet_from: Option<usize>,
         matched: &mut Vec<(usize, usize)>,
     ) {
         matched.clear();
         if let Some((dfa, caches)) = &self.dfa {
             let mut cache = caches.get();
-            if walk(dfa, &mut cache, text, ws, we, matched).is_some() {
+            let quiet_from = quiet_from.unwrap_or(usize::MAX);
+            if walk(dfa, &mut cache, text, (ws, we), quiet_from, matched).is_some() {
                 matched.sort_unstable();
                 return;
             }
@@ -139,12 +147,17 @@ impl WindowSet {
 /// `at` (the lazy DFA reports matches one byte late), as the all-matches
 /// search reports them one at a time. `None` if the search failed (which
 /// the DFA's configuration rules out).
+///
+/// The walk stops early when, after the byte before `quiet_from` or a
+/// later one, it is in a start state: no match is under way then, so any
+/// further match would start there or later, and the caller knows that
+/// none does.
 fn walk(
     dfa: &DFA,
     cache: &mut Cache,
     text: &str,
-    ws: usize,
-    we: usize,
+    (ws, we): (usize, usize),
+    quiet_from: usize,
     matched: &mut Vec<(usize, usize)>,
 ) -> Option<()> {
     let input = Input::new(text).span(ws..we);
@@ -169,6 +182,10 @@ fn walk(
                     None => matched.push((p, at)),
                 }
             }
+        } else if sid.is_start() {
+            if at + 1 >= quiet_from {
+                break;
+            }
         } else if sid.is_dead() {
             break;
         } else if sid.is_quit() {
@@ -186,6 +203,48 @@ mod tests {
     use crate::scanner::{Scanner, ceil_boundary, floor_boundary};
     use regex_automata::hybrid::dfa::OverlappingState;
 
+    /// What the random texts are made of: PII values, words, characters
+    /// PII is written with.
+    const PIECES: &[&str] = &[
+        "4111 1111 1111 1111",
+        "(415) 555-0132",
+        "+44 20 7946 0958",
+        "536-90-4399",
+        "jane.doe@example.com",
+        "https://example.org/a?b=c",
+        "192.168.10.20",
+        "GB82 WEST 1234 5698 7654 32",
+        "January 5, 2021",
+        "00:1A:2B:3C:4D:5E",
+        "7pm",
+        "noon",
+        "fe80::1",
+        "2024-03-01T10:00Z",
+        "12.03.2021",
+        "AB123456C",
+        "the",
+        "café",
+        "東京",
+        "😀",
+        " ",
+        "-",
+        ".",
+        ":",
+        "/",
+        "@",
+        "x",
+        "Z",
+        "0",
+        "9",
+        "\u{a0}",
+        "\u{2010}",
+        "\n",
+        "ext. 12",
+        "3rd of May",
+        "Mai",
+        "5. März 2021",
+    ];
+
     /// The patterns `which` finds, and those the meta pattern set finds;
     /// and the last end `which` gives each, and the last end at which the
     /// all-matches search reports each.
@@ -200,7 +259,7 @@ mod tests {
         (Vec<(usize, usize)>, Vec<(usize, usize)>),
     ) {
         let mut listed = vec![(usize::MAX, 0)];
-        set.which(text, ws, we, &mut listed);
+        set.which(text, (ws, we), None, &mut listed);
         let mut reported = PatternSet::new(set.sources.len());
         set.reporting()
             .unwrap()
@@ -239,45 +298,7 @@ mod tests {
         let scanner = Scanner::new();
         let set = &scanner.set;
         assert!(set.dfa.is_some());
-        let pieces = [
-            "4111 1111 1111 1111",
-            "(415) 555-0132",
-            "+44 20 7946 0958",
-            "536-90-4399",
-            "jane.doe@example.com",
-            "https://example.org/a?b=c",
-            "192.168.10.20",
-            "GB82 WEST 1234 5698 7654 32",
-            "January 5, 2021",
-            "00:1A:2B:3C:4D:5E",
-            "7pm",
-            "noon",
-            "fe80::1",
-            "2024-03-01T10:00Z",
-            "12.03.2021",
-            "AB123456C",
-            "the",
-            "café",
-            "東京",
-            "😀",
-            " ",
-            "-",
-            ".",
-            ":",
-            "/",
-            "@",
-            "x",
-            "Z",
-            "0",
-            "9",
-            "\u{a0}",
-            "\u{2010}",
-            "\n",
-            "ext. 12",
-            "3rd of May",
-            "Mai",
-            "5. März 2021",
-        ];
+        let pieces = PIECES;
         let mut x = 0x2545_F491_4F6C_DD1D_u64;
         let mut next = |m: usize| {
             x ^= x << 13;
@@ -311,6 +332,54 @@ mod tests {
         }
         assert!(differ.is_empty(), "{:?}", &differ[..differ.len().min(3)]);
         assert!(matched > 1000, "{matched}");
+    }
+
+    /// A clean window's search that stops once it is past the window's
+    /// last locator match with no match under way finds what the whole
+    /// search finds, with the same last ends: random texts, every window
+    /// as the scanner makes it of one locator match whose next locator
+    /// match starts after the window.
+    #[test]
+    fn stopping_after_the_last_locator_match_changes_nothing() {
+        use crate::data::WINDOW;
+        let scanner = Scanner::new();
+        let mut x = 0x9E37_79B9_7F4A_7C15_u64;
+        let mut next = |m: usize| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            usize::try_from(x % u64::try_from(m).unwrap()).unwrap()
+        };
+        let (mut windows, mut differ) = (0, Vec::new());
+        for _ in 0..1000 {
+            let mut text = String::new();
+            for _ in 0..next(30) + 1 {
+                text.push_str(PIECES[next(PIECES.len())]);
+                if next(3) == 0 {
+                    text.push(' ');
+                }
+            }
+            let located: Vec<(usize, usize)> = scanner
+                .locator
+                .find_iter(&text)
+                .map(|m| (m.start(), m.end()))
+                .collect();
+            for (k, &(s, e)) in located.iter().enumerate() {
+                let we = ceil_boundary(&text, (e + WINDOW).min(text.len()));
+                if located.get(k + 1).is_some_and(|&(n, _)| n <= we) {
+                    continue;
+                }
+                windows += 1;
+                let (mut quick, mut whole) = (Vec::new(), Vec::new());
+                scanner.set.which(&text, (s, we), Some(e), &mut quick);
+                scanner.set.which(&text, (s, we), None, &mut whole);
+                if quick != whole {
+                    differ.push((text[s..we].to_owned(), quick, whole));
+                }
+            }
+        }
+        assert!(differ.is_empty(), "{:?}", &differ[..differ.len().min(3)]);
+        assert!(windows > 800, "{windows}");
     }
 
     /// Every window of a short text, ending inside it and at its end (a
