@@ -508,8 +508,9 @@ criterion_group!(
 
 /// `PII_SCAN_PROFILE=dense|dense-1-in-170|no-pii` (or one of them after
 /// `baseline-`) runs one scan (or baseline) loop over 1 MiB of that text
-/// and exits, for instruction counts under `valgrind --tool=callgrind` (which load on the
-/// machine does not change); `PII_SCAN_PROFILE=ratios` prints only the
+/// and exits, for instruction counts under `valgrind --tool=callgrind`
+/// (which load on the machine does not change);
+/// `PII_SCAN_PROFILE=ratios` prints only the
 /// interleaved ratios; `PII_SCAN_PROFILE=findings` prints every finding
 /// of the bench's texts; otherwise the criterion benches run.
 fn profile(which: &str) {

@@ -495,11 +495,10 @@ pub(crate) fn check(h: &str, s: usize, e: usize, regions: &Regions) -> Option<(u
     if main.bytes().filter(|&b| !b.is_ascii_digit()).eq([b'.']) {
         return None;
     }
-    // An IPv4 address ("192.168.10.20"): four dotted groups of at most
-    // three digits, each at most 255 and without a leading zero, as the
-    // IP recognizer takes them. No plan's numbers are written so, and
-    // checking one against the plans was the dearest phone check of all.
-    if is_ipv4_shaped(main) {
+    // An IPv4 address ("192.168.10.20"), as the IP recognizer takes it.
+    // No plan's numbers are written so, and checking one against the
+    // plans was the dearest phone check of all.
+    if crate::validate::ipv4_ok(main) {
         return None;
     }
     // A date written with dots ("08.01.2017"; at most 10 bytes).
@@ -623,25 +622,6 @@ pub(crate) fn check(h: &str, s: usize, e: usize, regions: &Regions) -> Option<(u
         0.4
     };
     Some((s, ext_end.unwrap_or(end), score))
-}
-
-/// Four dot-separated decimal octets ("192.168.10.20"): each one to three
-/// digits, at most 255, without a leading zero.
-fn is_ipv4_shaped(m: &str) -> bool {
-    let mut groups = 0;
-    for g in m.split('.') {
-        groups += 1;
-        let b = g.as_bytes();
-        if groups > 4
-            || !(1..=3).contains(&b.len())
-            || !b.iter().all(u8::is_ascii_digit)
-            || (b.len() > 1 && b[0] == b'0')
-            || g.parse::<u16>().is_ok_and(|v| v > 255)
-        {
-            return false;
-        }
-    }
-    groups == 4
 }
 
 #[cfg(test)]

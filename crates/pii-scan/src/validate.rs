@@ -247,6 +247,26 @@ pub(crate) fn iban_mod97(s: &str) -> bool {
     head.iter().fold(rem, |rem, &b| step(rem, b)) == 1
 }
 
+/// An IPv4 address as the IP recognizer takes it: four dot-separated
+/// groups of one to three ASCII digits, each at most 255, without a
+/// leading zero ("192.168.10.20"; not "192.168.010.20").
+pub(crate) fn ipv4_ok(s: &str) -> bool {
+    let mut groups = 0;
+    for g in s.split('.') {
+        groups += 1;
+        let b = g.as_bytes();
+        if groups > 4
+            || !(1..=3).contains(&b.len())
+            || !b.iter().all(u8::is_ascii_digit)
+            || (b.len() > 1 && b[0] == b'0')
+            || g.parse::<u16>().is_ok_and(|v| v > 255)
+        {
+            return false;
+        }
+    }
+    groups == 4
+}
+
 /// US SSN rules from the SSA: area not 000, 666 or 900-999; group not 00;
 /// serial not 0000; and not a well-known advertising or all-same number.
 pub(crate) fn ssn_ok(s: &str) -> bool {

@@ -14,6 +14,15 @@ fn one(text: &str, entity: &str, value: &str) {
     );
 }
 
+/// The texts of what `scanner` finds in `text`.
+fn texts<'t>(scanner: &Scanner, text: &'t str) -> Vec<&'t str> {
+    scanner
+        .scan(text)
+        .iter()
+        .map(|f| f.text(text).unwrap())
+        .collect()
+}
+
 #[test]
 fn phones_by_region_national_and_international() {
     for (text, value) in [
@@ -61,11 +70,7 @@ fn phone_regions_are_configurable() {
         .build()
         .unwrap();
     let text = "Rückruf unter 030 901820 bitte, or +49 30 901820";
-    let got: Vec<&str> = us_only
-        .scan(text)
-        .iter()
-        .map(|f| f.text(text).unwrap())
-        .collect();
+    let got = texts(&us_only, text);
     // The national German number needs DE among the regions; the
     // international one does not.
     assert_eq!(got, ["+49 30 901820"]);
@@ -93,11 +98,7 @@ fn ipv4_addresses_are_no_phone_numbers() {
         assert!(phones.scan(text).is_empty(), "{text:?}");
     }
     let text = "call 415.555.0132 or 089.123.45.67 now";
-    let got: Vec<&str> = phones
-        .scan(text)
-        .iter()
-        .map(|f| f.text(text).unwrap())
-        .collect();
+    let got = texts(&phones, text);
     assert!(got.contains(&"415.555.0132"), "{got:?}");
     one(
         "call me at 192.168.10.20 now",

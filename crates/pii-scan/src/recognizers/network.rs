@@ -12,11 +12,8 @@ pub(super) fn check_ipv4(h: &str, s: usize, e: usize, _b: f64) -> Option<(usize,
         Some((a, c)) => (a, Some(c)),
         None => (m, None),
     };
-    for octet in addr.split('.') {
-        let n: u32 = octet.parse().ok()?;
-        if n > 255 || (octet.len() > 1 && octet.starts_with('0')) {
-            return None;
-        }
+    if !v::ipv4_ok(addr) {
+        return None;
     }
     if let Some(c) = cidr
         && c.parse::<u32>().ok()? > 32
