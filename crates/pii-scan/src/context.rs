@@ -294,9 +294,11 @@ impl<'t> Near<'t> {
         let hi = ceil_boundary(text, e.saturating_add(CONTEXT_AFTER).min(text.len()));
         // The words near the match, nearest first, without allocating; one
         // pass each way that stops at the sentence's end (context stays
-        // within the sentence) or when enough words are seen.
+        // within the sentence) or when enough words are seen. ASCII letters
+        // and digits, most of the bytes, are stepped over first; other
+        // characters are decoded.
         let b = text.as_bytes();
-        let mut near_before = [""; CONTEXT_WORDS_BEFORE];
+        let mut before = [(0u128, ""); CONTEXT_WORDS_BEFORE];
         let mut nb = 0;
         let mut word_end = s;
         let mut stopped = false;
@@ -304,67 +306,80 @@ impl<'t> Near<'t> {
         // its first byte. The character found occupies `j..i`.
         let mut i = s;
         while i > lo {
+            let byte = b[i - 1];
+            if byte.is_ascii_alphanumeric() {
+                i -= 1;
+                continue;
+            }
             let mut j = i - 1;
-            let c = if b[j] < 0x80 {
-                char::from(b[j])
-            } else {
+            if byte >= 0x80 {
                 while j > lo && b[j] & 0xC0 == 0x80 {
                     j -= 1;
                 }
-                decode(&b[j..i])
-            };
-            if !is_word_char(c) {
-                if word_end > i {
-                    near_before[nb] = &text[i..word_end];
-                    nb += 1;
-                    if nb == CONTEXT_WORDS_BEFORE {
-                        break;
-                    }
+                if is_word_char(decode(&b[j..i])) {
+                    i = j;
+                    continue;
                 }
-                word_end = j;
-                if matches!(c, '.' | '!' | '?' | '\n') && end_at(b, j) {
-                    stopped = true;
+            }
+            if word_end > i {
+                let w = &text[i..word_end];
+                before[nb] = (index.lookup(w), w);
+                nb += 1;
+                if nb == CONTEXT_WORDS_BEFORE {
                     break;
                 }
+            }
+            word_end = j;
+            if matches!(byte, b'.' | b'!' | b'?' | b'\n') && end_at(b, j) {
+                stopped = true;
+                break;
             }
             i = j;
         }
         if !stopped && nb < CONTEXT_WORDS_BEFORE && word_end > lo {
-            near_before[nb] = &text[lo..word_end];
+            let w = &text[lo..word_end];
+            before[nb] = (index.lookup(w), w);
             nb += 1;
         }
-        let mut near_after = [""; CONTEXT_WORDS_AFTER];
+        let mut after = [(0u128, ""); CONTEXT_WORDS_AFTER];
         let mut na = 0;
         let mut word_start = e;
-        for (i, c) in text[e..hi].char_indices() {
-            let i = e + i;
-            if is_word_char(c) {
+        let mut i = e;
+        while i < hi {
+            let byte = b[i];
+            if byte.is_ascii_alphanumeric() {
+                i += 1;
                 continue;
             }
+            let len = if byte < 0x80 {
+                1
+            } else {
+                let c = text[i..].chars().next().unwrap_or(' ');
+                if is_word_char(c) {
+                    i += c.len_utf8();
+                    continue;
+                }
+                c.len_utf8()
+            };
             if i > word_start {
-                near_after[na] = &text[word_start..i];
+                let w = &text[word_start..i];
+                after[na] = (index.lookup(w), w);
                 na += 1;
                 if na == CONTEXT_WORDS_AFTER {
                     break;
                 }
             }
-            word_start = i + c.len_utf8();
-            if matches!(c, '.' | '!' | '?' | '\n') && (end_at(b, i) || i + 1 == b.len()) {
+            word_start = i + len;
+            if matches!(byte, b'.' | b'!' | b'?' | b'\n') && (end_at(b, i) || i + 1 == b.len()) {
                 word_start = hi;
                 break;
             }
+            i += len;
         }
         if na < CONTEXT_WORDS_AFTER && hi > word_start {
-            near_after[na] = &text[word_start..hi];
+            let w = &text[word_start..hi];
+            after[na] = (index.lookup(w), w);
             na += 1;
-        }
-        let mut before = [(0u128, ""); CONTEXT_WORDS_BEFORE];
-        for (slot, w) in before.iter_mut().zip(&near_before[..nb]) {
-            *slot = (index.lookup(w), w);
-        }
-        let mut after = [(0u128, ""); CONTEXT_WORDS_AFTER];
-        for (slot, w) in after.iter_mut().zip(&near_after[..na]) {
-            *slot = (index.lookup(w), w);
         }
         Near {
             span: (s, e),

@@ -440,7 +440,8 @@ impl ScannerBuilder {
                     message: e.to_string(),
                 })
         };
-        let locator = many(MatchKind::LeftmostFirst)?;
+        let locator =
+            super::locate::Locator::new(many(MatchKind::LeftmostFirst)?, syntax, &sources);
         let set = WindowSet::build(syntax, &sources).map_err(|message| Error::InvalidPattern {
             recognizer: "(all patterns)".into(),
             message,

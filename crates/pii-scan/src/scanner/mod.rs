@@ -9,12 +9,11 @@ use std::collections::HashSet;
 use std::fmt;
 use std::sync::Arc;
 
-use regex_automata::meta::Regex;
-
 use crate::EntityType;
 use crate::context::{ContextIndex, ListId, Near};
 
 mod build;
+mod locate;
 mod resolve;
 mod search;
 mod stream;
@@ -147,7 +146,7 @@ pub fn char_offsets(text: &str, findings: &[Finding]) -> Vec<(usize, usize)> {
 /// }
 /// ```
 pub struct Scanner {
-    locator: Regex,
+    locator: locate::Locator,
     set: window_set::WindowSet,
     patterns: Vec<Compiled>,
     /// Deny-list values without whitespace.

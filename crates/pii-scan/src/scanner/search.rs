@@ -83,19 +83,20 @@ impl Scanner {
         // The patterns that match in the window being scanned.
         let mut matched: Vec<(usize, usize)> = Vec::new();
         let mut nears: Vec<Near<'_>> = Vec::with_capacity(NEARS_KEPT);
-        for m in self.locator.find_iter(Input::new(text).range(from..)) {
-            let pat = m.pattern().as_usize();
+        let mut located = Vec::new();
+        self.locator.find_all(text, from, &mut located);
+        for (pat, start, end) in located {
             let ws = if self.patterns[pat].lookback {
-                local_part_start(text, m.start())
+                local_part_start(text, start)
             } else {
-                m.start()
+                start
             };
-            let we = ceil_boundary(text, m.end().saturating_add(WINDOW).min(text.len()));
+            let we = ceil_boundary(text, end.saturating_add(WINDOW).min(text.len()));
             let fresh = Window {
                 span: (ws, we),
-                first: (pat, m.start(), m.end()),
+                first: (pat, start, end),
                 matches: 1,
-                last_end: m.end(),
+                last_end: end,
                 clean: false,
             };
             window = match window {
@@ -103,7 +104,7 @@ impl Scanner {
                     Some(Window {
                         span: (w.span.0.min(ws), w.span.1.max(we)),
                         matches: w.matches + 1,
-                        last_end: m.end(),
+                        last_end: end,
                         ..w
                     })
                 }

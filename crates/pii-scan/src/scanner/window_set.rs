@@ -197,7 +197,7 @@ fn walk(
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use crate::scanner::{Scanner, ceil_boundary, floor_boundary};
@@ -246,11 +246,11 @@ mod tests {
     ];
 
     /// A xorshift generator of numbers and of texts made of [`PIECES`].
-    struct Random(u64);
+    pub(in crate::scanner) struct Random(pub(in crate::scanner) u64);
 
     impl Random {
         /// A number below `m`.
-        fn below(&mut self, m: usize) -> usize {
+        pub(in crate::scanner) fn below(&mut self, m: usize) -> usize {
             let x = &mut self.0;
             *x ^= *x << 13;
             *x ^= *x >> 7;
@@ -259,7 +259,7 @@ mod tests {
         }
 
         /// A text of one to `max` pieces, some followed by a space.
-        fn text(&mut self, max: usize) -> String {
+        pub(in crate::scanner) fn text(&mut self, max: usize) -> String {
             let mut text = String::new();
             for _ in 0..self.below(max) + 1 {
                 text.push_str(PIECES[self.below(PIECES.len())]);
@@ -355,11 +355,9 @@ mod tests {
         let (mut windows, mut differ) = (0, Vec::new());
         for _ in 0..1000 {
             let text = random.text(30);
-            let located: Vec<(usize, usize)> = scanner
-                .locator
-                .find_iter(&text)
-                .map(|m| (m.start(), m.end()))
-                .collect();
+            let mut all = Vec::new();
+            scanner.locator.find_all(&text, 0, &mut all);
+            let located: Vec<(usize, usize)> = all.iter().map(|&(_, s, e)| (s, e)).collect();
             for (k, &(s, e)) in located.iter().enumerate() {
                 let we = ceil_boundary(&text, (e + WINDOW).min(text.len()));
                 if located.get(k + 1).is_some_and(|&(n, _)| n <= we) {
