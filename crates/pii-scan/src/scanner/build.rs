@@ -441,7 +441,7 @@ impl ScannerBuilder {
                 })
         };
         let locator =
-            super::locate::Locator::new(many(MatchKind::LeftmostFirst)?, syntax, &sources);
+            super::locate::Locator::build(syntax, &sources, || many(MatchKind::LeftmostFirst))?;
         let set = WindowSet::build(syntax, &sources).map_err(|message| Error::InvalidPattern {
             recognizer: "(all patterns)".into(),
             message,

@@ -64,16 +64,16 @@ const CACHE_CAPACITY: usize = 16 << 20;
 
 /// Finds the locator's matches (see the module docs).
 pub(super) struct Locator {
-    /// The meta regex: the reference, and the search when the lazy DFA
-    /// cannot do one.
-    meta: Regex,
     /// Forward (leftmost-first) and reverse (all matches) lazy DFAs of the
-    /// same regexes; `None` when they did not build or when a regex may
-    /// match the empty string or every match is anchored (the walk here
-    /// handles neither: the meta regex does).
+    /// regexes; `None` when they did not build or when a regex may match
+    /// the empty string or every match is anchored (the walks here handle
+    /// neither).
     lazy: Option<(Arc<hybrid_regex::Regex>, CachePool)>,
+    /// The meta regex of the same regexes, leftmost-first, for searches
+    /// the lazy DFA cannot do: built only when there may be some (no lazy
+    /// DFA, or one that quits at a Unicode word boundary).
+    meta: Option<Regex>,
 }
-
 /// One forward search in progress.
 struct Walk {
     sid: LazyStateID,
@@ -91,19 +91,24 @@ struct Walk {
 struct Failed;
 
 impl Locator {
-    /// The locator of `sources` (one per recognizer); `meta` is the meta
-    /// regex of the same sources, leftmost-first.
-    pub(super) fn new(meta: Regex, syntax: syntax::Config, sources: &[&str]) -> Locator {
-        Locator::with_capacity(meta, syntax, sources, CACHE_CAPACITY)
-    }
-
-    /// [`Locator::new`] with lazy DFA caches of `capacity` bytes.
-    fn with_capacity(
-        meta: Regex,
+    /// The locator of `sources` (one per recognizer); `meta` builds the
+    /// meta regex of the same sources, leftmost-first (its error is the
+    /// one returned).
+    pub(super) fn build<E>(
         syntax: syntax::Config,
         sources: &[&str],
+        meta: impl FnOnce() -> Result<Regex, E>,
+    ) -> Result<Locator, E> {
+        Locator::with_capacity(syntax, sources, meta, CACHE_CAPACITY)
+    }
+
+    /// [`Locator::build`] with lazy DFA caches of `capacity` bytes.
+    fn with_capacity<E>(
+        syntax: syntax::Config,
+        sources: &[&str],
+        meta: impl FnOnce() -> Result<Regex, E>,
         capacity: usize,
-    ) -> Locator {
+    ) -> Result<Locator, E> {
         let lazy = hybrid_regex::Regex::builder()
             .syntax(syntax)
             .thompson(thompson::Config::new().nfa_size_limit(Some(256 << 20)))
@@ -119,16 +124,23 @@ impl Locator {
             .filter(|re| {
                 let nfa = re.forward().get_nfa();
                 !nfa.has_empty() && !nfa.is_always_start_anchored()
-            })
-            .map(|re| {
-                let re = Arc::new(re);
-                let for_pool = Arc::clone(&re);
-                let create: Box<
-                    dyn Fn() -> hybrid_regex::Cache + Send + Sync + UnwindSafe + RefUnwindSafe,
-                > = Box::new(move || for_pool.create_cache());
-                (re, Pool::new(create))
             });
-        Locator { meta, lazy }
+        let quits = lazy.as_ref().is_none_or(|re| {
+            re.forward()
+                .get_nfa()
+                .look_set_any()
+                .contains_word_unicode()
+        });
+        let meta = if quits { Some(meta()?) } else { None };
+        let lazy = lazy.map(|re| {
+            let re = Arc::new(re);
+            let for_pool = Arc::clone(&re);
+            let create: Box<
+                dyn Fn() -> hybrid_regex::Cache + Send + Sync + UnwindSafe + RefUnwindSafe,
+            > = Box::new(move || for_pool.create_cache());
+            (re, Pool::new(create))
+        });
+        Ok(Locator { lazy, meta })
     }
 
     /// Sets `out` to the matches in `text` from `from` on, in order.
@@ -153,11 +165,13 @@ impl Locator {
             }
             out.clear();
         }
-        out.extend(
-            self.meta
-                .find_iter(Input::new(text).range(from..))
-                .map(|m| (m.pattern().as_usize(), m.start(), m.end())),
-        );
+        // (With no meta regex, the lazy DFA never fails: see `build`.)
+        if let Some(meta) = &self.meta {
+            out.extend(
+                meta.find_iter(Input::new(text).range(from..))
+                    .map(|m| (m.pattern().as_usize(), m.start(), m.end())),
+            );
+        }
         Walked::Meta
     }
 }
@@ -194,8 +208,7 @@ fn lazy_find_all(
     let walked = match mid {
         Some(mid) => walk_pair(fwd, fcache, text, a, mid, &mut ends)?,
         None => {
-            let mut a = a;
-            walk_alone(fwd, fcache, text, &mut a, text.len(), &mut ends)?;
+            serial(fwd, fcache, text, a.from, &mut ends)?;
             Walked::Alone
         }
     };
@@ -321,6 +334,29 @@ fn step(
     Ok(())
 }
 
+/// The searches from `from` on, one after the other, by the lazy DFA's own
+/// search (a walk that cannot meet another one goes on so, its current
+/// search begun again: it finds the same matches).
+fn serial(
+    fwd: &DFA,
+    cache: &mut dfa::Cache,
+    text: &str,
+    mut from: usize,
+    ends: &mut Vec<(usize, usize, usize)>,
+) -> Result<(), Failed> {
+    while from < text.len() {
+        let input = Input::new(text).range(from..);
+        match fwd.try_search_fwd(cache, &input).map_err(|_| Failed)? {
+            Some(m) => {
+                ends.push((m.pattern().as_usize(), from, m.offset()));
+                from = m.offset();
+            }
+            None => break,
+        }
+    }
+    Ok(())
+}
+
 /// Runs `w` alone until it is done, or (when `stop` is before the end of
 /// the text) until its next byte is at `stop`. A walk already past `stop`
 /// goes on until it comes back to it (a new search that begins before it)
@@ -386,14 +422,14 @@ fn walk_pair(
             // They do not meet here: the first walk reads on.
             step(fwd, cache, text, &mut a, ends)?;
             if cache.clear_count() != clears {
-                return walk_alone(fwd, cache, text, &mut a, len, ends).map(|()| Walked::Apart);
+                return serial(fwd, cache, text, a.from, ends).map(|()| Walked::Apart);
             }
             continue;
         }
         if a.done || a.from > mid {
             // The first walk is done, or its searches begin after `mid`:
             // the two never meet, and the first walk goes on alone.
-            return walk_alone(fwd, cache, text, &mut a, len, ends).map(|()| Walked::Apart);
+            return serial(fwd, cache, text, a.from, ends).map(|()| Walked::Apart);
         }
         if b.done {
             walk_alone(fwd, cache, text, &mut a, mid, ends)?;
@@ -417,16 +453,14 @@ fn walk_pair(
             step(fwd, cache, text, &mut a, ends)?;
             if cache.clear_count() != clears {
                 // The second walk's state went with the cleared cache.
-                return walk_alone(fwd, cache, text, &mut a, len, ends).map(|()| Walked::Apart);
+                return serial(fwd, cache, text, a.from, ends).map(|()| Walked::Apart);
             }
         }
         step(fwd, cache, text, &mut b, &mut b_ends)?;
         if cache.clear_count() != clears {
             // The first walk's state went with the cleared cache: its
             // current search begins again (it finds the same matches).
-            let from = a.from;
-            a = start(fwd, cache, text, from)?;
-            return walk_alone(fwd, cache, text, &mut a, len, ends).map(|()| Walked::Apart);
+            return serial(fwd, cache, text, a.from, ends).map(|()| Walked::Apart);
         }
     }
     // The first walk has stopped at `mid`; the second one goes on to the end.
@@ -446,23 +480,40 @@ mod tests {
     /// clears) during the test.
     const SMALL_CACHE: usize = 1 << 20;
 
+    /// The meta regex of `sources`, as the scanner builds it.
+    fn meta(sources: &[&str]) -> Regex {
+        Regex::builder()
+            .syntax(syntax::Config::new().unicode(true).utf8(true))
+            .configure(Regex::config().match_kind(MatchKind::LeftmostFirst))
+            .build_many(sources)
+            .unwrap()
+    }
+
     /// A locator of `sources` as the scanner builds one, with caches of
     /// `capacity` bytes.
     fn locator(sources: &[&str], capacity: usize) -> Locator {
         let syntax = syntax::Config::new().unicode(true).utf8(true);
-        let meta = Regex::builder()
-            .syntax(syntax)
-            .configure(Regex::config().match_kind(MatchKind::LeftmostFirst))
-            .build_many(sources)
-            .unwrap();
-        Locator::with_capacity(meta, syntax, sources, capacity)
+        Locator::with_capacity(syntax, sources, || Ok::<_, ()>(meta(sources)), capacity).unwrap()
     }
 
     /// The meta regex's matches.
-    fn reference(l: &Locator, text: &str, from: usize) -> Vec<Located> {
-        l.meta
-            .find_iter(Input::new(text).range(from..))
+    fn reference(meta: &Regex, text: &str, from: usize) -> Vec<Located> {
+        meta.find_iter(Input::new(text).range(from..))
             .map(|m| (m.pattern().as_usize(), m.start(), m.end()))
+            .collect()
+    }
+
+    /// The built-in recognizers' locator regexes.
+    fn builtins() -> Vec<String> {
+        crate::recognizers::BUILTINS
+            .iter()
+            .map(|b| {
+                crate::recognizers::expand(if b.locate.is_empty() {
+                    b.regex
+                } else {
+                    b.locate
+                })
+            })
             .collect()
     }
 
@@ -473,7 +524,9 @@ mod tests {
     fn two_walks_find_what_the_meta_regex_finds() {
         let scanner = Scanner::new();
         let l = &scanner.locator;
-        assert!(l.lazy.is_some());
+        assert!(l.lazy.is_some() && l.meta.is_none());
+        let sources = builtins();
+        let meta = meta(&sources.iter().map(String::as_str).collect::<Vec<_>>());
         let mut random = Random(0x51_7C_C1_B7_27_22_0A_95);
         let (mut met, mut apart, mut found) = (0, 0, 0);
         let mut got = Vec::new();
@@ -484,7 +537,7 @@ mod tests {
             met += usize::from(walked == Walked::Met);
             apart += usize::from(walked == Walked::Apart);
             found += got.len();
-            assert_eq!(got, reference(l, &text, from), "{text:?} from {from}");
+            assert_eq!(got, reference(&meta, &text, from), "{text:?} from {from}");
         }
         assert!(
             met > 500 && apart > 50 && found > 10_000,
@@ -498,11 +551,12 @@ mod tests {
     #[test]
     fn a_match_under_way_across_the_split_is_found_whole() {
         let l = locator(&["(?:x )*y"], CACHE_CAPACITY);
+        let meta = meta(&["(?:x )*y"]);
         let text = "a x x x x x x x x x x x x x x x x x x y b x y";
         let mut got = Vec::new();
         assert_eq!(l.find_all_split(text, 0, 0, &mut got), Walked::Apart);
         assert_eq!(got, vec![(0, 2, 39), (0, 42, 45)]);
-        assert_eq!(got, reference(&l, text, 0));
+        assert_eq!(got, reference(&meta, text, 0));
     }
 
     /// With caches so small that they are cleared during a walk, and with a
@@ -510,34 +564,21 @@ mod tests {
     /// byte, the matches are still the meta regex's.
     #[test]
     fn cleared_caches_and_quitting_change_nothing() {
-        let scanner = Scanner::new();
-        let mut sources: Vec<String> = crate::recognizers::BUILTINS
-            .iter()
-            .map(|b| {
-                crate::recognizers::expand(if b.locate.is_empty() {
-                    b.regex
-                } else {
-                    b.locate
-                })
-            })
-            .collect();
-        let small = locator(
-            &sources.iter().map(String::as_str).collect::<Vec<_>>(),
-            SMALL_CACHE,
-        );
+        let mut sources = builtins();
+        let plain: Vec<&str> = sources.iter().map(String::as_str).collect();
+        let (small, plain_meta) = (locator(&plain, SMALL_CACHE), meta(&plain));
         sources.push(r"\bcafé\b".to_owned());
-        let quits = locator(
-            &sources.iter().map(String::as_str).collect::<Vec<_>>(),
-            CACHE_CAPACITY,
-        );
+        let unicode: Vec<&str> = sources.iter().map(String::as_str).collect();
+        let (quits, unicode_meta) = (locator(&unicode, CACHE_CAPACITY), meta(&unicode));
+        assert!(small.meta.is_none() && quits.meta.is_some());
         let mut random = Random(0x2545_F491_4F6C_DD1D);
         let mut got = Vec::new();
         let mut walked = Vec::new();
         for _ in 0..300 {
             let text = random.text(200);
-            for l in [&small, &quits, &scanner.locator] {
+            for (l, meta) in [(&small, &plain_meta), (&quits, &unicode_meta)] {
                 walked.push(l.find_all_split(&text, 0, 0, &mut got));
-                assert_eq!(got, reference(l, &text, 0), "{text:?}");
+                assert_eq!(got, reference(meta, &text, 0), "{text:?}");
             }
         }
         let cleared = small.lazy.as_ref().unwrap().1.get().forward().clear_count();
