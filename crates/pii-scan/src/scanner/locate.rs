@@ -49,6 +49,9 @@ type CachePool = Pool<
     Box<dyn Fn() -> hybrid_regex::Cache + Send + Sync + UnwindSafe + RefUnwindSafe>,
 >;
 
+/// How many parts a long text is walked in at once.
+const WALKS: usize = 4;
+
 /// Text shorter than this is walked in one piece (splitting it gains
 /// little). Fuzzing splits short texts too, so that the two walks are
 /// fuzzed.
@@ -201,16 +204,22 @@ fn lazy_find_all(
     let fwd = re.forward();
     // (pattern, where the search began, end) of each match.
     let mut ends: Vec<(usize, usize, usize)> = Vec::new();
-    let mid = (text.len() - from >= pair_min)
-        .then(|| split_point(fwd, fcache, text, from + (text.len() - from) / 2))
-        .flatten();
-    let a = start(fwd, fcache, text, from)?;
-    let walked = match mid {
-        Some(mid) => walk_pair(fwd, fcache, text, a, mid, &mut ends)?,
-        None => {
-            serial(fwd, fcache, text, a.from, &mut ends)?;
-            Walked::Alone
+    let mut mids: Vec<usize> = Vec::new();
+    if text.len() - from >= pair_min {
+        let part = (text.len() - from) / WALKS;
+        for k in 1..WALKS {
+            if let Some(mid) = split_point(fwd, fcache, text, from + k * part)
+                && mid > mids.last().copied().unwrap_or(from)
+            {
+                mids.push(mid);
+            }
         }
+    }
+    let walked = if mids.is_empty() {
+        serial(fwd, fcache, text, from, &mut ends)?;
+        Walked::Alone
+    } else {
+        walk_parts(fwd, fcache, text, from, &mids, &mut ends)?
     };
     let rev = re.reverse();
     out.reserve(ends.len());
@@ -357,116 +366,237 @@ fn serial(
     Ok(())
 }
 
-/// Runs `w` alone until it is done, or (when `stop` is before the end of
-/// the text) until its next byte is at `stop`. A walk already past `stop`
-/// goes on until it comes back to it (a new search that begins before it)
-/// or is done.
-fn walk_alone(
-    fwd: &DFA,
-    cache: &mut dfa::Cache,
-    text: &str,
-    w: &mut Walk,
-    stop: usize,
-    ends: &mut Vec<(usize, usize, usize)>,
-) -> Result<(), Failed> {
-    let hay = text.as_bytes();
-    let len = hay.len();
-    while !w.done {
-        let lim = if w.at < stop { stop } else { len };
-        // The common case: untagged states, one table read per byte.
-        while w.at < lim && !w.sid.is_tagged() {
-            let next = fwd.next_state_untagged(cache, w.sid, hay[w.at]);
-            if next.is_tagged() {
-                break;
-            }
-            w.sid = next;
-            w.at += 1;
-        }
-        if w.at == stop && stop < len {
-            return Ok(());
-        }
-        step(fwd, cache, text, w, ends)?;
-    }
-    Ok(())
+/// What became of a part's walk.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Walking,
+    /// It met the walk it was to meet (or reached the end of the text):
+    /// its matches are final.
+    Done,
+    /// An earlier walk did not meet it: its matches are dropped.
+    Dropped,
 }
 
-/// Walks from `a` (the search from the scan's start) and from `mid` at
-/// once (see the module docs), pushing every match to `ends` in order.
-fn walk_pair(
+/// One part of the text and the walk through it.
+struct Part {
+    walk: Walk,
+    /// Where the part begins, and the state its walk began in there.
+    begin: usize,
+    begin_sid: LazyStateID,
+    /// The part whose beginning the walk is to reach (the number of parts
+    /// for the end of the text).
+    target: usize,
+    ends: Vec<(usize, usize, usize)>,
+    role: Role,
+}
+
+/// Walks the parts of the text that begin at `from` and at each of `mids`
+/// at once (see the module docs), pushing every match to `ends` in order.
+fn walk_parts(
     fwd: &DFA,
     cache: &mut dfa::Cache,
     text: &str,
-    mut a: Walk,
-    mid: usize,
+    from: usize,
+    mids: &[usize],
     ends: &mut Vec<(usize, usize, usize)>,
 ) -> Result<Walked, Failed> {
-    let hay = text.as_bytes();
-    let len = hay.len();
-    let mut b = start(fwd, cache, text, mid)?;
-    let b_start = b.sid;
+    let len = text.len();
+    let mut parts: Vec<Part> = Vec::with_capacity(mids.len() + 1);
+    for (k, &begin) in std::iter::once(&from).chain(mids).enumerate() {
+        let walk = start(fwd, cache, text, begin)?;
+        parts.push(Part {
+            begin_sid: walk.sid,
+            walk,
+            begin,
+            target: k + 1,
+            ends: Vec::new(),
+            role: Role::Walking,
+        });
+    }
+    let n = parts.len();
     let clears = cache.clear_count();
-    let mut b_ends: Vec<(usize, usize, usize)> = Vec::new();
+    let mut apart = false;
     loop {
-        if a.at == mid && !a.done {
-            // Where the second walk began: the first one stops if it is in
-            // the same state there with no match under way.
-            if a.sid == b_start && a.pending.is_none() && cache.clear_count() == clears {
-                // The second walk's first search, which began at `mid`, is
-                // the first walk's search, which began at `a.from`.
-                match b_ends.first_mut() {
-                    Some(first) => first.1 = a.from,
-                    None => b.from = a.from,
+        // Meetings, and parts passed for good.
+        let mut walking = [0usize; WALKS];
+        let mut k = 0;
+        for j in 0..n {
+            if parts[j].role != Role::Walking {
+                continue;
+            }
+            while parts[j].target < n {
+                let t = parts[j].target;
+                if !(parts[j].walk.done || parts[j].walk.from > parts[t].begin) {
+                    break;
                 }
-                break;
+                // The walk is done, or its searches begin after part `t`'s
+                // beginning: it never meets that part's walk, and goes on
+                // in its place.
+                parts[t].role = Role::Dropped;
+                parts[t].ends.clear();
+                parts[j].target = parts[t].target;
+                apart = true;
             }
-            // They do not meet here: the first walk reads on.
-            step(fwd, cache, text, &mut a, ends)?;
+            if parts[j].walk.done {
+                parts[j].role = Role::Done;
+                continue;
+            }
+            let t = parts[j].target;
+            if t < n && parts[j].walk.at == parts[t].begin {
+                let w = &parts[j].walk;
+                if w.sid == parts[t].begin_sid
+                    && w.pending.is_none()
+                    && cache.clear_count() == clears
+                {
+                    // Part `t`'s first search, which began at its
+                    // beginning, is this walk's search, which began at
+                    // `w.from`.
+                    let lo = w.from;
+                    match parts[t].ends.first_mut() {
+                        Some(first) => first.1 = lo,
+                        None => parts[t].walk.from = lo,
+                    }
+                    parts[j].role = Role::Done;
+                    continue;
+                }
+                // They do not meet here: this walk reads on.
+                let part = &mut parts[j];
+                step(fwd, cache, text, &mut part.walk, &mut part.ends)?;
+                if cache.clear_count() != clears {
+                    return cleared(fwd, cache, text, parts, ends);
+                }
+                continue;
+            }
+            // Through tagged states (a match under way, a search's end, the
+            // end of the text) one step at a time, with every check.
+            let stop = parts_begin(&parts, t, len);
+            loop {
+                let w = &parts[j].walk;
+                if w.done || (w.at == stop && stop < len) || !(w.sid.is_tagged() || w.at == len) {
+                    break;
+                }
+                let part = &mut parts[j];
+                step(fwd, cache, text, &mut part.walk, &mut part.ends)?;
+                if cache.clear_count() != clears {
+                    return cleared(fwd, cache, text, parts, ends);
+                }
+            }
+            let w = &parts[j].walk;
+            if !w.done && w.at != stop && !w.sid.is_tagged() {
+                walking[k] = j;
+                k += 1;
+            }
+        }
+        if parts.iter().all(|p| p.role != Role::Walking) {
+            break;
+        }
+        // The walks in untagged states: one table read each per byte, in
+        // one loop, so that the reads overlap; each stops at the part it
+        // is to meet (or, past it with a match under way, at the end).
+        let mut lim = [len; WALKS];
+        for (l, &j) in lim.iter_mut().zip(&walking[..k]) {
+            let stop = parts_begin(&parts, parts[j].target, len);
+            if parts[j].walk.at < stop {
+                *l = stop;
+            }
+        }
+        let tagged = match k {
+            4 => fast::<4>(fwd, cache, text, &mut parts, walking, lim),
+            3 => fast::<3>(fwd, cache, text, &mut parts, walking, lim),
+            2 => fast::<2>(fwd, cache, text, &mut parts, walking, lim),
+            1 => fast::<1>(fwd, cache, text, &mut parts, walking, lim),
+            _ => None,
+        };
+        // The walk whose next state is tagged reads that byte with every
+        // check (and goes on so while its states are tagged, above).
+        if let Some(j) = tagged {
+            let part = &mut parts[j];
+            step(fwd, cache, text, &mut part.walk, &mut part.ends)?;
             if cache.clear_count() != clears {
-                return serial(fwd, cache, text, a.from, ends).map(|()| Walked::Apart);
+                return cleared(fwd, cache, text, parts, ends);
             }
-            continue;
-        }
-        if a.done || a.from > mid {
-            // The first walk is done, or its searches begin after `mid`:
-            // the two never meet, and the first walk goes on alone.
-            return serial(fwd, cache, text, a.from, ends).map(|()| Walked::Apart);
-        }
-        if b.done {
-            walk_alone(fwd, cache, text, &mut a, mid, ends)?;
-            continue;
-        }
-        let a_stop = if a.at < mid { mid } else { len };
-        // Both walks in untagged states: one table read each per byte, in
-        // one loop, so that the two reads overlap.
-        while a.at < a_stop && b.at < len && !a.sid.is_tagged() && !b.sid.is_tagged() {
-            let na = fwd.next_state_untagged(cache, a.sid, hay[a.at]);
-            let nb = fwd.next_state_untagged(cache, b.sid, hay[b.at]);
-            if na.is_tagged() || nb.is_tagged() {
-                break;
-            }
-            a.sid = na;
-            b.sid = nb;
-            a.at += 1;
-            b.at += 1;
-        }
-        if a.at != mid {
-            step(fwd, cache, text, &mut a, ends)?;
-            if cache.clear_count() != clears {
-                // The second walk's state went with the cleared cache.
-                return serial(fwd, cache, text, a.from, ends).map(|()| Walked::Apart);
-            }
-        }
-        step(fwd, cache, text, &mut b, &mut b_ends)?;
-        if cache.clear_count() != clears {
-            // The first walk's state went with the cleared cache: its
-            // current search begins again (it finds the same matches).
-            return serial(fwd, cache, text, a.from, ends).map(|()| Walked::Apart);
         }
     }
-    // The first walk has stopped at `mid`; the second one goes on to the end.
-    walk_alone(fwd, cache, text, &mut b, len, &mut b_ends)?;
-    ends.append(&mut b_ends);
-    Ok(Walked::Met)
+    for part in parts.iter_mut().filter(|p| p.role == Role::Done) {
+        ends.append(&mut part.ends);
+    }
+    Ok(if apart { Walked::Apart } else { Walked::Met })
+}
+
+/// Where part `t` begins (the end of the text for `t` past the last).
+fn parts_begin(parts: &[Part], t: usize, len: usize) -> usize {
+    parts.get(t).map_or(len, |p| p.begin)
+}
+
+/// Steps the walks of parts `walking[..K]` (in untagged states) while all
+/// are short of their limits, `K` table reads a step; the walks move
+/// together (one count of steps, and all or none take each step). Returns
+/// the part whose walk's next state is tagged, if that stopped them.
+fn fast<const K: usize>(
+    fwd: &DFA,
+    cache: &dfa::Cache,
+    text: &str,
+    parts: &mut [Part],
+    walking: [usize; WALKS],
+    lim: [usize; WALKS],
+) -> Option<usize> {
+    let hay = text.as_bytes();
+    let mut sid = [LazyStateID::default(); K];
+    let mut steps = usize::MAX;
+    let mut from = [0usize; K];
+    for i in 0..K {
+        let w = &parts[walking[i]].walk;
+        sid[i] = w.sid;
+        from[i] = w.at;
+        steps = steps.min(lim[i].saturating_sub(w.at));
+    }
+    let bytes: [&[u8]; K] = std::array::from_fn(|i| &hay[from[i]..from[i] + steps]);
+    let mut done = 0;
+    let mut tagged = None;
+    while done < steps {
+        let mut next = sid;
+        let mut any = false;
+        for i in 0..K {
+            next[i] = fwd.next_state_untagged(cache, sid[i], bytes[i][done]);
+            any |= next[i].is_tagged();
+        }
+        if any {
+            tagged = next.iter().position(|s| s.is_tagged()).map(|i| walking[i]);
+            break;
+        }
+        sid = next;
+        done += 1;
+    }
+    for i in 0..K {
+        let w = &mut parts[walking[i]].walk;
+        (w.sid, w.at) = (sid[i], from[i] + done);
+    }
+    tagged
+}
+
+/// After a cache clear (every walk's state but one is gone with it): the
+/// matches of the parts met so far and of the first part still walking
+/// stand; that part's current search begins again, and the searches go on
+/// one after the other.
+fn cleared(
+    fwd: &DFA,
+    cache: &mut dfa::Cache,
+    text: &str,
+    mut parts: Vec<Part>,
+    ends: &mut Vec<(usize, usize, usize)>,
+) -> Result<Walked, Failed> {
+    for part in &mut parts {
+        match part.role {
+            Role::Done => ends.append(&mut part.ends),
+            Role::Dropped => {}
+            Role::Walking => {
+                ends.append(&mut part.ends);
+                serial(fwd, cache, text, part.walk.from, ends)?;
+                break;
+            }
+        }
+    }
+    Ok(Walked::Apart)
 }
 
 #[cfg(test)]
