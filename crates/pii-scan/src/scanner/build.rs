@@ -493,14 +493,15 @@ fn one_builder() -> regex_automata::meta::Builder {
 /// pattern alone.
 pub(super) struct LazyPattern {
     src: Box<str>,
-    compiled: OnceLock<Option<Regex>>,
+    /// The regex, and whether every match of it is non-empty.
+    compiled: OnceLock<Option<(Regex, bool)>>,
 }
 
 impl LazyPattern {
     fn new(src: &str, compiled: Option<Regex>) -> LazyPattern {
         let cell = OnceLock::new();
         if let Some(r) = compiled {
-            let _ = cell.set(Some(r));
+            let _ = cell.set(Some((r, never_empty(src))));
         }
         LazyPattern {
             src: src.into(),
@@ -510,12 +511,26 @@ impl LazyPattern {
 
     /// The compiled regex (`None` only if the pattern does not compile
     /// alone, which the tests rule out for the built-in ones; custom
-    /// patterns are compiled when the scanner is built).
-    pub(super) fn get(&self) -> Option<&Regex> {
+    /// patterns are compiled when the scanner is built), and whether none
+    /// of its matches is empty.
+    pub(super) fn get(&self) -> Option<(&Regex, bool)> {
         self.compiled
-            .get_or_init(|| one_builder().build(&self.src).ok())
+            .get_or_init(|| {
+                let regex = one_builder().build(&self.src).ok()?;
+                Some((regex, never_empty(&self.src)))
+            })
             .as_ref()
+            .map(|(r, nonempty)| (r, *nonempty))
     }
+}
+
+/// Whether no match of the regex `src` is empty (as far as its syntax
+/// tells: `false` when in doubt).
+fn never_empty(src: &str) -> bool {
+    syntax::parse_with(src, &syntax_config())
+        .ok()
+        .and_then(|hir| hir.properties().minimum_len())
+        .is_some_and(|n| n > 0)
 }
 
 /// Escapes regex metacharacters in a literal.
@@ -633,6 +648,7 @@ mod tests {
         assert!(scanner.patterns.len() >= BUILTINS.len());
         for p in &scanner.patterns {
             assert!(p.regex.get().is_some(), "{}", p.name);
+            assert!(p.regex.get().is_some_and(|(_, nonempty)| nonempty), "{}", p.name);
         }
     }
 

@@ -211,10 +211,27 @@ impl Scanner {
             } else {
                 None
             };
-            let mut searched = regex
-                .map(|r| r.find_iter(Input::new(text).span(ws..search_end)))
+            // Most matches in a window begin where it begins (at its first
+            // locator match): an anchored search there finds such a match
+            // without the reverse search for its start, and is the
+            // unanchored search's first match when there is one (the
+            // leftmost start, and there the preferred match). With no
+            // empty matches, the search goes on after it as `find_iter`
+            // would.
+            let first = regex.and_then(|(r, nonempty)| {
+                nonempty
+                    .then(|| r.find(Input::new(text).span(ws..search_end).anchored(Anchored::Yes)))
+                    .flatten()
+            });
+            let rest_from = first.as_ref().map_or(ws, regex_automata::Match::end);
+            let mut searched = first
                 .into_iter()
-                .flatten()
+                .chain(
+                    regex
+                        .map(|(r, _)| r.find_iter(Input::new(text).span(rest_from..search_end)))
+                        .into_iter()
+                        .flatten(),
+                )
                 .map(|m| (m.start(), m.end()));
             // In a clean window of one locator match, a pattern that the
             // locator searches for itself (or an e-mail address, whose `@`
@@ -244,7 +261,7 @@ impl Scanner {
                     if let Some(full) = p
                         .regex
                         .get()
-                        .and_then(|r| r.find(Input::new(text).range(s..).anchored(Anchored::Yes)))
+                        .and_then(|(r, _)| r.find(Input::new(text).range(s..).anchored(Anchored::Yes)))
                     {
                         e = full.end();
                     }
