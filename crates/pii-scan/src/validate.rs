@@ -218,33 +218,32 @@ pub(crate) fn iban_length(cc: &[u8]) -> Option<usize> {
 /// (spaces skipped). True when the remainder is 1.
 pub(crate) fn iban_mod97(s: &str) -> bool {
     // Rearranged: characters 5.. then the first four (one pass: the first
-    // four are kept aside).
-    let step = |rem: u32, b: u8| {
+    // four are kept aside). The number is built up in a u64 and reduced
+    // modulo 97 only when it grows large (every dozen digits or so), not
+    // once a digit: the remainder is the same.
+    let step = |acc: u64, b: u8| {
         let v = match b {
-            b'0'..=b'9' => u32::from(b - b'0'),
-            b'A'..=b'Z' => u32::from(b - b'A') + 10,
-            _ => u32::from(b.to_ascii_uppercase() - b'A') + 10,
+            b'0'..=b'9' => u64::from(b - b'0'),
+            b'A'..=b'Z' => u64::from(b - b'A') + 10,
+            _ => u64::from(b.to_ascii_uppercase() - b'A') + 10,
         };
-        if v >= 10 {
-            (rem * 100 + v) % 97
-        } else {
-            (rem * 10 + v) % 97
-        }
+        let acc = if v >= 10 { acc * 100 + v } else { acc * 10 + v };
+        if acc >= 1 << 50 { acc % 97 } else { acc }
     };
     let mut head = [0u8; 4];
     let mut n = 0usize;
-    let mut rem: u32 = 0;
+    let mut acc: u64 = 0;
     for b in s.bytes().filter(u8::is_ascii_alphanumeric) {
         match head.get_mut(n) {
             Some(slot) => *slot = b,
-            None => rem = step(rem, b),
+            None => acc = step(acc, b),
         }
         n += 1;
     }
     if n < 5 {
         return false;
     }
-    head.iter().fold(rem, |rem, &b| step(rem, b)) == 1
+    head.iter().fold(acc, |acc, &b| step(acc, b)) % 97 == 1
 }
 
 /// An IPv4 address as the IP recognizer takes it: four dot-separated

@@ -648,7 +648,11 @@ mod tests {
         assert!(scanner.patterns.len() >= BUILTINS.len());
         for p in &scanner.patterns {
             assert!(p.regex.get().is_some(), "{}", p.name);
-            assert!(p.regex.get().is_some_and(|(_, nonempty)| nonempty), "{}", p.name);
+            assert!(
+                p.regex.get().is_some_and(|(_, nonempty)| nonempty),
+                "{}",
+                p.name
+            );
         }
     }
 

@@ -220,15 +220,23 @@ impl Scanner {
             // would.
             let first = regex.and_then(|(r, nonempty)| {
                 nonempty
-                    .then(|| r.find(Input::new(text).span(ws..search_end).anchored(Anchored::Yes)))
+                    .then(|| {
+                        r.find(
+                            Input::new(text)
+                                .span(ws..search_end)
+                                .anchored(Anchored::Yes),
+                        )
+                    })
                     .flatten()
             });
             let rest_from = first.as_ref().map_or(ws, regex_automata::Match::end);
+            // (After a match that reaches the search's end, no non-empty
+            // match follows.)
+            let rest = regex.filter(|_| first.is_none() || rest_from < search_end);
             let mut searched = first
                 .into_iter()
                 .chain(
-                    regex
-                        .map(|(r, _)| r.find_iter(Input::new(text).span(rest_from..search_end)))
+                    rest.map(|(r, _)| r.find_iter(Input::new(text).span(rest_from..search_end)))
                         .into_iter()
                         .flatten(),
                 )
@@ -258,11 +266,9 @@ impl Scanner {
             for (mut s, mut e) in spans {
                 if e == we && we < text.len() {
                     // The window cut the match short: find its full extent.
-                    if let Some(full) = p
-                        .regex
-                        .get()
-                        .and_then(|(r, _)| r.find(Input::new(text).range(s..).anchored(Anchored::Yes)))
-                    {
+                    if let Some(full) = p.regex.get().and_then(|(r, _)| {
+                        r.find(Input::new(text).range(s..).anchored(Anchored::Yes))
+                    }) {
                         e = full.end();
                     }
                 }
