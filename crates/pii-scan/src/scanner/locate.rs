@@ -202,8 +202,10 @@ fn lazy_find_all(
 ) -> Result<Walked, Failed> {
     let (fcache, rcache) = cache.as_parts_mut();
     let fwd = re.forward();
-    // (pattern, where the search began, end) of each match.
-    let mut ends: Vec<(usize, usize, usize)> = Vec::new();
+    // (pattern, where the search began, end) of each match; the start
+    // replaces where its search began below, and the list becomes `out`.
+    let mut ends: Vec<(usize, usize, usize)> = std::mem::take(out);
+    ends.clear();
     let mut mids: Vec<usize> = Vec::new();
     if text.len() - from >= pair_min {
         let part = (text.len() - from) / WALKS;
@@ -222,15 +224,13 @@ fn lazy_find_all(
         walk_parts(fwd, fcache, text, from, &mids, &mut ends)?
     };
     let rev = re.reverse();
-    out.reserve(ends.len());
-    for (pat, lo, end) in ends {
-        let input = Input::new(text).span(lo..end).anchored(Anchored::Yes);
-        let start = rev
-            .try_search_rev(rcache, &input)
-            .map_err(|_| Failed)?
-            .map_or(lo, |h| h.offset());
-        out.push((pat, start, end));
+    for (_, lo, end) in &mut ends {
+        let input = Input::new(text).span(*lo..*end).anchored(Anchored::Yes);
+        if let Some(start) = rev.try_search_rev(rcache, &input).map_err(|_| Failed)? {
+            *lo = start.offset();
+        }
     }
+    *out = ends;
     Ok(walked)
 }
 
@@ -409,7 +409,9 @@ fn walk_parts(
             walk,
             begin,
             target: k + 1,
-            ends: Vec::new(),
+            // (Room for a match every 64 bytes, so that the list seldom
+            // moves; capacity never written costs no memory pages.)
+            ends: Vec::with_capacity(text.len() / WALKS / 64),
             role: Role::Walking,
         });
     }
