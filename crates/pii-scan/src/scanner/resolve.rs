@@ -21,31 +21,31 @@ impl Scanner {
     /// score was a large part of a scan.
     pub(super) fn resolve(&self, cands: Vec<Cand>, fixed: &[(usize, usize)]) -> Vec<Finding> {
         let n = self.patterns.len();
-        select(cands, n, fixed)
-            .into_iter()
-            .filter_map(|c| {
-                let entity_type = match (self.patterns.get(c.pat), &self.deny) {
-                    (Some(p), _) => p.entity.clone(),
-                    (None, Some(d)) => d.entities.get(c.pat - n)?.clone(),
-                    (None, None) => return None,
-                };
-                let recognizer = match self.patterns.get(c.pat) {
-                    Some(p) => Arc::clone(&p.name),
-                    None => Arc::from(format!(
-                        "deny-list-{}",
-                        entity_type.as_str().to_ascii_lowercase()
-                    )),
-                };
-                Some(Finding {
-                    entity_type,
-                    start: c.start,
-                    end: c.end,
-                    score: (c.score * 100.0).round() / 100.0,
-                    recognizer,
-                    base_score: c.base,
-                })
+        let chosen = select(cands, n, fixed);
+        let mut findings = Vec::with_capacity(chosen.len());
+        findings.extend(chosen.into_iter().filter_map(|c| {
+            let entity_type = match (self.patterns.get(c.pat), &self.deny) {
+                (Some(p), _) => p.entity.clone(),
+                (None, Some(d)) => d.entities.get(c.pat - n)?.clone(),
+                (None, None) => return None,
+            };
+            let recognizer = match self.patterns.get(c.pat) {
+                Some(p) => Arc::clone(&p.name),
+                None => Arc::from(format!(
+                    "deny-list-{}",
+                    entity_type.as_str().to_ascii_lowercase()
+                )),
+            };
+            Some(Finding {
+                entity_type,
+                start: c.start,
+                end: c.end,
+                score: (c.score * 100.0).round() / 100.0,
+                recognizer,
+                base_score: c.base,
             })
-            .collect()
+        }));
+        findings
     }
 }
 
