@@ -13,7 +13,8 @@ static SCANNER: OnceLock<Scanner> = OnceLock::new();
 /// and checks every invariant: offsets on character boundaries, findings
 /// sorted and disjoint, streaming equal to whole-text scanning (also with the
 /// smallest chunk, and with `data` padded so that chunk boundaries sweep
-/// across it), anonymized output free of every finding's text.
+/// across it), the locator's walks in parts equal to one search, anonymized
+/// output free of every finding's text.
 ///
 /// # Errors
 /// A description of the first violated invariant.
@@ -40,6 +41,7 @@ pub fn check(data: &[u8]) -> Result<(), String> {
             &text_owned
         }
     };
+    crate::scanner::check_parts(scanner, text)?;
     let findings = scanner.scan(text);
     if r.is_ok() {
         if streamed != findings {

@@ -23,6 +23,8 @@ mod window_set;
 pub use build::ScannerBuilder;
 use build::{Compiled, DenyList};
 #[cfg(any(test, fuzzing))]
+pub(crate) use locate::check_parts;
+#[cfg(any(test, fuzzing))]
 pub(crate) use stream::MIN_STREAM_CHUNK;
 
 pub use crate::data::{DEFAULT_MIN_SCORE, MAX_FINDING_LEN, VALIDATED_FLOOR};
