@@ -604,8 +604,8 @@ fn cleared(
 /// The meta regex of the built-in recognizers' locator regexes, built once
 /// (the fuzz target's reference).
 #[cfg(any(test, fuzzing))]
-fn builtin_meta() -> &'static Regex {
-    static META: std::sync::OnceLock<Regex> = std::sync::OnceLock::new();
+fn builtin_meta() -> Result<&'static Regex, String> {
+    static META: std::sync::OnceLock<Result<Regex, String>> = std::sync::OnceLock::new();
     META.get_or_init(|| {
         let sources: Vec<String> = crate::recognizers::BUILTINS
             .iter()
@@ -621,8 +621,10 @@ fn builtin_meta() -> &'static Regex {
             .syntax(syntax::Config::new().unicode(true).utf8(true))
             .configure(Regex::config().match_kind(MatchKind::LeftmostFirst))
             .build_many(&sources)
-            .unwrap_or_else(|e| panic!("built-in locator regexes: {e}"))
+            .map_err(|e| format!("built-in locator regexes: {e}"))
     })
+    .as_ref()
+    .map_err(Clone::clone)
 }
 
 /// For the fuzz target: the matches of a scanner of the built-in
@@ -633,7 +635,7 @@ fn builtin_meta() -> &'static Regex {
 /// The first difference.
 #[cfg(any(test, fuzzing))]
 pub(crate) fn check_parts(scanner: &super::Scanner, text: &str) -> Result<(), String> {
-    let meta = builtin_meta();
+    let meta = builtin_meta()?;
     let mut got = Vec::new();
     for from in [0, super::floor_boundary(text, text.len() / 3)] {
         scanner.locator.find_all_split(text, from, 0, &mut got);
@@ -706,7 +708,7 @@ mod tests {
         let scanner = Scanner::new();
         let l = &scanner.locator;
         assert!(l.lazy.is_some() && l.meta.is_none());
-        let meta = builtin_meta();
+        let meta = builtin_meta().unwrap();
         let mut random = Random(0x51_7C_C1_B7_27_22_0A_95);
         let (mut met, mut apart, mut found) = (0, 0, 0);
         let mut got = Vec::new();
