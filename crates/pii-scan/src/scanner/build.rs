@@ -424,24 +424,12 @@ impl ScannerBuilder {
                 }
             })
             .collect();
-        let many = |kind: MatchKind| {
-            Regex::builder()
-                .syntax(syntax)
-                .configure(
-                    Regex::config()
-                        .match_kind(kind)
-                        .nfa_size_limit(Some(256 << 20))
-                        .hybrid_cache_capacity(16 << 20)
-                        .dfa_size_limit(Some(64 << 20)),
-                )
-                .build_many(&sources)
-                .map_err(|e| Error::InvalidPattern {
-                    recognizer: "(all patterns)".into(),
-                    message: e.to_string(),
-                })
-        };
-        let locator =
-            super::locate::Locator::build(syntax, &sources, || many(MatchKind::LeftmostFirst))?;
+        let locator = super::locate::Locator::build(syntax, &sources).map_err(|message| {
+            Error::InvalidPattern {
+                recognizer: "(all patterns)".into(),
+                message,
+            }
+        })?;
         let set = WindowSet::build(syntax, &sources).map_err(|message| Error::InvalidPattern {
             recognizer: "(all patterns)".into(),
             message,

@@ -5,33 +5,35 @@
 //!
 //! Walking the lazy DFA through the text is most of a scan of text with
 //! little PII, and each step waits on the one before it (the next state is
-//! read from the table at the current one). So text of [`PAIR_MIN`] bytes
-//! or more is walked as two halves at once, in one loop: the steps of the
-//! two walks are independent, and the processor overlaps them. The second
-//! walk starts fresh at a point `mid` near the middle; when the first one
-//! gets there in the very state the second one started in, with no match
-//! under way, the two searches go on identically from there, and the first
-//! one stops: its matches and the second one's are the whole text's. When
-//! they do not meet so (a match under way across `mid`), the first walk
-//! goes on alone to the end and the second one's matches are dropped: the
-//! result is the same, only slower.
+//! read from the table at the current one). So text of [`SPLIT_MIN`] bytes
+//! or more is walked in [`WALKS`] parts at once, in one loop: the steps of
+//! the walks are independent, and the processor overlaps their reads. Each
+//! part's walk starts fresh where the part begins; when the walk of the
+//! part before gets there in the very state that walk started in, with no
+//! match under way, the two searches go on identically from there, and the
+//! earlier walk stops: its matches and the later one's are the whole
+//! text's (the later walk's first match is given the earlier search's
+//! beginning, down to which its start is looked for). When they do not
+//! meet so (a match under way across the part's beginning), the earlier
+//! walk goes on in the later one's place and the later one's matches are
+//! dropped: the result is the same, only slower.
 //!
 //! Each match's start is then found as the meta regex finds it: a reverse
 //! search, anchored at the match's end, down to where the search that found
 //! the match began.
 //!
-//! The split point is chosen where a walk is most likely between matches:
-//! after a space that follows a letter, where a short walk begun a little
-//! earlier is in the starting state.
+//! A part begins where a walk is most likely between matches: after a
+//! space that follows a letter, where a short walk begun a little earlier
+//! is in the starting state.
 //!
 //! When the lazy DFA cannot do a search (it quits on a non-ASCII byte for a
 //! custom pattern with a Unicode word boundary), the meta regex does it
-//! all. When its cache is cleared during the two walks (the state of the
-//! walk that did not clear it is gone with it), the first walk goes on
-//! alone.
+//! all. When the lazy DFA's cache is cleared during the walks (the states
+//! of the other walks go with it), the searches go on one after the other
+//! from the first part not yet met.
 
 use std::panic::{RefUnwindSafe, UnwindSafe};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use regex_automata::hybrid::dfa::{self, DFA};
 use regex_automata::hybrid::{LazyStateID, regex as hybrid_regex};
@@ -53,9 +55,9 @@ type CachePool = Pool<
 const WALKS: usize = 4;
 
 /// Text shorter than this is walked in one piece (splitting it gains
-/// little). Fuzzing splits short texts too, so that the two walks are
+/// little). Fuzzing splits short texts too, so that the walks in parts are
 /// fuzzed.
-const PAIR_MIN: usize = if cfg!(fuzzing) { 64 } else { 4096 };
+const SPLIT_MIN: usize = if cfg!(fuzzing) { 64 } else { 4096 };
 
 /// How far past the middle the split point may be looked for (it goes
 /// after a space that follows a letter, where a walk is usually between
@@ -73,10 +75,14 @@ pub(super) struct Locator {
     /// neither).
     lazy: Option<(Arc<hybrid_regex::Regex>, CachePool)>,
     /// The meta regex of the same regexes, leftmost-first, for searches
-    /// the lazy DFA cannot do: built only when there may be some (no lazy
-    /// DFA, or one that quits at a Unicode word boundary).
-    meta: Option<Regex>,
+    /// the lazy DFA cannot do: built with the locator when there may be
+    /// some (no lazy DFA, or one that quits at a Unicode word boundary),
+    /// otherwise should one fail all the same.
+    meta: OnceLock<Option<Regex>>,
+    syntax: syntax::Config,
+    sources: Box<[String]>,
 }
+
 /// One forward search in progress.
 struct Walk {
     sid: LazyStateID,
@@ -94,24 +100,18 @@ struct Walk {
 struct Failed;
 
 impl Locator {
-    /// The locator of `sources` (one per recognizer); `meta` builds the
-    /// meta regex of the same sources, leftmost-first (its error is the
-    /// one returned).
-    pub(super) fn build<E>(
-        syntax: syntax::Config,
-        sources: &[&str],
-        meta: impl FnOnce() -> Result<Regex, E>,
-    ) -> Result<Locator, E> {
-        Locator::with_capacity(syntax, sources, meta, CACHE_CAPACITY)
+    /// The locator of `sources` (one per recognizer). `Err` with the meta
+    /// regex's error when they do not compile together.
+    pub(super) fn build(syntax: syntax::Config, sources: &[&str]) -> Result<Locator, String> {
+        Locator::with_capacity(syntax, sources, CACHE_CAPACITY)
     }
 
     /// [`Locator::build`] with lazy DFA caches of `capacity` bytes.
-    fn with_capacity<E>(
+    fn with_capacity(
         syntax: syntax::Config,
         sources: &[&str],
-        meta: impl FnOnce() -> Result<Regex, E>,
         capacity: usize,
-    ) -> Result<Locator, E> {
+    ) -> Result<Locator, String> {
         let lazy = hybrid_regex::Regex::builder()
             .syntax(syntax)
             .thompson(thompson::Config::new().nfa_size_limit(Some(256 << 20)))
@@ -134,7 +134,10 @@ impl Locator {
                 .look_set_any()
                 .contains_word_unicode()
         });
-        let meta = if quits { Some(meta()?) } else { None };
+        let cell = OnceLock::new();
+        if quits {
+            let _ = cell.set(Some(meta_regex(syntax, sources)?));
+        }
         let lazy = lazy.map(|re| {
             let re = Arc::new(re);
             let for_pool = Arc::clone(&re);
@@ -143,33 +146,41 @@ impl Locator {
             > = Box::new(move || for_pool.create_cache());
             (re, Pool::new(create))
         });
-        Ok(Locator { lazy, meta })
+        Ok(Locator {
+            lazy,
+            meta: cell,
+            syntax,
+            sources: sources.iter().map(|s| (*s).to_owned()).collect(),
+        })
     }
 
     /// Sets `out` to the matches in `text` from `from` on, in order.
     pub(super) fn find_all(&self, text: &str, from: usize, out: &mut Vec<Located>) {
-        self.find_all_split(text, from, PAIR_MIN, out);
+        self.find_all_split(text, from, SPLIT_MIN, out);
     }
 
-    /// [`Locator::find_all`], walking text of `pair_min` bytes or more as
-    /// two halves (the tests split small texts too).
+    /// [`Locator::find_all`], walking text of `split_min` bytes or more in
+    /// parts (the tests split short texts too).
     pub(super) fn find_all_split(
         &self,
         text: &str,
         from: usize,
-        pair_min: usize,
+        split_min: usize,
         out: &mut Vec<Located>,
     ) -> Walked {
         out.clear();
         if let Some((re, caches)) = &self.lazy {
             let mut cache = caches.get();
-            if let Ok(walked) = lazy_find_all(re, &mut cache, text, from, pair_min, out) {
+            if let Ok(walked) = lazy_find_all(re, &mut cache, text, from, split_min, out) {
                 return walked;
             }
             out.clear();
         }
-        // (With no meta regex, the lazy DFA never fails: see `build`.)
-        if let Some(meta) = &self.meta {
+        let meta = self.meta.get_or_init(|| {
+            let sources: Vec<&str> = self.sources.iter().map(String::as_str).collect();
+            meta_regex(self.syntax, &sources).ok()
+        });
+        if let Some(meta) = meta {
             out.extend(
                 meta.find_iter(Input::new(text).range(from..))
                     .map(|m| (m.pattern().as_usize(), m.start(), m.end())),
@@ -179,14 +190,32 @@ impl Locator {
     }
 }
 
+/// The meta regex of `sources`, leftmost-first (as the scanner built its
+/// locator before this module).
+fn meta_regex(syntax: syntax::Config, sources: &[&str]) -> Result<Regex, String> {
+    Regex::builder()
+        .syntax(syntax)
+        .configure(
+            Regex::config()
+                .match_kind(MatchKind::LeftmostFirst)
+                .nfa_size_limit(Some(256 << 20))
+                .hybrid_cache_capacity(CACHE_CAPACITY)
+                .dfa_size_limit(Some(64 << 20)),
+        )
+        .build_many(sources)
+        .map_err(|e| e.to_string())
+}
+
 /// How [`Locator::find_all_split`] found its matches.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Walked {
     /// One walk through the text.
     Alone,
-    /// Two walks, which met where the second one began.
+    /// Walks in parts, each of which met the next part's walk.
     Met,
-    /// Two walks that did not meet: the first one went on to the end.
+    /// Walks in parts, some of which did not meet the next part's walk
+    /// (and went on in its place), or the searches one after the other
+    /// after a cache clear.
     Apart,
     /// The meta regex.
     Meta,
@@ -197,7 +226,7 @@ fn lazy_find_all(
     cache: &mut hybrid_regex::Cache,
     text: &str,
     from: usize,
-    pair_min: usize,
+    split_min: usize,
     out: &mut Vec<Located>,
 ) -> Result<Walked, Failed> {
     let (fcache, rcache) = cache.as_parts_mut();
@@ -207,7 +236,7 @@ fn lazy_find_all(
     let mut ends: Vec<(usize, usize, usize)> = std::mem::take(out);
     ends.clear();
     let mut mids: Vec<usize> = Vec::new();
-    if text.len() - from >= pair_min {
+    if text.len() - from >= split_min {
         let part = (text.len() - from) / WALKS;
         for k in 1..WALKS {
             if let Some(mid) = split_point(fwd, fcache, text, from + k * part)
@@ -237,8 +266,8 @@ fn lazy_find_all(
 /// A split point at or after `at` (within [`SPLIT_SEARCH`] bytes): just
 /// after a space that follows an ASCII letter, where a walk begun
 /// [`PROBE`] bytes earlier is in the state a walk begun there starts in
-/// (so that no match is likely to be under way there); failing that, the
-/// first place after such a space.
+/// (so that no match is likely to be under way there), among the first
+/// [`PROBES`] such places; failing that, the first of them.
 fn split_point(fwd: &DFA, cache: &mut dfa::Cache, text: &str, at: usize) -> Option<usize> {
     let b = text.as_bytes();
     let end = (at + SPLIT_SEARCH).min(b.len());
@@ -249,6 +278,7 @@ fn split_point(fwd: &DFA, cache: &mut dfa::Cache, text: &str, at: usize) -> Opti
     Some(
         std::iter::once(first)
             .chain(spaces)
+            .take(PROBES)
             .find(|&mid| quiet(fwd, cache, text, mid))
             .unwrap_or(first),
     )
@@ -256,6 +286,9 @@ fn split_point(fwd: &DFA, cache: &mut dfa::Cache, text: &str, at: usize) -> Opti
 
 /// How far back [`split_point`]'s short walk begins.
 const PROBE: usize = 64;
+
+/// How many places [`split_point`] tries (each a short walk).
+const PROBES: usize = 4;
 
 /// Whether a walk begun [`PROBE`] bytes before `mid` (at a character
 /// boundary) is at `mid` in the state a walk begun there starts in,
@@ -409,9 +442,10 @@ fn walk_parts(
             walk,
             begin,
             target: k + 1,
-            // (Room for a match every 64 bytes, so that the list seldom
-            // moves; capacity never written costs no memory pages.)
-            ends: Vec::with_capacity(text.len() / WALKS / 64),
+            // (Room for a match every 64 bytes, up to 65,536, so that the
+            // list seldom moves; capacity never written costs no memory
+            // pages.)
+            ends: Vec::with_capacity((text.len() / WALKS / 64).min(1 << 16)),
             role: Role::Walking,
         });
     }
@@ -605,7 +639,7 @@ fn cleared(
 /// (the fuzz target's reference).
 #[cfg(any(test, fuzzing))]
 fn builtin_meta() -> Result<&'static Regex, String> {
-    static META: std::sync::OnceLock<Result<Regex, String>> = std::sync::OnceLock::new();
+    static META: OnceLock<Result<Regex, String>> = OnceLock::new();
     META.get_or_init(|| {
         let sources: Vec<String> = crate::recognizers::BUILTINS
             .iter()
@@ -617,10 +651,8 @@ fn builtin_meta() -> Result<&'static Regex, String> {
                 })
             })
             .collect();
-        Regex::builder()
-            .syntax(syntax::Config::new().unicode(true).utf8(true))
-            .configure(Regex::config().match_kind(MatchKind::LeftmostFirst))
-            .build_many(&sources)
+        let sources: Vec<&str> = sources.iter().map(String::as_str).collect();
+        meta_regex(syntax::Config::new().unicode(true).utf8(true), &sources)
             .map_err(|e| format!("built-in locator regexes: {e}"))
     })
     .as_ref()
@@ -665,18 +697,14 @@ mod tests {
 
     /// The meta regex of `sources`, as the scanner builds it.
     fn meta(sources: &[&str]) -> Regex {
-        Regex::builder()
-            .syntax(syntax::Config::new().unicode(true).utf8(true))
-            .configure(Regex::config().match_kind(MatchKind::LeftmostFirst))
-            .build_many(sources)
-            .unwrap()
+        meta_regex(syntax::Config::new().unicode(true).utf8(true), sources).unwrap()
     }
 
     /// A locator of `sources` as the scanner builds one, with caches of
     /// `capacity` bytes.
     fn locator(sources: &[&str], capacity: usize) -> Locator {
         let syntax = syntax::Config::new().unicode(true).utf8(true);
-        Locator::with_capacity(syntax, sources, || Ok::<_, ()>(meta(sources)), capacity).unwrap()
+        Locator::with_capacity(syntax, sources, capacity).unwrap()
     }
 
     /// The meta regex's matches.
@@ -707,7 +735,7 @@ mod tests {
     fn two_walks_find_what_the_meta_regex_finds() {
         let scanner = Scanner::new();
         let l = &scanner.locator;
-        assert!(l.lazy.is_some() && l.meta.is_none());
+        assert!(l.lazy.is_some() && l.meta.get().is_none());
         let meta = builtin_meta().unwrap();
         let mut random = Random(0x51_7C_C1_B7_27_22_0A_95);
         let (mut met, mut apart, mut found) = (0, 0, 0);
@@ -752,7 +780,7 @@ mod tests {
         sources.push(r"\bcafé\b".to_owned());
         let unicode: Vec<&str> = sources.iter().map(String::as_str).collect();
         let (quits, unicode_meta) = (locator(&unicode, CACHE_CAPACITY), meta(&unicode));
-        assert!(small.meta.is_none() && quits.meta.is_some());
+        assert!(small.meta.get().is_none() && quits.meta.get().is_some_and(Option::is_some));
         let mut random = Random(0x2545_F491_4F6C_DD1D);
         let mut got = Vec::new();
         let mut walked = Vec::new();

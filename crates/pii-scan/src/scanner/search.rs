@@ -76,9 +76,9 @@ impl Scanner {
             max_cut: seam.map_or(text.len(), |(_, max)| max),
             done: seam.is_none(),
         };
-        // (Room for a candidate every 64 bytes, so that the list seldom
-        // moves; capacity never written costs no memory pages.)
-        let mut cands: Vec<Cand> = Vec::with_capacity((text.len() - from) / 64);
+        // (Room for a candidate every 64 bytes, up to 262,144, so that the
+        // list seldom moves; capacity never written costs no memory pages.)
+        let mut cands: Vec<Cand> = Vec::with_capacity(((text.len() - from) / 64).min(1 << 18));
         // The window being gathered, and its locator matches: the first
         // one, and how many.
         let mut window: Option<Window> = None;
