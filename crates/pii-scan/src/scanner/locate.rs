@@ -729,10 +729,11 @@ mod tests {
     }
 
     /// The matches of random texts (PII values, words, separators), from
-    /// random starting points, walked as two halves: the meta regex's, in
-    /// texts where the two walks meet and in texts where they do not.
+    /// random starting points, walked in parts however short: the meta
+    /// regex's, in texts where every walk meets the next part's and in
+    /// texts where some do not.
     #[test]
-    fn two_walks_find_what_the_meta_regex_finds() {
+    fn walks_in_parts_find_what_the_meta_regex_finds() {
         let scanner = Scanner::new();
         let l = &scanner.locator;
         assert!(l.lazy.is_some() && l.meta.get().is_none());
@@ -755,9 +756,10 @@ mod tests {
         );
     }
 
-    /// A match under way across the split point (the second walk begins
-    /// inside it, and finds a shorter match there): the first walk goes
-    /// on, and the match found is the meta regex's, from its true start.
+    /// A match under way across the parts' beginnings (their walks begin
+    /// inside it, and find shorter matches there): the first walk goes on
+    /// in their place, and the match found is the meta regex's, from its
+    /// true start.
     #[test]
     fn a_match_under_way_across_the_split_is_found_whole() {
         let l = locator(&["(?:x )*y"], CACHE_CAPACITY);
