@@ -43,6 +43,8 @@ use regex_automata::util::pool::Pool;
 use regex_automata::util::syntax;
 use regex_automata::{Anchored, Input, MatchKind};
 
+use super::CACHE_CAPACITY;
+
 /// One locator match: (pattern, start, end).
 pub(super) type Located = (usize, usize, usize);
 
@@ -63,9 +65,6 @@ const SPLIT_MIN: usize = if cfg!(fuzzing) { 64 } else { 4096 };
 /// after a space that follows a letter, where a walk is usually between
 /// matches).
 const SPLIT_SEARCH: usize = 256;
-
-/// The lazy DFA caches' capacity (as the meta regex's).
-const CACHE_CAPACITY: usize = 16 << 20;
 
 /// Finds the locator's matches (see the module docs).
 pub(super) struct Locator {
@@ -176,10 +175,9 @@ impl Locator {
             }
             out.clear();
         }
-        let meta = self.meta.get_or_init(|| {
-            let sources: Vec<&str> = self.sources.iter().map(String::as_str).collect();
-            meta_regex(self.syntax, &sources).ok()
-        });
+        let meta = self
+            .meta
+            .get_or_init(|| meta_regex(self.syntax, &self.sources).ok());
         if let Some(meta) = meta {
             out.extend(
                 meta.find_iter(Input::new(text).range(from..))
@@ -192,18 +190,8 @@ impl Locator {
 
 /// The meta regex of `sources`, leftmost-first (as the scanner built its
 /// locator before this module).
-fn meta_regex(syntax: syntax::Config, sources: &[&str]) -> Result<Regex, String> {
-    Regex::builder()
-        .syntax(syntax)
-        .configure(
-            Regex::config()
-                .match_kind(MatchKind::LeftmostFirst)
-                .nfa_size_limit(Some(256 << 20))
-                .hybrid_cache_capacity(CACHE_CAPACITY)
-                .dfa_size_limit(Some(64 << 20)),
-        )
-        .build_many(sources)
-        .map_err(|e| e.to_string())
+fn meta_regex<P: AsRef<str>>(syntax: syntax::Config, sources: &[P]) -> Result<Regex, String> {
+    super::multi_regex(syntax, sources, MatchKind::LeftmostFirst)
 }
 
 /// How [`Locator::find_all_split`] found its matches.
@@ -221,6 +209,8 @@ pub(super) enum Walked {
     Meta,
 }
 
+/// The lazy DFAs' matches (see the module docs), into `out`: `Err` when
+/// a search could not be done (the caller then uses the meta regex).
 fn lazy_find_all(
     re: &hybrid_regex::Regex,
     cache: &mut hybrid_regex::Cache,
@@ -641,22 +631,30 @@ fn cleared(
 fn builtin_meta() -> Result<&'static Regex, String> {
     static META: OnceLock<Result<Regex, String>> = OnceLock::new();
     META.get_or_init(|| {
-        let sources: Vec<String> = crate::recognizers::BUILTINS
-            .iter()
-            .map(|b| {
-                crate::recognizers::expand(if b.locate.is_empty() {
-                    b.regex
-                } else {
-                    b.locate
-                })
-            })
-            .collect();
-        let sources: Vec<&str> = sources.iter().map(String::as_str).collect();
-        meta_regex(syntax::Config::new().unicode(true).utf8(true), &sources)
-            .map_err(|e| format!("built-in locator regexes: {e}"))
+        meta_regex(
+            syntax::Config::new().unicode(true).utf8(true),
+            &builtin_sources(),
+        )
+        .map_err(|e| format!("built-in locator regexes: {e}"))
     })
     .as_ref()
     .map_err(Clone::clone)
+}
+
+/// The built-in recognizers' locator regexes (each one's stand-in, or its
+/// own regex), as the scanner builds its locator of them.
+#[cfg(any(test, fuzzing))]
+fn builtin_sources() -> Vec<String> {
+    crate::recognizers::BUILTINS
+        .iter()
+        .map(|b| {
+            crate::recognizers::expand(if b.locate.is_empty() {
+                b.regex
+            } else {
+                b.locate
+            })
+        })
+        .collect()
 }
 
 /// For the fuzz target: the matches of a scanner of the built-in
@@ -714,20 +712,6 @@ mod tests {
             .collect()
     }
 
-    /// The built-in recognizers' locator regexes.
-    fn builtins() -> Vec<String> {
-        crate::recognizers::BUILTINS
-            .iter()
-            .map(|b| {
-                crate::recognizers::expand(if b.locate.is_empty() {
-                    b.regex
-                } else {
-                    b.locate
-                })
-            })
-            .collect()
-    }
-
     /// The matches of random texts (PII values, words, separators), from
     /// random starting points, walked in parts however short: the meta
     /// regex's, in texts where every walk meets the next part's and in
@@ -776,7 +760,7 @@ mod tests {
     /// byte, the matches are still the meta regex's.
     #[test]
     fn cleared_caches_and_quitting_change_nothing() {
-        let mut sources = builtins();
+        let mut sources = builtin_sources();
         let plain: Vec<&str> = sources.iter().map(String::as_str).collect();
         let (small, plain_meta) = (locator(&plain, SMALL_CACHE), meta(&plain));
         sources.push(r"\bcafé\b".to_owned());

@@ -261,6 +261,31 @@ impl Scanner {
     }
 }
 
+/// The lazy DFA cache capacity of the scanner's multi-pattern regexes
+/// (the locator's and the window set's).
+const CACHE_CAPACITY: usize = 16 << 20;
+
+/// The meta regex of every one of `sources` at once, with match kind
+/// `kind`, as the scanner configures its multi-pattern regexes (the
+/// locator's reference and fallback, the window set's reporting search).
+fn multi_regex<P: AsRef<str>>(
+    syntax: regex_automata::util::syntax::Config,
+    sources: &[P],
+    kind: regex_automata::MatchKind,
+) -> Result<regex_automata::meta::Regex, String> {
+    regex_automata::meta::Regex::builder()
+        .syntax(syntax)
+        .configure(
+            regex_automata::meta::Regex::config()
+                .match_kind(kind)
+                .nfa_size_limit(Some(256 << 20))
+                .hybrid_cache_capacity(CACHE_CAPACITY)
+                .dfa_size_limit(Some(64 << 20)),
+        )
+        .build_many(sources)
+        .map_err(|e| e.to_string())
+}
+
 pub(crate) fn floor_boundary(s: &str, mut i: usize) -> usize {
     i = i.min(s.len());
     while !s.is_char_boundary(i) {

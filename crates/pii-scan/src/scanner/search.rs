@@ -3,6 +3,7 @@
 //! the window set (`window_set`), and only the recognizers that match
 //! there run.
 
+use regex_automata::meta::Regex;
 use regex_automata::{Anchored, Input};
 
 use super::{Scanner, ceil_boundary, floor_boundary};
@@ -213,36 +214,7 @@ impl Scanner {
             } else {
                 None
             };
-            // Most matches in a window begin where it begins (at its first
-            // locator match): an anchored search there finds such a match
-            // without the reverse search for its start, and is the
-            // unanchored search's first match when there is one (the
-            // leftmost start, and there the preferred match). With no
-            // empty matches, the search goes on after it as `find_iter`
-            // would.
-            let first = regex.and_then(|(r, nonempty)| {
-                nonempty
-                    .then(|| {
-                        r.find(
-                            Input::new(text)
-                                .span(ws..search_end)
-                                .anchored(Anchored::Yes),
-                        )
-                    })
-                    .flatten()
-            });
-            let rest_from = first.as_ref().map_or(ws, regex_automata::Match::end);
-            // (After a match that reaches the search's end, no non-empty
-            // match follows.)
-            let rest = regex.filter(|_| first.is_none() || rest_from < search_end);
-            let mut searched = first
-                .into_iter()
-                .chain(
-                    rest.map(|(r, _)| r.find_iter(Input::new(text).span(rest_from..search_end)))
-                        .into_iter()
-                        .flatten(),
-                )
-                .map(|m| (m.start(), m.end()));
+            let mut searched = window_matches(regex, text, (ws, search_end));
             // In a clean window of one locator match, a pattern that the
             // locator searches for itself (or an e-mail address, whose `@`
             // the locator finds) has no match starting after that locator
@@ -338,6 +310,35 @@ impl Scanner {
     }
 }
 
+/// The matches (start, end) of a recognizer's regex in `text[ws..end]`,
+/// as `find_iter` gives them (none without a regex). `regex` comes with
+/// whether none of its matches is empty. Most matches in a window begin
+/// where it begins (at its first locator match): an anchored search there
+/// finds such a match without the reverse search for its start, and it is
+/// the unanchored search's first match when there is one (the leftmost
+/// start, and there the preferred match). For a regex without empty
+/// matches, the search then goes on after it as `find_iter` would; after
+/// a match that reaches `end`, no other follows.
+fn window_matches<'r, 't>(
+    regex: Option<(&'r Regex, bool)>,
+    text: &'t str,
+    (ws, end): (usize, usize),
+) -> impl Iterator<Item = (usize, usize)> + use<'r, 't> {
+    let first = regex.and_then(|(r, nonempty)| {
+        nonempty
+            .then(|| r.find(Input::new(text).span(ws..end).anchored(Anchored::Yes)))
+            .flatten()
+    });
+    let rest_from = first.as_ref().map_or(ws, regex_automata::Match::end);
+    let rest = regex
+        .filter(|_| first.is_none() || rest_from < end)
+        .map(|(r, _)| r.find_iter(Input::new(text).span(rest_from..end)));
+    first
+        .into_iter()
+        .chain(rest.into_iter().flatten())
+        .map(|m| (m.start(), m.end()))
+}
+
 /// Finds a stream chunk's [`Seam`] while its windows are closed (in text
 /// order).
 struct SeamSearch {
@@ -385,4 +386,53 @@ fn local_part_start(text: &str, at: usize) -> usize {
         }
     }
     floor_boundary(text, i)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::scanner::window_set::tests::Random;
+
+    /// A recognizer's matches in a window, anchored search first, are what
+    /// `find_iter` over the window gives: every built-in pattern, random
+    /// windows of random texts (PII values, words, separators), starting
+    /// at a value and anywhere.
+    #[test]
+    fn window_matches_are_find_iters() {
+        let scanner = Scanner::new();
+        let mut random = Random(0x6A09_E667_F3BC_C908);
+        let (mut windows, mut found, mut at_start, mut differ) = (0, 0, 0, Vec::new());
+        let mut located = Vec::new();
+        for _ in 0..300 {
+            let text = random.text(12);
+            // Half the windows begin at a locator match, as the scanner's do.
+            scanner.locator.find_all(&text, 0, &mut located);
+            let ws = match located.first() {
+                Some(&(_, start, _)) if random.below(2) == 0 => start,
+                _ => floor_boundary(&text, random.below(text.len() / 2 + 1)),
+            };
+            let end = ceil_boundary(&text, ws + random.below(text.len() - ws + 1));
+            for p in &scanner.patterns {
+                let (r, nonempty) = p.regex.get().unwrap();
+                let got: Vec<(usize, usize)> =
+                    window_matches(Some((r, nonempty)), &text, (ws, end)).collect();
+                let want: Vec<(usize, usize)> = r
+                    .find_iter(Input::new(&text).span(ws..end))
+                    .map(|m| (m.start(), m.end()))
+                    .collect();
+                windows += 1;
+                found += want.len();
+                at_start += usize::from(want.first().is_some_and(|m| m.0 == ws));
+                if got != want {
+                    differ.push((p.name.clone(), text.clone(), ws, end, got, want));
+                }
+            }
+        }
+        assert!(differ.is_empty(), "{:?}", &differ[..differ.len().min(3)]);
+        assert!(
+            windows > 10_000 && found > 300 && at_start > 100,
+            "{windows} {found} {at_start}"
+        );
+    }
 }

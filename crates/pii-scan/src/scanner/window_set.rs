@@ -21,6 +21,8 @@
 use std::panic::{RefUnwindSafe, UnwindSafe};
 use std::sync::{Arc, OnceLock};
 
+use super::CACHE_CAPACITY;
+
 use regex_automata::hybrid::dfa::{Cache, DFA};
 use regex_automata::meta::Regex;
 use regex_automata::nfa::thompson::{self, WhichCaptures};
@@ -42,9 +44,6 @@ pub(super) struct WindowSet {
     /// The reporting search, compiled when first needed.
     reporting: OnceLock<Result<Regex, String>>,
 }
-
-/// The lazy DFA's cache capacity (as the pattern set's before it).
-const CACHE_CAPACITY: usize = 16 << 20;
 
 impl WindowSet {
     /// Builds the set of `sources` (one per recognizer). `Err` with the
@@ -121,19 +120,7 @@ impl WindowSet {
     /// The reporting search (every match), compiled on first use.
     fn reporting(&self) -> Result<&Regex, String> {
         self.reporting
-            .get_or_init(|| {
-                Regex::builder()
-                    .syntax(self.syntax)
-                    .configure(
-                        Regex::config()
-                            .match_kind(MatchKind::All)
-                            .nfa_size_limit(Some(256 << 20))
-                            .hybrid_cache_capacity(CACHE_CAPACITY)
-                            .dfa_size_limit(Some(64 << 20)),
-                    )
-                    .build_many(&self.sources)
-                    .map_err(|e| e.to_string())
-            })
+            .get_or_init(|| super::multi_regex(self.syntax, &self.sources, MatchKind::All))
             .as_ref()
             .map_err(Clone::clone)
     }
